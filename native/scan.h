@@ -1,0 +1,140 @@
+// The frame scanner: scanFrames() of fallback.ts, rule for rule and in the
+// same order, so both report the same status, offsets and close codes for any
+// byte stream (including where a partial header fails fast). Works on byte
+// layouts only: no allocation, no calls into JS.
+#pragma once
+
+#include <cfloat>
+#include <cstddef>
+#include <cstdint>
+
+#include "mask.h"
+
+namespace wsbolt {
+namespace scan {
+
+// Mirrors src/native/types.ts.
+constexpr int32_t kExpectMasked = 0x01;
+constexpr int32_t kRsvMask = 0x70;
+constexpr double kDone = 0, kIncomplete = 1, kFull = 2, kError = 3;
+constexpr size_t kStatus = 0, kStop = 1, kCode = 2, kHeaderLength = 3, kPayloadLength = 4, kBits = 5,
+                 kMaskKey = 6, kRecords = 8, kRecordSize = 3;
+constexpr double kProtocolError = 1002, kTooBig = 1009;
+
+struct Input {
+  uint8_t* chunk;
+  size_t end;           // chunk length
+  size_t start;         // first byte to scan (start >= end: nothing to scan)
+  double start_value;   // the offset exactly as JS passed it (-0, NaN, beyond the end), reported when p == start
+  double* out;
+  size_t out_length;    // in doubles
+  int32_t flags;        // ToInt32(flags), as `flags & x` sees it
+  double max_payload;   // compared as a double, like `length > maxPayload`
+};
+
+inline bool known_opcode(unsigned opcode) { return opcode <= 2 || (opcode >= 8 && opcode <= 10); }
+
+// Returns the record count; status etc. land in in.out.
+inline size_t scan_frames(const Input& in) {
+  uint8_t* const c = in.chunk;
+  double* const out = in.out;
+  const size_t n_out = in.out_length;
+  // Writes past the end of a short Float64Array vanish in JS; here they are skipped.
+  auto put = [&](size_t i, double v) {
+    if (i < n_out) out[i] = v;
+  };
+  const bool expect_masked = (in.flags & kExpectMasked) != 0;
+  const unsigned allowed_rsv = (unsigned)(in.flags & kRsvMask);
+  // Math.floor((out.length - 8) / 3) is negative below 8 doubles: never full, records dropped.
+  const bool has_records = n_out >= kRecords;
+  const size_t capacity = has_records ? (n_out - kRecords) / kRecordSize : SIZE_MAX;
+
+  put(kCode, 0);
+  put(kHeaderLength, 0);
+  put(kPayloadLength, 0);
+  put(kBits, 0);
+  put(kMaskKey, 0);
+  size_t count = 0;
+  size_t p = in.start;
+
+  auto stop = [&](double status, double code) {
+    put(kStatus, status);
+    put(kStop, p == in.start ? in.start_value : (double)p);
+    put(kCode, code);
+    return count;
+  };
+
+  while (p < in.end) {
+    const size_t avail = in.end - p;
+    const unsigned b0 = c[p];
+    const unsigned opcode = b0 & 0x0f, rsv = b0 & 0x70;
+    const bool control = opcode >= 8;
+    if (!known_opcode(opcode)) return stop(kError, kProtocolError);
+    if ((rsv & ~allowed_rsv) != 0 || (control && rsv != 0)) return stop(kError, kProtocolError);
+    if (control && (b0 & 0x80) == 0) return stop(kError, kProtocolError);
+    if (avail < 2) return stop(kIncomplete, 0);
+
+    const unsigned b1 = c[p + 1];
+    const bool masked = (b1 & 0x80) != 0;
+    const unsigned len7 = b1 & 0x7f;
+    if (masked != expect_masked) return stop(kError, kProtocolError);
+    if (control && len7 > 125) return stop(kError, kProtocolError);
+
+    size_t header_length = 2;
+    uint64_t length = len7;
+    // The JS keeps lengths of 2^53 and up as Number.MAX_VALUE ("huge").
+    double length_value;
+    if (len7 == 126) {
+      if (avail < 4) return stop(kIncomplete, 0);
+      length = ((uint64_t)c[p + 2] << 8) | c[p + 3];
+      header_length = 4;
+      length_value = (double)length;
+    } else if (len7 == 127) {
+      if (avail < 10) return stop(kIncomplete, 0);
+      const uint32_t high = ((uint32_t)c[p + 2] << 24) | ((uint32_t)c[p + 3] << 16) | ((uint32_t)c[p + 4] << 8) | c[p + 5];
+      const uint32_t low = ((uint32_t)c[p + 6] << 24) | ((uint32_t)c[p + 7] << 16) | ((uint32_t)c[p + 8] << 8) | c[p + 9];
+      if (high >= 0x80000000u) return stop(kError, kProtocolError);
+      length = ((uint64_t)high << 32) | low;
+      length_value = high >= 0x200000u ? DBL_MAX : (double)length;  // exact below 2^53
+      header_length = 10;
+    } else {
+      length_value = (double)length;
+    }
+    if (length_value > in.max_payload) return stop(kError, kTooBig);  // NaN max: never
+    if (masked) header_length += 4;
+    if (avail < header_length) return stop(kIncomplete, 0);
+
+    uint8_t key[4] = {0, 0, 0, 0};
+    if (masked) {
+      const uint8_t* k = c + p + header_length - 4;
+      key[0] = k[0], key[1] = k[1], key[2] = k[2], key[3] = k[3];
+    }
+    const uint64_t body = avail - header_length;
+    // A huge length (only possible when maxPayload is not finite) never fits.
+    if (length_value == DBL_MAX || body < length) {
+      put(kHeaderLength, (double)header_length);
+      put(kPayloadLength, length_value);
+      put(kBits, (double)b0);
+      put(kMaskKey, (double)(((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) | ((uint32_t)key[2] << 8) | key[3]));
+      put(kStatus, kIncomplete);
+      put(kStop, p == in.start ? in.start_value : (double)p);
+      return count;
+    }
+    if (count == capacity) return stop(kFull, 0);
+
+    const size_t payload_start = p + header_length;
+    if (masked && length > 0) xor_key(c + payload_start, c + payload_start, (size_t)length, key);
+    if (has_records) {
+      double* r = out + kRecords + count * kRecordSize;
+      r[0] = (double)b0;
+      r[1] = (double)payload_start;
+      r[2] = length_value;
+    }
+    count++;
+    p = payload_start + (size_t)length;
+  }
+  return stop(kDone, 0);
+}
+
+}  // namespace scan
+}  // namespace wsbolt

@@ -1,0 +1,206 @@
+/**
+ * Turns received chunks into frames. One scanFrames call walks every complete
+ * frame of a chunk; such a frame is handed on as a view of the chunk (no
+ * copy). A frame that straddles chunks is copied exactly once, into a buffer
+ * of its declared size (allocated only after the limits accepted that size),
+ * unmasking as the bytes are copied; its parts are reported as they arrive so
+ * that text can be validated before the frame is complete (fail fast).
+ */
+import {
+  type Backend,
+  OUT_BITS,
+  OUT_CODE,
+  OUT_HEADER_LENGTH,
+  OUT_MASK_KEY,
+  OUT_PAYLOAD_LENGTH,
+  OUT_RECORDS,
+  OUT_STATUS,
+  OUT_STOP,
+  RECORD_SIZE,
+  SCAN_DONE,
+  SCAN_ERROR,
+  SCAN_EXPECT_MASKED,
+  SCAN_FULL,
+} from '../native/types.js';
+
+/** The longest possible header: 2 + 8 (64-bit length) + 4 (mask key). */
+const MAX_HEADER = 14;
+/** Frame records per scanFrames call; more frames in a chunk take more calls. */
+const RECORDS_PER_SCAN = 512;
+
+export interface FrameSink {
+  /** A frame whose payload will arrive over several reads: accept its header before its buffer is allocated. */
+  onFrameStart(bits: number, length: number): boolean;
+  /** Newly arrived, already unmasked bytes of the frame announced by onFrameStart. */
+  onFramePart(bits: number, part: Buffer): boolean;
+  /** A complete frame, unmasked. `streamed` is true when its bytes went through onFramePart first. */
+  onFrame(bits: number, payload: Buffer, streamed: boolean): boolean;
+  /** The scanner rejected a header; `header` starts at the offending frame. */
+  onFrameError(closeCode: number, header: Buffer): void;
+}
+
+export class FrameReader {
+  private readonly out = new Float64Array(OUT_RECORDS + RECORD_SIZE * RECORDS_PER_SCAN);
+  /** Bytes of a header that has not fully arrived. */
+  private head: Buffer | null = null;
+  /** Payload buffer of a frame whose header arrived but whose payload has not. */
+  private frame: Buffer | null = null;
+  private frameBits = 0;
+  private frameFilled = 0;
+  private frameMasked = false;
+  private framePhase = 0;
+  private readonly frameKey = Buffer.alloc(4);
+  private readonly phasedKey = Buffer.alloc(4);
+  private stopped = false;
+
+  constructor(
+    private readonly backend: Backend,
+    /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
+    public flags: number,
+    public maxPayload: number,
+    private readonly sink: FrameSink,
+  ) {}
+
+  /** Stops reading for good: later chunks are ignored. */
+  stop(): void {
+    this.stopped = true;
+    this.head = null;
+    this.frame = null;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Bytes buffered for frames that have not fully arrived (for memory accounting). */
+  get bufferedBytes(): number {
+    return (this.head?.length ?? 0) + (this.frame?.length ?? 0);
+  }
+
+  /** Takes ownership of chunk: complete frames are unmasked in place. */
+  push(chunk: Buffer): void {
+    if (this.stopped || chunk.length === 0) return;
+    let pos = 0;
+    if (this.frame !== null) pos = this.fill(chunk, 0);
+    else if (this.head !== null) pos = this.completeHead(chunk);
+    if (pos >= 0 && pos < chunk.length && !this.stopped) this.scan(chunk, pos);
+  }
+
+  private scan(chunk: Buffer, pos: number): void {
+    const out = this.out;
+    for (;;) {
+      const count = this.backend.scanFrames(chunk, pos, out, this.flags, this.maxPayload);
+      for (let i = 0, r = OUT_RECORDS; i < count; i++, r += RECORD_SIZE) {
+        const start = out[r + 1]!;
+        if (!this.sink.onFrame(out[r]!, chunk.subarray(start, start + out[r + 2]!), false)) return this.stop();
+      }
+      const status = out[OUT_STATUS]!;
+      const stop = out[OUT_STOP]!;
+      if (status === SCAN_DONE) return;
+      if (status === SCAN_FULL) {
+        pos = stop;
+        continue;
+      }
+      if (status === SCAN_ERROR) {
+        this.stop();
+        this.sink.onFrameError(out[OUT_CODE]!, chunk.subarray(stop, stop + MAX_HEADER));
+        return;
+      }
+      const headerLength = out[OUT_HEADER_LENGTH]!;
+      if (headerLength === 0) {
+        // A header cut short: keep its few bytes (a copy, so the chunk can go).
+        this.head = Buffer.from(chunk.subarray(stop));
+        return;
+      }
+      if (!this.begin(out[OUT_BITS]!, out[OUT_PAYLOAD_LENGTH]!, out[OUT_MASK_KEY]!)) return;
+      this.fill(chunk, stop + headerLength);
+      return;
+    }
+  }
+
+  /** Joins the saved header bytes with the start of chunk; returns how much of chunk was used, or -1. */
+  private completeHead(chunk: Buffer): number {
+    const head = this.head!;
+    const take = Math.min(MAX_HEADER - head.length, chunk.length);
+    const joined = Buffer.allocUnsafe(head.length + take);
+    joined.set(head, 0);
+    joined.set(chunk.subarray(0, take), head.length);
+    const out = this.out;
+    const count = this.backend.scanFrames(joined, 0, out, this.flags, this.maxPayload);
+    if (count > 0) {
+      // A whole (tiny) frame fit in the joined bytes; later frames are rescanned from chunk.
+      this.head = null;
+      const start = out[OUT_RECORDS + 1]!;
+      const end = start + out[OUT_RECORDS + 2]!;
+      if (!this.sink.onFrame(out[OUT_RECORDS]!, joined.subarray(start, end), false)) {
+        this.stop();
+        return -1;
+      }
+      return end - head.length;
+    }
+    if (out[OUT_STATUS] === SCAN_ERROR) {
+      this.stop();
+      this.sink.onFrameError(out[OUT_CODE]!, joined);
+      return -1;
+    }
+    const headerLength = out[OUT_HEADER_LENGTH]!;
+    if (headerLength === 0) {
+      this.head = joined; // still short: chunk was tiny
+      return chunk.length;
+    }
+    this.head = null;
+    if (!this.begin(out[OUT_BITS]!, out[OUT_PAYLOAD_LENGTH]!, out[OUT_MASK_KEY]!)) return -1;
+    return this.fill(chunk, headerLength - head.length);
+  }
+
+  private begin(bits: number, length: number, key: number): boolean {
+    if (!this.sink.onFrameStart(bits, length)) {
+      this.stop();
+      return false;
+    }
+    this.frame = Buffer.allocUnsafe(length);
+    this.frameBits = bits;
+    this.frameFilled = 0;
+    this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
+    this.framePhase = 0;
+    this.frameKey.writeUInt32BE(key, 0);
+    return true;
+  }
+
+  /** Copies (and unmasks) the next bytes of the pending frame from chunk[pos...]; returns the new position or -1. */
+  private fill(chunk: Buffer, pos: number): number {
+    const frame = this.frame!;
+    const take = Math.min(frame.length - this.frameFilled, chunk.length - pos);
+    if (take > 0) {
+      const source = chunk.subarray(pos, pos + take);
+      if (this.frameMasked) {
+        // Copy and unmask in one pass: mask() with the key rotated to the current phase.
+        const k = this.frameKey;
+        const p = this.framePhase;
+        const pk = this.phasedKey;
+        pk[0] = k[p]!;
+        pk[1] = k[(p + 1) & 3]!;
+        pk[2] = k[(p + 2) & 3]!;
+        pk[3] = k[(p + 3) & 3]!;
+        this.backend.mask(source, pk, frame, this.frameFilled, take);
+        this.framePhase = (p + take) & 3;
+      } else {
+        frame.set(source, this.frameFilled);
+      }
+      const part = frame.subarray(this.frameFilled, this.frameFilled + take);
+      this.frameFilled += take;
+      if (!this.sink.onFramePart(this.frameBits, part)) {
+        this.stop();
+        return -1;
+      }
+    }
+    if (this.frameFilled === frame.length) {
+      this.frame = null;
+      if (!this.sink.onFrame(this.frameBits, frame, true)) {
+        this.stop();
+        return -1;
+      }
+    }
+    return pos + take;
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The sans-I/O WebSocket connection: bytes in → events out, send requests →
+ * bytes out. No sockets and no timers: the driver feeds receive(), writes what
+ * dataToSend() returns, and asks closeExpected() / shouldCloseTransport() when
+ * to arm a timer or drop TCP. One class for both roles; the role only decides
+ * masking (§5.1) and who closes TCP first (§7.1.1).
+ */
+import { active, isValidUtf8 } from '../native/index.js';
+import { type Backend, SCAN_EXPECT_MASKED } from '../native/types.js';
+import { buildClosePayload, parseClosePayload } from './close.js';
+import {
+  CloseCode,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_CONTROL_PAYLOAD,
+  OPCODE_BINARY,
+  OPCODE_CLOSE,
+  OPCODE_CONTINUATION,
+  OPCODE_PING,
+  OPCODE_PONG,
+  OPCODE_TEXT,
+} from './constants.js';
+import { WsboltError } from './errors.js';
+import { FrameReader, type FrameSink } from './frame-reader.js';
+import { encodeFrame } from './frame-writer.js';
+import { diagnoseHeader } from './header-errors.js';
+import { MessageAssembler } from './message.js';
+
+export type Role = 'server' | 'client';
+
+export const State = {
+  OPEN: 1,
+  /** A close frame was sent or received, not both. */
+  CLOSING: 2,
+  /** Both close frames exchanged, the connection failed, or the transport ended. */
+  CLOSED: 3,
+} as const;
+export type State = (typeof State)[keyof typeof State];
+
+export interface ProtocolOptions {
+  role: Role;
+  /** Largest message accepted, in bytes (1009 above it). */
+  maxPayload?: number;
+  /** Most frames one message may span (1009 above it). */
+  maxFragments?: number;
+  /** Answer pings with pongs automatically (default true). */
+  autoPong?: boolean;
+  /** Deliver text without checking UTF-8 (only for trusted peers). */
+  skipUtf8Validation?: boolean;
+  /** RSV bits claimed by negotiated extensions (0x40 = RSV1). */
+  rsvMask?: number;
+  /** Implementation of the hot paths; defaults to the loaded backend. */
+  backend?: Backend;
+  /** Source of client masking keys; defaults to a crypto-random pool (tests pin it). */
+  maskKey?: (target: Uint8Array, offset: number) => void;
+}
+
+export interface ProtocolHandler {
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's close frame (code 1005 when it carried none). */
+  onCloseFrame(code: number, reason: string): void;
+  /** The connection is failed: a close frame with error.closeCode is queued, input is ignored from now on. */
+  onProtocolError(error: WsboltError): void;
+}
+
+export interface SendOptions {
+  /** false: more fragments of this message follow. */
+  fin?: boolean;
+  /** Set RSV1 (a compressed message's first frame). */
+  rsv1?: boolean;
+}
+
+export class Protocol implements FrameSink {
+  readonly role: Role;
+  state: State = State.OPEN as State;
+  closeSent = false;
+  closeReceived = false;
+  /** The code and reason to report when the connection ends. */
+  closeCode: number = CloseCode.ABNORMAL;
+  closeReason = '';
+  failure: WsboltError | null = null;
+  autoPong: boolean;
+
+  private readonly backend: Backend;
+  private readonly reader: FrameReader;
+  private readonly assembler: MessageAssembler;
+  private readonly masking: boolean;
+  private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
+  private sendingFragmented = false;
+
+  constructor(
+    options: ProtocolOptions,
+    private readonly handler: ProtocolHandler,
+  ) {
+    this.role = options.role;
+    this.backend = options.backend ?? active;
+    this.autoPong = options.autoPong !== false;
+    this.masking = options.role === 'client';
+    this.maskKey = options.maskKey;
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | ((options.rsvMask ?? 0) & 0x70);
+    this.reader = new FrameReader(this.backend, flags, maxPayload, this);
+    this.assembler = new MessageAssembler(this.backend, {
+      maxPayload,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      skipUtf8Validation: options.skipUtf8Validation === true,
+    });
+  }
+
+  // ---- input -------------------------------------------------------------
+
+  /** Feeds received bytes. Takes ownership of chunk (payloads are unmasked in place and handed out as views). */
+  receive(chunk: Buffer): void {
+    this.reader.push(chunk);
+  }
+
+  /** The transport ended (EOF or error). Whatever was not closed cleanly ends as 1006. */
+  receiveEof(): void {
+    this.reader.stop();
+    if (!this.closeReceived && this.failure === null) {
+      this.closeCode = CloseCode.ABNORMAL;
+      this.closeReason = '';
+    }
+    this.state = State.CLOSED;
+  }
+
+  /** True while input is still read: until the peer's close frame, a failure or EOF. */
+  get receiving(): boolean {
+    return !this.reader.isStopped;
+  }
+
+  /** Bytes held for frames and messages that have not fully arrived. */
+  get bufferedInput(): number {
+    return this.reader.bufferedBytes + this.assembler.bufferedBytes;
+  }
+
+  // ---- output ------------------------------------------------------------
+
+  /** Bytes waiting to be written, in order; the caller writes them (ideally in one write). */
+  dataToSend(): Buffer[] {
+    const out = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    return out;
+  }
+
+  get pendingOutputBytes(): number {
+    return this.outboxBytes;
+  }
+
+  /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
+  closeExpected(): boolean {
+    return this.closeSent && !this.closeReceived && this.failure === null && this.state !== State.CLOSED;
+  }
+
+  /**
+   * True when the driver should end TCP once the output is flushed: the server
+   * after the closing handshake (§7.1.1), either role after a failure. A client
+   * waits for the server to close (and arms a timer instead).
+   */
+  shouldCloseTransport(): boolean {
+    if (this.failure !== null) return true;
+    if (!(this.closeSent && this.closeReceived)) return false;
+    return this.role === 'server';
+  }
+
+  send(data: Buffer | string, isBinary: boolean, options?: SendOptions): number {
+    this.assertCanSend();
+    const opcode = this.sendingFragmented ? OPCODE_CONTINUATION : isBinary ? OPCODE_BINARY : OPCODE_TEXT;
+    const fin = options?.fin !== false;
+    this.sendingFragmented = !fin;
+    return this.push(opcode, data, fin, options?.rsv1 === true && opcode !== OPCODE_CONTINUATION);
+  }
+
+  /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
+  sendRaw(frame: Buffer): void {
+    this.assertCanSend();
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+  }
+
+  ping(data: Buffer | string = EMPTY): number {
+    this.assertCanSend();
+    return this.push(OPCODE_PING, checkControl(data), true, false);
+  }
+
+  pong(data: Buffer | string = EMPTY): number {
+    this.assertCanSend();
+    return this.push(OPCODE_PONG, checkControl(data), true, false);
+  }
+
+  /**
+   * Starts (or answers) the closing handshake. Idempotent: a second call does
+   * nothing. Throws on a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    const payload = buildClosePayload(code, reason);
+    if (this.closeSent || this.state === State.CLOSED) return;
+    this.sendClose(payload);
+    if (!this.closeReceived) {
+      this.closeCode = code ?? CloseCode.NO_STATUS;
+      this.closeReason = reason === undefined ? '' : reason.toString();
+    }
+  }
+
+  private sendClose(payload: Buffer): void {
+    this.closeSent = true;
+    this.push(OPCODE_CLOSE, payload, true, false);
+    this.state = this.closeReceived ? State.CLOSED : State.CLOSING;
+  }
+
+  private assertCanSend(): void {
+    if (this.closeSent || this.state === State.CLOSED) {
+      throw new WsboltError('ERR_NOT_OPEN', 'the connection is closing or closed');
+    }
+  }
+
+  private push(opcode: number, payload: Buffer | string, fin: boolean, rsv1: boolean): number {
+    const bytes = encodeFrame(this.backend, this.outbox, opcode, payload, { fin, rsv1, mask: this.masking, maskKey: this.maskKey });
+    this.outboxBytes += bytes;
+    return bytes;
+  }
+
+  /** Fails the connection (§7.1.7): queue a close with the error's code and stop reading. */
+  private fail(error: WsboltError): void {
+    if (this.failure !== null || this.state === State.CLOSED) return;
+    this.failure = error;
+    this.reader.stop();
+    this.assembler.reset();
+    this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
+    this.closeReason = error.message;
+    if (!this.closeSent) {
+      this.sendClose(buildClosePayload(this.closeCode));
+    }
+    this.state = State.CLOSED;
+    this.handler.onProtocolError(error);
+  }
+
+  // ---- FrameSink -----------------------------------------------------------
+
+  onFrameStart(bits: number, length: number): boolean {
+    if ((bits & 0x08) !== 0) return true; // control frames: the scanner already capped them at 125 bytes
+    const error = this.assembler.begin(bits, length);
+    if (error) {
+      this.fail(error);
+      return false;
+    }
+    return true;
+  }
+
+  onFramePart(bits: number, part: Buffer): boolean {
+    if ((bits & 0x08) !== 0) return true;
+    const error = this.assembler.part(part);
+    if (error) {
+      this.fail(error);
+      return false;
+    }
+    return true;
+  }
+
+  onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
+    const opcode = bits & 0x0f;
+    if (opcode >= OPCODE_CLOSE) return this.onControlFrame(opcode, payload);
+    if (!streamed) {
+      const error = this.assembler.begin(bits, payload.length);
+      if (error) {
+        this.fail(error);
+        return false;
+      }
+    }
+    const result = this.assembler.end(bits, payload, streamed);
+    if (result === null) return true;
+    if (result instanceof WsboltError) {
+      this.fail(result);
+      return false;
+    }
+    this.handler.onMessage(result.data, result.isBinary);
+    return this.receiving; // the callback may have terminated the connection
+  }
+
+  onFrameError(closeCode: number, header: Buffer): void {
+    this.fail(diagnoseHeader(header, closeCode, this.reader.flags, this.reader.maxPayload));
+  }
+
+  private onControlFrame(opcode: number, payload: Buffer): boolean {
+    if (opcode === OPCODE_PING) {
+      if (this.autoPong && !this.closeSent) this.push(OPCODE_PONG, payload, true, false);
+      this.handler.onPing(payload);
+      return this.receiving;
+    }
+    if (opcode === OPCODE_PONG) {
+      this.handler.onPong(payload);
+      return this.receiving;
+    }
+    const parsed = parseClosePayload(payload, isValidUtf8);
+    if (parsed instanceof WsboltError) {
+      this.fail(parsed);
+      return false;
+    }
+    this.closeReceived = true;
+    this.reader.stop(); // nothing may follow a close frame (§5.5.1)
+    this.closeCode = parsed.code;
+    this.closeReason = parsed.reason;
+    if (!this.closeSent) {
+      // Echo the peer's code (§5.5.1); a close without a code is answered without one.
+      this.sendClose(parsed.code === CloseCode.NO_STATUS ? EMPTY : payload.subarray(0, 2));
+    }
+    this.state = State.CLOSED;
+    this.handler.onCloseFrame(parsed.code, parsed.reason);
+    return false;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function checkControl(data: Buffer | string): Buffer | string {
+  const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (length > MAX_CONTROL_PAYLOAD) {
+    throw new WsboltError('ERR_CONTROL_PAYLOAD_TOO_LONG', `a control frame payload is ${length} bytes; at most ${MAX_CONTROL_PAYLOAD} fit`);
+  }
+  return data;
+}

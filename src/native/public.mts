@@ -1,0 +1,2 @@
+// ESM entry for `wsbolt/native`; see public.ts.
+export * from './public.js';

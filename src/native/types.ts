@@ -1,0 +1,71 @@
+/**
+ * The contract shared by the C++ addon (native/) and the TypeScript fallback
+ * (fallback.ts). Both must give bit-identical results for every input; the
+ * differential tests in test/native hold them to it.
+ */
+
+/** Flags passed to scanFrames. */
+export const SCAN_EXPECT_MASKED = 0x01; // server role: every frame must carry a mask
+/**
+ * RSV bits an extension has claimed, in their header-byte positions
+ * (0x40 = RSV1, 0x20 = RSV2, 0x10 = RSV3). A frame with an unclaimed RSV bit,
+ * or any RSV bit on a control frame, fails with 1002.
+ */
+export const SCAN_RSV_MASK = 0x70;
+
+/** scanFrames status, written to out[OUT_STATUS]. */
+export const SCAN_DONE = 0; // every byte from offset to the end was a complete frame
+export const SCAN_INCOMPLETE = 1; // the frame at out[OUT_STOP] is not complete yet
+export const SCAN_FULL = 2; // the record array is full; call again from out[OUT_STOP]
+export const SCAN_ERROR = 3; // the frame at out[OUT_STOP] breaks a rule; close code in out[OUT_CODE]
+
+/** Layout of the Float64Array that scanFrames writes. */
+export const OUT_STATUS = 0;
+export const OUT_STOP = 1; // offset of the first byte not consumed
+export const OUT_CODE = 2; // close code when SCAN_ERROR, else 0
+export const OUT_HEADER_LENGTH = 3; // SCAN_INCOMPLETE: header length if the header is complete, else 0
+export const OUT_PAYLOAD_LENGTH = 4; // SCAN_INCOMPLETE with a complete header: declared payload length
+export const OUT_BITS = 5; // SCAN_INCOMPLETE with a complete header: first header byte (FIN|RSV|opcode)
+export const OUT_MASK_KEY = 6; // SCAN_INCOMPLETE with a complete header: masking key as a big-endian uint32 (0 if unmasked)
+export const OUT_RECORDS = 8; // frame records start here
+export const RECORD_SIZE = 3; // [first header byte, payload offset, payload length]
+
+/** Why the scanner rejected a frame, written to out[OUT_CODE]. */
+export const CLOSE_PROTOCOL_ERROR = 1002;
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+
+/** Incremental UTF-8 validator states. Anything above UTF8_REJECT is "inside a code point". */
+export const UTF8_ACCEPT = 0;
+export const UTF8_REJECT = 1;
+
+export interface Backend {
+  readonly name: 'native' | 'js';
+  /**
+   * output[offset + i] = source[i] ^ key[i & 3] for 0 <= i < length.
+   * Reads exactly `length` bytes of source and writes exactly `length` bytes of output.
+   */
+  mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void;
+  /**
+   * In place: buffer[i] ^= key[(phase + i) & 3]. Returns the phase after the
+   * last byte, (phase + buffer.length) & 3, so a payload that arrives in parts
+   * can be unmasked part by part.
+   */
+  unmask(buffer: Uint8Array, key: Uint8Array, phase?: number): number;
+  /**
+   * Walks every complete frame of chunk[offset, chunk.length): validates each
+   * header, unmasks each payload in place, and writes one record per frame
+   * into out (see OUT_* and RECORD_SIZE). Returns the number of records.
+   * Stops at the first incomplete frame, a rule violation, or a full record
+   * array. Header rules are checked as soon as the bytes that carry them have
+   * arrived, even if the rest of the frame has not (fail fast).
+   * maxPayload is the largest declared payload length accepted (1009 above it).
+   */
+  scanFrames(chunk: Uint8Array, offset: number, out: Float64Array, flags: number, maxPayload: number): number;
+  /**
+   * Feeds bytes to an incremental UTF-8 validator. Returns the new state:
+   * UTF8_ACCEPT at a code point boundary, UTF8_REJECT at the first byte that
+   * cannot be part of valid UTF-8 (overlongs, surrogates and code points above
+   * U+10FFFF included; REJECT is sticky), or a value > 1 inside a code point.
+   */
+  utf8Step(buffer: Uint8Array, state: number): number;
+}

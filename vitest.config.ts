@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// Every test file runs twice: once on the native addon, once with
+// WSBOLT_NO_NATIVE=1 on the TypeScript fallback. The project name in the
+// output says which.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'native', env: { WSBOLT_NO_NATIVE: '', WSBOLT_EXPECT_BACKEND: 'native' } },
+      },
+      {
+        extends: true,
+        test: { name: 'js', env: { WSBOLT_NO_NATIVE: '1', WSBOLT_EXPECT_BACKEND: 'js' } },
+      },
+    ],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+    reporters: ['default'],
+  },
+});
