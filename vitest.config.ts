@@ -12,7 +12,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'js', env: { WSBOLT_NO_NATIVE: '1', WSBOLT_EXPECT_BACKEND: 'js' } },
+        // The differential test compares both implementations in one process, so it runs once, in the native project.
+        test: {
+          name: 'js',
+          env: { WSBOLT_NO_NATIVE: '1', WSBOLT_EXPECT_BACKEND: 'js' },
+          exclude: ['test/native/differential.test.ts', 'node_modules/**'],
+        },
       },
     ],
     include: ['test/**/*.test.ts'],

@@ -13,3 +13,10 @@ import { active } from './index.js';
 export function utf8Step(buffer: Uint8Array, state = 0): number {
   return active.utf8Step(buffer, state);
 }
+
+/**
+ * The raw implementations side by side (native is null when the addon is not
+ * loaded), for benchmarks and cross-checks. Their contract (types.ts) may
+ * change between minor versions; prefer the functions above.
+ */
+export { backends as implementations } from './index.js';
