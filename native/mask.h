@@ -1,6 +1,6 @@
 // XOR with a repeating 4-byte key: the WebSocket masking kernels.
 //
-// Every kernel computes dst[i] = src[i] ^ k[i & 3] for 0 <= i < n, reading
+// Every kernel computes dst[i] = src[i] ^ key byte (i & 3) for 0 <= i < n, reading
 // exactly n bytes and writing exactly n bytes. dst may equal src (in-place
 // unmask) or lie below it: work goes strictly forward and each block is loaded
 // before it is stored, so a forward overlap sees the same bytes as a byte loop.
@@ -27,43 +27,52 @@
 
 namespace wsbolt {
 
-// The key rotated so that byte 0 of the data meets k[(phase) & 3].
-inline void rotate_key(const uint8_t k[4], unsigned phase, uint8_t out[4]) {
-  for (unsigned j = 0; j < 4; j++) out[j] = k[(phase + j) & 3];
-}
-
-inline uint32_t key32(const uint8_t k[4]) {
+// Keys travel as a uint32 holding the 4 key bytes in memory order (memcpy'd),
+// so a vector broadcast of it lays the bytes out k0 k1 k2 k3 k0 ... on any endianness.
+inline uint32_t load_key32(const uint8_t k[4]) {
   uint32_t w;
-  std::memcpy(&w, k, 4);  // bytes in memory order, whatever the endianness
+  std::memcpy(&w, k, 4);
   return w;
 }
 
+// The key for data that starts `phase` bytes into the key: byte j becomes k[(phase + j) & 3].
+inline uint32_t rotate_key(uint32_t kw, unsigned phase) {
+  const unsigned r = (phase & 3) * 8;
+  if (r == 0) return kw;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return (kw << r) | (kw >> (32 - r));
+#else
+  return (kw >> r) | (kw << (32 - r));  // byte 0 is the low byte
+#endif
+}
+
 // Portable path, also the head/tail of the vector kernels: 8-byte words, then bytes.
-inline void xor_words(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t k[4]) {
-  const uint64_t kw = (uint64_t)key32(k) * 0x0000000100000001ull;  // key twice: same bytes on LE and BE
+inline void xor_words(const uint8_t* src, uint8_t* dst, size_t n, uint32_t kw) {
+  const uint64_t k8 = (uint64_t)kw * 0x0000000100000001ull;  // the key twice, in memory order either way
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, src + i, 8);
-    w ^= kw;
+    w ^= k8;
     std::memcpy(dst + i, &w, 8);
   }
-  for (; i < n; i++) dst[i] = src[i] ^ k[i & 3];  // i is a multiple of 4 here plus j
+  uint8_t k[4];
+  std::memcpy(k, &kw, 4);
+  for (; i < n; i++) dst[i] = src[i] ^ k[i & 3];  // i & 3 stays right: the word loop moved in steps of 8
 }
 
 #if defined(WSB_X64)
 // SSE2 is part of x86-64, so this is the baseline.
-inline void xor_sse2(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t key[4]) {
-  uint8_t k[4] = {key[0], key[1], key[2], key[3]};
+inline void xor_sse2(const uint8_t* src, uint8_t* dst, size_t n, uint32_t k) {
   size_t i = 0;
   if (n >= 128) {
     // Align the stores: split-line stores halve throughput on big buffers.
     size_t head = (size_t)(-(uintptr_t)dst) & 15;
     xor_words(src, dst, head, k);
-    rotate_key(key, (unsigned)head, k);
+    k = rotate_key(k, (unsigned)head);
     i = head;
   }
-  const __m128i kv = _mm_set1_epi32((int)key32(k));
+  const __m128i kv = _mm_set1_epi32((int)k);
   for (; i + 64 <= n; i += 64) {
     __m128i a = _mm_loadu_si128((const __m128i*)(src + i));
     __m128i b = _mm_loadu_si128((const __m128i*)(src + i + 16));
@@ -82,16 +91,15 @@ inline void xor_sse2(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t k
   xor_words(src + i, dst + i, n - i, k);
 }
 
-WSB_TARGET_AVX2 inline void xor_avx2(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t key[4]) {
-  uint8_t k[4] = {key[0], key[1], key[2], key[3]};
+WSB_TARGET_AVX2 inline void xor_avx2(const uint8_t* src, uint8_t* dst, size_t n, uint32_t k) {
   size_t i = 0;
   if (n >= 256) {
     size_t head = (size_t)(-(uintptr_t)dst) & 31;
     xor_words(src, dst, head, k);
-    rotate_key(key, (unsigned)head, k);
+    k = rotate_key(k, (unsigned)head);
     i = head;
   }
-  const __m256i kv = _mm256_set1_epi32((int)key32(k));
+  const __m256i kv = _mm256_set1_epi32((int)k);
   // 4 x 32 bytes per turn: enough independent loads to keep both load ports busy.
   for (; i + 128 <= n; i += 128) {
     __m256i a = _mm256_loadu_si256((const __m256i*)(src + i));
@@ -131,8 +139,8 @@ inline bool cpu_has_avx2() {
 #endif
 }
 #elif defined(WSB_NEON)
-inline void xor_neon(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t k[4]) {
-  const uint8x16_t kv = vreinterpretq_u8_u32(vdupq_n_u32(key32(k)));
+inline void xor_neon(const uint8_t* src, uint8_t* dst, size_t n, uint32_t k) {
+  const uint8x16_t kv = vreinterpretq_u8_u32(vdupq_n_u32(k));
   size_t i = 0;
   for (; i + 64 <= n; i += 64) {
     uint8x16_t a = vld1q_u8(src + i), b = vld1q_u8(src + i + 16);
@@ -147,7 +155,7 @@ inline void xor_neon(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t k
 }
 #endif
 
-using XorKernel = void (*)(const uint8_t*, uint8_t*, size_t, const uint8_t*);
+using XorKernel = void (*)(const uint8_t*, uint8_t*, size_t, uint32_t);
 
 // Chosen once by init_kernels(); the build itself targets plain x86-64.
 #if defined(WSB_X64)
@@ -164,7 +172,7 @@ inline void init_kernels() {}
 #endif
 
 // The entry point: tiny inputs skip the indirect call.
-inline void xor_key(const uint8_t* src, uint8_t* dst, size_t n, const uint8_t k[4]) {
+inline void xor_key(const uint8_t* src, uint8_t* dst, size_t n, uint32_t k) {
   if (n < 32)
     xor_words(src, dst, n, k);
   else

@@ -104,10 +104,12 @@ inline size_t scan_frames(const Input& in) {
     if (masked) header_length += 4;
     if (avail < header_length) return stop(kIncomplete, 0);
 
-    uint8_t key[4] = {0, 0, 0, 0};
+    // The key as the JS reports it (big-endian number) and as the kernel wants it (memory order).
+    uint32_t key_be = 0, key_word = 0;
     if (masked) {
       const uint8_t* k = c + p + header_length - 4;
-      key[0] = k[0], key[1] = k[1], key[2] = k[2], key[3] = k[3];
+      key_be = ((uint32_t)k[0] << 24) | ((uint32_t)k[1] << 16) | ((uint32_t)k[2] << 8) | k[3];
+      key_word = load_key32(k);
     }
     const uint64_t body = avail - header_length;
     // A huge length (only possible when maxPayload is not finite) never fits.
@@ -115,7 +117,7 @@ inline size_t scan_frames(const Input& in) {
       put(kHeaderLength, (double)header_length);
       put(kPayloadLength, length_value);
       put(kBits, (double)b0);
-      put(kMaskKey, (double)(((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) | ((uint32_t)key[2] << 8) | key[3]));
+      put(kMaskKey, (double)key_be);
       put(kStatus, kIncomplete);
       put(kStop, p == in.start ? in.start_value : (double)p);
       return count;
@@ -123,7 +125,7 @@ inline size_t scan_frames(const Input& in) {
     if (count == capacity) return stop(kFull, 0);
 
     const size_t payload_start = p + header_length;
-    if (masked && length > 0) xor_key(c + payload_start, c + payload_start, (size_t)length, key);
+    if (masked && length > 0) xor_key(c + payload_start, c + payload_start, (size_t)length, key_word);
     if (has_records) {
       double* r = out + kRecords + count * kRecordSize;
       r[0] = (double)b0;

@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>  // _BitScanForward64
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <emmintrin.h>
 #elif defined(__aarch64__) || defined(_M_ARM64)
