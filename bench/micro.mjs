@@ -24,21 +24,21 @@ const SIZES = [16, 125, 1024, 64 * 1024, 1024 * 1024];
 const REPEATS = Number(process.env.REPEATS ?? 9);
 const TARGET_NS = 15e6; // each repeat runs about 15 ms
 
-function measure(fn, bytesPerCall) {
+function measure(fn, bytesPerCall, repeats = REPEATS, targetNs = TARGET_NS) {
   // Calibrate the iteration count so one repeat takes about TARGET_NS.
   let iterations = 1;
   for (;;) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) fn();
     const elapsed = Number(process.hrtime.bigint() - t0);
-    if (elapsed > TARGET_NS / 4 || iterations > 1e8) {
-      iterations = Math.max(1, Math.round((iterations * TARGET_NS) / Math.max(elapsed, 1)));
+    if (elapsed > targetNs / 4 || iterations > 1e8) {
+      iterations = Math.max(1, Math.round((iterations * targetNs) / Math.max(elapsed, 1)));
       break;
     }
     iterations *= 4;
   }
   const samples = [];
-  for (let r = 0; r < REPEATS; r++) {
+  for (let r = 0; r < repeats; r++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) fn();
     samples.push(Number(process.hrtime.bigint() - t0) / iterations);
@@ -123,14 +123,17 @@ console.table(rows);
 // Crossovers: the smallest size from which native beats the JS fallback.
 if (native) {
   const crossover = (op, run) => {
-    for (let n = 4; n <= 256; n += 4) {
+    // The first size where native wins three sizes in a row (one win can be noise).
+    let streak = 0;
+    for (let n = 4; n <= 512; n += 4) {
       const data = Buffer.alloc(n, 0x61);
       const out = Buffer.alloc(n);
-      const a = measure(() => run(native, data, out), n).ns;
-      const b = measure(() => run(js, data, out), n).ns;
-      if (a < b) return n;
+      const a = measure(() => run(native, data, out), n, 5, 3e6).ns;
+      const b = measure(() => run(js, data, out), n, 5, 3e6).ns;
+      streak = a < b ? streak + 1 : 0;
+      if (streak === 3) return n - 8;
     }
-    return '> 256';
+    return '> 512';
   };
   console.log('crossover (native faster from):', {
     unmask: crossover('unmask', (impl, d) => impl.unmask(d, key, 0)),

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "exact.h"
 #include "mask.h"
 #include "scan.h"
 #include "utf8.h"
@@ -36,27 +35,6 @@ bool get_bytes(napi_env env, napi_value value, uint8_t** data, size_t* length) {
   return true;
 }
 
-// The view's byteOffset, which the JS reference uses to pick its word loop.
-size_t byte_offset_of(napi_env env, napi_value value, const uint8_t* data) {
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, value, nullptr, nullptr, nullptr, nullptr, &offset) == napi_ok) return offset;
-  if (napi_get_dataview_info(env, value, nullptr, nullptr, nullptr, &offset) == napi_ok) return offset;
-  return (size_t)(uintptr_t)data;
-}
-
-bool overlaps(const uint8_t* a, size_t a_length, const uint8_t* b, size_t b_length) {
-  const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-  return a_length != 0 && b_length != 0 && x < y + b_length && y < x + a_length;
-}
-
-// The key as the JS reads it: bytes past a short key are undefined, i.e. XOR 0.
-uint32_t load_key(const uint8_t* key, size_t key_length) {
-  if (key_length >= 4) return load_key32(key);
-  uint8_t k[4] = {0, 0, 0, 0};
-  if (key_length != 0) std::memcpy(k, key, key_length);
-  return load_key32(k);
-}
-
 bool is_index(double v) { return v >= 0 && v <= 9007199254740991.0 && v == std::trunc(v); }
 
 // Numbers as JS operators see them: ToNumber for anything else (may throw).
@@ -67,7 +45,15 @@ bool to_number(napi_env env, napi_value value, double* result) {
   return napi_get_value_double(env, number, result) == napi_ok;
 }
 
+// An integer argument as `x | 0` sees it (ToInt32); undefined, null and other non-numbers are 0.
+int32_t int32_arg(napi_env env, size_t argc, napi_value* argv, size_t i) {
+  int32_t v = 0;
+  if (i < argc && napi_get_value_int32(env, argv[i], &v) != napi_ok) v = 0;
+  return v;
+}
+
 // mask(source, key, output, offset, length): output[offset + i] = source[i] ^ key[i & 3].
+// Source and output must not overlap (contract); the ranges are checked so memory stays safe.
 napi_value Mask(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -75,58 +61,29 @@ napi_value Mask(napi_env env, napi_callback_info info) {
   uint8_t *src, *key, *out;
   size_t src_length, key_length, out_length;
   if (argc < 5 || !get_bytes(env, argv[0], &src, &src_length) || !get_bytes(env, argv[1], &key, &key_length) ||
-      !get_bytes(env, argv[2], &out, &out_length))
-    return fail(env, "mask(source, key, output, offset, length): source, key and output must be Uint8Arrays");
+      !get_bytes(env, argv[2], &out, &out_length) || key_length < 4)
+    return fail(env, "mask(source, key, output, offset, length): Uint8Arrays expected, the key of 4 bytes");
   double offset, length;
   if (napi_get_value_double(env, argv[3], &offset) != napi_ok || napi_get_value_double(env, argv[4], &length) != napi_ok ||
       !is_index(offset) || !is_index(length) || offset + length > (double)out_length || length > (double)src_length)
     return fail(env, "mask(): offset and length must be integers within source and output");
-  const size_t n = (size_t)length;
-  uint8_t* dst = out + (size_t)offset;
-  const size_t key_used = key_length < 4 ? key_length : 4;
-  // A destination just above the source, or a key inside it, changes what later bytes read.
-  if (n != 0 && (((uintptr_t)dst > (uintptr_t)src && overlaps(src, n, dst, n)) || overlaps(key, key_used, dst, n))) {
-    exact::mask(src, byte_offset_of(env, argv[0], src), key, key_length, dst,
-                byte_offset_of(env, argv[2], out) + (size_t)offset, n);
-    return nullptr;
-  }
-  xor_key(src, dst, n, load_key(key, key_length));
+  xor_key(src, out + (size_t)offset, (size_t)length, load_key32(key));
   return nullptr;
 }
 
-// unmask(buffer, key, phase = 0) -> (phase + buffer.length) & 3, in place.
+// unmask(buffer, key, phase = 0) -> (phase + buffer.length) & 3, in place; phase taken as ToInt32(phase) & 3.
 napi_value Unmask(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   uint8_t *buf, *key;
   size_t n, key_length;
-  if (argc < 2 || !get_bytes(env, argv[0], &buf, &n) || !get_bytes(env, argv[1], &key, &key_length))
-    return fail(env, "unmask(buffer, key, phase): buffer and key must be Uint8Arrays");
-  double phase = 0;
-  if (argc > 2 && napi_get_value_double(env, argv[2], &phase) != napi_ok) {
-    napi_valuetype type;
-    napi_typeof(env, argv[2], &type);
-    if (type == napi_boolean) {
-      bool b;
-      napi_get_value_bool(env, argv[2], &b);
-      phase = b ? 1 : 0;
-    } else if (type != napi_undefined && type != napi_null) {
-      return fail(env, "unmask(): phase must be a number");
-    }
-  }
-  unsigned next;
-  // An integer phase well inside 2^53 keeps (phase + i) exact: one rotation covers every byte.
-  // (Range first: converting NaN or a huge double to an integer is UB.)
-  const int64_t p = phase > -4.0e15 && phase < 4.0e15 ? (int64_t)phase : 0;
-  if ((double)p == phase && !overlaps(key, key_length < 4 ? key_length : 4, buf, n)) {
-    xor_key(buf, buf, n, rotate_key(load_key(key, key_length), (unsigned)(p & 3)));
-    next = (unsigned)((p + (int64_t)n) & 3);
-  } else {
-    next = exact::unmask(buf, n, byte_offset_of(env, argv[0], buf), key, key_length, phase);
-  }
+  if (argc < 2 || !get_bytes(env, argv[0], &buf, &n) || !get_bytes(env, argv[1], &key, &key_length) || key_length < 4)
+    return fail(env, "unmask(buffer, key, phase): Uint8Arrays expected, the key of 4 bytes");
+  const unsigned phase = (unsigned)int32_arg(env, argc, argv, 2) & 3;
+  xor_key(buf, buf, n, rotate_key(load_key32(key), phase));
   napi_value result;
-  napi_create_uint32(env, next, &result);
+  napi_create_uint32(env, (unsigned)((phase + n) & 3), &result);
   return result;
 }
 
@@ -170,7 +127,7 @@ napi_value ScanFrames(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// utf8Step(buffer, state) -> state.
+// utf8Step(buffer, state) -> state; state taken as ToInt32(state); outside 0..8 rejects.
 napi_value Utf8Step(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -178,24 +135,13 @@ napi_value Utf8Step(napi_env env, napi_callback_info info) {
   uint8_t* buf;
   size_t n;
   if (argc < 1 || !get_bytes(env, argv[0], &buf, &n)) return fail(env, "utf8Step(buffer, state): buffer must be a Uint8Array");
-  if (n == 0) {
-    // The JS loop does not run and hands back whatever it was given.
-    if (argc < 2) {
-      napi_value undefined;
-      napi_get_undefined(env, &undefined);
-      return undefined;
-    }
-    return argv[1];
+  int32_t state = int32_arg(env, argc, argv, 1);
+  if (n != 0) {
+    const bool valid = state >= 0 && state < (int32_t)utf8::kStates && state != (int32_t)utf8::kReject;
+    state = valid ? (int32_t)utf8::step(buf, n, (uint32_t)state) : (int32_t)utf8::kReject;
   }
-  double s = 1;
-  uint32_t state = utf8::kReject;  // the JS switch sends unknown states to REJECT
-  if (argc >= 2 && napi_get_value_double(env, argv[1], &s) == napi_ok && s >= 0 && s < utf8::kStates && s == std::trunc(s))
-    state = (uint32_t)s;
-  if (state != utf8::kReject) state = utf8::step(buf, n, state);
-  // JS hands back its -0 untouched when only ASCII followed it.
-  if (state == utf8::kAccept && std::signbit(s) && utf8::ascii_prefix(buf, n) == n) return argv[1];
   napi_value result;
-  napi_create_uint32(env, state, &result);
+  napi_create_int32(env, state, &result);
   return result;
 }
 

@@ -26,63 +26,83 @@ import {
   UTF8_REJECT,
 } from './types.js';
 
-/** XOR with a 4-byte key; a 32-bit word loop where the output is word-aligned. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** From this many bytes a Uint32Array view pays for its allocation. */
+const WORD_LOOP_MIN = 128;
+
+/** Four key bytes as the 32-bit word they form in memory. */
+function keyWord(k0: number, k1: number, k2: number, k3: number): number {
+  return LITTLE_ENDIAN ? (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0 : ((k0 << 24) | (k1 << 16) | (k2 << 8) | k3) >>> 0;
+}
+
+/**
+ * data[start + i] ^= [k0, k1, k2, k3][i & 3] for i < length: bytes up to a
+ * word boundary, then 32-bit words, then the tail. No allocation below
+ * WORD_LOOP_MIN bytes.
+ */
+function xorRange(data: Uint8Array, start: number, length: number, k0: number, k1: number, k2: number, k3: number): void {
+  const end = start + length;
+  let i = start;
+  if (length >= WORD_LOOP_MIN) {
+    // Rotate the key as the head bytes are consumed, so the words line up.
+    while (((data.byteOffset + i) & 3) !== 0) {
+      data[i] = data[i]! ^ k0;
+      const t = k0;
+      k0 = k1;
+      k1 = k2;
+      k2 = k3;
+      k3 = t;
+      i++;
+    }
+    const words = (end - i) >>> 2;
+    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    const k = keyWord(k0, k1, k2, k3);
+    for (let w = 0; w < words; w++) view[w] = view[w]! ^ k;
+    i += words << 2;
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      data[i] = data[i]! ^ k0;
+      data[i + 1] = data[i + 1]! ^ k1;
+      data[i + 2] = data[i + 2]! ^ k2;
+      data[i + 3] = data[i + 3]! ^ k3;
+    }
+  }
+  const tail = end - i; // 0..3 bytes, starting at key byte k0
+  if (tail > 0) data[i] = data[i]! ^ k0;
+  if (tail > 1) data[i + 1] = data[i + 1]! ^ k1;
+  if (tail > 2) data[i + 2] = data[i + 2]! ^ k2;
+}
+
+/** output[offset + i] = source[i] ^ key[i & 3]. */
 export function mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void {
+  const k0 = key[0]!;
+  const k1 = key[1]!;
+  const k2 = key[2]!;
+  const k3 = key[3]!;
+  if (length >= WORD_LOOP_MIN && ((source.byteOffset - output.byteOffset - offset) & 3) === 0 && source.buffer !== output.buffer) {
+    // Same alignment on both sides: copy, then XOR words in place.
+    output.set(source.subarray(0, length), offset);
+    xorRange(output, offset, length, k0, k1, k2, k3);
+    return;
+  }
   let i = 0;
-  const outStart = output.byteOffset + offset;
-  if (length >= 16 && (outStart & 3) === 0 && (source.byteOffset & 3) === 0) {
-    const words = length >>> 2;
-    const src = new Uint32Array(source.buffer, source.byteOffset, words);
-    const dst = new Uint32Array(output.buffer, outStart, words);
-    // The key as it lies in memory, read as a native-endian word.
-    const k = new Uint32Array(new Uint8Array([key[0]!, key[1]!, key[2]!, key[3]!]).buffer)[0]!;
-    for (let w = 0; w < words; w++) dst[w] = src[w]! ^ k;
-    i = words << 2;
+  for (; i + 4 <= length; i += 4) {
+    output[offset + i] = source[i]! ^ k0;
+    output[offset + i + 1] = source[i + 1]! ^ k1;
+    output[offset + i + 2] = source[i + 2]! ^ k2;
+    output[offset + i + 3] = source[i + 3]! ^ k3;
   }
   for (; i < length; i++) output[offset + i] = source[i]! ^ key[i & 3]!;
 }
 
 export function unmask(buffer: Uint8Array, key: Uint8Array, phase = 0): number {
-  const length = buffer.length;
-  let i = 0;
-  // Bytes up to the first word boundary, one at a time.
-  while (i < length && ((buffer.byteOffset + i) & 3) !== 0) {
-    buffer[i] = buffer[i]! ^ key[(phase + i) & 3]!;
-    i++;
-  }
-  const words = (length - i) >>> 2;
-  if (words > 0) {
-    const p = phase + i;
-    const rotated = new Uint8Array([key[p & 3]!, key[(p + 1) & 3]!, key[(p + 2) & 3]!, key[(p + 3) & 3]!]);
-    const k = new Uint32Array(rotated.buffer)[0]!;
-    const view = new Uint32Array(buffer.buffer, buffer.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w] = view[w]! ^ k;
-    i += words << 2;
-  }
-  for (; i < length; i++) buffer[i] = buffer[i]! ^ key[(phase + i) & 3]!;
-  return (phase + length) & 3;
+  phase &= 3;
+  xorRange(buffer, 0, buffer.length, key[phase & 3]!, key[(phase + 1) & 3]!, key[(phase + 2) & 3]!, key[(phase + 3) & 3]!);
+  return (phase + buffer.length) & 3;
 }
 
 function isKnownOpcode(opcode: number): boolean {
   return opcode <= 2 || (opcode >= 8 && opcode <= 10);
-}
-
-/** Unmask payload[start, start + length) in place with a key held as a big-endian uint32. */
-function unmaskRange(chunk: Uint8Array, start: number, length: number, key: number): void {
-  const k0 = key >>> 24;
-  const k1 = (key >>> 16) & 0xff;
-  const k2 = (key >>> 8) & 0xff;
-  const k3 = key & 0xff;
-  if (length >= 32) {
-    unmask(chunk.subarray(start, start + length), new Uint8Array([k0, k1, k2, k3]), 0);
-    return;
-  }
-  let i = 0;
-  const end = start + length;
-  for (let p = start; p < end; p++, i++) {
-    const m = i & 3;
-    chunk[p] = chunk[p]! ^ (m === 0 ? k0 : m === 1 ? k1 : m === 2 ? k2 : k3);
-  }
 }
 
 export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array, flags: number, maxPayload: number): number {
@@ -160,7 +180,7 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
     if (count === capacity) return stop(SCAN_FULL);
 
     const payloadStart = p + headerLength;
-    if (masked && length > 0) unmaskRange(chunk, payloadStart, length, key);
+    if (masked && length > 0) xorRange(chunk, payloadStart, length, key >>> 24, (key >>> 16) & 0xff, (key >>> 8) & 0xff, key & 0xff);
     const r = OUT_RECORDS + count * RECORD_SIZE;
     out[r] = b0;
     out[r + 1] = payloadStart;
@@ -192,6 +212,7 @@ function leadState(b: number): number {
 }
 
 export function utf8Step(buffer: Uint8Array, state: number): number {
+  state |= 0; // an integer state (ToInt32), as the addon reads it
   const length = buffer.length;
   for (let i = 0; i < length; i++) {
     const b = buffer[i]!;

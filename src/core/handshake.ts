@@ -1,0 +1,134 @@
+/**
+ * The opening handshake (RFC 6455 §4), sans-I/O: validate a client's request
+ * and build the server's answer; build a client's request and validate the
+ * server's answer. Headers arrive as Node gives them (lower-case names).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hasToken, splitTokenList } from './header-tokens.js';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2). */
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+/** A fresh Sec-WebSocket-Key: 16 random bytes, base64. */
+export function generateKey(): string {
+  return randomBytes(16).toString('base64');
+}
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+export interface HandshakeRejection {
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+export interface ValidRequest {
+  key: string;
+  /** Offered subprotocols, in the client's order of preference. */
+  protocols: string[];
+  /** The raw Sec-WebSocket-Extensions value, if any. */
+  extensions: string | undefined;
+}
+
+/** A base64 string that decodes to exactly 16 bytes (§4.2.1 item 5). */
+function isValidKey(key: string): boolean {
+  if (key.length !== 24 || key[22] !== '=' || key[23] !== '=') return false;
+  const decoded = Buffer.from(key, 'base64');
+  return decoded.length === 16 && decoded.toString('base64') === key;
+}
+
+/** Checks a client's opening handshake (§4.2.1); returns what the server needs or why it refuses. */
+export function validateRequest(method: string | undefined, httpVersion: string, headers: Headers): ValidRequest | HandshakeRejection {
+  if (method !== 'GET') return { status: 405, reason: 'the WebSocket handshake must use GET', headers: { Allow: 'GET' } };
+  const [major, minor] = httpVersion.split('.').map(Number);
+  if (!(major! > 1 || (major === 1 && minor! >= 1))) return { status: 400, reason: 'the WebSocket handshake needs HTTP/1.1' };
+  if (!hasToken(header(headers, 'upgrade'), 'websocket')) return { status: 400, reason: 'missing or invalid Upgrade: websocket header' };
+  if (!hasToken(header(headers, 'connection'), 'upgrade')) return { status: 400, reason: 'missing or invalid Connection: Upgrade header' };
+  const version = header(headers, 'sec-websocket-version');
+  if (version?.trim() !== '13') {
+    return {
+      status: version === undefined ? 400 : 426,
+      reason: version === undefined ? 'missing Sec-WebSocket-Version header' : `unsupported Sec-WebSocket-Version ${version}`,
+      headers: { 'Sec-WebSocket-Version': '13' },
+    };
+  }
+  const key = headers['sec-websocket-key'];
+  if (typeof key !== 'string' || !isValidKey(key.trim())) return { status: 400, reason: 'missing or invalid Sec-WebSocket-Key header' };
+  let protocols: string[] = [];
+  const offered = header(headers, 'sec-websocket-protocol');
+  if (offered !== undefined) {
+    const list = splitTokenList(offered);
+    if (list === null) return { status: 400, reason: 'invalid Sec-WebSocket-Protocol header' };
+    if (new Set(list).size !== list.length) return { status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' };
+    protocols = list;
+  }
+  return { key: key.trim(), protocols, extensions: header(headers, 'sec-websocket-extensions') };
+}
+
+export function isRejection(value: ValidRequest | HandshakeRejection): value is HandshakeRejection {
+  return (value as HandshakeRejection).status !== undefined;
+}
+
+const hasLineBreak = (s: string) => s.includes('\r') || s.includes('\n');
+
+/** Header names and values must not carry CR or LF: they would split the response. */
+function safeHeaderLines(headers: Record<string, string | number | readonly string[]> | undefined): string {
+  let out = '';
+  if (!headers) return out;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]!;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const s = String(v);
+      if (hasLineBreak(name) || hasLineBreak(s)) throw new TypeError(`invalid header ${JSON.stringify(name)}`);
+      out += `${name}: ${s}\r\n`;
+    }
+  }
+  return out;
+}
+
+/** The 101 response accepting a handshake. */
+export function buildAcceptResponse(
+  key: string,
+  protocol: string | undefined,
+  extensions: string | undefined,
+  extraHeaders?: Record<string, string | number | readonly string[]>,
+): string {
+  let response = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
+  if (protocol) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  if (extensions) response += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
+  return response + safeHeaderLines(extraHeaders) + '\r\n';
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** A complete HTTP error response; the connection is closed after it. */
+export function buildRejectResponse(status: number, body: string | Buffer = '', headers?: Record<string, string | number | readonly string[]>): Buffer {
+  const payload = typeof body === 'string' ? Buffer.from(body) : body;
+  const text = STATUS_TEXT[status] ?? 'Error';
+  const extra = { ...headers };
+  const lower = new Set(Object.keys(extra).map((k) => k.toLowerCase()));
+  if (!lower.has('content-type') && payload.length > 0) extra['Content-Type'] = 'text/plain; charset=utf-8';
+  const head = `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: ${payload.length}\r\n` + safeHeaderLines(extra) + '\r\n';
+  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+}

@@ -1,0 +1,65 @@
+/**
+ * HTTP header value parsing with a character table and index walks: no
+ * regular expressions (ws once had a ReDoS in Sec-WebSocket-Protocol), and
+ * parsed parameters go into Maps, never plain objects (no __proto__ keys).
+ */
+
+/** RFC 7230 §3.2.6 tchar. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09;
+
+/**
+ * Splits a comma-separated header value into trimmed items, skipping empty
+ * ones (RFC 7230 §7 allows them). Returns null if an item is not a token.
+ */
+export function splitTokenList(value: string): string[] | null {
+  const items: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c) {
+      let a = start;
+      let b = i;
+      while (a < b && isSpace(value.charCodeAt(a))) a++;
+      while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
+      if (b > a) {
+        const item = value.slice(a, b);
+        if (!isToken(item)) return null;
+        items.push(item);
+      }
+      start = i + 1;
+    }
+  }
+  return items;
+}
+
+/** True if the comma-separated header value contains token, case-insensitively. */
+export function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  const wanted = token.toLowerCase();
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c) {
+      let a = start;
+      let b = i;
+      while (a < b && isSpace(value.charCodeAt(a))) a++;
+      while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
+      if (b - a === wanted.length && value.slice(a, b).toLowerCase() === wanted) return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
