@@ -1,3 +1,18 @@
 /** wsbolt: WebSocket server and client for Node.js. */
 export { backend } from './native/index.js';
 export * from './core/index.js';
+export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
+export { Server, attach, createServer, handleUpgrade, serve, type CloseOptions, type RouteOptions, type ServeOptions, type ServerOptions } from './node/server.js';
+export {
+  ReadyState,
+  SendStatus,
+  accept,
+  reject,
+  type AcceptOptions,
+  type CloseCause,
+  type ConnectionOptions,
+  type Handler,
+  type Rejection,
+  type UpgradeRequest,
+  type UpgradeResult,
+} from './node/types.js';

@@ -39,8 +39,20 @@ export interface FrameSink {
   onFrameError(closeCode: number, header: Buffer): void;
 }
 
+/*
+ * Record arrays are shared by every reader (12 KiB each would dominate an idle
+ * connection's memory). Scanning is synchronous, but a user callback may feed
+ * another reader before the records of this scan are consumed, so nested
+ * scans take the next array of the stack.
+ */
+const recordStack: Float64Array[] = [];
+let scanDepth = 0;
+
+function takeRecords(): Float64Array {
+  return (recordStack[scanDepth++] ??= new Float64Array(OUT_RECORDS + RECORD_SIZE * RECORDS_PER_SCAN));
+}
+
 export class FrameReader {
-  private readonly out = new Float64Array(OUT_RECORDS + RECORD_SIZE * RECORDS_PER_SCAN);
   /** Bytes of a header that has not fully arrived. */
   private head: Buffer | null = null;
   /** Payload buffer of a frame whose header arrived but whose payload has not. */
@@ -49,8 +61,8 @@ export class FrameReader {
   private frameFilled = 0;
   private frameMasked = false;
   private framePhase = 0;
-  private readonly frameKey = Buffer.alloc(4);
-  private readonly phasedKey = Buffer.alloc(4);
+  private frameKey: Buffer | null = null; // allocated with the first frame that straddles reads
+  private phasedKey: Buffer | null = null;
   private stopped = false;
 
   constructor(
@@ -87,7 +99,15 @@ export class FrameReader {
   }
 
   private scan(chunk: Buffer, pos: number): void {
-    const out = this.out;
+    const out = takeRecords();
+    try {
+      this.scanWith(out, chunk, pos);
+    } finally {
+      scanDepth--;
+    }
+  }
+
+  private scanWith(out: Float64Array, chunk: Buffer, pos: number): void {
     for (;;) {
       const count = this.backend.scanFrames(chunk, pos, out, this.flags, this.maxPayload);
       for (let i = 0, r = OUT_RECORDS; i < count; i++, r += RECORD_SIZE) {
@@ -125,7 +145,15 @@ export class FrameReader {
     const joined = Buffer.allocUnsafe(head.length + take);
     joined.set(head, 0);
     joined.set(chunk.subarray(0, take), head.length);
-    const out = this.out;
+    const out = takeRecords();
+    try {
+      return this.completeHeadWith(out, head, joined, chunk);
+    } finally {
+      scanDepth--;
+    }
+  }
+
+  private completeHeadWith(out: Float64Array, head: Buffer, joined: Buffer, chunk: Buffer): number {
     const count = this.backend.scanFrames(joined, 0, out, this.flags, this.maxPayload);
     if (count > 0) {
       // A whole (tiny) frame fit in the joined bytes; later frames are rescanned from chunk.
@@ -163,6 +191,8 @@ export class FrameReader {
     this.frameFilled = 0;
     this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
     this.framePhase = 0;
+    this.frameKey ??= Buffer.alloc(4);
+    this.phasedKey ??= Buffer.alloc(4);
     this.frameKey.writeUInt32BE(key, 0);
     return true;
   }
@@ -175,9 +205,9 @@ export class FrameReader {
       const source = chunk.subarray(pos, pos + take);
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
-        const k = this.frameKey;
+        const k = this.frameKey!;
         const p = this.framePhase;
-        const pk = this.phasedKey;
+        const pk = this.phasedKey!;
         pk[0] = k[p]!;
         pk[1] = k[(p + 1) & 3]!;
         pk[2] = k[(p + 2) & 3]!;

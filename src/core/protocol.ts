@@ -53,7 +53,12 @@ export interface ProtocolOptions {
   backend?: Backend;
   /** Source of client masking keys; defaults to a crypto-random pool (tests pin it). */
   maskKey?: (target: Uint8Array, offset: number) => void;
+  /** Called for every complete frame received and every frame queued (tracing). */
+  trace?: FrameTrace;
 }
+
+/** bits is the first header byte: FIN (0x80), RSV (0x70), opcode (0x0f). */
+export type FrameTrace = (direction: 'in' | 'out', bits: number, length: number) => void;
 
 export interface ProtocolHandler {
   onMessage(data: Buffer, isBinary: boolean): void;
@@ -88,6 +93,7 @@ export class Protocol implements FrameSink {
   private readonly assembler: MessageAssembler;
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
+  private readonly trace: FrameTrace | undefined;
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
@@ -102,6 +108,7 @@ export class Protocol implements FrameSink {
     this.autoPong = options.autoPong !== false;
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
+    this.trace = options.trace;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | ((options.rsvMask ?? 0) & 0x70);
     this.reader = new FrameReader(this.backend, flags, maxPayload, this);
@@ -178,10 +185,12 @@ export class Protocol implements FrameSink {
   }
 
   /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
-  sendRaw(frame: Buffer): void {
+  sendRaw(frames: readonly Buffer[]): void {
     this.assertCanSend();
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
+    for (const frame of frames) {
+      this.outbox.push(frame);
+      this.outboxBytes += frame.length;
+    }
   }
 
   ping(data: Buffer | string = EMPTY): number {
@@ -221,6 +230,7 @@ export class Protocol implements FrameSink {
   }
 
   private push(opcode: number, payload: Buffer | string, fin: boolean, rsv1: boolean): number {
+    if (this.trace) this.trace('out', (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
     const bytes = encodeFrame(this.backend, this.outbox, opcode, payload, { fin, rsv1, mask: this.masking, maskKey: this.maskKey });
     this.outboxBytes += bytes;
     return bytes;
@@ -264,6 +274,7 @@ export class Protocol implements FrameSink {
   }
 
   onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
+    if (this.trace) this.trace('in', bits, payload.length);
     const opcode = bits & 0x0f;
     if (opcode >= OPCODE_CLOSE) return this.onControlFrame(opcode, payload);
     if (!streamed) {

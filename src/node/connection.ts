@@ -1,0 +1,423 @@
+/**
+ * The connection engine, one for both roles: binds the sans-I/O core to a
+ * net.Socket or tls.TLSSocket. Reads hand every chunk to the core at once;
+ * writes made during a tick leave in one socket write at the end of it;
+ * timers (close, idle) live here, never in the core.
+ */
+import type { Socket } from 'node:net';
+import { CloseCode } from '../core/constants.js';
+import { WsboltError } from '../core/errors.js';
+import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
+import { flushLater } from './flush.js';
+import { idleSweeper } from './idle.js';
+import type { TopicHub } from './pubsub.js';
+import { traceFrame, traceEnabled } from './trace.js';
+import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
+
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+export interface SendOptions {
+  /** Send as a binary message; defaults to true for buffers, false for strings. */
+  binary?: boolean;
+  /** Compress this message (when permessage-deflate was negotiated). */
+  compress?: boolean;
+  /** false: more fragments of this message follow (send them with the same type). */
+  fin?: boolean;
+}
+
+/** Defaults for ConnectionOptions; see types.ts for what each means. */
+export const CONNECTION_DEFAULTS = {
+  maxPayload: 16 * 1024 * 1024,
+  maxFragments: 128 * 1024,
+  idleTimeout: 120,
+  sendPings: true,
+  autoPong: true,
+  maxBackpressure: 16 * 1024 * 1024,
+  closeOnBackpressureLimit: false,
+  closeTimeout: 30_000,
+  skipUtf8Validation: false,
+} satisfies Required<ConnectionOptions>;
+
+export type ResolvedOptions = Required<ConnectionOptions>;
+
+export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
+  const out: Record<string, unknown> = { ...CONNECTION_DEFAULTS };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const key of Object.keys(CONNECTION_DEFAULTS)) {
+      const value = (layer as Record<string, unknown>)[key];
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  return out as ResolvedOptions;
+}
+
+/** Runs of frames below this size are copied into one buffer before writing; larger ones go out as they are (writev). */
+const COALESCE_BELOW = 16 * 1024;
+
+export function toPayload(data: SendData): Buffer | string {
+  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+}
+
+export interface ConnectionInit<T> {
+  socket: Socket;
+  role: Role;
+  handler: Handler<T>;
+  options: ResolvedOptions;
+  data: T;
+  protocol: string;
+  extensions: string;
+  hub: TopicHub | null;
+  /** Called once the socket is gone, after handler.close. */
+  onFinished?: (ws: WebSocket<T>) => void;
+}
+
+export class WebSocket<T = unknown> implements ProtocolHandler {
+  /** Per-connection user data, from the upgrade hook (or connect options). */
+  data: T;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The negotiated subprotocol ('' if none). */
+  readonly protocol: string;
+  /** The negotiated extensions header value ('' if none). */
+  readonly extensions: string;
+  readyState: ReadyState = ReadyState.OPEN;
+
+  /** @internal */ readonly socket: Socket;
+  /** @internal */ readonly core: Protocol;
+  /** @internal */ readonly options: ResolvedOptions;
+  /** @internal flush scheduling: queued for this tick's write */
+  queued = false;
+  /** @internal idle tracking, in sweeper ticks */
+  lastInput = 0;
+  /** @internal */ pingOutstanding = false;
+
+  private readonly handler: Handler<T>;
+  private readonly hub: TopicHub | null;
+  private readonly onFinished: ((ws: WebSocket<T>) => void) | undefined;
+  /** @internal */ topics: Set<string> | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private ending = false;
+  private finished = false;
+  private closedLocally = false;
+  private timedOut = false;
+  private terminated = false;
+  private socketError: Error | undefined;
+  private pausedForBackpressure = false;
+  private pausedByUser = false;
+
+  constructor(init: ConnectionInit<T>) {
+    const { socket, options } = init;
+    this.socket = socket;
+    this.handler = init.handler;
+    this.options = options;
+    this.data = init.data;
+    this.protocol = init.protocol;
+    this.extensions = init.extensions;
+    this.hub = init.hub;
+    this.onFinished = init.onFinished;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.core = new Protocol(
+      {
+        role: init.role,
+        maxPayload: options.maxPayload,
+        maxFragments: options.maxFragments,
+        autoPong: options.autoPong,
+        skipUtf8Validation: options.skipUtf8Validation,
+        ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
+      },
+      this,
+    );
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (error: Error) => {
+      this.socketError ??= error;
+    });
+    socket.on('close', () => this.finish());
+    socket.on('drain', () => this.onDrain());
+    if (options.idleTimeout > 0) idleSweeper.add(this);
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.core.pendingOutputBytes + this.socket.writableLength;
+  }
+
+  send(data: SendData, options?: SendOptions): SendStatus {
+    const payload = toPayload(data);
+    const binary = options?.binary ?? typeof payload !== 'string';
+    if (!this.admit()) return SendStatus.DROPPED;
+    this.core.send(payload, binary, options?.fin === false ? { fin: false } : undefined);
+    return this.queuedStatus();
+  }
+
+  ping(data: SendData = EMPTY): SendStatus {
+    if (!this.admit(true)) return SendStatus.DROPPED;
+    this.core.ping(toPayload(data));
+    return this.queuedStatus();
+  }
+
+  pong(data: SendData = EMPTY): SendStatus {
+    if (!this.admit(true)) return SendStatus.DROPPED;
+    this.core.pong(toPayload(data));
+    return this.queuedStatus();
+  }
+
+  /** @internal Writes frames encoded once for many connections (publish). */
+  sendFrames(frames: readonly Buffer[]): SendStatus {
+    if (!this.admit()) return SendStatus.DROPPED;
+    this.core.sendRaw(frames);
+    return this.queuedStatus();
+  }
+
+  /** Runs fn; everything it sends leaves in one write. (Every tick is corked already; this is for clarity and ws/uWS parity.) */
+  cork<R>(fn: () => R): R {
+    return fn();
+  }
+
+  /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
+  close(code?: number, reason?: string): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    if (!this.core.closeReceived) this.closedLocally = true;
+    this.core.close(code, reason);
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimer();
+    this.scheduleFlush();
+  }
+
+  /** Drops the TCP connection now, without a closing handshake. */
+  terminate(): void {
+    if (this.finished) return;
+    this.terminated = true;
+    this.core.receiveEof();
+    this.readyState = ReadyState.CLOSING;
+    this.socket.destroy();
+  }
+
+  /** Stops reading from the peer until resume(). */
+  pause(): void {
+    this.pausedByUser = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.pausedByUser = false;
+    if (!this.pausedForBackpressure) this.socket.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.pausedByUser || this.pausedForBackpressure;
+  }
+
+  // ---- pub/sub ---------------------------------------------------------------
+
+  subscribe(topic: string): boolean {
+    return this.requireHub().subscribe(this as WebSocket<unknown>, topic);
+  }
+
+  unsubscribe(topic: string): boolean {
+    return this.requireHub().unsubscribe(this as WebSocket<unknown>, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.topics?.has(topic) ?? false;
+  }
+
+  /** Topics this connection is subscribed to. */
+  get subscriptions(): string[] {
+    return this.topics ? [...this.topics] : [];
+  }
+
+  /** Sends to every subscriber of topic except this connection; returns how many it reached. */
+  publish(topic: string, data: SendData, options?: { binary?: boolean; compress?: boolean }): number {
+    return this.requireHub().publish(topic, data, options?.binary, this as WebSocket<unknown>);
+  }
+
+  private requireHub(): TopicHub {
+    if (!this.hub) throw new WsboltError('ERR_NO_PUBSUB', 'pub/sub is available on server connections');
+    return this.hub;
+  }
+
+  // ---- ProtocolHandler (called by the core during receive) --------------------
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.handler.message?.(this, data, isBinary);
+  }
+
+  onPing(data: Buffer): void {
+    this.scheduleFlush(); // the automatic pong
+    this.handler.ping?.(this, data);
+  }
+
+  onPong(data: Buffer): void {
+    this.pingOutstanding = false;
+    this.handler.pong?.(this, data);
+  }
+
+  onCloseFrame(): void {
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimer();
+    this.scheduleFlush();
+  }
+
+  onProtocolError(): void {
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimer();
+    this.scheduleFlush();
+  }
+
+  // ---- the socket ------------------------------------------------------------
+
+  /** @internal Bytes that arrived with the upgrade request. */
+  receiveHead(head: Buffer): void {
+    if (head.length > 0) this.onData(Buffer.from(head));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastInput = idleSweeper.ticks;
+    this.pingOutstanding = false;
+    this.core.receive(chunk);
+    if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
+    if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
+      // We produce output faster than the peer reads it: stop reading until it catches up.
+      this.pausedForBackpressure = true;
+      this.socket.pause();
+    }
+  }
+
+  private onEnd(): void {
+    // The peer closed its side. Whatever was not closed cleanly is 1006.
+    this.core.receiveEof();
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  private onDrain(): void {
+    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
+      this.pausedForBackpressure = false;
+      if (!this.pausedByUser) this.socket.resume();
+    }
+    if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
+  }
+
+  /** May this send go ahead? Refuses when not open or over maxBackpressure. */
+  private admit(control = false): boolean {
+    if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return false;
+    if (!control && this.bufferedAmount > this.options.maxBackpressure) {
+      if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
+      return false;
+    }
+    return true;
+  }
+
+  private queuedStatus(): SendStatus {
+    this.scheduleFlush();
+    return this.bufferedAmount > this.socket.writableHighWaterMark ? SendStatus.BACKPRESSURE : SendStatus.SENT;
+  }
+
+  private scheduleFlush(): void {
+    if (!this.queued) {
+      this.queued = true;
+      flushLater(this as WebSocket<unknown>);
+    }
+  }
+
+  /** @internal Writes everything queued this tick in one go. */
+  flush(): void {
+    this.queued = false;
+    const socket = this.socket;
+    const frames = this.core.dataToSend();
+    if (frames.length > 0 && !socket.destroyed && socket.writable) {
+      if (frames.length === 1) socket.write(frames[0]!);
+      else writeCoalesced(socket, frames);
+    }
+    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
+      this.pausedForBackpressure = false;
+      if (!this.pausedByUser) socket.resume();
+    }
+    if (!this.ending && this.core.shouldCloseTransport()) {
+      // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
+      this.ending = true;
+      socket.end();
+    }
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer || this.finished) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = null;
+      if (this.finished) return;
+      if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
+      this.socket.destroy();
+    }, this.options.closeTimeout);
+  }
+
+  /** @internal The idle sweeper found no input for idleTimeout. */
+  idleTimeout(): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.timedOut = true;
+    this.close(CloseCode.GOING_AWAY, 'idle timeout');
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.readyState = ReadyState.CLOSED;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    idleSweeper.delete(this);
+    this.core.receiveEof();
+    if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
+    const { code, reason, cause } = this.closeOutcome();
+    try {
+      this.handler.close?.(this, code, reason, cause);
+    } finally {
+      this.onFinished?.(this);
+    }
+  }
+
+  private closeOutcome(): { code: number; reason: string; cause: CloseCause } {
+    const core = this.core;
+    if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
+    const clean = core.closeReceived && core.closeSent;
+    if (this.timedOut) return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
+    if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: this.closedLocally ? 'local' : 'remote' } };
+    if (this.terminated) return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
+    return { code: CloseCode.ABNORMAL, reason: '', cause: this.socketError ? { kind: 'abrupt', error: this.socketError } : { kind: 'abrupt' } };
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One write for a batch: runs of small frames copied together, large payloads passed as they are (writev). */
+function writeCoalesced(socket: Socket, frames: Buffer[]): void {
+  let total = 0;
+  for (const f of frames) total += f.length;
+  if (total < COALESCE_BELOW) {
+    socket.write(Buffer.concat(frames, total));
+    return;
+  }
+  socket.cork();
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  for (const f of frames) {
+    if (f.length >= 1024) {
+      if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+      socket.write(f);
+    } else {
+      run.push(f);
+      runBytes += f.length;
+    }
+  }
+  if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+  socket.uncork();
+}

@@ -1,0 +1,59 @@
+/**
+ * Topics within one process. A published message is framed once and the
+ * same bytes are queued on every subscriber, each under its own
+ * backpressure policy (a subscriber over maxBackpressure misses it, or is
+ * closed with closeOnBackpressureLimit).
+ */
+import { encodeFrame } from '../core/frame-writer.js';
+import { OPCODE_BINARY, OPCODE_TEXT } from '../core/constants.js';
+import { active } from '../native/index.js';
+import { type SendData, type WebSocket, toPayload } from './connection.js';
+import { SendStatus } from './types.js';
+
+export class TopicHub {
+  private readonly topics = new Map<string, Set<WebSocket<unknown>>>();
+
+  subscribe(ws: WebSocket<unknown>, topic: string): boolean {
+    let members = this.topics.get(topic);
+    if (!members) this.topics.set(topic, (members = new Set()));
+    if (members.has(ws)) return false;
+    members.add(ws);
+    (ws.topics ??= new Set()).add(topic);
+    return true;
+  }
+
+  unsubscribe(ws: WebSocket<unknown>, topic: string): boolean {
+    const members = this.topics.get(topic);
+    if (!members?.delete(ws)) return false;
+    if (members.size === 0) this.topics.delete(topic);
+    ws.topics?.delete(topic);
+    return true;
+  }
+
+  unsubscribeAll(ws: WebSocket<unknown>): void {
+    if (!ws.topics) return;
+    for (const topic of ws.topics) {
+      const members = this.topics.get(topic);
+      if (members?.delete(ws) && members.size === 0) this.topics.delete(topic);
+    }
+    ws.topics = null;
+  }
+
+  subscribers(topic: string): number {
+    return this.topics.get(topic)?.size ?? 0;
+  }
+
+  /** Frames data once and queues it on every subscriber but `except`; returns how many accepted it. */
+  publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>): number {
+    const members = this.topics.get(topic);
+    if (!members || members.size === 0) return 0;
+    const payload = toPayload(data);
+    const frames: Buffer[] = [];
+    encodeFrame(active, frames, (binary ?? typeof payload !== 'string') ? OPCODE_BINARY : OPCODE_TEXT, payload, { fin: true });
+    let reached = 0;
+    for (const ws of members) {
+      if (ws !== except && ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
+    }
+    return reached;
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * The server: HTTP upgrade → connection. Three ways to mount it: serve()
+ * (standalone), attach() (share an http/https server), and handleUpgrade()
+ * from any 'upgrade' listener. Routes map paths to handlers.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
+import { WebSocket, resolveOptions, type SendData } from './connection.js';
+import { TopicHub } from './pubsub.js';
+import { trace } from './trace.js';
+import type { AcceptOptions, Handler, Rejection, UpgradeRequest, UpgradeResult } from './types.js';
+
+export interface RouteOptions<T = unknown> extends Handler<T> {
+  /** Allowed Origin values (compared case-insensitively); others get 403. Requests without Origin (non-browser clients) pass. */
+  origins?: string[];
+  /** Subprotocols this route speaks (the first one the client offered wins), or a function choosing one. */
+  protocols?: string[] | ((offered: string[], req: UpgradeRequest) => string | false | null | undefined);
+  /** Milliseconds an async upgrade hook may take before the handshake fails with 503. Default 10,000. */
+  handshakeTimeout?: number;
+}
+
+export interface ServerOptions<T = unknown> extends RouteOptions<T> {
+  /** Only this path is served (others get 404); ignored when routes are given. */
+  path?: string;
+  /** Handlers by exact path; server-level options apply unless a route overrides them. */
+  routes?: Record<string, RouteOptions<any>>;
+}
+
+export interface ServeOptions<T = unknown> extends ServerOptions<T> {
+  port?: number;
+  host?: string;
+  backlog?: number;
+  /** Answers plain HTTP requests; without it they get 426 Upgrade Required. */
+  http?: http.RequestListener;
+  /** Serve wss:// with these TLS options (key, cert, ...). */
+  tls?: https.ServerOptions;
+}
+
+export interface CloseOptions {
+  /** Close code sent to every connection. Default 1001 (going away). */
+  code?: number;
+  reason?: string;
+  /** Milliseconds to wait for closing handshakes before destroying what remains. Default 5,000. */
+  timeout?: number;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+export class Server<T = unknown> {
+  /** Open connections. */
+  readonly connections = new Set<WebSocket<any>>();
+  /** The HTTP(S) server, when serve() created it or attach() was given it. */
+  readonly httpServer: http.Server | https.Server | null;
+  private readonly hub = new TopicHub();
+  private readonly owned: boolean;
+  private closing = false;
+  private readonly pendingSockets = new Set<Socket>();
+
+  constructor(
+    private readonly options: ServerOptions<T>,
+    httpServer: http.Server | https.Server | null = null,
+    owned = false,
+  ) {
+    this.httpServer = httpServer;
+    this.owned = owned;
+  }
+
+  /** The port the HTTP server listens on (0 if none). */
+  get port(): number {
+    const address = this.httpServer?.address();
+    return address && typeof address === 'object' ? address.port : 0;
+  }
+
+  address(): AddressInfo | string | null {
+    return this.httpServer?.address() ?? null;
+  }
+
+  /** Sends data to every subscriber of topic, framed once; returns how many accepted it. */
+  publish(topic: string, data: SendData, options?: { binary?: boolean; compress?: boolean }): number {
+    return this.hub.publish(topic, data, options?.binary);
+  }
+
+  subscribers(topic: string): number {
+    return this.hub.subscribers(topic);
+  }
+
+  /** The handler serving path, or null (404). */
+  private route(path: string): RouteOptions<any> | null {
+    const { routes } = this.options;
+    if (routes) {
+      const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
+      return route ? { ...this.options, ...route } : null;
+    }
+    if (this.options.path !== undefined && this.options.path !== path) return null;
+    return this.options;
+  }
+
+  /**
+   * Runs the opening handshake on an upgrade request. Resolves with the open
+   * connection, or null when it was refused (the HTTP answer already sent).
+   */
+  async handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<WebSocket<T> | null> {
+    socket.on('error', ignore); // until the connection owns the socket
+    if (this.closing) return refuse(socket, 503, 'the server is shutting down');
+    const valid = validateRequest(req.method, req.httpVersion, req.headers);
+    if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
+
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.route(path);
+    if (!route) {
+      // Another listener may serve this path (several servers attached to one HTTP server).
+      if (!this.owned && this.httpServer && this.httpServer.listenerCount('upgrade') > 1) return null;
+      return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
+    }
+
+    const origin = headerValue(req, 'origin');
+    if (route.origins && origin !== undefined && !route.origins.some((o) => o.toLowerCase() === origin.toLowerCase())) {
+      return refuse(socket, 403, 'origin not allowed');
+    }
+
+    const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
+    let protocol = selectProtocol(route, valid.protocols, request);
+
+    let result: UpgradeResult<unknown> = undefined;
+    if (route.upgrade) {
+      this.pendingSockets.add(socket);
+      try {
+        result = await withTimeout(route.upgrade(request), route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+      } catch (error) {
+        trace('upgrade hook failed: %s', (error as Error)?.message);
+        return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
+      } finally {
+        this.pendingSockets.delete(socket);
+      }
+    }
+    if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
+    if (this.closing) return refuse(socket, 503, 'the server is shutting down');
+    if (isRejectionResult(result)) {
+      const { status, body, headers } = result.reject;
+      return refuse(socket, status, body ?? '', headers);
+    }
+    const accepted: AcceptOptions<unknown> = result && result !== true ? result : {};
+    if (accepted.protocol !== undefined) {
+      if (!valid.protocols.includes(accepted.protocol)) return refuse(socket, 500, 'the server chose a subprotocol the client did not offer');
+      protocol = accepted.protocol;
+    }
+
+    socket.write(buildAcceptResponse(valid.key, protocol || undefined, undefined, accepted.headers));
+    trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
+    socket.removeListener('error', ignore);
+    const ws = new WebSocket<T>({
+      socket,
+      role: 'server',
+      handler: route as RouteOptions<T>,
+      options: resolveOptions(route),
+      data: accepted.data as T,
+      protocol: protocol || '',
+      extensions: '',
+      hub: this.hub,
+      onFinished: (w) => this.connections.delete(w),
+    });
+    this.connections.add(ws);
+    route.open?.(ws);
+    if (ws.readyState === 1) ws.receiveHead(head);
+    return ws;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, send a close frame to every
+   * connection, wait for the closing handshakes, destroy what remains at the
+   * timeout. Resolves when every socket is gone.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    const { code = 1001, reason = 'server shutting down', timeout = 5000 } = options;
+    this.closing = true;
+    const httpClosed =
+      this.owned && this.httpServer
+        ? new Promise<void>((resolve) => {
+            this.httpServer!.close(() => resolve());
+            this.httpServer!.closeIdleConnections?.();
+          })
+        : Promise.resolve();
+    for (const socket of this.pendingSockets) socket.destroy();
+    const gone = [...this.connections].map(
+      (ws) => new Promise<void>((resolve) => (ws.socket.destroyed && ws.readyState === 3 ? resolve() : ws.socket.once('close', () => resolve()))),
+    );
+    for (const ws of this.connections) {
+      if (ws.readyState === 1) ws.close(code, reason);
+    }
+    const timer = setTimeout(() => {
+      for (const ws of this.connections) ws.socket.destroy();
+    }, timeout);
+    await Promise.all(gone);
+    clearTimeout(timer);
+    await httpClosed;
+  }
+}
+
+function ignore(): void {}
+
+const TIMED_OUT = Symbol('timed out');
+
+async function withTimeout<R>(value: R | Promise<R>, ms: number): Promise<R> {
+  if (!(value instanceof Promise) && !(value && typeof (value as { then?: unknown }).then === 'function')) return value;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([value, new Promise<never>((_, fail) => (timer = setTimeout(() => fail(TIMED_OUT), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isRejectionResult(result: UpgradeResult<unknown>): result is Rejection {
+  return typeof result === 'object' && result !== null && 'reject' in result;
+}
+
+/** Answers with an HTTP error and closes the socket; always resolves to null. */
+function refuse(socket: Socket, status: number, body: string | Buffer, headers?: Record<string, string | number | readonly string[]>): null {
+  trace('server refused upgrade: %d %s', status, typeof body === 'string' ? body : '');
+  if (!socket.destroyed && socket.writable) {
+    const text = typeof body === 'string' && body.length > 0 && !body.endsWith('\n') ? `${body}\n` : body;
+    socket.end(buildRejectResponse(status, text, headers));
+  } else {
+    socket.destroy();
+  }
+  return null;
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function selectProtocol(route: RouteOptions<any>, offered: string[], request: UpgradeRequest): string {
+  const { protocols } = route;
+  if (!protocols || offered.length === 0) return '';
+  if (typeof protocols === 'function') {
+    const chosen = protocols(offered, request);
+    return chosen && offered.includes(chosen) ? chosen : '';
+  }
+  return offered.find((p) => protocols.includes(p)) ?? '';
+}
+
+function upgradeRequest(req: http.IncomingMessage, socket: Socket, path: string, query: string, origin: string | undefined, protocols: string[]): UpgradeRequest {
+  const tlsSocket = (socket as TLSSocket).encrypted ? (socket as TLSSocket) : null;
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    path,
+    query,
+    headers: req.headers,
+    header: (name: string) => headerValue(req, name.toLowerCase()),
+    origin,
+    protocols,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    secure: tlsSocket !== null,
+    ...(tlsSocket
+      ? {
+          tls: {
+            authorized: tlsSocket.authorized,
+            ...(tlsSocket.authorizationError ? { authorizationError: String(tlsSocket.authorizationError) } : {}),
+            ...((tlsSocket as TLSSocket & { servername?: string }).servername ? { servername: (tlsSocket as TLSSocket & { servername?: string }).servername! } : {}),
+            alpnProtocol: tlsSocket.alpnProtocol ?? false,
+            protocol: tlsSocket.getProtocol(),
+          },
+        }
+      : {}),
+    raw: req,
+  };
+}
+
+/** A standalone server: listens, answers plain HTTP with 426 (or options.http), upgrades WebSocket requests. */
+export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>> {
+  const onRequest: http.RequestListener =
+    options.http ??
+    ((_req, res) => {
+      res.writeHead(426, { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('426 Upgrade Required: this endpoint speaks WebSocket\n');
+    });
+  const httpServer = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
+  // Headers must arrive within the handshake timeout (and Node caps their size at 16 KiB: 431).
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  httpServer.headersTimeout = handshakeTimeout;
+  httpServer.requestTimeout = Math.max(handshakeTimeout, httpServer.requestTimeout || 0);
+  const server = new Server<T>(options, httpServer, true);
+  httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
+  return new Promise((resolve, fail) => {
+    httpServer.once('error', fail);
+    httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
+      httpServer.removeListener('error', fail);
+      resolve(server);
+    });
+  });
+}
+
+/** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
+export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T>): Server<T> {
+  const server = new Server<T>(options, httpServer, false);
+  httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
+  return server;
+}
+
+const implicitServers = new WeakMap<object, Server<any>>();
+
+/**
+ * From any 'upgrade' listener: runs the handshake with these options.
+ * Connections upgraded with the same options object share pub/sub topics.
+ */
+export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Socket, head: Buffer, options: ServerOptions<T>): Promise<WebSocket<T> | null> {
+  let server = implicitServers.get(options) as Server<T> | undefined;
+  if (!server) implicitServers.set(options, (server = new Server<T>(options)));
+  return server.handleUpgrade(req, socket, head);
+}
+
+/** A server object without an HTTP server of its own: call server.handleUpgrade(req, socket, head) yourself. */
+export function createServer<T = unknown>(options: ServerOptions<T>): Server<T> {
+  return new Server<T>(options);
+}

@@ -1,0 +1,122 @@
+/**
+ * The handler API, shared by the server and the client: a behaviour object
+ * (options plus callbacks) in the spirit of Cowboy handlers and uWebSockets'
+ * WebSocketBehavior.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { WsboltError } from '../core/errors.js';
+import type { WebSocket } from './connection.js';
+
+/** What ws.send() and friends report. */
+export const SendStatus = {
+  /** Queued while the socket keeps up; it leaves in this tick's write. */
+  SENT: 1,
+  /** Queued, but the socket is backed up: wait for drain before sending more. */
+  BACKPRESSURE: 0,
+  /** Not sent: the connection is closing or closed, or bufferedAmount was over maxBackpressure. */
+  DROPPED: 2,
+} as const;
+export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
+
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/**
+ * Why a connection ended, passed to close():
+ * - 'remote': the peer started the closing handshake and it completed
+ * - 'local': this side started it (ws.close(), server.close()) and it completed, or ws.terminate()
+ * - 'protocol_error': the peer broke the protocol; `error` says how (error.closeCode was sent)
+ * - 'timeout': the peer did not answer a close frame, or stayed idle past idleTimeout
+ * - 'abrupt': the TCP connection ended without a closing handshake; `error` if the socket reported one
+ */
+export interface CloseCause {
+  kind: 'remote' | 'local' | 'protocol_error' | 'timeout' | 'abrupt';
+  error?: Error | WsboltError;
+}
+
+export interface UpgradeRequest {
+  method: string;
+  /** The request target as sent: path and query. */
+  url: string;
+  path: string;
+  query: string;
+  /** Lower-case header names, as Node parses them. */
+  headers: IncomingHttpHeaders;
+  /** A header by name, case-insensitively; repeated headers joined with ", ". */
+  header(name: string): string | undefined;
+  origin: string | undefined;
+  /** Subprotocols the client offered, in its order. */
+  protocols: string[];
+  remoteAddress: string;
+  remotePort: number;
+  secure: boolean;
+  /** TLS details when secure. */
+  tls?: { authorized: boolean; authorizationError?: string; servername?: string; alpnProtocol?: string | false; protocol?: string | null };
+  /** The request object itself, for anything not above. */
+  raw: IncomingMessage;
+}
+
+export interface AcceptOptions<T = unknown> {
+  /** Per-connection user data, available as ws.data. */
+  data?: T;
+  /** The subprotocol to answer with (must be one the client offered). */
+  protocol?: string;
+  /** Extra response headers for the 101. */
+  headers?: Record<string, string | number | readonly string[]>;
+}
+
+export interface Rejection {
+  reject: { status: number; body?: string | Buffer; headers?: Record<string, string | number | readonly string[]> };
+}
+
+export type UpgradeResult<T> = void | undefined | true | AcceptOptions<T> | Rejection;
+
+/** Accept the upgrade, with user data, a subprotocol and extra headers. */
+export function accept<T>(options: AcceptOptions<T> = {}): AcceptOptions<T> {
+  return options;
+}
+
+/** Refuse the upgrade with an HTTP status (and optional body and headers). */
+export function reject(status: number, body?: string | Buffer, headers?: Record<string, string | number | readonly string[]>): Rejection {
+  return { reject: { status, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) } };
+}
+
+export interface ConnectionOptions {
+  /** Largest message accepted, in bytes; 1009 above it. Default 16 MiB. */
+  maxPayload?: number;
+  /** Most frames one message may span. Default 131,072. */
+  maxFragments?: number;
+  /** Seconds without any input before the connection is closed (1001); 0 disables. Default 120. */
+  idleTimeout?: number;
+  /** Ping an idle peer halfway through idleTimeout, so live peers never time out. Default true. */
+  sendPings?: boolean;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /**
+   * Bytes that may wait to be written (bufferedAmount) before sends are
+   * refused with SendStatus.DROPPED — or, with closeOnBackpressureLimit, the
+   * connection is closed with 1008. Reading from the peer also pauses above
+   * this until the buffer drains, so a peer that sends but does not read
+   * cannot grow our memory. Default 16 MiB.
+   */
+  maxBackpressure?: number;
+  /** Close (1008) instead of dropping when maxBackpressure is exceeded. Default false. */
+  closeOnBackpressureLimit?: boolean;
+  /** Milliseconds to wait for the peer's close frame (or, for a client, the server's TCP close) before destroying the socket. Default 30,000. */
+  closeTimeout?: number;
+  /** Deliver text without checking UTF-8 (trusted peers only). Default false. */
+  skipUtf8Validation?: boolean;
+}
+
+export interface Handler<T = unknown> extends ConnectionOptions {
+  /** Decide on an upgrade before the connection exists: accept (with ws.data), or reject with an HTTP status. */
+  upgrade?(req: UpgradeRequest): UpgradeResult<T> | Promise<UpgradeResult<T>>;
+  open?(ws: WebSocket<T>): void;
+  /** data is the caller's to keep: the library never reuses its memory. */
+  message?(ws: WebSocket<T>, data: Buffer, isBinary: boolean): void;
+  /** bufferedAmount fell back after a send reported BACKPRESSURE (or the socket drained). */
+  drain?(ws: WebSocket<T>): void;
+  ping?(ws: WebSocket<T>, data: Buffer): void;
+  pong?(ws: WebSocket<T>, data: Buffer): void;
+  close?(ws: WebSocket<T>, code: number, reason: string, cause: CloseCause): void;
+}
