@@ -132,3 +132,45 @@ export function buildRejectResponse(status: number, body: string | Buffer = '', 
   const head = `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: ${payload.length}\r\n` + safeHeaderLines(extra) + '\r\n';
   return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
 }
+
+export interface ClientRequestHeaders {
+  key: string;
+  protocols: string[];
+  origin: string | undefined;
+  extensions: string | undefined;
+}
+
+/** The headers a client sends to open a WebSocket (§4.1); the HTTP client adds Host. */
+export function clientRequestHeaders(request: ClientRequestHeaders): Record<string, string> {
+  const headers: Record<string, string> = {
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': request.key,
+  };
+  if (request.protocols.length > 0) headers['Sec-WebSocket-Protocol'] = request.protocols.join(', ');
+  if (request.origin !== undefined) headers.Origin = request.origin;
+  if (request.extensions) headers['Sec-WebSocket-Extensions'] = request.extensions;
+  return headers;
+}
+
+export interface AcceptedResponse {
+  protocol: string;
+  extensions: string;
+}
+
+/** Checks the server's 101 (§4.1, the client's duties); returns what was negotiated or why the handshake fails. */
+export function validateResponse(headers: Headers, key: string, offeredProtocols: string[], offeredExtensions: boolean): AcceptedResponse | string {
+  if (!hasToken(header(headers, 'upgrade'), 'websocket')) return 'the response lacks Upgrade: websocket';
+  if (!hasToken(header(headers, 'connection'), 'upgrade')) return 'the response lacks Connection: Upgrade';
+  const acceptHeader = header(headers, 'sec-websocket-accept');
+  if (acceptHeader === undefined || acceptHeader.trim() !== acceptKey(key)) return 'invalid Sec-WebSocket-Accept';
+  const protocol = header(headers, 'sec-websocket-protocol');
+  if (protocol !== undefined) {
+    if (offeredProtocols.length === 0) return 'the server chose a subprotocol although none was offered';
+    if (!offeredProtocols.includes(protocol.trim())) return `the server chose a subprotocol that was not offered (${protocol})`;
+  }
+  const extensions = header(headers, 'sec-websocket-extensions');
+  if (extensions !== undefined && extensions.trim() !== '' && !offeredExtensions) return 'the server chose an extension that was not offered';
+  return { protocol: protocol?.trim() ?? '', extensions: extensions?.trim() ?? '' };
+}

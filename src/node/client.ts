@@ -1,0 +1,203 @@
+/**
+ * The client: connect(url, options) runs the opening handshake over Node's
+ * http/https request machinery (so agents, proxies via createConnection and
+ * every TLS option work as they do for HTTP) and hands the socket to the same
+ * connection engine as the server.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Socket } from 'node:net';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { WsboltError } from '../core/errors.js';
+import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
+import { WebSocket, resolveOptions } from './connection.js';
+import { trace } from './trace.js';
+import type { Handler } from './types.js';
+
+export type TlsOptions = Pick<
+  TlsConnectionOptions,
+  'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'servername' | 'rejectUnauthorized' | 'ciphers' | 'minVersion' | 'maxVersion' | 'checkServerIdentity'
+>;
+
+export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>, TlsOptions {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: string | string[];
+  /** The Origin header (browsers always send one; Node clients only when asked). */
+  origin?: string;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Milliseconds for the whole opening handshake. Default 10,000. */
+  handshakeTimeout?: number;
+  /** Follow 3xx redirects (off by default). Authorization and Cookie are dropped when a redirect leaves the origin. */
+  followRedirects?: boolean;
+  /** Default 10. */
+  maxRedirects?: number;
+  /** An http.Agent (for example a proxy agent). */
+  agent?: http.Agent;
+  /** Creates the socket (for proxies and tunnels), as in http.request. */
+  createConnection?: http.RequestOptions['createConnection'];
+  /** Initial ws.data. */
+  data?: T;
+  /** Largest response body kept for an unexpected (non-101) response. Default 64 KiB. */
+  maxResponseBody?: number;
+}
+
+/** The error connect() rejects with when the server answers with something other than 101. */
+export class UnexpectedResponseError extends WsboltError {
+  constructor(
+    readonly status: number,
+    readonly headers: http.IncomingHttpHeaders,
+    readonly body: Buffer,
+  ) {
+    super('ERR_UNEXPECTED_RESPONSE', `unexpected server response: ${status}`);
+  }
+}
+
+interface Target {
+  url: URL;
+  secure: boolean;
+}
+
+function parseTarget(input: string | URL): Target {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new WsboltError('ERR_INVALID_URL', `invalid URL: ${String(input)}`);
+  }
+  const scheme = url.protocol;
+  if (scheme !== 'ws:' && scheme !== 'wss:' && scheme !== 'http:' && scheme !== 'https:') {
+    throw new WsboltError('ERR_INVALID_URL', `the URL scheme must be ws:, wss:, http: or https:, not ${scheme}`);
+  }
+  if (url.hash) throw new WsboltError('ERR_INVALID_URL', 'a WebSocket URL cannot have a fragment');
+  return { url, secure: scheme === 'wss:' || scheme === 'https:' };
+}
+
+const sameOrigin = (a: URL, b: URL) => a.protocol.replace('ws', 'http') === b.protocol.replace('ws', 'http') && a.host === b.host;
+
+/** Opens a WebSocket connection; resolves once it is open (after open() ran). */
+export function connect<T = unknown>(url: string | URL, options: ConnectOptions<T> = {}): Promise<WebSocket<T>> {
+  const target = parseTarget(url);
+  const deadline = Date.now() + (options.handshakeTimeout ?? 10_000);
+  return attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
+}
+
+function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Record<string, string>, redirects: number, deadline: number): Promise<WebSocket<T>> {
+  const { url, secure } = target;
+  const protocols = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
+  const key = generateKey();
+  const headers = { ...extraHeaders, ...clientRequestHeaders({ key, protocols, origin: options.origin, extensions: undefined }) };
+  const requestOptions: https.RequestOptions = {
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port || (secure ? 443 : 80),
+    path: (url.pathname || '/') + url.search,
+    method: 'GET',
+    headers,
+    ...(options.agent ? { agent: options.agent } : {}),
+    ...(options.createConnection ? { createConnection: options.createConnection } : {}),
+    ...(secure ? tlsOptions(options, url) : {}),
+  };
+  trace('client connecting to %s', url.href);
+
+  return new Promise<WebSocket<T>>((resolve, fail) => {
+    let settled = false;
+    const settle = (error: Error | null, ws?: WebSocket<T>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) fail(error);
+      else resolve(ws!);
+    };
+    const request = (secure ? https : http).request(requestOptions);
+    const timer = setTimeout(() => {
+      request.destroy();
+      settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `the opening handshake with ${url.host} timed out`));
+    }, Math.max(0, deadline - Date.now()));
+
+    request.on('error', (error) => settle(error));
+
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (options.followRedirects && status >= 300 && status < 400 && location) {
+        response.resume();
+        if (redirects >= (options.maxRedirects ?? 10)) {
+          settle(new WsboltError('ERR_TOO_MANY_REDIRECTS', `more than ${options.maxRedirects ?? 10} redirects`));
+          return;
+        }
+        let next: Target;
+        try {
+          next = parseTarget(new URL(location, url.href.replace(/^ws/, 'http')));
+        } catch (error) {
+          settle(error as Error);
+          return;
+        }
+        const carried = { ...extraHeaders };
+        if (!sameOrigin(url, next.url)) {
+          // Credentials belong to the origin that was asked for.
+          for (const name of Object.keys(carried)) {
+            const lower = name.toLowerCase();
+            if (lower === 'authorization' || lower === 'cookie') delete carried[name];
+          }
+        }
+        trace('client redirected %d to %s', status, next.url.href);
+        attempt(next, options, carried, redirects + 1, deadline).then(
+          (ws) => settle(null, ws),
+          (error) => settle(error),
+        );
+        return;
+      }
+      // Any other answer is a refusal: report it with its status, headers and (bounded) body.
+      const limit = options.maxResponseBody ?? 64 * 1024;
+      const parts: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (size < limit) parts.push(chunk.subarray(0, limit - size));
+        size += chunk.length;
+      });
+      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts)));
+      response.on('end', done);
+      response.on('error', done);
+      response.on('aborted', done);
+    });
+
+    request.on('upgrade', (response, socket: Socket, head: Buffer) => {
+      const checked = response.statusCode === 101 ? validateResponse(response.headers, key, protocols, false) : `unexpected status ${response.statusCode}`;
+      if (typeof checked === 'string') {
+        socket.destroy();
+        settle(new WsboltError('ERR_INVALID_HANDSHAKE', checked));
+        return;
+      }
+      if (settled) {
+        socket.destroy(); // timed out meanwhile
+        return;
+      }
+      trace('client connected to %s protocol=%s', url.href, checked.protocol || '-');
+      const ws = new WebSocket<T>({
+        socket,
+        role: 'client',
+        handler: options,
+        options: resolveOptions(options),
+        data: options.data as T,
+        protocol: checked.protocol,
+        extensions: checked.extensions,
+        hub: null,
+      });
+      settle(null, ws);
+      options.open?.(ws);
+      if (ws.readyState === 1) ws.receiveHead(head);
+    });
+
+    request.end();
+  });
+}
+
+function tlsOptions(options: TlsOptions, url: URL): TlsOptions {
+  const out: Record<string, unknown> = {};
+  for (const name of ['ca', 'cert', 'key', 'passphrase', 'pfx', 'servername', 'rejectUnauthorized', 'ciphers', 'minVersion', 'maxVersion', 'checkServerIdentity'] as const) {
+    if (options[name] !== undefined) out[name] = options[name];
+  }
+  // SNI needs a host name; an IP literal must not be sent as servername.
+  if (out.servername === undefined && !/^[\d.]+$|:/.test(url.hostname.replace(/^\[|\]$/g, ''))) out.servername = url.hostname;
+  return out as TlsOptions;
+}
