@@ -2,6 +2,7 @@
 export { backend } from './native/index.js';
 export * from './core/index.js';
 export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
+export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
 export { Server, attach, createServer, handleUpgrade, serve, type CloseOptions, type RouteOptions, type ServeOptions, type ServerOptions } from './node/server.js';
 export {
