@@ -15,10 +15,9 @@ export interface AssemblerLimits {
   skipUtf8Validation: boolean;
 }
 
-export interface Message {
-  data: Buffer;
-  isBinary: boolean;
-}
+/** end() results besides an error. */
+export const MORE_FRAGMENTS = 0;
+export const MESSAGE_COMPLETE = 1;
 
 export class MessageAssembler {
   /** OPCODE_TEXT or OPCODE_BINARY while a message is open, else 0. */
@@ -82,12 +81,16 @@ export class MessageAssembler {
     return this.utf8State === UTF8_REJECT ? invalidUtf8() : null;
   }
 
+  /** The message end() completed (valid until the next end()). */
+  data: Buffer = EMPTY;
+  isBinary = false;
+
   /**
-   * Adds a frame whose header begin() accepted. Returns the message when the
-   * frame ends it, null when more fragments follow, or an error.
+   * Adds a frame whose header begin() accepted. Returns MESSAGE_COMPLETE
+   * (the message is in data / isBinary), MORE_FRAGMENTS, or an error.
    * `validated` says the payload already went through part().
    */
-  end(bits: number, payload: Buffer, validated: boolean): Message | WsboltError | null {
+  end(bits: number, payload: Buffer, validated: boolean): typeof MORE_FRAGMENTS | typeof MESSAGE_COMPLETE | WsboltError {
     const fin = (bits & FIN) !== 0;
     const isText = this.opcode === OPCODE_TEXT;
     if (isText && !validated && !this.limits.skipUtf8Validation) {
@@ -104,7 +107,7 @@ export class MessageAssembler {
 
     if (!fin) {
       this.keep(payload);
-      return null;
+      return MORE_FRAGMENTS;
     }
     let data: Buffer;
     if (this.first === null && this.joined === null) {
@@ -113,9 +116,10 @@ export class MessageAssembler {
       this.keep(payload);
       data = this.joined ? this.joined.subarray(0, this.filled) : this.first!;
     }
-    const message = { data, isBinary: !isText };
+    this.data = data;
+    this.isBinary = !isText;
     this.reset();
-    return message;
+    return MESSAGE_COMPLETE;
   }
 
   reset(): void {
@@ -151,6 +155,8 @@ export class MessageAssembler {
     this.filled += payload.length;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function invalidUtf8(): WsboltError {
   return protocolError('WS_ERR_INVALID_UTF8', 'a text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD);

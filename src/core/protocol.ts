@@ -22,9 +22,9 @@ import {
 } from './constants.js';
 import { WsboltError } from './errors.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
-import { encodeFrame } from './frame-writer.js';
+import { OutputQueue } from './frame-writer.js';
 import { diagnoseHeader } from './header-errors.js';
-import { MessageAssembler } from './message.js';
+import { MESSAGE_COMPLETE, MessageAssembler } from './message.js';
 
 export type Role = 'server' | 'client';
 
@@ -94,8 +94,7 @@ export class Protocol implements FrameSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
-  private outbox: Buffer[] = [];
-  private outboxBytes = 0;
+  private readonly output = new OutputQueue();
   /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
   private sendingFragmented = false;
 
@@ -150,14 +149,11 @@ export class Protocol implements FrameSink {
 
   /** Bytes waiting to be written, in order; the caller writes them (ideally in one write). */
   dataToSend(): Buffer[] {
-    const out = this.outbox;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    return out;
+    return this.output.take();
   }
 
   get pendingOutputBytes(): number {
-    return this.outboxBytes;
+    return this.output.pendingBytes;
   }
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
@@ -187,10 +183,7 @@ export class Protocol implements FrameSink {
   /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
   sendRaw(frames: readonly Buffer[]): void {
     this.assertCanSend();
-    for (const frame of frames) {
-      this.outbox.push(frame);
-      this.outboxBytes += frame.length;
-    }
+    this.output.raw(frames);
   }
 
   ping(data: Buffer | string = EMPTY): number {
@@ -231,9 +224,7 @@ export class Protocol implements FrameSink {
 
   private push(opcode: number, payload: Buffer | string, fin: boolean, rsv1: boolean): number {
     if (this.trace) this.trace('out', (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
-    const bytes = encodeFrame(this.backend, this.outbox, opcode, payload, { fin, rsv1, mask: this.masking, maskKey: this.maskKey });
-    this.outboxBytes += bytes;
-    return bytes;
+    return this.output.frame(this.backend, opcode, payload, { fin, rsv1, mask: this.masking, maskKey: this.maskKey });
   }
 
   /** Fails the connection (§7.1.7): queue a close with the error's code and stop reading. */
@@ -285,13 +276,17 @@ export class Protocol implements FrameSink {
       }
     }
     const result = this.assembler.end(bits, payload, streamed);
-    if (result === null) return true;
+    if (result === MESSAGE_COMPLETE) {
+      const data = this.assembler.data;
+      this.assembler.data = EMPTY; // do not keep the user's message alive
+      this.handler.onMessage(data, this.assembler.isBinary);
+      return this.receiving; // the callback may have terminated the connection
+    }
     if (result instanceof WsboltError) {
       this.fail(result);
       return false;
     }
-    this.handler.onMessage(result.data, result.isBinary);
-    return this.receiving; // the callback may have terminated the connection
+    return true;
   }
 
   onFrameError(closeCode: number, header: Buffer): void {
