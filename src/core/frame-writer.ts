@@ -117,7 +117,8 @@ export class OutputQueue {
       this.push(own);
       return size;
     }
-    writeFrame(backend, slab, this.reserve(size), firstByte, payload, length, options);
+    const at = this.reserve(size); // may start a new slab: read `slab` after it
+    writeFrame(backend, slab, at, firstByte, payload, length, options);
     return size;
   }
 
