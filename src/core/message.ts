@@ -5,7 +5,7 @@
  */
 import { isValidUtf8 } from '../native/index.js';
 import { type Backend, UTF8_ACCEPT, UTF8_REJECT } from '../native/types.js';
-import { CloseCode, FIN, OPCODE_CONTINUATION, OPCODE_TEXT } from './constants.js';
+import { CloseCode, FIN, OPCODE_CONTINUATION, OPCODE_TEXT, RSV1 } from './constants.js';
 import { type WsboltError, protocolError } from './errors.js';
 import { utf8Continue } from './utf8.js';
 
@@ -26,6 +26,8 @@ export class MessageAssembler {
   /** Bytes accepted for the open message, including a frame still arriving. */
   private declared = 0;
   private utf8State = UTF8_ACCEPT;
+  /** The open message had RSV1 on its first frame (permessage-deflate): checked after inflating. */
+  private compressedMessage = false;
   /** The first fragment, kept as a view until a second one arrives. */
   private first: Buffer | null = null;
   /** Grows by doubling (never beyond maxPayload) once a message has two fragments. */
@@ -68,6 +70,10 @@ export class MessageAssembler {
     if (opcode !== OPCODE_CONTINUATION) {
       this.opcode = opcode;
       this.utf8State = UTF8_ACCEPT;
+      this.compressedMessage = (bits & RSV1) !== 0;
+    } else if ((bits & RSV1) !== 0) {
+      // RFC 7692 §6.1: only the first frame of a message carries RSV1.
+      return protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 on a continuation frame', CloseCode.PROTOCOL_ERROR);
     }
     this.fragments++;
     this.declared += length;
@@ -76,7 +82,7 @@ export class MessageAssembler {
 
   /** Validates newly arrived text bytes of a frame still arriving. */
   part(bytes: Buffer): WsboltError | null {
-    if (this.opcode !== OPCODE_TEXT || this.limits.skipUtf8Validation) return null;
+    if (this.opcode !== OPCODE_TEXT || this.limits.skipUtf8Validation || this.compressedMessage) return null;
     this.utf8State = utf8Continue(this.backend, bytes, this.utf8State);
     return this.utf8State === UTF8_REJECT ? invalidUtf8() : null;
   }
@@ -84,6 +90,8 @@ export class MessageAssembler {
   /** The message end() completed (valid until the next end()). */
   data: Buffer = EMPTY;
   isBinary = false;
+  /** It is still compressed: inflate it, then check its text. */
+  compressed = false;
 
   /**
    * Adds a frame whose header begin() accepted. Returns MESSAGE_COMPLETE
@@ -93,7 +101,8 @@ export class MessageAssembler {
   end(bits: number, payload: Buffer, validated: boolean): typeof MORE_FRAGMENTS | typeof MESSAGE_COMPLETE | WsboltError {
     const fin = (bits & FIN) !== 0;
     const isText = this.opcode === OPCODE_TEXT;
-    if (isText && !validated && !this.limits.skipUtf8Validation) {
+    const checkText = isText && !this.limits.skipUtf8Validation && !this.compressedMessage;
+    if (checkText && !validated) {
       if (fin && this.fragments === 1) {
         if (!isValidUtf8(payload)) return invalidUtf8();
       } else {
@@ -101,7 +110,7 @@ export class MessageAssembler {
         if (this.utf8State === UTF8_REJECT) return invalidUtf8();
       }
     }
-    if (fin && isText && this.utf8State !== UTF8_ACCEPT && !this.limits.skipUtf8Validation) {
+    if (fin && checkText && this.utf8State !== UTF8_ACCEPT) {
       return invalidUtf8(); // the message ends inside a code point
     }
 
@@ -118,6 +127,7 @@ export class MessageAssembler {
     }
     this.data = data;
     this.isBinary = !isText;
+    this.compressed = this.compressedMessage;
     this.reset();
     return MESSAGE_COMPLETE;
   }
@@ -127,6 +137,7 @@ export class MessageAssembler {
     this.fragments = 0;
     this.declared = 0;
     this.utf8State = UTF8_ACCEPT;
+    this.compressedMessage = false;
     this.first = null;
     this.joined = null;
     this.filled = 0;

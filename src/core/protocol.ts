@@ -19,8 +19,10 @@ import {
   OPCODE_PING,
   OPCODE_PONG,
   OPCODE_TEXT,
+  RSV1,
 } from './constants.js';
-import { WsboltError } from './errors.js';
+import { WsboltError, protocolError } from './errors.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
 import { diagnoseHeader } from './header-errors.js';
@@ -55,6 +57,8 @@ export interface ProtocolOptions {
   maskKey?: (target: Uint8Array, offset: number) => void;
   /** Called for every complete frame received and every frame queued (tracing). */
   trace?: FrameTrace;
+  /** permessage-deflate, when negotiated: claims RSV1, compresses and inflates messages. */
+  deflate?: PerMessageDeflate | null;
 }
 
 /** bits is the first header byte: FIN (0x80), RSV (0x70), opcode (0x0f). */
@@ -71,10 +75,10 @@ export interface ProtocolHandler {
 }
 
 export interface SendOptions {
-  /** false: more fragments of this message follow. */
+  /** false: more fragments of this message follow (fragmented messages go out uncompressed). */
   fin?: boolean;
-  /** Set RSV1 (a compressed message's first frame). */
-  rsv1?: boolean;
+  /** With permessage-deflate: false sends this message uncompressed; true compresses it even below the threshold. */
+  compress?: boolean;
 }
 
 export class Protocol implements FrameSink {
@@ -94,6 +98,10 @@ export class Protocol implements FrameSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
+  /** permessage-deflate, when negotiated. */
+  readonly deflate: PerMessageDeflate | null;
+  private readonly maxPayload: number;
+  private readonly skipUtf8Validation: boolean;
   private readonly output = new OutputQueue();
   /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
   private sendingFragmented = false;
@@ -108,8 +116,12 @@ export class Protocol implements FrameSink {
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
     this.trace = options.trace;
+    this.deflate = options.deflate ?? null;
+    this.skipUtf8Validation = options.skipUtf8Validation === true;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | ((options.rsvMask ?? 0) & 0x70);
+    this.maxPayload = maxPayload;
+    const rsvMask = (options.rsvMask ?? 0) | (this.deflate ? RSV1 : 0);
+    const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | (rsvMask & 0x70);
     this.reader = new FrameReader(this.backend, flags, maxPayload, this);
     this.assembler = new MessageAssembler(this.backend, {
       maxPayload,
@@ -177,7 +189,12 @@ export class Protocol implements FrameSink {
     const opcode = this.sendingFragmented ? OPCODE_CONTINUATION : isBinary ? OPCODE_BINARY : OPCODE_TEXT;
     const fin = options?.fin !== false;
     this.sendingFragmented = !fin;
-    return this.push(opcode, data, fin, options?.rsv1 === true && opcode !== OPCODE_CONTINUATION);
+    const deflate = this.deflate;
+    if (deflate && fin && opcode !== OPCODE_CONTINUATION && options?.compress !== false) {
+      const size = typeof data !== 'string' ? data.length : data.length >= deflate.threshold ? data.length : Buffer.byteLength(data);
+      if (options?.compress === true || size >= deflate.threshold) return this.push(opcode, deflate.compress(data), true, true);
+    }
+    return this.push(opcode, data, fin, false);
   }
 
   /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
@@ -277,9 +294,15 @@ export class Protocol implements FrameSink {
     }
     const result = this.assembler.end(bits, payload, streamed);
     if (result === MESSAGE_COMPLETE) {
-      const data = this.assembler.data;
+      let data = this.assembler.data;
       this.assembler.data = EMPTY; // do not keep the user's message alive
-      this.handler.onMessage(data, this.assembler.isBinary);
+      const isBinary = this.assembler.isBinary;
+      if (this.assembler.compressed) {
+        const inflated = this.inflate(data, isBinary);
+        if (inflated === null) return false;
+        data = inflated;
+      }
+      this.handler.onMessage(data, isBinary);
       return this.receiving; // the callback may have terminated the connection
     }
     if (result instanceof WsboltError) {
@@ -287,6 +310,24 @@ export class Protocol implements FrameSink {
       return false;
     }
     return true;
+  }
+
+  /** Inflates a compressed message (bounded by maxPayload) and checks its text; null when the connection failed. */
+  private inflate(compressed: Buffer, isBinary: boolean): Buffer | null {
+    const out = this.deflate ? this.deflate.inflate(compressed, this.maxPayload) : 'invalid';
+    if (out === 'too-big') {
+      this.fail(protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG));
+      return null;
+    }
+    if (out === 'invalid') {
+      this.fail(protocolError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD));
+      return null;
+    }
+    if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {
+      this.fail(protocolError('WS_ERR_INVALID_UTF8', 'a text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD));
+      return null;
+    }
+    return out;
   }
 
   onFrameError(closeCode: number, header: Buffer): void {

@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
+import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions } from './connection.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
@@ -40,6 +42,8 @@ export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>
   data?: T;
   /** Largest response body kept for an unexpected (non-101) response. Default 64 KiB. */
   maxResponseBody?: number;
+  /** Offer permessage-deflate (RFC 7692). Default true; false to not offer it. */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 /** The error connect() rejects with when the server answers with something other than 101. */
@@ -86,7 +90,9 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
   const { url, secure } = target;
   const protocols = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
   const key = generateKey();
-  const headers = { ...extraHeaders, ...clientRequestHeaders({ key, protocols, origin: options.origin, extensions: undefined }) };
+  const deflateOptions = options.perMessageDeflate === false ? null : options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate;
+  const offer = deflateOptions ? buildOffer(deflateOptions) : undefined;
+  const headers = { ...extraHeaders, ...clientRequestHeaders({ key, protocols, origin: options.origin, extensions: offer }) };
   const requestOptions: https.RequestOptions = {
     host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
     port: url.port || (secure ? 443 : 80),
@@ -162,10 +168,12 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
     });
 
     request.on('upgrade', (response, socket: Socket, head: Buffer) => {
-      const checked = response.statusCode === 101 ? validateResponse(response.headers, key, protocols, false) : `unexpected status ${response.statusCode}`;
-      if (typeof checked === 'string') {
+      const checked = response.statusCode === 101 ? validateResponse(response.headers, key, protocols, offer !== undefined) : `unexpected status ${response.statusCode}`;
+      const agreed = typeof checked === 'string' || !checked.extensions ? null : acceptResponse(checked.extensions, deflateOptions!);
+      const problem = typeof checked === 'string' ? checked : typeof agreed === 'string' ? agreed : null;
+      if (problem !== null || typeof checked === 'string') {
         socket.destroy();
-        settle(new WsboltError('ERR_INVALID_HANDSHAKE', checked));
+        settle(new WsboltError('ERR_INVALID_HANDSHAKE', problem ?? 'invalid handshake'));
         return;
       }
       if (settled) {
@@ -182,6 +190,7 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
         protocol: checked.protocol,
         extensions: checked.extensions,
         hub: null,
+        deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
       });
       settle(null, ws);
       options.open?.(ws);

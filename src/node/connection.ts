@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { CloseCode } from '../core/constants.js';
 import { WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
@@ -71,6 +72,8 @@ export interface ConnectionInit<T> {
   protocol: string;
   extensions: string;
   hub: TopicHub | null;
+  /** permessage-deflate, when negotiated. */
+  deflate?: PerMessageDeflate | null;
   /** Called once the socket is gone, after handler.close. */
   onFinished?: (ws: WebSocket<T>) => void;
 }
@@ -128,6 +131,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
         maxFragments: options.maxFragments,
         autoPong: options.autoPong,
         skipUtf8Validation: options.skipUtf8Validation,
+        deflate: init.deflate ?? null,
         ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
       },
       this,
@@ -155,7 +159,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     const payload = toPayload(data);
     const binary = options?.binary ?? typeof payload !== 'string';
     if (!this.admit()) return SendStatus.DROPPED;
-    this.core.send(payload, binary, options?.fin === false ? { fin: false } : undefined);
+    this.core.send(payload, binary, options);
     return this.queuedStatus();
   }
 
@@ -169,6 +173,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (!this.admit(true)) return SendStatus.DROPPED;
     this.core.pong(toPayload(data));
     return this.queuedStatus();
+  }
+
+  /** permessage-deflate, when negotiated (null otherwise). */
+  get deflate(): PerMessageDeflate | null {
+    return this.core.deflate;
   }
 
   /** @internal Writes frames encoded once for many connections (publish). */
@@ -238,7 +247,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   /** Sends to every subscriber of topic except this connection; returns how many it reached. */
   publish(topic: string, data: SendData, options?: { binary?: boolean; compress?: boolean }): number {
-    return this.requireHub().publish(topic, data, options?.binary, this as WebSocket<unknown>);
+    return this.requireHub().publish(topic, data, options?.binary, this as WebSocket<unknown>, options?.compress);
   }
 
   private requireHub(): TopicHub {

@@ -10,6 +10,12 @@ import { active } from '../native/index.js';
 import { type SendData, type WebSocket, toPayload } from './connection.js';
 import { SendStatus } from './types.js';
 
+function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[] {
+  const frames: Buffer[] = [];
+  encodeFrame(active, frames, opcode, payload, { fin: true, rsv1 });
+  return frames;
+}
+
 export class TopicHub {
   private readonly topics = new Map<string, Set<WebSocket<unknown>>>();
 
@@ -43,16 +49,33 @@ export class TopicHub {
     return this.topics.get(topic)?.size ?? 0;
   }
 
-  /** Frames data once and queues it on every subscriber but `except`; returns how many accepted it. */
-  publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>): number {
+  /**
+   * Frames data once and queues it on every subscriber but `except`; returns
+   * how many accepted it. With permessage-deflate (stateless, so shareable)
+   * the message is compressed once per window size in use, not per subscriber.
+   */
+  publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean): number {
     const members = this.topics.get(topic);
     if (!members || members.size === 0) return 0;
     const payload = toPayload(data);
-    const frames: Buffer[] = [];
-    encodeFrame(active, frames, (binary ?? typeof payload !== 'string') ? OPCODE_BINARY : OPCODE_TEXT, payload, { fin: true });
+    const opcode = (binary ?? typeof payload !== 'string') ? OPCODE_BINARY : OPCODE_TEXT;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    let plain: Buffer[] | null = null;
+    let compressed: Map<number, Buffer[]> | null = null;
     let reached = 0;
     for (const ws of members) {
-      if (ws !== except && ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
+      if (ws === except) continue;
+      const deflate = ws.deflate;
+      let frames: Buffer[];
+      if (deflate && compress !== false && (compress === true || size >= deflate.threshold)) {
+        compressed ??= new Map();
+        let f = compressed.get(deflate.sendWindowBits);
+        if (!f) compressed.set(deflate.sendWindowBits, (f = frame(opcode, deflate.compress(payload), true)));
+        frames = f;
+      } else {
+        frames = plain ??= frame(opcode, payload, false);
+      }
+      if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
     }
     return reached;
   }

@@ -8,6 +8,8 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
+import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions, type SendData } from './connection.js';
 import { TopicHub } from './pubsub.js';
 import { trace } from './trace.js';
@@ -20,6 +22,8 @@ export interface RouteOptions<T = unknown> extends Handler<T> {
   protocols?: string[] | ((offered: string[], req: UpgradeRequest) => string | false | null | undefined);
   /** Milliseconds an async upgrade hook may take before the handshake fails with 503. Default 10,000. */
   handshakeTimeout?: number;
+  /** permessage-deflate (RFC 7692): off by default; true or options to accept clients' offers. */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 export interface ServerOptions<T = unknown> extends RouteOptions<T> {
@@ -80,7 +84,7 @@ export class Server<T = unknown> {
 
   /** Sends data to every subscriber of topic, framed once; returns how many accepted it. */
   publish(topic: string, data: SendData, options?: { binary?: boolean; compress?: boolean }): number {
-    return this.hub.publish(topic, data, options?.binary);
+    return this.hub.publish(topic, data, options?.binary, undefined, options?.compress);
   }
 
   subscribers(topic: string): number {
@@ -150,7 +154,9 @@ export class Server<T = unknown> {
       protocol = accepted.protocol;
     }
 
-    socket.write(buildAcceptResponse(valid.key, protocol || undefined, undefined, accepted.headers));
+    const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
+    const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
+    socket.write(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
     trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
     socket.removeListener('error', ignore);
     const ws = new WebSocket<T>({
@@ -160,8 +166,9 @@ export class Server<T = unknown> {
       options: resolveOptions(route),
       data: accepted.data as T,
       protocol: protocol || '',
-      extensions: '',
+      extensions: negotiated?.response ?? '',
       hub: this.hub,
+      deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
       onFinished: (w) => this.connections.delete(w),
     });
     this.connections.add(ws);

@@ -1,0 +1,24 @@
+/** Constants shared by the ws-compatible API (the values `ws` 8 uses). */
+
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;
+export const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+export const BINARY_TYPES: readonly string[] = typeof Blob === 'undefined' ? ['nodebuffer', 'arraybuffer', 'fragments'] : ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+
+export const EMPTY_BUFFER = Buffer.alloc(0);
+export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** ws's default close timeout (ms). */
+export const CLOSE_TIMEOUT = 30_000;
+/** ws's default maxPayload: 100 MiB. */
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+/** Marks the listener installed by an `on<event>` attribute setter. */
+export const kForOnEventAttribute = Symbol('kIsForOnEventAttribute');
+/** The user's listener wrapped by addEventListener. */
+export const kListener = Symbol('kListener');
+
+export const NOOP = (): void => {};
