@@ -13,6 +13,8 @@ export interface AssemblerLimits {
   maxPayload: number;
   maxFragments: number;
   skipUtf8Validation: boolean;
+  /** permessage-deflate is in use: RSV1 marks a compressed message. */
+  compression?: boolean;
 }
 
 /** end() results besides an error. */
@@ -70,8 +72,8 @@ export class MessageAssembler {
     if (opcode !== OPCODE_CONTINUATION) {
       this.opcode = opcode;
       this.utf8State = UTF8_ACCEPT;
-      this.compressedMessage = (bits & RSV1) !== 0;
-    } else if ((bits & RSV1) !== 0) {
+      this.compressedMessage = this.limits.compression === true && (bits & RSV1) !== 0;
+    } else if (this.limits.compression === true && (bits & RSV1) !== 0) {
       // RFC 7692 §6.1: only the first frame of a message carries RSV1.
       return protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 on a continuation frame', CloseCode.PROTOCOL_ERROR);
     }

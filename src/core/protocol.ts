@@ -127,6 +127,7 @@ export class Protocol implements FrameSink {
       maxPayload,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       skipUtf8Validation: options.skipUtf8Validation === true,
+      compression: this.deflate !== null,
     });
   }
 
