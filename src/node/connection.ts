@@ -10,6 +10,7 @@ import { WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
 import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
+import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
@@ -37,6 +38,7 @@ export const CONNECTION_DEFAULTS = {
   closeOnBackpressureLimit: false,
   closeTimeout: 30_000,
   skipUtf8Validation: false,
+  rateLimit: null,
 } satisfies Required<ConnectionOptions>;
 
 export type ResolvedOptions = Required<ConnectionOptions>;
@@ -111,6 +113,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   private socketError: Error | undefined;
   private pausedForBackpressure = false;
   private pausedByUser = false;
+  private readonly buckets: TokenBuckets | null;
 
   constructor(init: ConnectionInit<T>) {
     const { socket, options } = init;
@@ -124,6 +127,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.onFinished = init.onFinished;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
     this.core = new Protocol(
       {
         role: init.role,
@@ -258,6 +262,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.buckets && !this.buckets.take(data.length)) {
+      if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
+      return;
+    }
     this.handler.message?.(this, data, isBinary);
   }
 

@@ -31,6 +31,12 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
   path?: string;
   /** Handlers by exact path; server-level options apply unless a route overrides them. */
   routes?: Record<string, RouteOptions<any>>;
+  /** Most connections (open plus in handshake) at once; beyond it upgrades get 503 with Retry-After. Default unlimited. */
+  maxConnections?: number;
+  /** Most connections from one IP address at once; beyond it 503 with Retry-After. Default unlimited. */
+  maxConnectionsPerIp?: number;
+  /** Seconds suggested in Retry-After when refusing for capacity. Default 5. */
+  retryAfter?: number;
 }
 
 export interface ServeOptions<T = unknown> extends ServerOptions<T> {
@@ -62,6 +68,9 @@ export class Server<T = unknown> {
   private readonly owned: boolean;
   private closing = false;
   private readonly pendingSockets = new Set<Socket>();
+  /** Admission control: connections counted from the start of the handshake, overall and per IP. */
+  private admitted = 0;
+  private readonly perIp = new Map<string, number>();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -111,6 +120,50 @@ export class Server<T = unknown> {
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
     const valid = validateRequest(req.method, req.httpVersion, req.headers);
     if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
+    const ip = socket.remoteAddress ?? '';
+    if (!this.admit(ip)) {
+      return refuse(socket, 503, 'too many connections', { 'Retry-After': String(this.options.retryAfter ?? 5) });
+    }
+    let admittedHere = true;
+    const release = () => {
+      if (!admittedHere) return;
+      admittedHere = false;
+      this.release(ip);
+    };
+    try {
+      const ws = await this.upgradeAdmitted(req, socket, head, valid, release);
+      if (!ws) release();
+      return ws;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private admit(ip: string): boolean {
+    const { maxConnections, maxConnectionsPerIp } = this.options;
+    if (maxConnections !== undefined && this.admitted >= maxConnections) return false;
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (maxConnectionsPerIp !== undefined && fromIp >= maxConnectionsPerIp) return false;
+    this.admitted++;
+    this.perIp.set(ip, fromIp + 1);
+    return true;
+  }
+
+  private release(ip: string): void {
+    this.admitted--;
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.perIp.set(ip, left);
+    else this.perIp.delete(ip);
+  }
+
+  private async upgradeAdmitted(
+    req: http.IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
+    release: () => void,
+  ): Promise<WebSocket<T> | null> {
 
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -169,7 +222,10 @@ export class Server<T = unknown> {
       extensions: negotiated?.response ?? '',
       hub: this.hub,
       deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
-      onFinished: (w) => this.connections.delete(w),
+      onFinished: (w) => {
+        this.connections.delete(w);
+        release();
+      },
     });
     this.connections.add(ws);
     route.open?.(ws);

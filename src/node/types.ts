@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { WsboltError } from '../core/errors.js';
 import type { WebSocket } from './connection.js';
+import type { RateLimit } from './rate-limit.js';
 
 /** What ws.send() and friends report. */
 export const SendStatus = {
@@ -106,6 +107,8 @@ export interface ConnectionOptions {
   closeTimeout?: number;
   /** Deliver text without checking UTF-8 (trusted peers only). Default false. */
   skipUtf8Validation?: boolean;
+  /** Inbound message and byte rate limits (token buckets); exceeding them closes with 1008. Off by default. */
+  rateLimit?: RateLimit | null;
 }
 
 export interface Handler<T = unknown> extends ConnectionOptions {
