@@ -81,7 +81,12 @@ const sameOrigin = (a: URL, b: URL) => a.protocol.replace('ws', 'http') === b.pr
 
 /** Opens a WebSocket connection; resolves once it is open (after open() ran). */
 export function connect<T = unknown>(url: string | URL, options: ConnectOptions<T> = {}): Promise<WebSocket<T>> {
-  const target = parseTarget(url);
+  let target: Target;
+  try {
+    target = parseTarget(url);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const deadline = Date.now() + (options.handshakeTimeout ?? 10_000);
   return attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
 }
@@ -151,6 +156,14 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
           (ws) => settle(null, ws),
           (error) => settle(error),
         );
+        return;
+      }
+      if (status === 101) {
+        // A 101 that Node did not treat as an upgrade lacks the Upgrade/Connection tokens.
+        response.resume();
+        const checked = validateResponse(response.headers, key, protocols, offer !== undefined);
+        settle(new WsboltError('ERR_INVALID_HANDSHAKE', typeof checked === 'string' ? checked : 'the 101 response is not an upgrade'));
+        request.destroy();
         return;
       }
       // Any other answer is a refusal: report it with its status, headers and (bounded) body.

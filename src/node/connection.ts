@@ -113,6 +113,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   private socketError: Error | undefined;
   private pausedForBackpressure = false;
   private pausedByUser = false;
+  /** A send reported BACKPRESSURE and drain() has not been called since. */
+  private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
 
   constructor(init: ConnectionInit<T>) {
@@ -321,6 +323,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
       this.pausedForBackpressure = false;
       if (!this.pausedByUser) this.socket.resume();
     }
+    this.drainOwed = false;
     if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
   }
 
@@ -336,7 +339,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
-    return this.bufferedAmount > this.socket.writableHighWaterMark ? SendStatus.BACKPRESSURE : SendStatus.SENT;
+    if (this.bufferedAmount > this.socket.writableHighWaterMark) {
+      this.drainOwed = true; // drain() is owed once the buffer falls back
+      return SendStatus.BACKPRESSURE;
+    }
+    return SendStatus.SENT;
   }
 
   private scheduleFlush(): void {
@@ -358,6 +365,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
       this.pausedForBackpressure = false;
       if (!this.pausedByUser) socket.resume();
+    }
+    if (this.drainOwed && !socket.writableNeedDrain && this.bufferedAmount <= socket.writableHighWaterMark) {
+      // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
+      this.drainOwed = false;
+      if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
     }
     if (!this.ending && this.core.shouldCloseTransport()) {
       // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).

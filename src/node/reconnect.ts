@@ -103,6 +103,11 @@ export class ReconnectingClient<T = unknown> {
     connect<T>(this.url, {
       ...user,
       open: (ws) => {
+        if (this.closed) {
+          // close() was called while this attempt was under way.
+          ws.close(1000);
+          return;
+        }
         this.current = ws;
         this.attempts = 0;
         for (const item of this.queue.splice(0)) ws.send(item.data, item.options);
@@ -112,6 +117,7 @@ export class ReconnectingClient<T = unknown> {
         first?.();
       },
       close: (ws, code, reason, cause) => {
+        if (this.current !== ws && this.closed) return; // an attempt closed before it was ever handed out
         if (this.current === ws) this.current = null;
         user.close?.(ws, code, reason, cause);
         if (this.closed) return;
