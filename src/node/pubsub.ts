@@ -10,6 +10,24 @@ import { active } from '../native/index.js';
 import { type SendData, type WebSocket, toPayload } from './connection.js';
 import { SendStatus } from './types.js';
 
+/**
+ * Fan-out beyond this process (other workers, other machines). The server
+ * hands every publish to the adapter, and the adapter hands publishes from
+ * elsewhere back with deliver(); they are delivered locally only, never
+ * forwarded again.
+ */
+export interface PubSubAdapter {
+  /** Starts receiving publishes from elsewhere. */
+  start(deliver: (topic: string, data: Buffer, binary: boolean) => void): void | Promise<void>;
+  /** Sends a local publish to the other processes. Must not throw: report and retry instead. */
+  publish(topic: string, data: Buffer, binary: boolean): void;
+  /** The first local subscriber of topic arrived (adapters may subscribe upstream lazily). */
+  subscribe?(topic: string): void;
+  /** The last local subscriber of topic left. */
+  unsubscribe?(topic: string): void;
+  close(): void | Promise<void>;
+}
+
 function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[] {
   const frames: Buffer[] = [];
   encodeFrame(active, frames, opcode, payload, { fin: true, rsv1 });
@@ -18,10 +36,15 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
 
 export class TopicHub {
   private readonly topics = new Map<string, Set<WebSocket<unknown>>>();
+  /** Told when a topic gains its first or loses its last local subscriber. */
+  adapter: PubSubAdapter | null = null;
 
   subscribe(ws: WebSocket<unknown>, topic: string): boolean {
     let members = this.topics.get(topic);
-    if (!members) this.topics.set(topic, (members = new Set()));
+    if (!members) {
+      this.topics.set(topic, (members = new Set()));
+      this.adapter?.subscribe?.(topic);
+    }
     if (members.has(ws)) return false;
     members.add(ws);
     (ws.topics ??= new Set()).add(topic);
@@ -31,7 +54,10 @@ export class TopicHub {
   unsubscribe(ws: WebSocket<unknown>, topic: string): boolean {
     const members = this.topics.get(topic);
     if (!members?.delete(ws)) return false;
-    if (members.size === 0) this.topics.delete(topic);
+    if (members.size === 0) {
+      this.topics.delete(topic);
+      this.adapter?.unsubscribe?.(topic);
+    }
     ws.topics?.delete(topic);
     return true;
   }
@@ -40,7 +66,10 @@ export class TopicHub {
     if (!ws.topics) return;
     for (const topic of ws.topics) {
       const members = this.topics.get(topic);
-      if (members?.delete(ws) && members.size === 0) this.topics.delete(topic);
+      if (members?.delete(ws) && members.size === 0) {
+        this.topics.delete(topic);
+        this.adapter?.unsubscribe?.(topic);
+      }
     }
     ws.topics = null;
   }
@@ -49,16 +78,24 @@ export class TopicHub {
     return this.topics.get(topic)?.size ?? 0;
   }
 
+  /** Topics with at least one local subscriber. */
+  topicNames(): string[] {
+    return [...this.topics.keys()];
+  }
+
   /**
    * Frames data once and queues it on every subscriber but `except`; returns
    * how many accepted it. With permessage-deflate (stateless, so shareable)
    * the message is compressed once per window size in use, not per subscriber.
+   * Local publishes also go to the adapter; fromRemote ones came from it.
    */
-  publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean): number {
+  publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean, fromRemote = false): number {
+    const payload = toPayload(data);
+    const isBinary = binary ?? typeof payload !== 'string';
+    if (this.adapter && !fromRemote) this.adapter.publish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);
     const members = this.topics.get(topic);
     if (!members || members.size === 0) return 0;
-    const payload = toPayload(data);
-    const opcode = (binary ?? typeof payload !== 'string') ? OPCODE_BINARY : OPCODE_TEXT;
+    const opcode = isBinary ? OPCODE_BINARY : OPCODE_TEXT;
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     let plain: Buffer[] | null = null;
     let compressed: Map<number, Buffer[]> | null = null;

@@ -11,7 +11,7 @@ import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest 
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions, type SendData } from './connection.js';
-import { TopicHub } from './pubsub.js';
+import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { trace } from './trace.js';
 import type { AcceptOptions, Handler, Rejection, UpgradeRequest, UpgradeResult } from './types.js';
 
@@ -37,6 +37,8 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
   maxConnectionsPerIp?: number;
   /** Seconds suggested in Retry-After when refusing for capacity. Default 5. */
   retryAfter?: number;
+  /** Pub/sub fan-out to other processes or machines (workers, Redis). */
+  adapter?: PubSubAdapter;
 }
 
 export interface ServeOptions<T = unknown> extends ServerOptions<T> {
@@ -79,6 +81,11 @@ export class Server<T = unknown> {
   ) {
     this.httpServer = httpServer;
     this.owned = owned;
+    if (options.adapter) {
+      this.hub.adapter = options.adapter;
+      // Publishes from elsewhere are delivered here only.
+      void options.adapter.start((topic, data, binary) => this.hub.publish(topic, data, binary, undefined, undefined, true));
+    }
   }
 
   /** The port the HTTP server listens on (0 if none). */
