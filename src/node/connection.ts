@@ -388,6 +388,13 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     }, this.options.closeTimeout);
   }
 
+  /** @internal A deadline (server.close's timeout) passed without the closing handshake. */
+  destroyForTimeout(): void {
+    if (this.finished) return;
+    if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
+    this.socket.destroy();
+  }
+
   /** @internal The idle sweeper found no input for idleTimeout. */
   idleTimeout(): void {
     if (this.readyState !== ReadyState.OPEN) return;

@@ -107,8 +107,8 @@ export class Server<T = unknown> {
     return this.hub.subscribers(topic);
   }
 
-  /** The handler serving path, or null (404). */
-  private route(path: string): RouteOptions<any> | null {
+  /** @internal The handler serving path, or null (404). */
+  route(path: string): RouteOptions<any> | null {
     const { routes } = this.options;
     if (routes) {
       const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
@@ -177,8 +177,13 @@ export class Server<T = unknown> {
     const path = q === -1 ? url : url.slice(0, q);
     const route = this.route(path);
     if (!route) {
-      // Another listener may serve this path (several servers attached to one HTTP server).
-      if (!this.owned && this.httpServer && this.httpServer.listenerCount('upgrade') > 1) return null;
+      if (!this.owned && this.httpServer) {
+        // Several servers may be attached to one HTTP server, beside listeners of the user's own.
+        const peers = attached.get(this.httpServer) ?? [this];
+        if (this.httpServer.listenerCount('upgrade') > peers.length) return null; // a foreign listener may serve it
+        if (peers.some((peer) => peer.route(path) !== null)) return null; // another wsbolt server serves it
+        if (peers[0] !== this) return null; // exactly one of us answers
+      }
       return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
     }
 
@@ -192,6 +197,15 @@ export class Server<T = unknown> {
 
     let result: UpgradeResult<unknown> = undefined;
     if (route.upgrade) {
+      // While the hook runs, watch the socket: a client that leaves must never open, and
+      // frames it sends early are kept for the connection.
+      let gone = false;
+      const early: Buffer[] = [];
+      const onGone = () => (gone = true);
+      const onData = (chunk: Buffer) => early.push(chunk);
+      socket.on('end', onGone);
+      socket.on('close', onGone);
+      socket.on('data', onData);
       this.pendingSockets.add(socket);
       try {
         result = await withTimeout(route.upgrade(request), route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -200,7 +214,15 @@ export class Server<T = unknown> {
         return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
       } finally {
         this.pendingSockets.delete(socket);
+        socket.removeListener('end', onGone);
+        socket.removeListener('close', onGone);
+        socket.removeListener('data', onData);
       }
+      if (gone) {
+        socket.destroy();
+        return null;
+      }
+      if (early.length > 0) head = Buffer.concat([head, ...early]);
     }
     if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
@@ -263,7 +285,7 @@ export class Server<T = unknown> {
       if (ws.readyState === 1) ws.close(code, reason);
     }
     const timer = setTimeout(() => {
-      for (const ws of this.connections) ws.socket.destroy();
+      for (const ws of this.connections) ws.destroyForTimeout();
     }, timeout);
     await Promise.all(gone);
     clearTimeout(timer);
@@ -370,8 +392,14 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
 }
 
 /** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
+/** Servers attached to each HTTP server, in attach order (to agree on who answers 404). */
+const attached = new WeakMap<http.Server | https.Server, Server<any>[]>();
+
 export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T>): Server<T> {
   const server = new Server<T>(options, httpServer, false);
+  const list = attached.get(httpServer) ?? [];
+  list.push(server);
+  attached.set(httpServer, list);
   httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
   return server;
 }
