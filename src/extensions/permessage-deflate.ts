@@ -6,6 +6,7 @@
  * an idle connection. Inflation is bounded as it runs: zlib stops one chunk
  * past maxPayload, and the message is refused with 1009, never truncated.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DeflateOptions, DeflateParams } from './negotiation.js';
 
@@ -27,6 +28,7 @@ export class PerMessageDeflate {
     role: 'server' | 'client',
     options: DeflateOptions = {},
   ) {
+    validateDeflateOptions(options);
     this.threshold = options.threshold ?? 1024;
     this.level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
     this.memLevel = options.memLevel ?? 8;
@@ -53,11 +55,29 @@ export class PerMessageDeflate {
       const out = inflateRawSync(Buffer.concat([compressed, TAIL]), {
         finishFlush: constants.Z_SYNC_FLUSH,
         windowBits: 15, // any window the peer used fits in the largest one
-        maxOutputLength: Math.max(1, limit),
+        // zlib takes at most the largest Buffer; a larger (or infinite) maxPayload means that.
+        maxOutputLength: Math.max(1, Math.min(limit, bufferConstants.MAX_LENGTH)),
       });
       return out.length > limit ? 'too-big' : out;
     } catch (error) {
       return (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-big' : 'invalid';
     }
   }
+}
+
+/** Refuses options zlib or the RFC would only reject later, at the first message or handshake. */
+export function validateDeflateOptions(options: DeflateOptions): void {
+  const bits = (name: 'serverMaxWindowBits' | 'clientMaxWindowBits') => {
+    const v = options[name];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 8 && v <= 15)) throw new RangeError(`perMessageDeflate.${name} must be an integer from 8 to 15`);
+  };
+  bits('serverMaxWindowBits');
+  bits('clientMaxWindowBits');
+  if (options.level !== undefined && !(Number.isInteger(options.level) && options.level >= -1 && options.level <= 9)) {
+    throw new RangeError('perMessageDeflate.level must be an integer from -1 to 9');
+  }
+  if (options.memLevel !== undefined && !(Number.isInteger(options.memLevel) && options.memLevel >= 1 && options.memLevel <= 9)) {
+    throw new RangeError('perMessageDeflate.memLevel must be an integer from 1 to 9');
+  }
+  if (options.threshold !== undefined && !(options.threshold >= 0)) throw new RangeError('perMessageDeflate.threshold must be >= 0');
 }

@@ -11,7 +11,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
-import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions } from './connection.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
@@ -84,6 +84,7 @@ export function connect<T = unknown>(url: string | URL, options: ConnectOptions<
   let target: Target;
   try {
     target = parseTarget(url);
+    if (options.perMessageDeflate && options.perMessageDeflate !== true) validateDeflateOptions(options.perMessageDeflate);
   } catch (error) {
     return Promise.reject(error);
   }

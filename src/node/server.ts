@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
-import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions, type SendData } from './connection.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { trace } from './trace.js';
@@ -81,6 +81,9 @@ export class Server<T = unknown> {
   ) {
     this.httpServer = httpServer;
     this.owned = owned;
+    for (const route of [options, ...Object.values(options.routes ?? {})]) {
+      if (route.perMessageDeflate && route.perMessageDeflate !== true) validateDeflateOptions(route.perMessageDeflate);
+    }
     if (options.adapter) {
       this.hub.adapter = options.adapter;
       // Publishes from elsewhere are delivered here only.

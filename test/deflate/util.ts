@@ -1,0 +1,149 @@
+/**
+ * Helpers for the permessage-deflate tests (kept here rather than shared with
+ * test/node so these files depend on nothing that is being edited elsewhere).
+ * Nothing sleeps: every wait is for an event, bounded by a timeout that fails
+ * the test.
+ */
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
+import { serve, type ServeOptions, type Server } from '../../src/index.js';
+
+export const HOST = '127.0.0.1';
+export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+export const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+/** Rejects with a clear message when the promise does not settle within ms. */
+export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** A queue of values with an awaitable next(). */
+export class Queue<T> {
+  readonly items: T[] = [];
+  private taken = 0;
+  private waiters: ((value: T) => void)[] = [];
+
+  push(value: T): void {
+    this.items.push(value);
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.taken++;
+      waiter(value);
+    }
+  }
+
+  next(ms = 5000, label = 'next value'): Promise<T> {
+    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
+    return withTimeout(new Promise<T>((resolve) => this.waiters.push(resolve)), ms, label);
+  }
+
+  async take(n: number, ms = 5000, label = 'values'): Promise<T[]> {
+    const out: T[] = [];
+    const deadline = Date.now() + ms;
+    for (let i = 0; i < n; i++) out.push(await this.next(Math.max(1, deadline - Date.now()), `${label} (${i}/${n})`));
+    return out;
+  }
+}
+
+/** Cleanups run after each test, last registered first, each bounded. */
+export function useCleanup(): (fn: () => unknown) => void {
+  const fns: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of fns.splice(0).reverse()) {
+      try {
+        await withTimeout(Promise.resolve().then(fn), 5000, 'cleanup');
+      } catch {
+        // best effort
+      }
+    }
+  });
+  return (fn) => {
+    fns.push(fn);
+  };
+}
+
+/** serve() on 127.0.0.1 and an ephemeral port, closed after the test. */
+export async function startServer<T = unknown>(defer: (fn: () => unknown) => void, options: ServeOptions<T> = {}): Promise<Server<T>> {
+  const server = await serve<T>({ host: HOST, ...options, port: 0 });
+  defer(() => server.close({ timeout: 200 }));
+  return server;
+}
+
+/** A plain HTTP server whose 'upgrade' handler is the caller's (for hand-made handshake answers). */
+export async function rawUpgradeServer(
+  defer: (fn: () => unknown) => void,
+  onUpgrade: (req: http.IncomingMessage, socket: Socket) => void,
+): Promise<{ port: number; requests: Queue<http.IncomingMessage> }> {
+  const requests = new Queue<http.IncomingMessage>();
+  const sockets = new Set<Socket>();
+  const server = http.createServer((_req, res) => res.writeHead(426).end());
+  server.on('upgrade', (req, socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    requests.push(req);
+    onUpgrade(req, socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  defer(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { port: (server.address() as AddressInfo).port, requests };
+}
+
+export interface ParsedFrame {
+  fin: boolean;
+  rsv1: boolean;
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payload: Buffer;
+}
+
+/** Parses whole frames (masked or not) from bytes a protocol produced; written independently of src/. */
+export function parseFrames(chunks: Buffer | Buffer[]): ParsedFrame[] {
+  const bytes = Buffer.isBuffer(chunks) ? chunks : Buffer.concat(chunks);
+  const out: ParsedFrame[] = [];
+  let p = 0;
+  while (p + 2 <= bytes.length) {
+    const b0 = bytes[p]!;
+    const b1 = bytes[p + 1]!;
+    let len = b1 & 0x7f;
+    let hl = 2;
+    if (len === 126) {
+      len = bytes.readUInt16BE(p + 2);
+      hl = 4;
+    } else if (len === 127) {
+      len = Number(bytes.readBigUInt64BE(p + 2));
+      hl = 10;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    const keyAt = p + hl;
+    if (masked) hl += 4;
+    if (p + hl + len > bytes.length) throw new Error('truncated frame');
+    const payload = Buffer.from(bytes.subarray(p + hl, p + hl + len));
+    if (masked) for (let i = 0; i < len; i++) payload[i] = payload[i]! ^ bytes[keyAt + (i & 3)]!;
+    out.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload });
+    p += hl + len;
+  }
+  if (p !== bytes.length) throw new Error('trailing bytes after the last frame');
+  return out;
+}
+
+/** Text that deflates well but is different for every i (so reordering or mixing shows). */
+export function compressible(size: number, i = 0): Buffer {
+  const unit = Buffer.from(`message ${i} / the quick brown fox jumps over the lazy dog; `);
+  const out = Buffer.allocUnsafe(size);
+  for (let p = 0; p < size; p += unit.length) unit.copy(out, p, 0, Math.min(unit.length, size - p));
+  return out;
+}
