@@ -355,8 +355,8 @@ export class Protocol implements FrameSink {
     this.closeCode = parsed.code;
     this.closeReason = parsed.reason;
     if (!this.closeSent) {
-      // Echo the peer's code (§5.5.1); a close without a code is answered without one.
-      this.sendClose(parsed.code === CloseCode.NO_STATUS ? EMPTY : payload.subarray(0, 2));
+      // Echo the peer's close (§5.5.1): its code and reason (as ws does), or nothing if it had no code.
+      this.sendClose(payload);
     }
     this.state = State.CLOSED;
     this.handler.onCloseFrame(parsed.code, parsed.reason);

@@ -199,7 +199,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   }
 
   /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
-  close(code?: number, reason?: string): void {
+  close(code?: number, reason?: string | Buffer): void {
     if (this.readyState !== ReadyState.OPEN) return;
     if (!this.core.closeReceived) this.closedLocally = true;
     this.core.close(code, reason);
@@ -208,9 +208,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.scheduleFlush();
   }
 
-  /** Drops the TCP connection now, without a closing handshake. */
+  /** Drops the TCP connection now, without a closing handshake (what was already sent still leaves). */
   terminate(): void {
     if (this.finished) return;
+    if (this.queued && !this.socket.destroyed) this.flush();
     this.terminated = true;
     this.core.receiveEof();
     this.readyState = ReadyState.CLOSING;
@@ -287,10 +288,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.scheduleFlush();
   }
 
-  onProtocolError(): void {
+  onProtocolError(error: WsboltError): void {
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
     this.scheduleFlush();
+    this.handler.error?.(this, error);
   }
 
   // ---- the socket ------------------------------------------------------------

@@ -122,4 +122,6 @@ export interface Handler<T = unknown> extends ConnectionOptions {
   ping?(ws: WebSocket<T>, data: Buffer): void;
   pong?(ws: WebSocket<T>, data: Buffer): void;
   close?(ws: WebSocket<T>, code: number, reason: string, cause: CloseCause): void;
+  /** The peer broke the protocol: called at once (a close frame with error.closeCode is on its way); close() follows when the socket is gone. */
+  error?(ws: WebSocket<T>, error: WsboltError): void;
 }

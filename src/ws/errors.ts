@@ -56,7 +56,8 @@ export function toWsError(error: WsboltError | Error): WsProtocolError {
   if (typeof engineCode !== 'string' || !engineCode.startsWith('WS_ERR_')) return error as WsProtocolError;
   const Ctor = engineCode === 'WS_ERR_INVALID_UTF8' ? Error : RangeError;
   const wsError = new Ctor(wsMessage(engineCode, error.message), { cause: error }) as WsProtocolError;
-  wsError.code = engineCode;
+  // ws 8.23 names the fragment limit WS_ERR_TOO_MANY_BUFFERED_PARTS.
+  wsError.code = engineCode === 'WS_ERR_TOO_MANY_FRAGMENTS' ? 'WS_ERR_TOO_MANY_BUFFERED_PARTS' : engineCode;
   wsError.closeCode = (error as WsboltError).closeCode;
   return wsError;
 }

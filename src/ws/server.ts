@@ -1,0 +1,451 @@
+/**
+ * A WebSocketServer with the API and the observable behaviour of `ws` 8:
+ * the same options, events (connection, headers, listening, error, close,
+ * wsClientError), handshake checks and HTTP refusals (abortHandshake), and
+ * close() semantics. The opening handshake is answered here, exactly as ws
+ * answers it (the `headers` event may edit the 101's lines); the upgraded
+ * socket is then driven by the wsbolt engine.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type * as https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type DeflateOptions, acceptOffer, parseExtensions } from '../extensions/negotiation.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import type { ResolvedOptions } from '../node/connection.js';
+import { CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD, GUID } from './constants.js';
+import { WebSocket, deflateOptionsFrom, engineOptions } from './websocket.js';
+
+const keyRegex = /^[+/0-9A-Za-z]{22}==$/;
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+  host?: string | undefined;
+  port?: number | undefined;
+  backlog?: number | undefined;
+  server?: http.Server<V> | https.Server<V> | undefined;
+  verifyClient?: WebSocket.VerifyClientCallbackAsync<InstanceType<V>> | WebSocket.VerifyClientCallbackSync<InstanceType<V>> | undefined;
+  handleProtocols?: ((protocols: Set<string>, request: InstanceType<V>) => string | false) | undefined;
+  path?: string | undefined;
+  noServer?: boolean | undefined;
+  clientTracking?: boolean | undefined;
+  /** permessage-deflate: off by default (as in ws); true or options to accept clients' offers. */
+  perMessageDeflate?: boolean | WebSocket.PerMessageDeflateOptions | undefined;
+  /** Largest message accepted, in bytes; 0 for no limit. Default 100 MiB (ws's). */
+  maxPayload?: number | undefined;
+  skipUTF8Validation?: boolean | undefined;
+  WebSocket?: U | undefined;
+  autoPong?: boolean | undefined;
+  allowSynchronousEvents?: boolean | undefined;
+  /** Milliseconds to wait for the closing handshake. Default 30,000. */
+  closeTimeout?: number | undefined;
+  /** Most frames one message may span; 0 for no limit. */
+  maxFragments?: number | undefined;
+}
+
+/** Extensions accepted for a connection (ws passes the same kind of map to completeUpgrade). */
+type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptOffer>> };
+
+/** Sockets already upgraded (ws marks them the same way to catch a second handleUpgrade). */
+const upgraded = new WeakSet<object>();
+
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> extends EventEmitter {
+  /** The options, ws's defaults filled in. */
+  options: ServerOptions<T, U> & Record<string, any>;
+  /** Open connections (absent with clientTracking: false). */
+  clients: Set<InstanceType<T>>;
+  declare path: string;
+  /** @internal */ _server: http.Server | https.Server | null = null;
+  /** @internal */ _removeListeners: (() => void) | null = null;
+  /** @internal */ _state = RUNNING;
+  /** @internal */ _shouldEmitClose = false;
+  /** @internal */ _engineOptions: ResolvedOptions;
+  /** @internal */ _deflateOptions: DeflateOptions | null;
+
+  constructor(options?: ServerOptions<T, U>, callback?: () => void) {
+    super();
+    const opts: any = {
+      allowSynchronousEvents: true,
+      autoPong: true,
+      maxPayload: DEFAULT_MAX_PAYLOAD,
+      skipUTF8Validation: false,
+      perMessageDeflate: false,
+      handleProtocols: null,
+      clientTracking: true,
+      closeTimeout: CLOSE_TIMEOUT,
+      verifyClient: null,
+      noServer: false,
+      backlog: null, // Node's default (511)
+      server: null,
+      host: null,
+      path: null,
+      port: null,
+      WebSocket,
+      ...options,
+    };
+
+    if ((opts.port == null && !opts.server && !opts.noServer) || (opts.port != null && (opts.server || opts.noServer)) || (opts.server && opts.noServer)) {
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+    }
+
+    if (opts.port != null) {
+      this._server = http.createServer((_req, res) => {
+        const body = http.STATUS_CODES[426]!;
+        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+        res.end(body);
+      });
+      this._server.listen(opts.port, opts.host, opts.backlog, callback);
+    } else if (opts.server) {
+      this._server = opts.server;
+    }
+
+    if (this._server) {
+      const emitConnection = this.emit.bind(this, 'connection');
+      this._removeListeners = addListeners(this._server, {
+        listening: this.emit.bind(this, 'listening'),
+        error: this.emit.bind(this, 'error'),
+        upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+          this.handleUpgrade(req as InstanceType<U>, socket, head, emitConnection);
+        },
+      });
+    }
+
+    if (opts.perMessageDeflate === true) opts.perMessageDeflate = {};
+    if (opts.clientTracking) {
+      this.clients = new Set();
+      this._shouldEmitClose = false;
+    } else {
+      this.clients = undefined as unknown as Set<InstanceType<T>>;
+    }
+    this.options = opts;
+    this._engineOptions = engineOptions(opts);
+    this._deflateOptions = deflateOptionsFrom(opts.perMessageDeflate);
+  }
+
+  /** The bound address of the internal or given HTTP server; throws in noServer mode. */
+  address(): AddressInfo | string | null {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    if (!this._server) return null;
+    return this._server.address();
+  }
+
+  /**
+   * Stops accepting connections. Closes the HTTP server if this created it;
+   * open connections are left alone (as in ws 8). 'close' is emitted once the
+   * HTTP server has closed, or (with `server`/`noServer` and clientTracking)
+   * once every client is gone.
+   */
+  close(cb?: (err?: Error) => void): void {
+    if (this._state === CLOSED) {
+      if (cb) this.once('close', () => cb(new Error('The server is not running')));
+      process.nextTick(emitClose, this);
+      return;
+    }
+    if (cb) this.once('close', cb);
+    if (this._state === CLOSING) return;
+    this._state = CLOSING;
+
+    if (this.options.noServer || this.options.server) {
+      if (this._server) {
+        this._removeListeners!();
+        this._removeListeners = this._server = null;
+      }
+      if (this.clients) {
+        if (!this.clients.size) process.nextTick(emitClose, this);
+        else this._shouldEmitClose = true;
+      } else {
+        process.nextTick(emitClose, this);
+      }
+    } else {
+      const server = this._server!;
+      this._removeListeners!();
+      this._removeListeners = this._server = null;
+      // The HTTP server was created here: close it and rely on its 'close' event.
+      server.close(() => emitClose(this));
+    }
+  }
+
+  /** Whether this server handles the request (only its path, when `path` is set). */
+  shouldHandle(req: InstanceType<U>): boolean | Promise<boolean> {
+    if (this.options.path) {
+      const url = req.url ?? '';
+      const index = url.indexOf('?');
+      const pathname = index !== -1 ? url.slice(0, index) : url;
+      if (pathname !== this.options.path) return false;
+    }
+    return true;
+  }
+
+  /** Runs the opening handshake on an upgrade request; cb(ws, req) once it is open. */
+  handleUpgrade(req: InstanceType<U>, socket: Duplex, head: Buffer, cb: (client: InstanceType<T>, request: InstanceType<U>) => void): void {
+    socket.on('error', socketOnError);
+
+    const key = req.headers['sec-websocket-key'];
+    const upgrade = req.headers.upgrade;
+    const version = +req.headers['sec-websocket-version']!;
+
+    if (req.method !== 'GET') {
+      abortHandshakeOrEmitwsClientError(this, req, socket, 405, 'Invalid HTTP method');
+      return;
+    }
+    if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+      abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid Upgrade header');
+      return;
+    }
+    if (key === undefined || !keyRegex.test(key)) {
+      abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Missing or invalid Sec-WebSocket-Key header');
+      return;
+    }
+    if (version !== 13 && version !== 8) {
+      abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Missing or invalid Sec-WebSocket-Version header', { 'Sec-WebSocket-Version': '13, 8' });
+      return;
+    }
+    if (!this.shouldHandle(req)) {
+      abortHandshake(socket, 400);
+      return;
+    }
+
+    const secWebSocketProtocol = req.headers['sec-websocket-protocol'];
+    let protocols = new Set<string>();
+    if (secWebSocketProtocol !== undefined) {
+      try {
+        protocols = parseSubprotocols(secWebSocketProtocol);
+      } catch {
+        abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+        return;
+      }
+    }
+
+    const secWebSocketExtensions = req.headers['sec-websocket-extensions'];
+    const extensions: Extensions = {};
+    if (this._deflateOptions && secWebSocketExtensions !== undefined) {
+      if (parseExtensions(secWebSocketExtensions) === null) {
+        abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
+        return;
+      }
+      // An offer the engine cannot honour is declined (the connection goes ahead uncompressed).
+      const accepted = acceptOffer(secWebSocketExtensions, this._deflateOptions);
+      if (accepted) extensions['permessage-deflate'] = accepted;
+    }
+
+    const verifyClient = this.options.verifyClient;
+    if (verifyClient) {
+      const info = {
+        origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'] as string,
+        secure: !!((req.socket as any).authorized || (req.socket as any).encrypted),
+        req,
+      };
+      if (verifyClient.length === 2) {
+        (verifyClient as WebSocket.VerifyClientCallbackAsync<InstanceType<U>>)(info, (verified, code, message, headers) => {
+          if (!verified) return abortHandshake(socket, code || 401, message, headers);
+          this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+        });
+        return;
+      }
+      if (!(verifyClient as WebSocket.VerifyClientCallbackSync<InstanceType<U>>)(info)) return abortHandshake(socket, 401);
+    }
+
+    this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+  }
+
+  /** @internal (public in ws) Writes the 101 and hands the socket to a new WebSocket. */
+  completeUpgrade(
+    extensions: Extensions,
+    key: string,
+    protocols: Set<string>,
+    req: InstanceType<U>,
+    socket: Duplex,
+    head: Buffer,
+    cb: (client: InstanceType<T>, request: InstanceType<U>) => void,
+  ): void {
+    // The client may have sent FIN already.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (upgraded.has(socket)) {
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    }
+    if (this._state > RUNNING) return abortHandshake(socket, 503);
+
+    const digest = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    const headers = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${digest}`];
+
+    const Ctor = this.options.WebSocket as unknown as new (address: null, protocols: undefined, options: object) => InstanceType<T>;
+    const ws = new Ctor(null, undefined, this.options);
+
+    if (protocols.size) {
+      const protocol = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
+      if (protocol) {
+        headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
+        ws._protocol = protocol;
+      }
+    }
+
+    const deflate = extensions['permessage-deflate'];
+    if (deflate) {
+      headers.push(`Sec-WebSocket-Extensions: ${deflate.response}`);
+      ws._extensions = 'permessage-deflate';
+    }
+
+    // Let listeners inspect or edit the response lines.
+    this.emit('headers', headers, req);
+
+    socket.write(headers.concat('\r\n').join('\r\n'));
+    socket.removeListener('error', socketOnError);
+    upgraded.add(socket);
+
+    ws._setSocket(
+      socket as Socket,
+      head,
+      this._engineOptions,
+      this.options.allowSynchronousEvents !== false,
+      deflate ? new PerMessageDeflate(deflate.params, 'server', this._deflateOptions!) : null,
+      deflate ? deflate.response : '',
+    );
+
+    if (this.clients) {
+      this.clients.add(ws);
+      ws.on('close', () => {
+        this.clients.delete(ws);
+        if (this._shouldEmitClose && !this.clients.size) process.nextTick(emitClose, this);
+      });
+    }
+
+    cb(ws, req);
+  }
+}
+
+export interface WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+  on(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  on(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
+  on(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
+  on(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  on(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
+  on(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+
+  once(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  once(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
+  once(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
+  once(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  once(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
+  once(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+
+  off(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  off(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
+  off(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
+  off(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  off(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
+  off(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+
+  addListener(event: 'connection', cb: (client: InstanceType<T>, request: InstanceType<U>) => void): this;
+  addListener(event: 'error', cb: (err: Error) => void): this;
+  addListener(event: 'headers', cb: (headers: string[], request: InstanceType<U>) => void): this;
+  addListener(event: 'wsClientError', cb: (error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  addListener(event: 'close' | 'listening', cb: () => void): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+
+  removeListener(event: 'connection', cb: (client: InstanceType<T>, request: InstanceType<U>) => void): this;
+  removeListener(event: 'error', cb: (err: Error) => void): this;
+  removeListener(event: 'headers', cb: (headers: string[], request: InstanceType<U>) => void): this;
+  removeListener(event: 'wsClientError', cb: (error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  removeListener(event: 'close' | 'listening', cb: () => void): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+function addListeners(server: EventEmitter, map: Record<string, (...args: any[]) => void>): () => void {
+  for (const event of Object.keys(map)) server.on(event, map[event]!);
+  return function removeListeners() {
+    for (const event of Object.keys(map)) server.removeListener(event, map[event]!);
+  };
+}
+
+function emitClose(server: WebSocketServer<any, any>): void {
+  server._state = CLOSED;
+  server.emit('close');
+}
+
+function socketOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** Answers with an HTTP error and closes the socket (ws's abortHandshake). */
+function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
+  message = message || http.STATUS_CODES[code];
+  const all: Record<string, unknown> = {
+    Connection: 'close',
+    'Content-Type': 'text/html',
+    'Content-Length': Buffer.byteLength(message!),
+    ...headers,
+  };
+  socket.once('finish', socket.destroy);
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
+      Object.keys(all)
+        .map((h) => `${h}: ${all[h]}`)
+        .join('\r\n') +
+      '\r\n\r\n' +
+      message,
+  );
+}
+
+function abortHandshakeOrEmitwsClientError(
+  server: WebSocketServer<any, any>,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  code: number,
+  message: string,
+  headers?: http.OutgoingHttpHeaders,
+): void {
+  if (server.listenerCount('wsClientError')) {
+    const err = new Error(message);
+    Error.captureStackTrace(err, abortHandshakeOrEmitwsClientError);
+    server.emit('wsClientError', err, socket, req);
+  } else {
+    abortHandshake(socket, code, message, headers);
+  }
+}
+
+/** RFC 7230 tchar. */
+const tokenChars = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") tokenChars[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) tokenChars[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) tokenChars[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) tokenChars[c] = 1;
+
+/** Sec-WebSocket-Protocol as ws parses it: a set of tokens; throws SyntaxError on bad syntax or a duplicate. */
+export function parseSubprotocols(header: string): Set<string> {
+  const protocols = new Set<string>();
+  let start = -1;
+  let end = -1;
+  let i = 0;
+  for (; i < header.length; i++) {
+    const code = header.charCodeAt(i);
+    if (end === -1 && code < 128 && tokenChars[code] === 1) {
+      if (start === -1) start = i;
+    } else if (i !== 0 && (code === 0x20 || code === 0x09)) {
+      if (end === -1 && start !== -1) end = i;
+    } else if (code === 0x2c) {
+      if (start === -1) throw new SyntaxError(`Unexpected character at index ${i}`);
+      if (end === -1) end = i;
+      const protocol = header.slice(start, end);
+      if (protocols.has(protocol)) throw new SyntaxError(`The "${protocol}" subprotocol is duplicated`);
+      protocols.add(protocol);
+      start = end = -1;
+    } else {
+      throw new SyntaxError(`Unexpected character at index ${i}`);
+    }
+  }
+  if (start === -1 || end !== -1) throw new SyntaxError('Unexpected end of input');
+  const protocol = header.slice(start, i);
+  if (protocols.has(protocol)) throw new SyntaxError(`The "${protocol}" subprotocol is duplicated`);
+  protocols.add(protocol);
+  return protocols;
+}

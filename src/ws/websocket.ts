@@ -1,0 +1,1169 @@
+/**
+ * A WebSocket with the API and the observable behaviour of `ws` 8 (events,
+ * their order and arguments, readyState transitions, errors and their
+ * messages), running on the wsbolt connection engine.
+ *
+ * The client's opening handshake is done here, on http.request, so that the
+ * `upgrade`, `unexpected-response` and `redirect` events and `finishRequest`
+ * behave exactly as in ws; once the socket is upgraded, the engine's
+ * connection (src/node/connection.ts) takes it over, as on the server side.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import { finished } from 'node:stream';
+import type { Duplex, DuplexOptions } from 'node:stream';
+import * as tls from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import type { ZlibOptions } from 'node:zlib';
+import type { WsboltError } from '../core/errors.js';
+import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
+import type { CloseCause, Handler } from '../node/types.js';
+import {
+  BINARY_TYPES,
+  type BinaryType,
+  CLOSE_TIMEOUT,
+  CLOSED,
+  CLOSING,
+  CONNECTING,
+  DEFAULT_MAX_PAYLOAD,
+  EMPTY_BUFFER,
+  GUID,
+  OPEN,
+  READY_STATES,
+} from './constants.js';
+import { toWsError } from './errors.js';
+import {
+  type EventListenerOptions as ListenerOptions,
+  addEventListener,
+  getEventAttribute,
+  removeEventListener,
+  setEventAttribute,
+} from './event-target.js';
+import type { WebSocketServer as _WebSocketServer, ServerOptions as _ServerOptions } from './server.js';
+
+// ---- engine options -----------------------------------------------------------
+
+/** The ws options that shape a connection. */
+export interface ConnectionSettings {
+  maxPayload?: number | undefined;
+  skipUTF8Validation?: boolean | undefined;
+  autoPong?: boolean | undefined;
+  closeTimeout?: number | undefined;
+  maxFragments?: number | undefined;
+}
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
+ * limit), no idle timeout and no keepalive pings, sends never refused for
+ * backpressure, 30 s to finish the closing handshake.
+ */
+export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
+  const maxPayload = settings.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  return resolveOptions({
+    maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
+    ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
+    idleTimeout: 0,
+    sendPings: false,
+    autoPong: settings.autoPong !== false,
+    maxBackpressure: UNLIMITED,
+    closeOnBackpressureLimit: false,
+    closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
+    skipUtf8Validation: settings.skipUTF8Validation === true,
+  });
+}
+
+/**
+ * ws's perMessageDeflate option as the engine's DeflateOptions, or null when
+ * off. The engine compresses every message on its own (no context takeover
+ * in either direction, which it negotiates), so the *NoContextTakeover
+ * options and concurrencyLimit have nothing left to choose.
+ */
+export function deflateOptionsFrom(value: unknown): DeflateOptions | null {
+  if (!value) return null;
+  if (value === true) return {};
+  const o = value as WebSocket.PerMessageDeflateOptions;
+  const out: DeflateOptions = {};
+  if (typeof o.serverMaxWindowBits === 'number') out.serverMaxWindowBits = o.serverMaxWindowBits;
+  if (typeof o.clientMaxWindowBits === 'number') out.clientMaxWindowBits = o.clientMaxWindowBits;
+  if (typeof o.threshold === 'number') out.threshold = o.threshold;
+  if (typeof o.zlibDeflateOptions?.level === 'number') out.level = o.zlibDeflateOptions.level;
+  if (typeof o.zlibDeflateOptions?.memLevel === 'number') out.memLevel = o.zlibDeflateOptions.memLevel;
+  return out;
+}
+
+// ---- engine → WebSocket --------------------------------------------------------
+
+/** One handler object for every connection: the engine connection's data is its WebSocket. */
+const HANDLER: Handler<WebSocket> = {
+  message: (engine, data, isBinary) => engine.data._onMessage(data, isBinary),
+  ping: (engine, data) => engine.data._onControl('ping', data),
+  pong: (engine, data) => engine.data._onControl('pong', data),
+  close: (engine, code, reason, cause) => engine.data._onEngineClose(code, reason, cause),
+  // ws emits 'error' as soon as the peer breaks the protocol, not when the socket closes.
+  error: (engine, error) => engine.data._onProtocolError(error),
+};
+
+// ---- helpers ------------------------------------------------------------------------
+
+const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+const kAborted = Symbol('kAborted');
+
+function isBlob(value: unknown): value is Blob {
+  if (typeof Blob === 'undefined' || typeof value !== 'object' || value === null) return false;
+  const v = value as Record<PropertyKey, unknown>;
+  return (
+    typeof v.arrayBuffer === 'function' &&
+    typeof v.type === 'string' &&
+    typeof v.stream === 'function' &&
+    (v[Symbol.toStringTag] === 'Blob' || v[Symbol.toStringTag] === 'File')
+  );
+}
+
+/** ws's toBuffer: buffers and views as they are (no copy), anything else through Buffer.from. */
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data as string);
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  if (buf.length === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+}
+
+function isValidStatusCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+}
+
+function notOpenError(readyState: number): Error {
+  return new Error(`WebSocket is not open: readyState ${readyState} (${READY_STATES[readyState]})`);
+}
+
+type Callback = (err?: Error | null) => void;
+
+interface SendOpts {
+  binary: boolean;
+  fin: boolean;
+  compress?: boolean;
+}
+
+const TEXT: SendOpts = { binary: false, fin: true };
+const BINARY: SendOpts = { binary: true, fin: true };
+
+/** An event waiting for its turn when allowSynchronousEvents is false. */
+type Deferred = { kind: 'message'; data: Buffer; isBinary: boolean } | { kind: 'ping' | 'pong'; data: Buffer } | { kind: 'error'; error: Error } | { kind: 'close' };
+
+// ---- the class ----------------------------------------------------------------------
+
+export class WebSocket extends EventEmitter {
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** @internal */ _binaryType: BinaryType = 'nodebuffer';
+  /** @internal */ _closeCode = 1006;
+  /** @internal */ _closeFrameReceived = false;
+  /** @internal */ _closeFrameSent = false;
+  /** @internal */ _closeMessage: Buffer = EMPTY_BUFFER;
+  /** @internal */ _errorEmitted = false;
+  /** @internal */ _paused = false;
+  /** @internal */ _protocol = '';
+  /** @internal the negotiated extension ('permessage-deflate' or '') */
+  _extensions = '';
+  /** @internal */ _readyState: number = CONNECTING;
+  /** The underlying socket once open (ws exposes it under the same name). */
+  _socket: net.Socket | null = null;
+  /** @internal */ _engine: EngineWebSocket<WebSocket> | null = null;
+  /** @internal */ _isServer: boolean;
+  /** @internal */ _url: string | undefined = undefined;
+  /** @internal */ _req: http.ClientRequest | null = null;
+  /** @internal */ _redirects = 0;
+  /** @internal */ _originalIpc = false;
+  /** @internal */ _originalSecure = false;
+  /** @internal */ _originalHostOrSocketPath: string | undefined = undefined;
+  /** @internal bytes of sends made after close (ws counts them), and of Blobs being read */
+  _bufferedAmount = 0;
+  /** @internal */ _allowSynchronousEvents = true;
+  /** @internal events waiting for setImmediate (allowSynchronousEvents: false) */
+  _deferred: Deferred[] | null = null;
+  /** @internal send callbacks waiting for this tick's write */
+  _pendingCallbacks: Callback[] | null = null;
+  /** @internal operations waiting for a Blob to be read (ws keeps the order) */
+  _sendQueue: (() => void)[] | null = null;
+  /** @internal */ _closeEmitted = false;
+
+  constructor(address: null);
+  constructor(address: string | URL, options?: WebSocket.ClientOptions | http.ClientRequestArgs);
+  constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions | http.ClientRequestArgs);
+  constructor(address: string | URL | null, protocols?: any, options?: any) {
+    super();
+    if (address !== null) {
+      this._isServer = false;
+      if (protocols === undefined) {
+        protocols = !options || options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
+      } else if (!Array.isArray(protocols)) {
+        if (typeof protocols === 'object' && protocols !== null) {
+          options = protocols;
+          protocols = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
+        } else {
+          protocols = [protocols];
+        }
+      }
+      initAsClient(this, address, protocols, options);
+    } else {
+      // Made by WebSocketServer, which passes its options and attaches the socket (_setSocket).
+      this._isServer = true;
+    }
+  }
+
+  // ---- properties -------------------------------------------------------------
+
+  /** 'nodebuffer' (default), 'arraybuffer', 'fragments' or 'blob': how binary messages are delivered. */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+  }
+
+  get bufferedAmount(): number {
+    return this._engine ? this._engine.bufferedAmount + this._bufferedAmount : this._bufferedAmount;
+  }
+
+  /** The negotiated extensions: 'permessage-deflate' or ''. */
+  get extensions(): string {
+    return this._extensions;
+  }
+
+  get isPaused(): boolean {
+    return this._paused;
+  }
+
+  get protocol(): string {
+    return this._protocol;
+  }
+
+  get readyState(): 0 | 1 | 2 | 3 {
+    const state = this._readyState;
+    // The peer's close frame (or a protocol error) moves the engine to CLOSING first.
+    if (state === OPEN && this._engine !== null && this._engine.readyState !== OPEN) return CLOSING;
+    return state as 0 | 1 | 2 | 3;
+  }
+
+  get url(): string {
+    return this._url as string;
+  }
+
+  get onopen(): ((event: WebSocket.Event) => void) | null {
+    return getEventAttribute(this, 'open');
+  }
+
+  set onopen(handler: ((event: WebSocket.Event) => void) | null) {
+    setEventAttribute(this, 'open', handler);
+  }
+
+  get onerror(): ((event: WebSocket.ErrorEvent) => void) | null {
+    return getEventAttribute(this, 'error');
+  }
+
+  set onerror(handler: ((event: WebSocket.ErrorEvent) => void) | null) {
+    setEventAttribute(this, 'error', handler);
+  }
+
+  get onclose(): ((event: WebSocket.CloseEvent) => void) | null {
+    return getEventAttribute(this, 'close');
+  }
+
+  set onclose(handler: ((event: WebSocket.CloseEvent) => void) | null) {
+    setEventAttribute(this, 'close', handler);
+  }
+
+  get onmessage(): ((event: WebSocket.MessageEvent) => void) | null {
+    return getEventAttribute(this, 'message');
+  }
+
+  set onmessage(handler: ((event: WebSocket.MessageEvent) => void) | null) {
+    setEventAttribute(this, 'message', handler);
+  }
+
+  // ---- EventTarget ----------------------------------------------------------------
+
+  addEventListener<K extends keyof WebSocket.WebSocketEventMap>(
+    type: K,
+    listener: ((event: WebSocket.WebSocketEventMap[K]) => void) | { handleEvent(event: WebSocket.WebSocketEventMap[K]): void },
+    options?: WebSocket.EventListenerOptions,
+  ): void {
+    addEventListener.call(this, type, listener as any, options);
+  }
+
+  removeEventListener<K extends keyof WebSocket.WebSocketEventMap>(
+    type: K,
+    listener: ((event: WebSocket.WebSocketEventMap[K]) => void) | { handleEvent(event: WebSocket.WebSocketEventMap[K]): void },
+  ): void {
+    removeEventListener.call(this, type, listener as any);
+  }
+
+  // ---- methods -------------------------------------------------------------------
+
+  /**
+   * Starts the closing handshake. Before the connection is open, aborts the
+   * handshake ('error' then 'close'). Throws on an invalid code or a reason over 123 bytes.
+   */
+  close(code?: number, data?: string | Buffer): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
+      abortHandshake(this, this._req!, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    const engine = this._engine!;
+    if (state === CLOSING) {
+      const core = engine.core;
+      if (core.closeSent && (core.closeReceived || core.failure !== null) && !engine.socket.destroyed) engine.socket.end();
+      return;
+    }
+    if (code !== undefined) {
+      if (typeof code !== 'number' || !isValidStatusCode(code)) throw new TypeError('First argument must be a valid error code number');
+      if (data !== undefined && data.length) {
+        if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError('Second argument must be a string or a Uint8Array');
+        if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
+      }
+    }
+    this._readyState = CLOSING;
+    this._dispatch(() => {
+      try {
+        if (code === undefined) engine.close();
+        else engine.close(code, data !== undefined && data.length ? (data as string) : undefined);
+      } catch {
+        // the engine was closed meanwhile (the peer's close frame crossed ours)
+      }
+    });
+  }
+
+  /** Stops reading from the peer (no 'message' events) until resume(). */
+  pause(): void {
+    const state = this.readyState;
+    if (state === CONNECTING || state === CLOSED) return;
+    this._paused = true;
+    this._engine!.pause();
+  }
+
+  resume(): void {
+    const state = this.readyState;
+    if (state === CONNECTING || state === CLOSED) return;
+    this._paused = false;
+    if (this._deferred === null) this._engine!.resume();
+  }
+
+  ping(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
+  ping(data?: any, mask?: any, cb?: any): void {
+    this._control('ping', data, mask, cb);
+  }
+
+  pong(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
+  pong(data?: any, mask?: any, cb?: any): void {
+    this._control('pong', data, mask, cb);
+  }
+
+  send(data: WebSocket.BufferLike, cb?: (err?: Error) => void): void;
+  send(
+    data: WebSocket.BufferLike,
+    options: { mask?: boolean | undefined; binary?: boolean | undefined; compress?: boolean | undefined; fin?: boolean | undefined },
+    cb?: (err?: Error) => void,
+  ): void;
+  send(data: any, options?: any, cb?: any): void {
+    if (this.readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof options === 'function') {
+      cb = options;
+      options = {};
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+    const opts: SendOpts =
+      options === undefined || options === null
+        ? typeof data === 'string'
+          ? TEXT
+          : BINARY
+        : { binary: options.binary ?? typeof data !== 'string', fin: options.fin ?? true, ...(options.compress === false ? { compress: false } : {}) };
+    if (!data) data = EMPTY_BUFFER;
+    if (isBlob(data)) {
+      this._dispatch(() => this._sendBlob(data, (payload) => this._write('send', payload, opts, cb), cb));
+      return;
+    }
+    const payload = typeof data === 'string' ? data : toBuffer(data);
+    if (this._sendQueue === null) this._write('send', payload, opts, cb);
+    else this._sendQueue.push(() => this._write('send', payload, opts, cb));
+  }
+
+  /** Destroys the connection now, without a closing handshake ('close' with 1006). */
+  terminate(): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
+      abortHandshake(this, this._req!, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    const engine = this._engine;
+    if (engine) {
+      this._readyState = CLOSING;
+      engine.terminate(); // flushes first: what was sent before terminate() still leaves, as in ws
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  /** @internal */
+  _control(kind: 'ping' | 'pong', data: any, mask: any, cb: any): void {
+    if (this.readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof data === 'function') {
+      cb = data;
+      data = mask = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+    if (!data) data = EMPTY_BUFFER;
+    const blob = isBlob(data);
+    const payload = blob || typeof data === 'string' ? data : toBuffer(data);
+    const length = blob ? (data as Blob).size : typeof payload === 'string' ? Buffer.byteLength(payload) : (payload as Buffer).length;
+    if (length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    if (blob) {
+      this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb));
+      return;
+    }
+    this._dispatch(() => this._write(kind, payload, null, cb));
+  }
+
+  /** @internal Runs op now, or after the Blob being read (ws sends in call order). */
+  _dispatch(op: () => void): void {
+    if (this._sendQueue !== null) this._sendQueue.push(op);
+    else op();
+  }
+
+  /** @internal */
+  _sendBlob(blob: Blob, write: (payload: Buffer) => void, cb: Callback | undefined): void {
+    this._sendQueue = [];
+    this._bufferedAmount += blob.size;
+    blob.arrayBuffer().then(
+      (arrayBuffer) => {
+        this._bufferedAmount -= blob.size;
+        if (this._engine === null || this._engine.socket.destroyed) {
+          const err = new Error('The socket was closed while the blob was being read');
+          process.nextTick(() => {
+            cb?.(err);
+            this._drainSendQueue(err);
+          });
+          return;
+        }
+        write(Buffer.from(arrayBuffer));
+        this._drainSendQueue(null);
+      },
+      (err: Error) => {
+        this._bufferedAmount -= blob.size;
+        process.nextTick(() => {
+          cb?.(err);
+          this._drainSendQueue(null);
+        });
+      },
+    );
+  }
+
+  /** @internal */
+  _drainSendQueue(_error: Error | null): void {
+    const queue = this._sendQueue ?? [];
+    this._sendQueue = null;
+    while (queue.length > 0) {
+      const op = queue.shift()!;
+      op();
+      if (this._sendQueue !== null) {
+        // another Blob: the rest waits for it
+        (this._sendQueue as (() => void)[]).push(...queue);
+        return;
+      }
+    }
+  }
+
+  /** @internal Hands a frame to the engine; cb runs once the socket has written it. */
+  _write(kind: 'send' | 'ping' | 'pong', payload: Buffer | string, opts: SendOpts | null, cb: Callback | undefined): void {
+    const engine = this._engine!;
+    let status: number;
+    try {
+      status = kind === 'send' ? engine.send(payload, opts!) : kind === 'ping' ? engine.ping(payload) : engine.pong(payload);
+    } catch (error) {
+      if (cb) process.nextTick(cb, error as Error);
+      return;
+    }
+    if (status === 2) {
+      // refused: the connection started closing meanwhile
+      if (cb) process.nextTick(cb, notOpenError(this.readyState));
+      return;
+    }
+    if (cb) {
+      if (this._pendingCallbacks !== null) this._pendingCallbacks.push(cb);
+      else {
+        this._pendingCallbacks = [cb];
+        process.nextTick(flushCallbacks, this);
+      }
+    }
+  }
+
+  /** @internal Attaches the upgraded socket: the engine connection takes it over. */
+  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, allowSynchronousEvents: boolean, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
+    // Bytes that came with the upgrade are read first, as ws does.
+    if (head.length > 0) socket.unshift(head);
+    const engine = new EngineWebSocket<WebSocket>({
+      socket,
+      role: this._isServer ? 'server' : 'client',
+      handler: HANDLER,
+      options,
+      data: this,
+      protocol: this._protocol,
+      extensions: extensionsHeader,
+      hub: null,
+      deflate,
+    });
+    this._engine = engine;
+    this._socket = socket;
+    this._allowSynchronousEvents = allowSynchronousEvents;
+    this._readyState = OPEN;
+    this.emit('open');
+  }
+
+  /** @internal */
+  _onMessage(data: Buffer, isBinary: boolean): void {
+    if (!this._allowSynchronousEvents || this._deferred !== null) this._defer({ kind: 'message', data, isBinary });
+    else this._emitMessage(data, isBinary);
+  }
+
+  /** @internal */
+  _emitMessage(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      this.emit('message', data, false);
+      return;
+    }
+    const type = this._binaryType;
+    const out = type === 'nodebuffer' ? data : type === 'arraybuffer' ? toArrayBuffer(data) : type === 'fragments' ? [data] : new Blob([data]);
+    this.emit('message', out, true);
+  }
+
+  /** @internal */
+  _onControl(kind: 'ping' | 'pong', data: Buffer): void {
+    if (!this._allowSynchronousEvents || this._deferred !== null) this._defer({ kind, data });
+    else this.emit(kind, data);
+  }
+
+  /** @internal The peer broke the protocol: the engine queued the close frame; report it now, as ws does. */
+  _onProtocolError(error: WsboltError): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
+    const wsError = toWsError(error);
+    if (this._deferred !== null) this._defer({ kind: 'error', error: wsError });
+    else this.emit('error', wsError);
+  }
+
+  /** @internal The socket is gone. */
+  _onEngineClose(_code: number, reason: string, cause: CloseCause): void {
+    const core = this._engine!.core;
+    this._closeFrameReceived = core.closeReceived;
+    this._closeFrameSent = core.closeSent;
+    if (core.closeReceived && core.failure === null) {
+      // As ws: the code and reason of the peer's close frame; anything else is 1006.
+      this._closeCode = core.closeCode;
+      this._closeMessage = reason.length > 0 ? Buffer.from(core.closeReason) : EMPTY_BUFFER;
+    }
+    if (cause.kind === 'protocol_error' && cause.error && !this._errorEmitted) this._onProtocolError(cause.error as WsboltError);
+    this._readyState = CLOSING;
+    if (this._deferred !== null) this._defer({ kind: 'close' });
+    else this.emitClose();
+  }
+
+  /** @internal (ws has it public too) */
+  emitClose(): void {
+    if (this._closeEmitted) return;
+    this._closeEmitted = true;
+    this._readyState = CLOSED;
+    this.emit('close', this._closeCode, this._closeMessage);
+  }
+
+  /** @internal allowSynchronousEvents: false — one event per setImmediate, reading paused meanwhile. */
+  _defer(event: Deferred): void {
+    if (this._deferred === null) {
+      this._deferred = [event];
+      if (this._engine && !this._engine.socket.destroyed) this._engine.pause();
+      setImmediate(drainDeferred, this);
+    } else {
+      this._deferred.push(event);
+    }
+  }
+}
+
+function drainDeferred(ws: WebSocket): void {
+  const queue = ws._deferred!;
+  const event = queue.shift()!;
+  if (queue.length > 0) setImmediate(drainDeferred, ws);
+  else {
+    ws._deferred = null;
+    if (!ws._paused && ws._engine && ws.readyState !== CLOSED) ws._engine.resume();
+  }
+  switch (event.kind) {
+    case 'message':
+      ws._emitMessage(event.data, event.isBinary);
+      break;
+    case 'ping':
+    case 'pong':
+      ws.emit(event.kind, event.data);
+      break;
+    case 'error':
+      ws.emit('error', event.error);
+      break;
+    case 'close':
+      ws.emitClose();
+      break;
+  }
+}
+
+/** Runs the send callbacks of one tick once the engine's write of that tick has completed. */
+function flushCallbacks(ws: WebSocket): void {
+  const engine = ws._engine!;
+  if (engine.queued) {
+    process.nextTick(flushCallbacks, ws); // the engine has not written this tick's frames yet
+    return;
+  }
+  const callbacks = ws._pendingCallbacks!;
+  ws._pendingCallbacks = null;
+  const done = (err?: Error | null) => {
+    for (const cb of callbacks) cb(err ?? null);
+  };
+  const socket = engine.socket;
+  if (socket.writable) {
+    // Writes complete in order: this empty one completes after the frames before it.
+    socket.write(EMPTY_BUFFER, done);
+  } else {
+    finished(socket, { readable: false }, (err) => done(err ?? null));
+  }
+}
+
+/** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */
+function sendAfterClose(ws: WebSocket, data: unknown, cb: Callback | undefined): void {
+  if (data) {
+    const length = isBlob(data) ? data.size : toBuffer(data).length;
+    ws._bufferedAmount += length;
+  }
+  if (cb) process.nextTick(cb, notOpenError(ws.readyState));
+}
+
+for (const [name, value] of [
+  ['CONNECTING', CONNECTING],
+  ['OPEN', OPEN],
+  ['CLOSING', CLOSING],
+  ['CLOSED', CLOSED],
+] as const) {
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+for (const property of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
+  Object.defineProperty(WebSocket.prototype, property, { enumerable: true });
+}
+for (const name of ['onopen', 'onerror', 'onclose', 'onmessage']) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+// ---- the client handshake (ws's initAsClient) --------------------------------------------
+
+function initAsClient(websocket: WebSocket, address: string | URL, protocols: string[], options: any): void {
+  const opts: any = {
+    allowSynchronousEvents: true,
+    autoPong: true,
+    closeTimeout: CLOSE_TIMEOUT,
+    protocolVersion: 13,
+    maxPayload: DEFAULT_MAX_PAYLOAD,
+    skipUTF8Validation: false,
+    perMessageDeflate: true,
+    followRedirects: false,
+    maxRedirects: 10,
+    ...options,
+    socketPath: undefined,
+    hostname: undefined,
+    protocol: undefined,
+    protocols: undefined,
+    timeout: undefined,
+    method: 'GET',
+    host: undefined,
+    path: undefined,
+    port: undefined,
+  };
+
+  if (opts.protocolVersion !== 8 && opts.protocolVersion !== 13) {
+    throw new RangeError(`Unsupported protocol version: ${opts.protocolVersion} (supported versions: 8, 13)`);
+  }
+
+  let parsedUrl: URL;
+  if (address instanceof URL) {
+    parsedUrl = address;
+  } else {
+    try {
+      parsedUrl = new URL(address);
+    } catch {
+      throw new SyntaxError(`Invalid URL: ${address}`);
+    }
+  }
+  if (parsedUrl.protocol === 'http:' || parsedUrl.protocol === 'https:') {
+    parsedUrl = new URL(parsedUrl);
+    parsedUrl.protocol = parsedUrl.protocol === 'http:' ? 'ws:' : 'wss:';
+  }
+  websocket._url = parsedUrl.href;
+
+  const isSecure = parsedUrl.protocol === 'wss:';
+  const isIpcUrl = parsedUrl.protocol === 'ws+unix:';
+  let invalidUrlMessage: string | undefined;
+  if (parsedUrl.protocol !== 'ws:' && !isSecure && !isIpcUrl) {
+    invalidUrlMessage = 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"';
+  } else if (isIpcUrl && !parsedUrl.pathname) {
+    invalidUrlMessage = "The URL's pathname is empty";
+  } else if (parsedUrl.hash) {
+    invalidUrlMessage = 'The URL contains a fragment identifier';
+  }
+  if (invalidUrlMessage) {
+    const err = new SyntaxError(invalidUrlMessage);
+    if (websocket._redirects === 0) throw err;
+    emitErrorAndClose(websocket, err);
+    return;
+  }
+
+  const defaultPort = isSecure ? 443 : 80;
+  const key = randomBytes(16).toString('base64');
+  const request = isSecure ? https.request : http.request;
+  const protocolSet = new Set<string>();
+
+  opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
+  opts.defaultPort = opts.defaultPort || defaultPort;
+  opts.port = parsedUrl.port || defaultPort;
+  opts.host = parsedUrl.hostname.startsWith('[') ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
+  opts.headers = {
+    ...opts.headers,
+    'Sec-WebSocket-Version': opts.protocolVersion,
+    'Sec-WebSocket-Key': key,
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+  };
+  opts.path = parsedUrl.pathname + parsedUrl.search;
+  opts.timeout = opts.handshakeTimeout;
+  const deflateOptions = deflateOptionsFrom(opts.perMessageDeflate);
+  if (deflateOptions) opts.headers['Sec-WebSocket-Extensions'] = buildOffer(deflateOptions);
+
+  if (protocols.length) {
+    for (const protocol of protocols) {
+      if (typeof protocol !== 'string' || !subprotocolRegex.test(protocol) || protocolSet.has(protocol)) {
+        throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+      }
+      protocolSet.add(protocol);
+    }
+    opts.headers['Sec-WebSocket-Protocol'] = protocols.join(',');
+  }
+  if (opts.origin) {
+    if (opts.protocolVersion < 13) opts.headers['Sec-WebSocket-Origin'] = opts.origin;
+    else opts.headers.Origin = opts.origin;
+  }
+  if (parsedUrl.username || parsedUrl.password) {
+    opts.auth = `${decodeURIComponentSafe(parsedUrl.username)}:${decodeURIComponentSafe(parsedUrl.password)}`;
+  }
+  if (isIpcUrl) {
+    const i = opts.path.indexOf(':');
+    if (i === -1) {
+      opts.socketPath = opts.path;
+      opts.path = '';
+    } else {
+      opts.socketPath = opts.path.slice(0, i);
+      opts.path = opts.path.slice(i + 1);
+    }
+  }
+
+  let req: http.ClientRequest | null;
+  if (opts.followRedirects) {
+    if (websocket._redirects === 0) {
+      websocket._originalIpc = isIpcUrl;
+      websocket._originalSecure = isSecure;
+      websocket._originalHostOrSocketPath = isIpcUrl ? opts.socketPath : parsedUrl.host;
+      const headers = options && options.headers;
+      // A copy, so that the headers can change between redirects without touching the caller's object.
+      options = { ...options, headers: {} };
+      if (headers) {
+        for (const [name, value] of Object.entries(headers)) options.headers[name.toLowerCase()] = value;
+      }
+    } else if (websocket.listenerCount('redirect') === 0) {
+      const isSameHost = isIpcUrl
+        ? websocket._originalIpc
+          ? opts.socketPath === websocket._originalHostOrSocketPath
+          : false
+        : websocket._originalIpc
+          ? false
+          : parsedUrl.host === websocket._originalHostOrSocketPath;
+      if (!isSameHost || (websocket._originalSecure && !isSecure)) {
+        // As curl: credentials stay with the host they were meant for.
+        delete opts.headers.authorization;
+        delete opts.headers.cookie;
+        if (!isSameHost) delete opts.headers.host;
+        opts.auth = undefined;
+      }
+    }
+    // As curl: the first Authorization header wins.
+    if (opts.auth && !options.headers.authorization) {
+      options.headers.authorization = 'Basic ' + Buffer.from(opts.auth).toString('base64');
+    }
+    req = websocket._req = request(opts);
+    if (websocket._redirects) websocket.emit('redirect', websocket.url, req);
+  } else {
+    req = websocket._req = request(opts);
+  }
+
+  if (opts.timeout) {
+    req.on('timeout', () => {
+      abortHandshake(websocket, req!, 'Opening handshake has timed out');
+    });
+  }
+
+  req.on('error', (err) => {
+    if (req === null || (req as any)[kAborted]) return;
+    req = websocket._req = null;
+    emitErrorAndClose(websocket, err);
+  });
+
+  req.on('response', (res) => {
+    const location = res.headers.location;
+    const statusCode = res.statusCode!;
+    if (location && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
+      if (++websocket._redirects > opts.maxRedirects) {
+        abortHandshake(websocket, req!, 'Maximum redirects exceeded');
+        return;
+      }
+      (req as any)[kAborted] = true;
+      req!.destroy();
+      let addr: URL;
+      try {
+        addr = new URL(location, address);
+      } catch {
+        emitErrorAndClose(websocket, new SyntaxError(`Invalid URL: ${location}`));
+        return;
+      }
+      initAsClient(websocket, addr, protocols, options);
+    } else if (!websocket.emit('unexpected-response', req, res)) {
+      abortHandshake(websocket, req!, `Unexpected server response: ${res.statusCode}`);
+    }
+  });
+
+  req.on('upgrade', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    websocket.emit('upgrade', res);
+    // A listener of 'upgrade' may have closed the connection.
+    if (websocket.readyState !== CONNECTING) return;
+    req = websocket._req = null;
+
+    const upgrade = res.headers.upgrade;
+    if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+      abortHandshake(websocket, socket, 'Invalid Upgrade header');
+      return;
+    }
+    const digest = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    if (res.headers['sec-websocket-accept'] !== digest) {
+      abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Accept header');
+      return;
+    }
+    const serverProt = res.headers['sec-websocket-protocol'] as string | undefined;
+    let protError: string | undefined;
+    if (serverProt !== undefined) {
+      if (!protocolSet.size) protError = 'Server sent a subprotocol but none was requested';
+      else if (!protocolSet.has(serverProt)) protError = 'Server sent an invalid subprotocol';
+    } else if (protocolSet.size) {
+      protError = 'Server sent no subprotocol';
+    }
+    if (protError) {
+      abortHandshake(websocket, socket, protError);
+      return;
+    }
+    if (serverProt) websocket._protocol = serverProt;
+    const secWebSocketExtensions = res.headers['sec-websocket-extensions'];
+    let deflate: PerMessageDeflate | null = null;
+    if (secWebSocketExtensions !== undefined) {
+      if (!deflateOptions) {
+        abortHandshake(websocket, socket, 'Server sent a Sec-WebSocket-Extensions header but no extension was requested');
+        return;
+      }
+      const offers = parseExtensions(secWebSocketExtensions);
+      if (offers === null) {
+        abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Extensions header');
+        return;
+      }
+      if (offers.length !== 1 || offers[0]!.name !== 'permessage-deflate') {
+        abortHandshake(websocket, socket, 'Server indicated an extension that was not requested');
+        return;
+      }
+      const agreed = acceptResponse(secWebSocketExtensions, deflateOptions);
+      if (typeof agreed === 'string') {
+        abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Extensions header');
+        return;
+      }
+      deflate = new PerMessageDeflate(agreed, 'client', deflateOptions);
+      websocket._extensions = 'permessage-deflate';
+    }
+    websocket._setSocket(socket, head, engineOptions(opts), opts.allowSynchronousEvents !== false, deflate, secWebSocketExtensions ?? '');
+  });
+
+  if (opts.finishRequest) opts.finishRequest(req, websocket);
+  else req.end();
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function emitErrorAndClose(websocket: WebSocket, err: Error): void {
+  websocket._readyState = CLOSING;
+  websocket._errorEmitted = true;
+  websocket.emit('error', err);
+  websocket.emitClose();
+}
+
+function netConnect(options: any): net.Socket {
+  options.path = options.socketPath;
+  return net.connect(options);
+}
+
+function tlsConnect(options: any): tls.TLSSocket {
+  options.path = undefined;
+  if (!options.servername && options.servername !== '') {
+    options.servername = net.isIP(options.host) ? '' : options.host;
+  }
+  return tls.connect(options);
+}
+
+/** Aborts the opening handshake: 'error' with message, then 'close' (1006). */
+function abortHandshake(websocket: WebSocket, stream: http.ClientRequest | Duplex, message: string): void {
+  websocket._readyState = CLOSING;
+  const err = new Error(message);
+  Error.captureStackTrace(err, abortHandshake);
+  if ((stream as http.ClientRequest).setHeader) {
+    const req = stream as http.ClientRequest;
+    (req as any)[kAborted] = true;
+    req.destroy();
+    if (req.socket && !req.socket.destroyed) req.socket.destroy();
+    process.nextTick(emitErrorAndClose, websocket, err);
+  } else {
+    stream.destroy(err);
+    stream.once('error', websocket.emit.bind(websocket, 'error'));
+    stream.once('close', websocket.emitClose.bind(websocket));
+  }
+}
+
+// ---- types: the overloads and the namespace @types/ws code expects ----------------------
+
+export interface WebSocket {
+  on(event: 'close', listener: (this: WebSocket, code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (this: WebSocket, err: Error) => void): this;
+  on(event: 'upgrade', listener: (this: WebSocket, request: http.IncomingMessage) => void): this;
+  on(event: 'message', listener: (this: WebSocket, data: WebSocket.RawData, isBinary: boolean) => void): this;
+  on(event: 'open', listener: (this: WebSocket) => void): this;
+  on(event: 'ping' | 'pong', listener: (this: WebSocket, data: Buffer) => void): this;
+  on(event: 'redirect', listener: (this: WebSocket, url: string, request: http.ClientRequest) => void): this;
+  on(event: 'unexpected-response', listener: (this: WebSocket, request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  on(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+
+  once(event: 'close', listener: (this: WebSocket, code: number, reason: Buffer) => void): this;
+  once(event: 'error', listener: (this: WebSocket, err: Error) => void): this;
+  once(event: 'upgrade', listener: (this: WebSocket, request: http.IncomingMessage) => void): this;
+  once(event: 'message', listener: (this: WebSocket, data: WebSocket.RawData, isBinary: boolean) => void): this;
+  once(event: 'open', listener: (this: WebSocket) => void): this;
+  once(event: 'ping' | 'pong', listener: (this: WebSocket, data: Buffer) => void): this;
+  once(event: 'redirect', listener: (this: WebSocket, url: string, request: http.ClientRequest) => void): this;
+  once(event: 'unexpected-response', listener: (this: WebSocket, request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  once(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+
+  off(event: 'close', listener: (this: WebSocket, code: number, reason: Buffer) => void): this;
+  off(event: 'error', listener: (this: WebSocket, err: Error) => void): this;
+  off(event: 'upgrade', listener: (this: WebSocket, request: http.IncomingMessage) => void): this;
+  off(event: 'message', listener: (this: WebSocket, data: WebSocket.RawData, isBinary: boolean) => void): this;
+  off(event: 'open', listener: (this: WebSocket) => void): this;
+  off(event: 'ping' | 'pong', listener: (this: WebSocket, data: Buffer) => void): this;
+  off(event: 'redirect', listener: (this: WebSocket, url: string, request: http.ClientRequest) => void): this;
+  off(event: 'unexpected-response', listener: (this: WebSocket, request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  off(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+
+  addListener(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  addListener(event: 'error', listener: (err: Error) => void): this;
+  addListener(event: 'upgrade', listener: (request: http.IncomingMessage) => void): this;
+  addListener(event: 'message', listener: (data: WebSocket.RawData, isBinary: boolean) => void): this;
+  addListener(event: 'open', listener: () => void): this;
+  addListener(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  addListener(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
+  addListener(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+
+  removeListener(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  removeListener(event: 'error', listener: (err: Error) => void): this;
+  removeListener(event: 'upgrade', listener: (request: http.IncomingMessage) => void): this;
+  removeListener(event: 'message', listener: (data: WebSocket.RawData, isBinary: boolean) => void): this;
+  removeListener(event: 'open', listener: () => void): this;
+  removeListener(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  removeListener(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
+  removeListener(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+declare const WebSocketAlias: typeof WebSocket;
+interface WebSocketAlias extends WebSocket {}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace WebSocket {
+  /** A received message: a Buffer, or per binaryType an ArrayBuffer, Buffer[] (fragments) or Blob. */
+  type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+  type Data = string | Buffer | ArrayBuffer | Buffer[];
+  type CertMeta = string | string[] | Buffer | Buffer[];
+  type BufferLike =
+    | string
+    | Buffer
+    | DataView
+    | number
+    | ArrayBufferView
+    | Uint8Array
+    | ArrayBuffer
+    | SharedArrayBuffer
+    | Blob
+    | readonly any[]
+    | readonly number[]
+    | { valueOf(): ArrayBuffer }
+    | { valueOf(): SharedArrayBuffer }
+    | { valueOf(): Uint8Array }
+    | { valueOf(): readonly number[] }
+    | { valueOf(): string }
+    | { [Symbol.toPrimitive](hint: string): string };
+
+  type VerifyClientCallbackSync<Request extends http.IncomingMessage = http.IncomingMessage> = (info: { origin: string; secure: boolean; req: Request }) => boolean;
+  type VerifyClientCallbackAsync<Request extends http.IncomingMessage = http.IncomingMessage> = (
+    info: { origin: string; secure: boolean; req: Request },
+    callback: (res: boolean, code?: number, message?: string, headers?: http.OutgoingHttpHeaders) => void,
+  ) => void;
+  type FinishRequestCallback = (request: http.ClientRequest, websocket: WebSocket) => void;
+
+  interface ClientOptions extends SecureContextOptions {
+    protocol?: string | undefined;
+    followRedirects?: boolean | undefined;
+    generateMask?(mask: Buffer): void;
+    handshakeTimeout?: number | undefined;
+    maxRedirects?: number | undefined;
+    perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
+    localAddress?: string | undefined;
+    protocolVersion?: number | undefined;
+    headers?: { [key: string]: string } | undefined;
+    origin?: string | undefined;
+    agent?: http.Agent | undefined;
+    host?: string | undefined;
+    family?: number | undefined;
+    checkServerIdentity?(servername: string, cert: CertMeta): boolean;
+    rejectUnauthorized?: boolean | undefined;
+    allowSynchronousEvents?: boolean | undefined;
+    autoPong?: boolean | undefined;
+    closeTimeout?: number | undefined;
+    maxPayload?: number | undefined;
+    maxFragments?: number | undefined;
+    skipUTF8Validation?: boolean | undefined;
+    createConnection?: typeof net.createConnection | typeof tls.connect | undefined;
+    finishRequest?: FinishRequestCallback | undefined;
+  }
+
+  interface PerMessageDeflateOptions {
+    serverNoContextTakeover?: boolean | undefined;
+    clientNoContextTakeover?: boolean | undefined;
+    serverMaxWindowBits?: number | undefined;
+    clientMaxWindowBits?: number | undefined;
+    zlibDeflateOptions?:
+      | {
+          flush?: number | undefined;
+          finishFlush?: number | undefined;
+          chunkSize?: number | undefined;
+          windowBits?: number | undefined;
+          level?: number | undefined;
+          memLevel?: number | undefined;
+          strategy?: number | undefined;
+          dictionary?: Buffer | Buffer[] | DataView | undefined;
+          info?: boolean | undefined;
+        }
+      | undefined;
+    zlibInflateOptions?: ZlibOptions | undefined;
+    threshold?: number | undefined;
+    concurrencyLimit?: number | undefined;
+  }
+
+  interface Event {
+    type: string;
+    target: WebSocket;
+  }
+  interface ErrorEvent {
+    error: any;
+    message: string;
+    type: string;
+    target: WebSocket;
+  }
+  interface CloseEvent {
+    wasClean: boolean;
+    code: number;
+    reason: string;
+    type: string;
+    target: WebSocket;
+  }
+  interface MessageEvent {
+    data: Data | Blob;
+    type: string;
+    target: WebSocket;
+  }
+  interface WebSocketEventMap {
+    open: Event;
+    error: ErrorEvent;
+    close: CloseEvent;
+    message: MessageEvent;
+  }
+  interface EventListenerOptions extends ListenerOptions {}
+
+  type ServerOptions<U extends typeof WebSocketAlias = typeof WebSocketAlias, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> = _ServerOptions<U, V>;
+
+  interface AddressInfo {
+    address: string;
+    family: string;
+    port: number;
+  }
+
+  const Server: typeof _WebSocketServer;
+  type Server<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = _WebSocketServer<T, U>;
+  const WebSocketServer: typeof _WebSocketServer;
+  type WebSocketServer<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = Server<T, U>;
+  const WebSocket: typeof WebSocketAlias;
+  interface WebSocket extends WebSocketAlias {}
+
+  function createWebSocketStream(websocket: WebSocket, options?: DuplexOptions): Duplex;
+}
