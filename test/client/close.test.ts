@@ -17,7 +17,7 @@ describe.each(KINDS)('closing with a %s server', (kind) => {
     const closed = await closes.next();
     // The reason reported is the one in the server's reply (§7.1.5/§7.1.6): ws
     // echoes code and reason, our server echoes the code only.
-    expect(closed).toEqual({ code: 4001, reason: 'x', // both servers echo the code and the reason cause: { kind: 'local' } });
+    expect(closed).toEqual({ code: 4001, reason: 'x', cause: { kind: 'local' } }); // both servers echo code and reason
     expect(ws.readyState).toBe(ReadyState.CLOSED);
     expect(closes.length).toBe(0);
   });
