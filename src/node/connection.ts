@@ -104,13 +104,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   private readonly hub: TopicHub | null;
   private readonly onFinished: ((ws: WebSocket<T>) => void) | undefined;
   /** @internal */ topics: Set<string> | null = null;
+  /** @internal The server's admission-control key (the peer's IP at upgrade). */
+  admissionKey = '';
   private closeTimer: NodeJS.Timeout | null = null;
   private ending = false;
   private finished = false;
   private closedLocally = false;
   private timedOut = false;
   private terminated = false;
-  private socketError: Error | undefined;
+  /** @internal */ socketError: Error | undefined;
   private pausedForBackpressure = false;
   private pausedByUser = false;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
@@ -144,13 +146,13 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     );
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (error: Error) => {
-      this.socketError ??= error;
-    });
-    socket.on('close', () => this.finish());
-    socket.on('drain', () => this.onDrain());
+    // Shared listeners that find the connection on the socket: no closures per connection.
+    (socket as OwnedSocket)[kConnection] = this as WebSocket<unknown>;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
     if (options.idleTimeout > 0) idleSweeper.add(this);
   }
 
@@ -302,7 +304,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (head.length > 0) this.onData(Buffer.from(head));
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
     this.core.receive(chunk);
@@ -314,13 +317,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     }
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
     this.core.receiveEof();
     if (!this.socket.destroyed) this.socket.end();
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
       this.pausedForBackpressure = false;
       if (!this.pausedByUser) this.socket.resume();
@@ -404,7 +409,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.close(CloseCode.GOING_AWAY, 'idle timeout');
   }
 
-  private finish(): void {
+  /** @internal */
+  finish(): void {
     if (this.finished) return;
     this.finished = true;
     this.readyState = ReadyState.CLOSED;
@@ -433,6 +439,25 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+const kConnection = Symbol('wsbolt.connection');
+type OwnedSocket = Socket & { [kConnection]: WebSocket<unknown> };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[kConnection].onEnd();
+}
+function onSocketError(this: OwnedSocket, error: Error): void {
+  this[kConnection].socketError ??= error;
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[kConnection].finish();
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[kConnection].onDrain();
+}
 
 /** One write for a batch: runs of small frames copied together, large payloads passed as they are (writev). */
 function writeCoalesced(socket: Socket, frames: Buffer[]): void {

@@ -134,21 +134,24 @@ export class Server<T = unknown> {
     if (!this.admit(ip)) {
       return refuse(socket, 503, 'too many connections', { 'Retry-After': String(this.options.retryAfter ?? 5) });
     }
-    let admittedHere = true;
-    const release = () => {
-      if (!admittedHere) return;
-      admittedHere = false;
-      this.release(ip);
-    };
+    let ws: WebSocket<T> | null = null;
     try {
-      const ws = await this.upgradeAdmitted(req, socket, head, valid, release);
-      if (!ws) release();
+      ws = await this.upgradeAdmitted(req, socket, head, valid);
       return ws;
-    } catch (error) {
-      release();
-      throw error;
+    } finally {
+      // An open connection gives its place back when it finishes (onConnectionFinished).
+      if (!ws) this.release(ip);
     }
   }
+
+  /**
+   * Shared by every connection of this server: a closure per connection would
+   * keep the whole upgrade (request, headers) alive as long as the connection.
+   */
+  private readonly onConnectionFinished = (ws: WebSocket<any>): void => {
+    this.connections.delete(ws);
+    this.release(ws.admissionKey);
+  };
 
   private admit(ip: string): boolean {
     const { maxConnections, maxConnectionsPerIp } = this.options;
@@ -172,7 +175,6 @@ export class Server<T = unknown> {
     socket: Socket,
     head: Buffer,
     valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
-    release: () => void,
   ): Promise<WebSocket<T> | null> {
 
     const url = req.url ?? '/';
@@ -254,11 +256,9 @@ export class Server<T = unknown> {
       extensions: negotiated?.response ?? '',
       hub: this.hub,
       deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
-      onFinished: (w) => {
-        this.connections.delete(w);
-        release();
-      },
+      onFinished: this.onConnectionFinished,
     });
+    ws.admissionKey = socket.remoteAddress ?? '';
     this.connections.add(ws);
     route.open?.(ws);
     if (ws.readyState === 1) ws.receiveHead(head);
