@@ -59,7 +59,7 @@ describe('NODE_DEBUG=wsbolt', () => {
     expectLine(/^server -> binary len=300 fin=1 rsv=0$/);
     expectLine(/^server -> text len=4 fin=1 rsv=0$/);
     expectLine(/^server -> pong len=1 fin=1 rsv=0$/);
-    expectLine(/^server -> close len=2 fin=1 rsv=0$/);
+    expectLine(/^server -> close len=6 fin=1 rsv=0$/); // the echo carries the code and the reason
     // In order: the first message in before its echo out, the close last in each direction.
     const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
     expect(at(/accepted/)).toBeLessThan(at(/<- text len=5/));
