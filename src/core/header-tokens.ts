@@ -22,44 +22,42 @@ export function isToken(s: string): boolean {
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09;
 
+/** Calls visit(start, end) for each comma-separated item of value, trimmed of spaces and tabs; stops when visit returns true. */
+function forEachItem(value: string, visit: (start: number, end: number) => boolean | void): void {
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c) {
+      let a = start;
+      let b = i;
+      while (a < b && isSpace(value.charCodeAt(a))) a++;
+      while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
+      if (visit(a, b) === true) return;
+      start = i + 1;
+    }
+  }
+}
+
 /**
  * Splits a comma-separated header value into trimmed items, skipping empty
  * ones (RFC 7230 §7 allows them). Returns null if an item is not a token.
  */
 export function splitTokenList(value: string): string[] | null {
   const items: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === 0x2c) {
-      let a = start;
-      let b = i;
-      while (a < b && isSpace(value.charCodeAt(a))) a++;
-      while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
-      if (b > a) {
-        const item = value.slice(a, b);
-        if (!isToken(item)) return null;
-        items.push(item);
-      }
-      start = i + 1;
-    }
-  }
-  return items;
+  let valid = true;
+  forEachItem(value, (a, b) => {
+    if (b === a) return;
+    const item = value.slice(a, b);
+    if (!isToken(item)) return !(valid = false);
+    items.push(item);
+  });
+  return valid ? items : null;
 }
 
 /** True if the comma-separated header value contains token, case-insensitively. */
 export function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const wanted = token.toLowerCase();
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === 0x2c) {
-      let a = start;
-      let b = i;
-      while (a < b && isSpace(value.charCodeAt(a))) a++;
-      while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
-      if (b - a === wanted.length && value.slice(a, b).toLowerCase() === wanted) return true;
-      start = i + 1;
-    }
-  }
-  return false;
+  let found = false;
+  forEachItem(value, (a, b) => (found = b - a === wanted.length && value.slice(a, b).toLowerCase() === wanted));
+  return found;
 }
