@@ -15,6 +15,7 @@ export type ProtocolErrorCode =
   | 'WS_ERR_TOO_MANY_FRAGMENTS'
   | 'WS_ERR_INVALID_UTF8'
   | 'WS_ERR_INVALID_COMPRESSED_DATA'
+  | 'WS_ERR_OUT_OF_MEMORY'
   | 'WS_ERR_INVALID_CLOSE_CODE';
 
 export type UsageErrorCode =

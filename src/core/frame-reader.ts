@@ -27,6 +27,8 @@ import {
 const MAX_HEADER = 14;
 /** Frame records per scanFrames call; more frames in a chunk take more calls. */
 const RECORDS_PER_SCAN = 512;
+/** A straddling frame up to this size gets its whole buffer at once; larger ones grow with what arrives. */
+const PREALLOCATE_MAX = 64 * 1024;
 
 export interface FrameSink {
   /** A frame whose payload will arrive over several reads: accept its header before its buffer is allocated. */
@@ -55,8 +57,11 @@ function takeRecords(): Float64Array {
 export class FrameReader {
   /** Bytes of a header that has not fully arrived. */
   private head: Buffer | null = null;
-  /** Payload buffer of a frame whose header arrived but whose payload has not. */
+  /** Declared payload length of a frame whose header arrived but whose payload has not; -1 when none. */
+  private frameLength = -1;
+  /** Its whole buffer (small frames), or null while parts are collected (large frames). */
   private frame: Buffer | null = null;
+  private frameParts: Buffer[] = [];
   private frameBits = 0;
   private frameFilled = 0;
   private frameMasked = false;
@@ -78,6 +83,8 @@ export class FrameReader {
     this.stopped = true;
     this.head = null;
     this.frame = null;
+    this.frameParts = [];
+    this.frameLength = -1;
   }
 
   get isStopped(): boolean {
@@ -86,14 +93,14 @@ export class FrameReader {
 
   /** Bytes buffered for frames that have not fully arrived (for memory accounting). */
   get bufferedBytes(): number {
-    return (this.head?.length ?? 0) + (this.frame?.length ?? 0);
+    return (this.head?.length ?? 0) + (this.frame ? this.frame.length : this.frameLength >= 0 ? this.frameFilled : 0);
   }
 
   /** Takes ownership of chunk: complete frames are unmasked in place. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     let pos = 0;
-    if (this.frame !== null) pos = this.fill(chunk, 0);
+    if (this.frameLength >= 0) pos = this.fill(chunk, 0);
     else if (this.head !== null) pos = this.completeHead(chunk);
     if (pos >= 0 && pos < chunk.length && !this.stopped) this.scan(chunk, pos);
   }
@@ -186,7 +193,9 @@ export class FrameReader {
       this.stop();
       return false;
     }
-    this.frame = Buffer.allocUnsafe(length);
+    this.frameLength = length;
+    this.frame = length <= PREALLOCATE_MAX ? Buffer.allocUnsafe(length) : null;
+    this.frameParts = [];
     this.frameBits = bits;
     this.frameFilled = 0;
     this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
@@ -199,10 +208,18 @@ export class FrameReader {
 
   /** Copies (and unmasks) the next bytes of the pending frame from chunk[pos...]; returns the new position or -1. */
   private fill(chunk: Buffer, pos: number): number {
-    const frame = this.frame!;
-    const take = Math.min(frame.length - this.frameFilled, chunk.length - pos);
+    const length = this.frameLength;
+    const take = Math.min(length - this.frameFilled, chunk.length - pos);
     if (take > 0) {
       const source = chunk.subarray(pos, pos + take);
+      // Small frames fill their buffer; large ones get a part of exactly what arrived.
+      let target = this.frame;
+      let at = this.frameFilled;
+      if (target === null) {
+        target = Buffer.allocUnsafe(take);
+        at = 0;
+        this.frameParts.push(target);
+      }
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
         const k = this.frameKey!;
@@ -212,21 +229,24 @@ export class FrameReader {
         pk[1] = k[(p + 1) & 3]!;
         pk[2] = k[(p + 2) & 3]!;
         pk[3] = k[(p + 3) & 3]!;
-        this.backend.mask(source, pk, frame, this.frameFilled, take);
+        this.backend.mask(source, pk, target, at, take);
         this.framePhase = (p + take) & 3;
       } else {
-        frame.set(source, this.frameFilled);
+        target.set(source, at);
       }
-      const part = frame.subarray(this.frameFilled, this.frameFilled + take);
+      const part = target.subarray(at, at + take);
       this.frameFilled += take;
       if (!this.sink.onFramePart(this.frameBits, part)) {
         this.stop();
         return -1;
       }
     }
-    if (this.frameFilled === frame.length) {
+    if (this.frameFilled === length) {
+      const payload = this.frame ?? (this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, length));
       this.frame = null;
-      if (!this.sink.onFrame(this.frameBits, frame, true)) {
+      this.frameParts = [];
+      this.frameLength = -1;
+      if (!this.sink.onFrame(this.frameBits, payload, true)) {
         this.stop();
         return -1;
       }

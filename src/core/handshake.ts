@@ -51,6 +51,7 @@ export function validateRequest(method: string | undefined, httpVersion: string,
   if (method !== 'GET') return { status: 405, reason: 'the WebSocket handshake must use GET', headers: { Allow: 'GET' } };
   const [major, minor] = httpVersion.split('.').map(Number);
   if (!(major! > 1 || (major === 1 && minor! >= 1))) return { status: 400, reason: 'the WebSocket handshake needs HTTP/1.1' };
+  if (!header(headers, 'host')) return { status: 400, reason: 'missing Host header' };
   if (!hasToken(header(headers, 'upgrade'), 'websocket')) return { status: 400, reason: 'missing or invalid Upgrade: websocket header' };
   if (!hasToken(header(headers, 'connection'), 'upgrade')) return { status: 400, reason: 'missing or invalid Connection: Upgrade header' };
   const version = header(headers, 'sec-websocket-version');

@@ -45,9 +45,12 @@ export class MessageAssembler {
     return this.opcode !== 0;
   }
 
-  /** Bytes held for an unfinished message. */
+  /**
+   * Bytes of an unfinished message held so far. The joined buffer grows by
+   * doubling (capped at maxPayload), so its allocation is at most twice this.
+   */
   get bufferedBytes(): number {
-    return this.joined ? this.joined.length : (this.first?.length ?? 0);
+    return this.joined ? this.filled : (this.first?.length ?? 0);
   }
 
   /**

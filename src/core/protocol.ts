@@ -135,7 +135,13 @@ export class Protocol implements FrameSink {
 
   /** Feeds received bytes. Takes ownership of chunk (payloads are unmasked in place and handed out as views). */
   receive(chunk: Buffer): void {
-    this.reader.push(chunk);
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      // Memory ran out (a RangeError from a Buffer allocation): fail this connection, not the process.
+      if (!(error instanceof RangeError)) throw error;
+      this.fail(new WsboltError('WS_ERR_OUT_OF_MEMORY', `cannot buffer the message: ${error.message}`, CloseCode.INTERNAL_ERROR));
+    }
   }
 
   /** The transport ended (EOF or error). Whatever was not closed cleanly ends as 1006. */

@@ -375,14 +375,19 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   const onRequest: http.RequestListener =
     options.http ??
     ((_req, res) => {
-      res.writeHead(426, { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
+      // Connection: close — a client that wanted a WebSocket has no use for a kept-alive HTTP connection.
+      res.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('426 Upgrade Required: this endpoint speaks WebSocket\n');
     });
-  const httpServer = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
-  // Headers must arrive within the handshake timeout (and Node caps their size at 16 KiB: 431).
+  // Headers must arrive within the handshake timeout (Node caps their size at 16 KiB: 431). Node checks
+  // the deadline every connectionsCheckingInterval (30 s by default), so check often enough to honour it.
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-  httpServer.headersTimeout = handshakeTimeout;
-  httpServer.requestTimeout = Math.max(handshakeTimeout, httpServer.requestTimeout || 0);
+  const timing = {
+    headersTimeout: handshakeTimeout,
+    requestTimeout: Math.max(handshakeTimeout, 300_000),
+    connectionsCheckingInterval: Math.max(100, Math.min(Math.floor(handshakeTimeout / 4), 30_000)),
+  };
+  const httpServer = options.tls ? https.createServer({ ...timing, ...options.tls }, onRequest) : http.createServer(timing, onRequest);
   const server = new Server<T>(options, httpServer, true);
   httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
   return new Promise((resolve, fail) => {
