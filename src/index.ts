@@ -18,3 +18,4 @@ export {
   type UpgradeRequest,
   type UpgradeResult,
 } from './node/types.js';
+export * from './scale/index.js';

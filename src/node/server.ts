@@ -293,6 +293,7 @@ export class Server<T = unknown> {
     await Promise.all(gone);
     clearTimeout(timer);
     await httpClosed;
+    await this.options.adapter?.close();
   }
 }
 
