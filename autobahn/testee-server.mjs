@@ -1,0 +1,27 @@
+/**
+ * The wsbolt server under test: echoes every message with its type, through
+ * the public API only. permessage-deflate is switched on (the client offers
+ * it by default) so sections 12/13 test it. Env: PORT (0 picks a free one);
+ * WSBOLT_NO_NATIVE=1 selects the TypeScript fallback (the library reads it).
+ * Prints "ready <port> <backend>" once listening.
+ */
+import { backend, serve } from 'wsbolt';
+
+const MiB = 1024 * 1024;
+const server = await serve({
+  port: Number(process.env.PORT ?? 9001),
+  host: '127.0.0.1',
+  // Section 9 sends messages up to 16 MiB (echoed back whole) and 65,537 fragments.
+  maxPayload: 64 * MiB,
+  maxBackpressure: 256 * MiB,
+  // Accept permessage-deflate offers; the harness offers it only in sections 12 and 13.
+  perMessageDeflate: true,
+  message(ws, data, isBinary) {
+    ws.send(data, { binary: isBinary });
+  },
+});
+console.log(`ready ${server.port} ${backend}`);
+
+const stop = () => server.close({ timeout: 1000 }).finally(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
