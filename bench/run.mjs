@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-const suites = { micro: 'micro.mjs' };
+const suites = { micro: 'micro.mjs', echo: 'echo.mjs' };
 const name = process.argv[2] ?? 'micro';
 if (!(name in suites)) {
   console.error(`unknown suite "${name}"; known: ${Object.keys(suites).join(', ')}`);
