@@ -103,6 +103,7 @@ function contestants() {
   const skipped = [];
   if (existsSync(join(root, 'dist', 'index.mjs'))) {
     list.push({ name: 'wsbolt', argv: [process.execPath, join(here, 'servers', 'wsbolt.mjs')] });
+    list.push({ name: 'wsbolt-ws', argv: [process.execPath, join(here, 'servers', 'wsbolt-ws.mjs')] });
   } else {
     skipped.push('wsbolt: dist/index.mjs is missing; run `npm run build:ts` first');
   }
