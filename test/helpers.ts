@@ -68,9 +68,19 @@ export function feed(protocol: Protocol, bytes: Buffer, splits: number[] = []): 
   }
 }
 
-/** The close frame's code as sent by the protocol (from its output), or null. */
-export function sentCloseCode(output: Buffer[]): number | null {
-  const bytes = Buffer.concat(output);
+export interface ParsedFrame {
+  fin: boolean;
+  rsv1: boolean;
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payload: Buffer;
+}
+
+/** Parses whole frames (masked or not) from bytes a protocol produced; written independently of src/. */
+export function parseFrames(chunks: Buffer | Buffer[]): ParsedFrame[] {
+  const bytes = Buffer.isBuffer(chunks) ? chunks : Buffer.concat(chunks);
+  const out: ParsedFrame[] = [];
   let p = 0;
   while (p + 2 <= bytes.length) {
     const b0 = bytes[p]!;
@@ -87,14 +97,21 @@ export function sentCloseCode(output: Buffer[]): number | null {
     const masked = (b1 & 0x80) !== 0;
     const keyAt = p + hl;
     if (masked) hl += 4;
-    if ((b0 & 0x0f) === 8) {
-      const payload = Buffer.from(bytes.subarray(p + hl, p + hl + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i] = payload[i]! ^ bytes[keyAt + (i & 3)]!;
-      return len >= 2 ? payload.readUInt16BE(0) : 1005;
-    }
+    if (p + hl + len > bytes.length) throw new Error('truncated frame');
+    const payload = Buffer.from(bytes.subarray(p + hl, p + hl + len));
+    if (masked) for (let i = 0; i < len; i++) payload[i] = payload[i]! ^ bytes[keyAt + (i & 3)]!;
+    out.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload });
     p += hl + len;
   }
-  return null;
+  if (p !== bytes.length) throw new Error('trailing bytes after the last frame');
+  return out;
+}
+
+/** The close frame's code as sent by the protocol (from its output), or null. */
+export function sentCloseCode(output: Buffer[]): number | null {
+  const close = parseFrames(output).find((f) => f.opcode === 8);
+  if (!close) return null;
+  return close.payload.length >= 2 ? close.payload.readUInt16BE(0) : 1005;
 }
 
 /** A small deterministic PRNG (xorshift32) so failures can be replayed from the seed. */

@@ -101,44 +101,8 @@ export async function rawUpgradeServer(
   return { port: (server.address() as AddressInfo).port, requests };
 }
 
-export interface ParsedFrame {
-  fin: boolean;
-  rsv1: boolean;
-  rsv: number;
-  opcode: number;
-  masked: boolean;
-  payload: Buffer;
-}
-
-/** Parses whole frames (masked or not) from bytes a protocol produced; written independently of src/. */
-export function parseFrames(chunks: Buffer | Buffer[]): ParsedFrame[] {
-  const bytes = Buffer.isBuffer(chunks) ? chunks : Buffer.concat(chunks);
-  const out: ParsedFrame[] = [];
-  let p = 0;
-  while (p + 2 <= bytes.length) {
-    const b0 = bytes[p]!;
-    const b1 = bytes[p + 1]!;
-    let len = b1 & 0x7f;
-    let hl = 2;
-    if (len === 126) {
-      len = bytes.readUInt16BE(p + 2);
-      hl = 4;
-    } else if (len === 127) {
-      len = Number(bytes.readBigUInt64BE(p + 2));
-      hl = 10;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const keyAt = p + hl;
-    if (masked) hl += 4;
-    if (p + hl + len > bytes.length) throw new Error('truncated frame');
-    const payload = Buffer.from(bytes.subarray(p + hl, p + hl + len));
-    if (masked) for (let i = 0; i < len; i++) payload[i] = payload[i]! ^ bytes[keyAt + (i & 3)]!;
-    out.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload });
-    p += hl + len;
-  }
-  if (p !== bytes.length) throw new Error('trailing bytes after the last frame');
-  return out;
-}
+// Frame parsing lives in test/helpers.ts with the frame builder.
+export { parseFrames, type ParsedFrame } from '../helpers.js';
 
 /** Text that deflates well but is different for every i (so reordering or mixing shows). */
 export function compressible(size: number, i = 0): Buffer {
