@@ -18,13 +18,8 @@ export const MiB = 1024 * 1024;
 /** Upper bound for an honest client's echo round trip while an attack runs (ADVERSARIAL_RTT_MS overrides). */
 export const RTT_BOUND_MS = Number(process.env.ADVERSARIAL_RTT_MS ?? 500);
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 /** Cleanups run after each test, last first, each bounded. */
 export function useCleanup(): (fn: () => unknown) => void {

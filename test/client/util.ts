@@ -45,14 +45,8 @@ export async function cleanup(): Promise<void> {
 
 // ---- waiting ----------------------------------------------------------------
 
-/** Rejects with a clear message when the promise does not settle within ms (an upper bound, never a pause). */
-export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 export interface Deferred<T> {
   promise: Promise<T>;

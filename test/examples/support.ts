@@ -8,7 +8,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { afterEach } from 'vitest';
 import WsClient from 'ws';
 
 /** A `ws` socket (the package ships no types; test/shims.d.ts makes it any). */
@@ -17,14 +16,8 @@ export type WsSocket = InstanceType<typeof WsClient>;
 export const HOST = '127.0.0.1';
 export const ROOT = `${path.resolve(__dirname, '../..')}/`;
 
-/** Rejects with a clear message when the promise does not settle within ms. */
-export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 /** A queue of values with an awaitable next(). */
 export class Queue<T> {
@@ -56,20 +49,8 @@ export class Queue<T> {
   }
 }
 
-/** Cleanups run after each test, last registered first, each bounded. Call once at the top of a test file. */
-export function useCleanup(): (fn: () => unknown) => void {
-  const fns: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const fn of fns.splice(0).reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(fn), 10_000, 'cleanup');
-      } catch {
-        // best effort: a failing cleanup must not hide the test's own result
-      }
-    }
-  });
-  return (fn) => void fns.push(fn);
-}
+import { useCleanup } from '../support.js';
+export { useCleanup };
 
 /** A port that was free a moment ago (for a server that must come up later on a known port). */
 export async function freePort(): Promise<number> {

@@ -19,14 +19,8 @@ export const RFC_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 
 export const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 
-/** Rejects with a clear message when the promise does not settle within ms. */
-export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 export interface Deferred<T> {
   promise: Promise<T>;

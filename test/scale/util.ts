@@ -10,21 +10,14 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach } from 'vitest';
 import WsClient from 'ws';
 
 export const HOST = '127.0.0.1';
 export const ROOT = resolve(__dirname, '../..');
 export const FIXTURES = join(__dirname, 'fixtures');
 
-/** Rejects with a clear message when the promise does not settle within ms. */
-export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 /** A queue of values with an awaitable next(). */
 export class Queue<T> {
@@ -66,20 +59,8 @@ export class Queue<T> {
   }
 }
 
-/** Cleanups run after each test, last registered first, each bounded. Call once at the top of a test file. */
-export function useCleanup(): (fn: () => unknown) => void {
-  const fns: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const fn of fns.splice(0).reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(fn), 10_000, 'cleanup');
-      } catch {
-        // best effort: a failing cleanup must not hide the test's own result
-      }
-    }
-  });
-  return (fn) => void fns.push(fn);
-}
+import { useCleanup } from '../support.js';
+export { useCleanup };
 
 /** A port that was free a moment ago. */
 export async function freePort(): Promise<number> {

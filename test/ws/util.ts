@@ -105,13 +105,8 @@ export async function cleanup(): Promise<void> {
 
 // ---- waiting ----------------------------------------------------------------------
 
-export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../support.js';
+export { withTimeout };
 
 /** The arguments of the next emission of event. */
 export function once<A extends any[] = any[]>(emitter: EventEmitter, event: string, ms = 5000): Promise<A> {
