@@ -19,3 +19,6 @@ export {
   type UpgradeResult,
 } from './node/types.js';
 export * from './scale/index.js';
+export type { DeflateOptions } from './extensions/negotiation.js';
+export { setZlibConcurrency, zlibStats } from './extensions/zlib-limiter.js';
+export { openZlibContexts } from './extensions/zlib-context.js';

@@ -15,6 +15,7 @@ export type ProtocolErrorCode =
   | 'WS_ERR_TOO_MANY_FRAGMENTS'
   | 'WS_ERR_INVALID_UTF8'
   | 'WS_ERR_INVALID_COMPRESSED_DATA'
+  | 'WS_ERR_COMPRESSION_FAILED'
   | 'WS_ERR_OUT_OF_MEMORY'
   | 'WS_ERR_INVALID_CLOSE_CODE';
 
@@ -22,7 +23,8 @@ export type UsageErrorCode =
   | 'ERR_INVALID_CLOSE_CODE'
   | 'ERR_CLOSE_REASON_TOO_LONG'
   | 'ERR_CONTROL_PAYLOAD_TOO_LONG'
-  | 'ERR_NOT_OPEN';
+  | 'ERR_NOT_OPEN'
+  | 'ERR_DEFLATE_NEEDS_DRIVER';
 
 export class WsboltError extends Error {
   readonly code: ProtocolErrorCode | UsageErrorCode | string;

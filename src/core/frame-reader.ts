@@ -69,6 +69,15 @@ export class FrameReader {
   private frameKey: Buffer | null = null; // allocated with the first frame that straddles reads
   private phasedKey: Buffer | null = null;
   private stopped = false;
+  /**
+   * Paused by the sink (a message is being inflated off the main thread):
+   * what was not processed waits here, in order, until resume(). A scan cut
+   * short keeps its records: those frames are already unmasked in place and
+   * must not be scanned (unmasked) again.
+   */
+  private paused = false;
+  private savedScan: { out: Float64Array; chunk: Buffer; count: number; from: number } | null = null;
+  private backlog: Buffer[] = [];
 
   constructor(
     private readonly backend: Backend,
@@ -85,24 +94,72 @@ export class FrameReader {
     this.frame = null;
     this.frameParts = [];
     this.frameLength = -1;
+    this.paused = false;
+    this.savedScan = null;
+    this.backlog = [];
   }
 
   get isStopped(): boolean {
     return this.stopped;
   }
 
-  /** Bytes buffered for frames that have not fully arrived (for memory accounting). */
+  /**
+   * Called by the sink from inside onFrame (which then returns false): no
+   * frame after the current one is delivered until resume(); later chunks
+   * are kept, not read.
+   */
+  pause(): void {
+    if (!this.stopped) this.paused = true;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Delivers what waited since pause(), in order, then reads normally (unless paused again). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    while (!this.paused && !this.stopped) {
+      const saved = this.savedScan;
+      if (saved !== null) {
+        this.savedScan = null;
+        const next = this.deliver(saved.out, saved.chunk, saved.count, saved.from);
+        if (next >= 0 && !this.paused && !this.stopped) this.scan(saved.chunk, next);
+        continue;
+      }
+      const chunk = this.backlog.shift();
+      if (chunk === undefined) return;
+      this.read(chunk);
+    }
+  }
+
+  /** Bytes buffered for frames that have not fully arrived, or waiting while paused (for memory accounting). */
   get bufferedBytes(): number {
-    return (this.head?.length ?? 0) + (this.frame ? this.frame.length : this.frameLength >= 0 ? this.frameFilled : 0);
+    let bytes = (this.head?.length ?? 0) + (this.frame ? this.frame.length : this.frameLength >= 0 ? this.frameFilled : 0);
+    if (this.savedScan !== null) bytes += this.savedScan.chunk.length;
+    for (let i = 0; i < this.backlog.length; i++) bytes += this.backlog[i]!.length;
+    return bytes;
   }
 
   /** Takes ownership of chunk: complete frames are unmasked in place. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
+    if (this.paused || this.savedScan !== null || this.backlog.length > 0) {
+      this.backlog.push(chunk);
+      return;
+    }
+    this.read(chunk);
+  }
+
+  private read(chunk: Buffer): void {
     let pos = 0;
     if (this.frameLength >= 0) pos = this.fill(chunk, 0);
     else if (this.head !== null) pos = this.completeHead(chunk);
-    if (pos >= 0 && pos < chunk.length && !this.stopped) this.scan(chunk, pos);
+    if (pos < 0 || pos >= chunk.length || this.stopped) return;
+    // Paused by a frame that straddled into this chunk: the rest is not scanned yet, so it can simply wait.
+    if (this.paused) this.backlog.unshift(chunk.subarray(pos));
+    else this.scan(chunk, pos);
   }
 
   private scan(chunk: Buffer, pos: number): void {
@@ -115,34 +172,48 @@ export class FrameReader {
   }
 
   private scanWith(out: Float64Array, chunk: Buffer, pos: number): void {
-    for (;;) {
+    while (pos >= 0) {
       const count = this.backend.scanFrames(chunk, pos, out, this.flags, this.maxPayload);
-      for (let i = 0, r = OUT_RECORDS; i < count; i++, r += RECORD_SIZE) {
-        const start = out[r + 1]!;
-        if (!this.sink.onFrame(out[r]!, chunk.subarray(start, start + out[r + 2]!), false)) return this.stop();
-      }
-      const status = out[OUT_STATUS]!;
-      const stop = out[OUT_STOP]!;
-      if (status === SCAN_DONE) return;
-      if (status === SCAN_FULL) {
-        pos = stop;
-        continue;
-      }
-      if (status === SCAN_ERROR) {
-        this.stop();
-        this.sink.onFrameError(out[OUT_CODE]!, chunk.subarray(stop, stop + MAX_HEADER));
-        return;
-      }
-      const headerLength = out[OUT_HEADER_LENGTH]!;
-      if (headerLength === 0) {
-        // A header cut short: keep its few bytes (a copy, so the chunk can go).
-        this.head = Buffer.from(chunk.subarray(stop));
-        return;
-      }
-      if (!this.begin(out[OUT_BITS]!, out[OUT_PAYLOAD_LENGTH]!, out[OUT_MASK_KEY]!)) return;
-      this.fill(chunk, stop + headerLength);
-      return;
+      pos = this.deliver(out, chunk, count, 0);
     }
+  }
+
+  /**
+   * Hands on the scanned frames from record `from`, then acts on the scan's
+   * status. Returns where to scan next (the record array was full), or -1.
+   */
+  private deliver(out: Float64Array, chunk: Buffer, count: number, from: number): number {
+    for (let i = from, r = OUT_RECORDS + from * RECORD_SIZE; i < count; i++, r += RECORD_SIZE) {
+      const start = out[r + 1]!;
+      if (!this.sink.onFrame(out[r]!, chunk.subarray(start, start + out[r + 2]!), false)) {
+        if (this.paused) {
+          // The records array is shared (see takeRecords): keep a copy of the rest of this scan.
+          this.savedScan = { out: out.slice(0, OUT_RECORDS + count * RECORD_SIZE), chunk, count, from: i + 1 };
+        } else {
+          this.stop();
+        }
+        return -1;
+      }
+    }
+    const status = out[OUT_STATUS]!;
+    const stop = out[OUT_STOP]!;
+    if (status === SCAN_DONE) return -1;
+    if (status === SCAN_FULL) return stop;
+    if (status === SCAN_ERROR) {
+      this.stop();
+      this.sink.onFrameError(out[OUT_CODE]!, chunk.subarray(stop, stop + MAX_HEADER));
+      return -1;
+    }
+    const headerLength = out[OUT_HEADER_LENGTH]!;
+    if (headerLength === 0) {
+      // A header cut short: keep its few bytes (a copy, so the chunk can go).
+      this.head = Buffer.from(chunk.subarray(stop));
+      return -1;
+    }
+    if (!this.begin(out[OUT_BITS]!, out[OUT_PAYLOAD_LENGTH]!, out[OUT_MASK_KEY]!)) return -1;
+    // The frame does not end in this chunk, so fill() cannot pause here.
+    this.fill(chunk, stop + headerLength);
+    return -1;
   }
 
   /** Joins the saved header bytes with the start of chunk; returns how much of chunk was used, or -1. */
@@ -167,11 +238,11 @@ export class FrameReader {
       this.head = null;
       const start = out[OUT_RECORDS + 1]!;
       const end = start + out[OUT_RECORDS + 2]!;
-      if (!this.sink.onFrame(out[OUT_RECORDS]!, joined.subarray(start, end), false)) {
+      if (!this.sink.onFrame(out[OUT_RECORDS]!, joined.subarray(start, end), false) && !this.paused) {
         this.stop();
         return -1;
       }
-      return end - head.length;
+      return end - head.length; // when paused, the caller keeps the rest of chunk
     }
     if (out[OUT_STATUS] === SCAN_ERROR) {
       this.stop();
@@ -246,11 +317,11 @@ export class FrameReader {
       this.frame = null;
       this.frameParts = [];
       this.frameLength = -1;
-      if (!this.sink.onFrame(this.frameBits, payload, true)) {
+      if (!this.sink.onFrame(this.frameBits, payload, true) && !this.paused) {
         this.stop();
         return -1;
       }
     }
-    return pos + take;
+    return pos + take; // when paused, the caller keeps the rest of chunk
   }
 }

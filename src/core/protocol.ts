@@ -22,7 +22,7 @@ import {
   RSV1,
 } from './constants.js';
 import { WsboltError, protocolError } from './errors.js';
-import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { DEFER, type InflateResult, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
 import { diagnoseHeader } from './header-errors.js';
@@ -72,7 +72,32 @@ export interface ProtocolHandler {
   onCloseFrame(code: number, reason: string): void;
   /** The connection is failed: a close frame with error.closeCode is queued, input is ignored from now on. */
   onProtocolError(error: WsboltError): void;
+  /**
+   * permessage-deflate work that belongs off the main thread (both hooks or
+   * neither; without them everything runs inline, and context takeover is
+   * refused). Called outside of receive() and send() bookkeeping, never
+   * re-entrantly: the driver runs the job (PerMessageDeflate.inflateAsync /
+   * compressAsync) and hands the result to resumeInflated() / resumeCompressed().
+   * Until then nothing after that message is read, and nothing sent after it
+   * (but pings and pongs) is framed.
+   */
+  onInflateNeeded?(compressed: Buffer, isBinary: boolean): void;
+  onDeflateNeeded?(data: Buffer | string): void;
 }
+
+/** A send held behind a message being compressed off the main thread. */
+interface HeldSend {
+  /** OPCODE_* of a frame, or HELD_RAW for frames already encoded. */
+  opcode: number;
+  payload: Buffer | string;
+  frames: readonly Buffer[] | null;
+  fin: boolean;
+  /** Compress it (it is a whole message at or above the threshold). */
+  compress: boolean;
+  /** What it counts for in pendingOutputBytes until it is framed. */
+  size: number;
+}
+const HELD_RAW = -1;
 
 export interface SendOptions {
   /** false: more fragments of this message follow (fragmented messages go out uncompressed). */
@@ -105,6 +130,15 @@ export class Protocol implements FrameSink {
   private readonly output = new OutputQueue();
   /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
   private sendingFragmented = false;
+  /** The driver runs offloaded zlib jobs (it has the hooks). */
+  private readonly offload: boolean;
+  /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
+  private inflating: { isBinary: boolean } | null = null;
+  private inflateRequested = false;
+  /** Sends waiting behind a compression off the main thread (the first one is being compressed); null when none. */
+  private held: HeldSend[] | null = null;
+  private heldBytes = 0;
+  private compressing = false;
 
   constructor(
     options: ProtocolOptions,
@@ -117,6 +151,10 @@ export class Protocol implements FrameSink {
     this.maskKey = options.maskKey;
     this.trace = options.trace;
     this.deflate = options.deflate ?? null;
+    this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
+    if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
+      throw new WsboltError('ERR_DEFLATE_NEEDS_DRIVER', 'permessage-deflate with context takeover needs a driver that runs zlib jobs (onInflateNeeded / onDeflateNeeded)');
+    }
     this.skipUtf8Validation = options.skipUtf8Validation === true;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxPayload = maxPayload;
@@ -138,15 +176,62 @@ export class Protocol implements FrameSink {
     try {
       this.reader.push(chunk);
     } catch (error) {
-      // Memory ran out (a RangeError from a Buffer allocation): fail this connection, not the process.
-      if (!(error instanceof RangeError)) throw error;
-      this.fail(new WsboltError('WS_ERR_OUT_OF_MEMORY', `cannot buffer the message: ${error.message}`, CloseCode.INTERNAL_ERROR));
+      this.outOfMemory(error);
     }
+    this.requestInflate();
+  }
+
+  private outOfMemory(error: unknown): void {
+    // Memory ran out (a RangeError from a Buffer allocation): fail this connection, not the process.
+    if (!(error instanceof RangeError)) throw error;
+    this.fail(new WsboltError('WS_ERR_OUT_OF_MEMORY', `cannot buffer the message: ${error.message}`, CloseCode.INTERNAL_ERROR));
+  }
+
+  /** True while a received message is being inflated off the main thread: the driver may stop reading meanwhile. */
+  get waitingForInflate(): boolean {
+    return this.inflating !== null;
+  }
+
+  /** The compressed message the reader paused on, handed to the driver once the reader has unwound. */
+  private pendingCompressed: Buffer | null = null;
+
+  private requestInflate(): void {
+    const data = this.pendingCompressed;
+    if (data === null || this.inflateRequested || this.inflating === null) return;
+    this.inflateRequested = true;
+    this.pendingCompressed = null;
+    this.handler.onInflateNeeded!(data, this.inflating.isBinary);
+  }
+
+  /**
+   * The result of the inflate onInflateNeeded asked for: checks it, delivers
+   * the message, then reads what arrived meanwhile. Ignored when the
+   * connection stopped reading (failed, closed, EOF) in between.
+   */
+  resumeInflated(result: InflateResult): void {
+    const pending = this.inflating;
+    if (pending === null || !this.inflateRequested) return;
+    this.inflating = null;
+    this.inflateRequested = false;
+    if (this.reader.isStopped) return;
+    const data = this.checkInflated(result, pending.isBinary);
+    if (data === null) return;
+    this.handler.onMessage(data, pending.isBinary);
+    if (!this.receiving) return; // the callback may have terminated the connection
+    try {
+      this.reader.resume();
+    } catch (error) {
+      this.outOfMemory(error);
+    }
+    this.requestInflate();
   }
 
   /** The transport ended (EOF or error). Whatever was not closed cleanly ends as 1006. */
   receiveEof(): void {
     this.reader.stop();
+    this.inflating = null;
+    this.pendingCompressed = null;
+    this.dropHeld();
     if (!this.closeReceived && this.failure === null) {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
@@ -171,8 +256,9 @@ export class Protocol implements FrameSink {
     return this.output.take();
   }
 
+  /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
   get pendingOutputBytes(): number {
-    return this.output.pendingBytes;
+    return this.output.pendingBytes + this.heldBytes;
   }
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
@@ -187,6 +273,7 @@ export class Protocol implements FrameSink {
    */
   shouldCloseTransport(): boolean {
     if (this.failure !== null) return true;
+    if (this.held !== null) return false; // our close frame still waits behind a compression
     if (!(this.closeSent && this.closeReceived)) return false;
     return this.role === 'server';
   }
@@ -199,15 +286,78 @@ export class Protocol implements FrameSink {
     const deflate = this.deflate;
     if (deflate && fin && opcode !== OPCODE_CONTINUATION && options?.compress !== false) {
       const size = typeof data !== 'string' ? data.length : data.length >= deflate.threshold ? data.length : Buffer.byteLength(data);
-      if (options?.compress === true || size >= deflate.threshold) return this.push(opcode, deflate.compress(data), true, true);
+      if (options?.compress === true || size >= deflate.threshold) {
+        if (this.held === null && (!this.offload || deflate.compressesInline(size))) return this.push(opcode, deflate.compress(data), true, true);
+        return this.hold(opcode, data, null, true, true, typeof data === 'string' ? Buffer.byteLength(data) : size);
+      }
     }
+    if (this.held !== null) return this.hold(opcode, data, null, fin, false, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
     return this.push(opcode, data, fin, false);
   }
 
   /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
   sendRaw(frames: readonly Buffer[]): void {
     this.assertCanSend();
-    this.output.raw(frames);
+    if (this.held === null) return this.output.raw(frames);
+    let size = 0;
+    for (const f of frames) size += f.length;
+    this.hold(HELD_RAW, EMPTY, frames, true, false, size);
+  }
+
+  /** True while sends wait behind a compression off the main thread. */
+  get waitingForDeflate(): boolean {
+    return this.held !== null;
+  }
+
+  /** Queues a send behind the compression in progress (starting one if it is the first to need it). */
+  private hold(opcode: number, payload: Buffer | string, frames: readonly Buffer[] | null, fin: boolean, compress: boolean, size: number): number {
+    (this.held ??= []).push({ opcode, payload, frames, fin, compress, size });
+    this.heldBytes += size;
+    if (!this.compressing) this.releaseHeld();
+    return size;
+  }
+
+  /** Frames held sends in order, until one needs compressing off the main thread (asked for) or none is left. */
+  private releaseHeld(): void {
+    const held = this.held;
+    const deflate = this.deflate;
+    while (held !== null && held.length > 0) {
+      const next = held[0]!;
+      if (next.compress && deflate && this.offload && !deflate.compressesInline(next.size)) {
+        this.compressing = true;
+        this.handler.onDeflateNeeded!(next.payload);
+        return;
+      }
+      held.shift();
+      this.heldBytes -= next.size;
+      if (next.opcode === HELD_RAW) this.output.raw(next.frames!);
+      else if (next.compress) this.push(next.opcode, deflate!.compress(next.payload), true, true);
+      else this.push(next.opcode, next.payload, next.fin, false);
+    }
+    this.held = null;
+  }
+
+  /** The compressed payload onDeflateNeeded asked for: it is framed, then what waited behind it. Ignored after a failure or EOF. */
+  resumeCompressed(compressed: Buffer): void {
+    const held = this.held;
+    if (!this.compressing || held === null) return;
+    this.compressing = false;
+    const next = held.shift()!;
+    this.heldBytes -= next.size;
+    this.push(next.opcode, compressed, true, true);
+    this.releaseHeld();
+  }
+
+  /** Offloaded compression failed (zlib error): fail the connection with 1011. */
+  failCompression(message: string): void {
+    this.fail(new WsboltError('WS_ERR_COMPRESSION_FAILED', `cannot compress a message: ${message}`, CloseCode.INTERNAL_ERROR));
+  }
+
+  /** Forgets sends waiting behind a compression (the connection failed or ended: they would never be written). */
+  private dropHeld(): void {
+    this.held = null;
+    this.heldBytes = 0;
+    this.compressing = false;
   }
 
   ping(data: Buffer | string = EMPTY): number {
@@ -236,7 +386,8 @@ export class Protocol implements FrameSink {
 
   private sendClose(payload: Buffer): void {
     this.closeSent = true;
-    this.push(OPCODE_CLOSE, payload, true, false);
+    if (this.held !== null) this.hold(OPCODE_CLOSE, payload, null, true, false, payload.length);
+    else this.push(OPCODE_CLOSE, payload, true, false);
     this.state = this.closeReceived ? State.CLOSED : State.CLOSING;
   }
 
@@ -257,6 +408,10 @@ export class Protocol implements FrameSink {
     this.failure = error;
     this.reader.stop();
     this.assembler.reset();
+    this.inflating = null;
+    this.pendingCompressed = null;
+    // Failing means closing now (§7.1.7): the close frame does not wait for messages still being compressed.
+    this.dropHeld();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
     this.closeReason = error.message;
     if (!this.closeSent) {
@@ -305,7 +460,15 @@ export class Protocol implements FrameSink {
       this.assembler.data = EMPTY; // do not keep the user's message alive
       const isBinary = this.assembler.isBinary;
       if (this.assembler.compressed) {
-        const inflated = this.inflate(data, isBinary);
+        const result = this.deflate ? this.deflate.inflate(data, this.maxPayload, this.offload) : 'invalid';
+        if (result === DEFER) {
+          // Nothing after this message is read until the driver hands back its inflated bytes.
+          this.inflating = { isBinary };
+          this.pendingCompressed = data;
+          this.reader.pause();
+          return false;
+        }
+        const inflated = this.checkInflated(result, isBinary);
         if (inflated === null) return false;
         data = inflated;
       }
@@ -319,9 +482,8 @@ export class Protocol implements FrameSink {
     return true;
   }
 
-  /** Inflates a compressed message (bounded by maxPayload) and checks its text; null when the connection failed. */
-  private inflate(compressed: Buffer, isBinary: boolean): Buffer | null {
-    const out = this.deflate ? this.deflate.inflate(compressed, this.maxPayload) : 'invalid';
+  /** Checks an inflated message (bounded by maxPayload) and its text; null when the connection failed. */
+  private checkInflated(out: InflateResult, isBinary: boolean): Buffer | null {
     if (out === 'too-big') {
       this.fail(protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG));
       return null;

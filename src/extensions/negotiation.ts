@@ -87,18 +87,44 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
 const DUPLICATE = ' duplicate';
 
 /**
- * wsbolt compresses and decompresses every message on its own (no context
- * takeover in either direction, which it negotiates): no zlib state lives on
- * an idle connection, memory is bounded per message, and one compressed frame
- * can be written to every subscriber of a topic.
+ * By default wsbolt compresses and decompresses every message on its own (no
+ * context takeover in either direction, which it negotiates): no zlib state
+ * lives on an idle connection, memory is bounded per message, small messages
+ * are (de)compressed inline, and one compressed frame can be written to every
+ * subscriber of a topic. Context takeover is opt-in per direction: better
+ * ratios for repetitive traffic, paid with a zlib stream per connection and
+ * direction (bounded by the window) and thread-pool work for every message.
  */
 export interface DeflateOptions {
   /** LZ77 window of the server's compressor, 8..15. */
   serverMaxWindowBits?: number;
   /** LZ77 window of the client's compressor, 8..15. */
   clientMaxWindowBits?: number;
+  /**
+   * true (default): the server's compressor starts afresh for every message.
+   * false: it keeps its context (a deflate stream per connection, about
+   * 4·2^serverMaxWindowBits + 2^(memLevel+9) bytes, 256 KiB at 15/8) unless
+   * the client asks it not to; a client with false does not ask.
+   */
+  serverNoContextTakeover?: boolean;
+  /**
+   * true (default): the client's compressor starts afresh for every message
+   * (a server asks the client for this; a client offers it). false: a server
+   * lets the client keep its context, unless the client says it will not
+   * (then our inflater needs no window of its own); a client keeps its
+   * context unless the server asks it not to.
+   */
+  clientNoContextTakeover?: boolean;
   /** Messages smaller than this (bytes) are sent uncompressed. Default 1024. */
   threshold?: number;
+  /**
+   * Messages of at least this many bytes (the input of zlib: plain to send,
+   * compressed when received) are compressed or inflated on the thread pool,
+   * through the process-wide limiter (see setZlibConcurrency), instead of
+   * inline; so is an inflate whose output passes 16 times this. Default
+   * 64 KiB. A direction with context takeover is always offloaded.
+   */
+  asyncThreshold?: number;
   /** zlib compression level, 0..9. Default 6 (zlib's). */
   level?: number;
   /** zlib memLevel, 1..9. Default 8. */
@@ -144,9 +170,9 @@ function formatResponse(p: DeflateParams, includeClientBits: boolean, includeSer
 
 /**
  * Server side: picks the first permessage-deflate offer it can honour.
- * wsbolt resets both contexts after every message by default (it may ask the
- * client to, RFC 7692 §7.1.1.2): no zlib state per idle connection, and one
- * compressed frame can go to every subscriber of a topic.
+ * By default the server resets both contexts after every message (it asks
+ * the client to, RFC 7692 §7.1.1.2); serverNoContextTakeover: false and
+ * clientNoContextTakeover: false let either side keep its context.
  */
 export function acceptOffer(header: string | undefined, options: DeflateOptions): { params: DeflateParams; response: string } | null {
   if (!header) return null;
@@ -164,10 +190,13 @@ export function acceptOffer(header: string | undefined, options: DeflateOptions)
     let clientBits = options.clientMaxWindowBits ?? 15;
     if (offeredClientBits !== null) clientBits = Math.min(clientBits, offeredClientBits);
     const agreed: DeflateParams = {
-      // Our compressor is stateless either way; say so only when asked.
+      // The client asked us to reset (§7.1.1.1): echo it. Otherwise our compressor follows
+      // options.serverNoContextTakeover on its own; a stateless one need not say so.
       serverNoContextTakeover: params.has('server_no_context_takeover'),
-      // Our decompressor is stateless: the client must be too (a server may require it, §7.1.1.2).
-      clientNoContextTakeover: true,
+      // By default our inflater is stateless, so the client must be too (§7.1.1.2). With the
+      // option false we let it keep context, but a client that said it will not is held to it:
+      // echoing its hint saves the connection an inflate window.
+      clientNoContextTakeover: options.clientNoContextTakeover !== false || params.has('client_no_context_takeover'),
       serverMaxWindowBits: serverBits,
       clientMaxWindowBits: clientBits,
     };
@@ -180,8 +209,11 @@ export function acceptOffer(header: string | undefined, options: DeflateOptions)
 
 /** Client side: the offer to send. */
 export function buildOffer(options: DeflateOptions): string {
-  // Our decompressor is stateless, so the server must not carry context over; ours never does.
-  let out = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
+  let out = 'permessage-deflate';
+  // By default our inflater is stateless, so the server must not carry context over (§7.1.1.1).
+  if (options.serverNoContextTakeover !== false) out += '; server_no_context_takeover';
+  // A hint that our compressor resets (§7.1.1.2); left out when we want to keep our context.
+  if (options.clientNoContextTakeover !== false) out += '; client_no_context_takeover';
   if (options.serverMaxWindowBits !== undefined) out += `; server_max_window_bits=${options.serverMaxWindowBits}`;
   out += options.clientMaxWindowBits !== undefined ? `; client_max_window_bits=${options.clientMaxWindowBits}` : '; client_max_window_bits';
   return out;
@@ -200,13 +232,16 @@ export function acceptResponse(header: string, options: DeflateOptions): Deflate
   if (params.get('client_max_window_bits') === true) return 'client_max_window_bits needs a value in a response';
   const clientBits = params.has('client_max_window_bits') ? windowBits(params.get('client_max_window_bits'))! : 15;
   if (options.clientMaxWindowBits !== undefined && clientBits > options.clientMaxWindowBits) return 'client_max_window_bits above the offered value';
-  if (!params.has('server_no_context_takeover')) {
+  const serverReset = params.has('server_no_context_takeover');
+  if (options.serverNoContextTakeover !== false && !serverReset) {
     // §7.1.1.1: a server accepting an offer with server_no_context_takeover must echo it.
     return 'the server did not accept server_no_context_takeover';
   }
   return {
-    serverNoContextTakeover: true,
-    clientNoContextTakeover: true,
+    // Without our asking, the server may still reset its context; then our inflater needs no window (§7.1.1.1).
+    serverNoContextTakeover: serverReset,
+    // The server may require it (§7.1.1.2); and when we offered it, we reset whatever the answer says.
+    clientNoContextTakeover: params.has('client_no_context_takeover') || options.clientNoContextTakeover !== false,
     serverMaxWindowBits: serverBits,
     clientMaxWindowBits: clientBits,
   };

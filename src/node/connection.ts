@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { CloseCode } from '../core/constants.js';
 import { WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
-import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
 import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
@@ -115,6 +115,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal */ socketError: Error | undefined;
   private pausedForBackpressure = false;
   private pausedByUser = false;
+  /** Reading stopped while a received message is inflated off the main thread (the core holds what follows). */
+  private pausedForInflate = false;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
@@ -228,7 +230,12 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   resume(): void {
     this.pausedByUser = false;
-    if (!this.pausedForBackpressure) this.socket.resume();
+    this.resumeReading();
+  }
+
+  /** Reads again unless something still wants reading paused. */
+  private resumeReading(): void {
+    if (!this.pausedByUser && !this.pausedForBackpressure && !this.pausedForInflate) this.socket.resume();
   }
 
   get isPaused(): boolean {
@@ -297,6 +304,41 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.handler.error?.(this, error);
   }
 
+  // ---- offloaded zlib work (permessage-deflate above asyncThreshold, or with context takeover) ----
+
+  /** @internal The core paused on a compressed message: stop reading (bounded memory) and inflate it on the thread pool. */
+  onInflateNeeded(compressed: Buffer, isBinary: boolean): void {
+    void isBinary;
+    if (!this.pausedForInflate) {
+      this.pausedForInflate = true;
+      this.socket.pause();
+    }
+    // The codec drops the callback once closed (finish() closes it), so nothing reaches a dead connection.
+    this.core.deflate!.inflateAsync(compressed, this.options.maxPayload, (result) => this.inflated(result));
+  }
+
+  private inflated(result: InflateResult): void {
+    if (this.finished) return;
+    this.core.resumeInflated(result);
+    if (!this.core.waitingForInflate && this.pausedForInflate) {
+      this.pausedForInflate = false;
+      if (!this.finished) this.resumeReading();
+    }
+    this.afterInput();
+  }
+
+  /** @internal A send needs compressing on the thread pool; later sends wait in the core meanwhile. */
+  onDeflateNeeded(data: Buffer | string): void {
+    this.core.deflate!.compressAsync(data, (result) => this.compressed(result));
+  }
+
+  private compressed(result: Buffer | Error): void {
+    if (this.finished) return;
+    if (result instanceof Error) this.core.failCompression(result.message);
+    else this.core.resumeCompressed(result);
+    this.scheduleFlush();
+  }
+
   // ---- the socket ------------------------------------------------------------
 
   /** @internal Bytes that arrived with the upgrade request. */
@@ -309,6 +351,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
     this.core.receive(chunk);
+    this.afterInput();
+  }
+
+  private afterInput(): void {
     if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
     if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
@@ -328,7 +374,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onDrain(): void {
     if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
       this.pausedForBackpressure = false;
-      if (!this.pausedByUser) this.socket.resume();
+      this.resumeReading();
     }
     this.drainOwed = false;
     if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
@@ -371,7 +417,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     }
     if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
       this.pausedForBackpressure = false;
-      if (!this.pausedByUser) socket.resume();
+      this.resumeReading();
     }
     if (this.drainOwed && !socket.writableNeedDrain && this.bufferedAmount <= socket.writableHighWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
@@ -418,6 +464,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.closeTimer = null;
     idleSweeper.delete(this);
     this.core.receiveEof();
+    // Frees zlib streams kept for context takeover; offloaded jobs still queued or running end without a callback.
+    this.core.deflate?.close();
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
     const { code, reason, cause } = this.closeOutcome();
     try {

@@ -85,8 +85,11 @@ export class TopicHub {
 
   /**
    * Frames data once and queues it on every subscriber but `except`; returns
-   * how many accepted it. With permessage-deflate (stateless, so shareable)
-   * the message is compressed once per window size in use, not per subscriber.
+   * how many accepted it. With permessage-deflate without server context
+   * takeover (stateless, so shareable) the message is compressed once per
+   * window size in use, inline, not per subscriber. A subscriber whose
+   * compressor keeps its context gets its own compression, in line with its
+   * other sends (offloaded, see PerMessageDeflate).
    * Local publishes also go to the adapter; fromRemote ones came from it.
    */
   publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean, fromRemote = false): number {
@@ -105,6 +108,10 @@ export class TopicHub {
       const deflate = ws.deflate;
       let frames: Buffer[];
       if (deflate && compress !== false && (compress === true || size >= deflate.threshold)) {
+        if (deflate.sendContext) {
+          if (ws.send(payload, { binary: isBinary, compress: true }) !== SendStatus.DROPPED) reached++;
+          continue;
+        }
         compressed ??= new Map();
         let f = compressed.get(deflate.sendWindowBits);
         if (!f) compressed.set(deflate.sendWindowBits, (f = frame(opcode, deflate.compress(payload), true)));
