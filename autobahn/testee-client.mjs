@@ -19,6 +19,12 @@ function session(url) {
     connect(url, {
       maxPayload: 64 * MiB,
       maxBackpressure: 256 * MiB,
+      // Let the server keep its context (no server_no_context_takeover in the offer): where the
+      // fuzzing server does (13.1, 13.3, 13.4, 13.7) our per-connection inflate stream runs. We keep
+      // offering client_no_context_takeover, which the fuzzing server requires for its accepts that
+      // ask the client to reset (13.2, 13.5, 13.6); the server testee runs our keeping compressor.
+      // asyncThreshold 16 KiB sends the larger messages through the thread-pool path too.
+      perMessageDeflate: { serverNoContextTakeover: false, asyncThreshold: 16 * 1024 },
       message(ws, data, isBinary) {
         messages.push(data);
         ws.send(data, { binary: isBinary });
