@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
-import { WebSocket, resolveOptions, type SendData } from './connection.js';
+import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { trace } from './trace.js';
 import type { AcceptOptions, Handler, Rejection, UpgradeRequest, UpgradeResult } from './types.js';
@@ -73,6 +73,9 @@ export class Server<T = unknown> {
   /** Admission control: connections counted from the start of the handshake, overall and per IP. */
   private admitted = 0;
   private readonly perIp = new Map<string, number>();
+  /** Each route merged with the server-level options, and its resolved connection options: built once, shared by its connections. */
+  private readonly mergedRoutes = new Map<string, RouteOptions<any>>();
+  private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -115,10 +118,19 @@ export class Server<T = unknown> {
     const { routes } = this.options;
     if (routes) {
       const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
-      return route ? { ...this.options, ...route } : null;
+      if (!route) return null;
+      let merged = this.mergedRoutes.get(path);
+      if (merged === undefined) this.mergedRoutes.set(path, (merged = { ...this.options, ...route }));
+      return merged;
     }
     if (this.options.path !== undefined && this.options.path !== path) return null;
     return this.options;
+  }
+
+  private optionsFor(route: RouteOptions<any>): ResolvedOptions {
+    let options = this.resolvedOptions.get(route);
+    if (options === undefined) this.resolvedOptions.set(route, (options = resolveOptions(route)));
+    return options;
   }
 
   /**
@@ -250,7 +262,7 @@ export class Server<T = unknown> {
       socket,
       role: 'server',
       handler: route as RouteOptions<T>,
-      options: resolveOptions(route),
+      options: this.optionsFor(route),
       data: accepted.data as T,
       protocol: protocol || '',
       extensions: negotiated?.response ?? '',
