@@ -35,11 +35,15 @@ export function chartSvg(results, { caption = '' } = {}) {
   const legendY = top + plotH + 50;
   const height = legendY + 24;
 
-  // The scale covers every ratio and every target, in whole decades.
+  // The scale covers every ratio and every target (with room for labels), its
+  // ends on the 1-2-5 steps the grid uses.
   const values = results.flatMap((r) => Object.values(r.ratios).filter((x) => x > 0));
   const wanted = targets.map((t) => t.min);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(0.5, ...values)));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(2, ...values, ...wanted) * 1.15));
+  const steps = (v) => [1, 2, 5].map((m) => m * 10 ** Math.floor(Math.log10(v)));
+  const top125 = (v) => [...steps(v), 10 ** Math.ceil(Math.log10(v))].find((s) => s >= v);
+  const bottom125 = (v) => [...steps(v)].reverse().find((s) => s <= v);
+  const lo = bottom125(Math.min(0.5, ...values) / 1.25);
+  const hi = top125(Math.max(2, ...values, ...wanted) * 1.25);
   const y = (v) => top + plotH * (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
 
   const out = [];
@@ -50,9 +54,10 @@ export function chartSvg(results, { caption = '' } = {}) {
     `<text x="${left}" y="38" fill="#555">${esc(caption)}</text>`,
   );
   // Decade grid lines with labels, and intermediate 2× and 5× ticks.
-  for (let d = lo; d <= hi * 1.001; d *= 10) {
+  for (let d = 10 ** Math.floor(Math.log10(lo) + 1e-9); d <= hi * 1.001; d *= 10) {
     for (const m of [1, 2, 5]) {
       const v = d * m;
+      if (v < lo * 0.999) continue;
       if (v > hi * 1.001) break;
       const yy = num(y(v));
       const major = m === 1;
