@@ -18,6 +18,23 @@
  *              connection 0 receives it back. Reports deliveries/s (messages
  *              received over all connections).
  *
+ *   storm      connection storm: each of --conns slots cycles through connect,
+ *              handshake, one --size message echoed, closing handshake (our
+ *              close frame, the server's close frame, then the server's TCP
+ *              close), and starts over. Reports completed cycles/s. Waiting
+ *              for the server to close TCP first (RFC 6455 7.1.1) keeps
+ *              TIME_WAIT off our side, so ephemeral ports do not run out.
+ *   idle       opens --conns connections, prints "loadgen: open N of M" on
+ *              stderr, then sends nothing and only reads (discarding) until
+ *              stdin closes; the driver measures the server meanwhile.
+ *
+ * --deflate FILE: offer permessage-deflate with no context takeover both ways
+ * and send FILE's bytes as the payload with RSV1 set: FILE holds one message
+ * already compressed (raw deflate, sync flush, trailing 00 00 ff ff removed).
+ * Without context takeover every message is compressed on its own, so the same
+ * precomputed frame can be sent again and again and no zlib is needed here.
+ * Server messages must carry RSV1; their (compressed) length is not checked.
+ *
  * Output: one JSON line on stdout at the end: rates cover the measured window
  * (after warm-up), error counts cover the whole run. Diagnostics go to
  * stderr, including "loadgen: measuring" when the measured window starts.
@@ -44,7 +61,8 @@
 
 /* ---- options ------------------------------------------------------------ */
 
-enum mode { MODE_ECHO, MODE_BROADCAST };
+enum mode { MODE_ECHO, MODE_BROADCAST, MODE_STORM, MODE_IDLE };
+static const char *mode_names[] = {"echo", "broadcast", "storm", "idle"};
 
 static struct {
   const char *host;
@@ -58,13 +76,15 @@ static struct {
   double warmup;
   int verify;
   enum mode mode;
-} opt = {"127.0.0.1", NULL, "/", 100, 32, 16, 0, 5.0, 1.0, 0, MODE_ECHO};
+  const char *deflate; /* file with the compressed payload, or NULL */
+} opt = {"127.0.0.1", NULL, "/", 100, 32, 16, 0, 5.0, 1.0, 0, MODE_ECHO, NULL};
 
 #define CONNECT_TIMEOUT 5.0   /* seconds per connection attempt, handshake included */
 #define MAX_PENDING_CONNECTS 256 /* connects in progress at once: stays under listen backlogs */
 #define READ_BUF (256 * 1024)
 #define BATCH_TARGET (64 * 1024) /* bytes of precomputed frames handed to one send() */
 #define HS_BUF 4096
+#define CLOSE_WAIT 2.0 /* storm: seconds the server may take to close TCP after its close frame */
 
 /* ---- error kinds -------------------------------------------------------- */
 
@@ -77,9 +97,11 @@ enum err {
   E_OPCODE,    /* text where binary was sent (or the reverse), unknown opcode, stray continuation */
   E_PROTOCOL,  /* masked server frame, RSV bits, bad control frame */
   E_STALLED,   /* a connection that received nothing during the measured window */
+  E_UNCOMPRESSED, /* --deflate: a server message without RSV1 */
+  E_TCP_CLOSE, /* storm: the server sent its close frame but did not close TCP within CLOSE_WAIT */
   E_COUNT
 };
-static const char *err_names[E_COUNT] = {"connect", "handshake", "closed", "length", "payload", "opcode", "protocol", "stalled"};
+static const char *err_names[E_COUNT] = {"connect", "handshake", "closed", "length", "payload", "opcode", "protocol", "stalled", "uncompressed", "tcp_close"};
 static uint64_t errors[E_COUNT];
 
 /* ---- connections -------------------------------------------------------- */
@@ -115,6 +137,10 @@ struct conn {
   uint64_t msg_len;
   int msg_bad; /* --verify found a differing byte in this message */
 
+  /* storm: our close frame went out / the server's close frame arrived (when) */
+  int closing;
+  double got_close;
+
   uint64_t received;      /* complete messages */
   uint64_t received_warm; /* ... at the end of warm-up */
 };
@@ -131,7 +157,7 @@ static uint8_t *expected;
 static char *request;
 static size_t request_len;
 
-static uint64_t total_received, total_bytes, total_sent;
+static uint64_t total_received, total_bytes, total_sent, total_cycles;
 static int open_count, dead_count;
 
 static double now(void) {
@@ -165,15 +191,39 @@ static void conn_fail(struct conn *c, enum err e) {
 
 /* ---- frames ------------------------------------------------------------- */
 
+/* --deflate: the whole file, which becomes the payload (and sets --size). */
+static uint8_t *read_payload(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    exit(2);
+  }
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
+  if (n <= 0 || fread(p, 1, (size_t)n, f) != (size_t)n) {
+    fprintf(stderr, "loadgen: %s: empty or unreadable\n", path);
+    exit(2);
+  }
+  fclose(f);
+  *len = (size_t)n;
+  return p;
+}
+
 static void build_frames(void) {
+  if (opt.deflate) {
+    expected = read_payload(opt.deflate, &opt.size);
+  } else {
+    expected = malloc(opt.size ? opt.size : 1);
+    /* Text must be valid UTF-8: printable ASCII. Binary covers all byte values. */
+    for (size_t i = 0; i < opt.size; i++) expected[i] = opt.binary ? (uint8_t)(i * 131 + 7) : (uint8_t)('a' + i % 26);
+  }
   size_t n = opt.size;
-  expected = malloc(n ? n : 1);
-  /* Text must be valid UTF-8: printable ASCII. Binary covers all byte values. */
-  for (size_t i = 0; i < n; i++) expected[i] = opt.binary ? (uint8_t)(i * 131 + 7) : (uint8_t)('a' + i % 26);
 
   uint8_t head[14];
   size_t h = 0;
-  head[h++] = 0x80 | (opt.binary ? 0x2 : 0x1); /* FIN + opcode */
+  head[h++] = 0x80 | (opt.deflate ? 0x40 : 0) | (opt.binary ? 0x2 : 0x1); /* FIN + RSV1 (compressed) + opcode */
   if (n < 126) {
     head[h++] = 0x80 | (uint8_t)n;
   } else if (n <= 0xffff) {
@@ -228,12 +278,24 @@ static void try_write(struct conn *c) {
   }
 }
 
+/* Our close frame: code 1000, masked with the same fixed key as the data frames. */
+static const uint8_t close_frame[8] = {0x88, 0x82, 0x37, 0xfa, 0x21, 0x3d, 0x03 ^ 0x37, 0xe8 ^ 0xfa};
+
 static void on_message(struct conn *c) {
-  if (c->msg_len != opt.size) errors[E_LENGTH]++;
+  /* Compressed messages: the server's compressor decides their length. */
+  if (c->msg_len != opt.size && !opt.deflate) errors[E_LENGTH]++;
   else if (c->msg_bad) errors[E_PAYLOAD]++;
   c->received++;
   total_received++;
   total_bytes += c->msg_len;
+  if (opt.mode == MODE_STORM) {
+    /* The echo is back: start the closing handshake. 8 bytes into a fresh
+     * socket's empty send buffer cannot be short. */
+    if (!c->closing && send(c->fd, close_frame, sizeof close_frame, MSG_NOSIGNAL) != (ssize_t)sizeof close_frame)
+      errors[E_CLOSED]++;
+    c->closing = 1;
+    return;
+  }
   /* One of ours came back: send another. In broadcast mode only the
    * publisher sends, and its own copies are what free its in-flight slots. */
   if (opt.mode == MODE_ECHO || c->id == 0) c->owed++;
@@ -254,7 +316,10 @@ static void on_frame_start(struct conn *c, const uint8_t *h) {
   c->payload_left = len;
   c->in_payload = 1;
 
-  if (h[0] & 0x70) errors[E_PROTOCOL]++; /* RSV bits: we negotiated no extension */
+  /* RSV bits: only RSV1, only with --deflate, only on a message's first frame. */
+  int rsv1_ok = opt.deflate && (c->opcode == 0x1 || c->opcode == 0x2);
+  if (h[0] & (rsv1_ok ? 0x30 : 0x70)) errors[E_PROTOCOL]++;
+  if (opt.deflate && (c->opcode == 0x1 || c->opcode == 0x2) && !(h[0] & 0x40)) errors[E_UNCOMPRESSED]++;
   if (c->masked) errors[E_PROTOCOL]++;   /* servers must not mask */
   if (c->opcode & 0x8) {
     if (!c->fin || len > 125) errors[E_PROTOCOL]++;
@@ -289,6 +354,11 @@ static int on_frame_end(struct conn *c) {
   c->in_payload = 0;
   switch (c->opcode) {
   case 0x8: /* close */
+    if (opt.mode == MODE_STORM && c->closing) {
+      /* The answer to ours: now the server closes TCP (we see EOF). */
+      if (!c->got_close) c->got_close = now();
+      return 1;
+    }
     conn_fail(c, E_CLOSED);
     return 0;
   case 0x9: /* ping: answering would interleave with our frame stream; servers
@@ -443,7 +513,18 @@ static void handshake_io(struct conn *c) {
       conn_fail(c, E_HANDSHAKE);
       return;
     }
+    /* With --deflate a server that did not accept the offer would make the
+     * run measure uncompressed echo: refuse it. */
+    if (opt.deflate && !strcasestr(c->hs_buf, "permessage-deflate")) {
+      fprintf(stderr, "loadgen: connection %d: permessage-deflate not accepted\n", c->id);
+      conn_fail(c, E_HANDSHAKE);
+      return;
+    }
     became_open(c, (size_t)(end + 4 - c->hs_buf));
+    if (opt.mode == MODE_STORM && c->state == ST_OPEN) {
+      c->owed = 1; /* the one echo of this cycle */
+      try_write(c);
+    }
     return;
   }
 }
@@ -462,10 +543,19 @@ static void open_io(struct conn *c, uint32_t events) {
           try_write(c);
           if (c->state != ST_OPEN) return;
         }
-        if ((size_t)r < sizeof rbuf) break; /* short read: drained (edge-triggered) */
+        /* A short read means drained (edge-triggered) -- unless the peer's FIN
+         * came with this event: its EOF is only seen by reading again. */
+        if ((size_t)r < sizeof rbuf && !(events & (EPOLLRDHUP | EPOLLHUP)) && !c->got_close) break;
         continue;
       }
       if (r == 0) {
+        if (c->got_close) {
+          /* storm: the server closed TCP after the closing handshake: a full cycle. */
+          total_cycles++;
+          conn_close(c);
+          dead_count--; /* not a failure: the slot just starts over */
+          return;
+        }
         conn_fail(c, E_CLOSED);
         return;
       }
@@ -485,7 +575,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port N [--host 127.0.0.1] [--path /] [--conns 100] [--size 32]\n"
           "               [--inflight 16] [--binary|--text] [--duration 5] [--warmup 1]\n"
-          "               [--verify] [--mode echo|broadcast]\n");
+          "               [--verify] [--mode echo|broadcast|storm|idle] [--deflate FILE]\n");
   exit(2);
 }
 
@@ -508,7 +598,12 @@ static void parse_args(int argc, char **argv) {
     else if (ARG("--mode")) {
       if (strcmp(v, "echo") == 0) opt.mode = MODE_ECHO;
       else if (strcmp(v, "broadcast") == 0) opt.mode = MODE_BROADCAST;
+      else if (strcmp(v, "storm") == 0) opt.mode = MODE_STORM;
+      else if (strcmp(v, "idle") == 0) opt.mode = MODE_IDLE;
       else usage();
+    } else if (ARG("--deflate")) {
+      opt.deflate = v;
+      opt.binary = 0; /* compressed JSON-like text */
     } else {
       fprintf(stderr, "loadgen: unknown or incomplete option %s\n", a);
       usage();
@@ -516,6 +611,251 @@ static void parse_args(int argc, char **argv) {
 #undef ARG
   }
   if (!opt.port || opt.conns < 1 || opt.inflight < 1 || opt.duration <= 0 || opt.warmup < 0) usage();
+}
+
+enum { MAX_EVENTS = 1024 };
+static struct epoll_event evs[MAX_EVENTS];
+
+/* One epoll round: dispatches events to the handshake or the open-connection
+ * handler. Each fd appears at most once per round, so a storm slot that ends
+ * and reconnects inside a round never sees a stale event. */
+static void poll_once(int timeout_ms) {
+  int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
+  for (int i = 0; i < n; i++) {
+    struct conn *c = evs[i].data.ptr;
+    if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE) handshake_io(c);
+    else if (c->state == ST_OPEN) open_io(c, evs[i].events);
+  }
+}
+
+/* Fails connects and handshakes older than CONNECT_TIMEOUT; returns how many are still pending. */
+static int expire_pending(int upto) {
+  double t = now();
+  int pending = 0;
+  for (int i = 0; i < upto; i++) {
+    struct conn *c = &conns[i];
+    if (c->state != ST_CONNECTING && c->state != ST_HANDSHAKE) continue;
+    if (t - c->started > CONNECT_TIMEOUT) {
+      fprintf(stderr, "loadgen: connection %d: %s timed out\n", i, c->state == ST_CONNECTING ? "connect" : "handshake");
+      conn_fail(c, c->state == ST_CONNECTING ? E_CONNECT : E_HANDSHAKE);
+    } else {
+      pending++;
+    }
+  }
+  return pending;
+}
+
+/* Phase 1 of echo, broadcast and idle: open every connection (at most
+ * MAX_PENDING_CONNECTS at a time) so the measurement starts with all ready. */
+static void open_all(void) {
+  int next = 0, pending = 0;
+  while (open_count + dead_count < opt.conns) {
+    while (next < opt.conns && pending < MAX_PENDING_CONNECTS) {
+      start_connect(&conns[next++]);
+      pending++;
+    }
+    poll_once(50);
+    pending = expire_pending(next);
+  }
+}
+
+static uint64_t error_total(void) {
+  uint64_t n = 0;
+  for (int e = 0; e < E_COUNT; e++) n += errors[e];
+  return n;
+}
+
+static void print_error_kinds(void) {
+  printf("\"error_kinds\":{");
+  int first = 1;
+  for (int e = 0; e < E_COUNT; e++) {
+    if (!errors[e]) continue;
+    printf("%s\"%s\":%llu", first ? "" : ",", err_names[e], (unsigned long long)errors[e]);
+    first = 0;
+  }
+  printf("}");
+}
+
+/* Warm-up, then the measured window: the caller's step() runs the event loop
+ * until `end`; counters are snapshot at the end of warm-up. */
+struct window {
+  double t_warm, cpu_warm, sys_warm, t_end, cpu_end, sys_end;
+  uint64_t recv_warm, bytes_warm, cycles_warm;
+  int warm;
+};
+
+static void window_start(struct window *w) {
+  w->t_warm = now();
+  w->cpu_warm = cpu_seconds(&w->sys_warm);
+  w->recv_warm = total_received;
+  w->bytes_warm = total_bytes;
+  w->cycles_warm = total_cycles;
+  w->warm = 1;
+  for (int i = 0; i < opt.conns; i++) conns[i].received_warm = conns[i].received;
+  /* Lets a driver sample the server's CPU over the same window. */
+  fprintf(stderr, "loadgen: measuring\n");
+}
+
+/* Runs `loop_step` (one epoll round with the given timeout) for warm-up plus duration. */
+static void run_window(struct window *w, void (*loop_step)(int timeout_ms), int (*keep_going)(void)) {
+  double t0 = now();
+  double warm_end = t0 + opt.warmup, end = warm_end + opt.duration;
+  w->warm = 0;
+  if (opt.warmup == 0) window_start(w);
+  double t = t0;
+  while (t < end && keep_going()) {
+    double next_deadline = w->warm ? end : warm_end;
+    int timeout = (int)((next_deadline - t) * 1000) + 1;
+    loop_step(timeout);
+    t = now();
+    if (!w->warm && t >= warm_end) window_start(w);
+  }
+  w->t_end = now();
+  w->cpu_end = cpu_seconds(&w->sys_end);
+  if (!w->warm) window_start(w); /* every connection died during warm-up: an empty window */
+}
+
+static int any_open(void) { return open_count > 0; }
+
+/* ---- echo and broadcast --------------------------------------------------- */
+
+static int run_load(void) {
+  open_all();
+  int opened = open_count;
+  if (opened == 0) {
+    fprintf(stderr, "loadgen: no connection could be opened to %s:%s\n", opt.host, opt.port);
+    printf("{\"msgs_per_s\":0,\"rate\":0,\"mib_per_s\":0,\"errors\":%llu,\"conns_open\":0,\"fatal\":\"no connection\",",
+           (unsigned long long)error_total());
+    print_error_kinds();
+    printf("}\n");
+    return 1;
+  }
+
+  /* Phase 2: the load. */
+  for (int i = 0; i < opt.conns; i++) {
+    struct conn *c = &conns[i];
+    if (c->state != ST_OPEN) continue;
+    if (opt.mode == MODE_ECHO || i == 0) {
+      c->owed = opt.inflight;
+      try_write(c);
+    }
+  }
+  if (opt.mode == MODE_BROADCAST && conns[0].state != ST_OPEN)
+    fprintf(stderr, "loadgen: the publisher (connection 0) is not open: nothing will be sent\n");
+
+  struct window w;
+  run_window(&w, poll_once, any_open);
+  double wall = w.t_end - w.t_warm;
+  if (wall <= 0) wall = 1e-9;
+
+  /* Per-connection spread over the measured window: a connection that got
+   * nothing is stuck (a lost message, a server that stopped reading). */
+  uint64_t cmin = UINT64_MAX, cmax = 0;
+  for (int i = 0; i < opt.conns; i++) {
+    struct conn *c = &conns[i];
+    uint64_t got = c->received - c->received_warm;
+    if (c->state == ST_OPEN && got == 0) errors[E_STALLED]++;
+    if (c->state != ST_OPEN) continue;
+    if (got < cmin) cmin = got;
+    if (got > cmax) cmax = got;
+  }
+  if (cmin == UINT64_MAX) cmin = 0;
+
+  uint64_t msgs = total_received - w.recv_warm;
+  uint64_t bytes = total_bytes - w.bytes_warm;
+  printf("{\"msgs_per_s\":%.1f,\"rate\":%.1f,\"mib_per_s\":%.2f,\"errors\":%llu,\"cpu_pct\":%.1f,\"cpu_sys_pct\":%.1f,"
+         "\"conns\":%d,\"size\":%zu,\"inflight\":%d,\"binary\":%s,\"mode\":\"%s\",\"verify\":%s,\"deflate\":%s,"
+         "\"conns_open\":%d,\"conns_opened\":%d,\"messages\":%llu,\"seconds\":%.3f,\"sent_total\":%llu,"
+         "\"per_conn_min\":%llu,\"per_conn_max\":%llu,",
+         msgs / wall, msgs / wall, bytes / wall / (1024.0 * 1024.0), (unsigned long long)error_total(),
+         100.0 * (w.cpu_end - w.cpu_warm) / wall, 100.0 * (w.sys_end - w.sys_warm) / wall, opt.conns, opt.size, opt.inflight,
+         opt.binary ? "true" : "false", mode_names[opt.mode], opt.verify ? "true" : "false", opt.deflate ? "true" : "false",
+         open_count, opened, (unsigned long long)msgs, wall, (unsigned long long)total_sent, (unsigned long long)cmin,
+         (unsigned long long)cmax);
+  print_error_kinds();
+  printf("}\n");
+  /* No closing handshakes: the caller kills the server after each run. */
+  return 0;
+}
+
+/* ---- storm ---------------------------------------------------------------- */
+
+/* Clears a slot's per-connection state and connects again. */
+static void slot_restart(struct conn *c) {
+  if (c->fd >= 0) conn_close(c);
+  int id = c->id;
+  memset(c, 0, sizeof *c);
+  c->id = id;
+  c->fd = -1;
+  start_connect(c);
+}
+
+static void storm_step(int timeout_ms) {
+  poll_once(timeout_ms < 50 ? timeout_ms : 50);
+  double t = now();
+  expire_pending(opt.conns);
+  for (int i = 0; i < opt.conns; i++) {
+    struct conn *c = &conns[i];
+    if (c->state == ST_OPEN && c->got_close && t - c->got_close > CLOSE_WAIT) {
+      fprintf(stderr, "loadgen: connection slot %d: the server did not close TCP after the closing handshake\n", i);
+      conn_fail(c, E_TCP_CLOSE);
+    }
+    /* Ended slots (a full cycle or a failure) start over; dead_count only
+     * counts failures (a completed cycle took itself off it). */
+    if (c->state == ST_DEAD) slot_restart(c);
+  }
+}
+
+static int always(void) { return 1; }
+
+static int run_storm(void) {
+  for (int i = 0; i < opt.conns; i++) start_connect(&conns[i]);
+  struct window w;
+  run_window(&w, storm_step, always);
+  double wall = w.t_end - w.t_warm;
+  if (wall <= 0) wall = 1e-9;
+  uint64_t cycles = total_cycles - w.cycles_warm;
+  uint64_t msgs = total_received - w.recv_warm;
+  printf("{\"cycles_per_s\":%.1f,\"rate\":%.1f,\"msgs_per_s\":%.1f,\"mib_per_s\":0,\"errors\":%llu,\"cpu_pct\":%.1f,"
+         "\"cpu_sys_pct\":%.1f,\"conns\":%d,\"size\":%zu,\"mode\":\"storm\",\"cycles\":%llu,\"cycles_total\":%llu,"
+         "\"seconds\":%.3f,",
+         cycles / wall, cycles / wall, msgs / wall, (unsigned long long)error_total(), 100.0 * (w.cpu_end - w.cpu_warm) / wall,
+         100.0 * (w.sys_end - w.sys_warm) / wall, opt.conns, opt.size, (unsigned long long)cycles,
+         (unsigned long long)total_cycles, wall);
+  print_error_kinds();
+  printf("}\n");
+  return 0;
+}
+
+/* ---- idle ----------------------------------------------------------------- */
+
+static int run_idle(void) {
+  open_all();
+  fprintf(stderr, "loadgen: open %d of %d\n", open_count, opt.conns);
+  int opened = open_count;
+  /* Hold the connections until the driver closes our stdin (or --duration). */
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLHUP, .data.ptr = NULL};
+  epoll_ctl(epfd, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
+  double end = now() + opt.duration;
+  int done = 0;
+  while (!done && now() < end) {
+    int n = epoll_wait(epfd, evs, MAX_EVENTS, 100);
+    for (int i = 0; i < n; i++) {
+      struct conn *c = evs[i].data.ptr;
+      if (!c) {
+        char b[256];
+        if (read(STDIN_FILENO, b, sizeof b) <= 0) done = 1;
+      } else if (c->state == ST_OPEN) {
+        open_io(c, evs[i].events);
+      }
+    }
+  }
+  printf("{\"rate\":0,\"msgs_per_s\":0,\"mib_per_s\":0,\"cpu_pct\":0,\"errors\":%llu,\"conns\":%d,\"mode\":\"idle\","
+         "\"conns_opened\":%d,\"conns_open\":%d,",
+         (unsigned long long)error_total(), opt.conns, opened, open_count);
+  print_error_kinds();
+  printf("}\n");
+  return opened == 0;
 }
 
 int main(int argc, char **argv) {
@@ -540,8 +880,11 @@ int main(int argc, char **argv) {
    * not check its answer beyond the status line. */
   request_len = (size_t)asprintf(&request,
                                  "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                                 opt.path, opt.host, opt.port);
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                                 opt.path, opt.host, opt.port,
+                                 opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+                                               "client_no_context_takeover\r\n"
+                                             : "");
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
   conns = calloc(opt.conns, sizeof *conns);
@@ -549,127 +892,7 @@ int main(int argc, char **argv) {
     conns[i].fd = -1;
     conns[i].id = i;
   }
-
-  enum { MAX_EVENTS = 1024 };
-  static struct epoll_event evs[MAX_EVENTS];
-
-  /* Phase 1: open every connection (at most MAX_PENDING_CONNECTS at a time),
-   * so that the measurement starts with all of them ready. */
-  int next = 0, pending = 0;
-  while (open_count + dead_count < opt.conns) {
-    while (next < opt.conns && pending < MAX_PENDING_CONNECTS) {
-      start_connect(&conns[next++]);
-      pending++;
-    }
-    int n = epoll_wait(epfd, evs, MAX_EVENTS, 50);
-    for (int i = 0; i < n; i++) {
-      struct conn *c = evs[i].data.ptr;
-      if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE) handshake_io(c);
-      else if (c->state == ST_OPEN) open_io(c, evs[i].events);
-    }
-    double t = now();
-    pending = 0;
-    for (int i = 0; i < next; i++) {
-      struct conn *c = &conns[i];
-      if (c->state != ST_CONNECTING && c->state != ST_HANDSHAKE) continue;
-      if (t - c->started > CONNECT_TIMEOUT) {
-        fprintf(stderr, "loadgen: connection %d: %s timed out\n", i, c->state == ST_CONNECTING ? "connect" : "handshake");
-        conn_fail(c, c->state == ST_CONNECTING ? E_CONNECT : E_HANDSHAKE);
-      } else {
-        pending++;
-      }
-    }
-  }
-  int opened = open_count;
-  if (opened == 0) {
-    fprintf(stderr, "loadgen: no connection could be opened to %s:%s\n", opt.host, opt.port);
-    printf("{\"msgs_per_s\":0,\"mib_per_s\":0,\"errors\":%llu,\"conns_open\":0,\"fatal\":\"no connection\","
-           "\"error_kinds\":{\"connect\":%llu,\"handshake\":%llu}}\n",
-           (unsigned long long)(errors[E_CONNECT] + errors[E_HANDSHAKE]), (unsigned long long)errors[E_CONNECT],
-           (unsigned long long)errors[E_HANDSHAKE]);
-    return 1;
-  }
-
-  /* Phase 2: the load. */
-  for (int i = 0; i < opt.conns; i++) {
-    struct conn *c = &conns[i];
-    if (c->state != ST_OPEN) continue;
-    if (opt.mode == MODE_ECHO || i == 0) {
-      c->owed = opt.inflight;
-      try_write(c);
-    }
-  }
-  if (opt.mode == MODE_BROADCAST && conns[0].state != ST_OPEN)
-    fprintf(stderr, "loadgen: the publisher (connection 0) is not open: nothing will be sent\n");
-
-  double t0 = now();
-  double warm_end = t0 + opt.warmup, end = warm_end + opt.duration;
-  int warm = opt.warmup == 0;
-  double sys_warm, sys_end;
-  double t_warm = t0, cpu_warm = cpu_seconds(&sys_warm);
-  if (warm) fprintf(stderr, "loadgen: measuring\n");
-  uint64_t recv_warm = 0, bytes_warm = 0;
-  double t = t0;
-  while (t < end && open_count > 0) {
-    double next_deadline = warm ? end : warm_end;
-    int timeout = (int)((next_deadline - t) * 1000) + 1;
-    int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout);
-    for (int i = 0; i < n; i++) {
-      struct conn *c = evs[i].data.ptr;
-      if (c->state == ST_OPEN) open_io(c, evs[i].events);
-    }
-    t = now();
-    if (!warm && t >= warm_end) {
-      /* Counters at the end of warm-up; the report covers what follows. */
-      warm = 1;
-      t_warm = t;
-      cpu_warm = cpu_seconds(&sys_warm);
-      recv_warm = total_received;
-      bytes_warm = total_bytes;
-      for (int i = 0; i < opt.conns; i++) conns[i].received_warm = conns[i].received;
-      /* Lets a driver sample the server's CPU over the same window. */
-      fprintf(stderr, "loadgen: measuring\n");
-    }
-  }
-  double t_end = now(), cpu_end = cpu_seconds(&sys_end);
-  double wall = t_end - t_warm;
-  if (wall <= 0) wall = 1e-9;
-
-  /* Per-connection spread over the measured window: a connection that got
-   * nothing is stuck (a lost message, a server that stopped reading). */
-  uint64_t cmin = UINT64_MAX, cmax = 0;
-  for (int i = 0; i < opt.conns; i++) {
-    struct conn *c = &conns[i];
-    uint64_t got = c->received - c->received_warm;
-    if (c->state == ST_OPEN && got == 0 && warm) errors[E_STALLED]++;
-    if (c->state != ST_OPEN) continue;
-    if (got < cmin) cmin = got;
-    if (got > cmax) cmax = got;
-  }
-  if (cmin == UINT64_MAX) cmin = 0;
-
-  uint64_t msgs = total_received - recv_warm;
-  uint64_t bytes = total_bytes - bytes_warm;
-  uint64_t err_total = 0;
-  for (int e = 0; e < E_COUNT; e++) err_total += errors[e];
-
-  printf("{\"msgs_per_s\":%.1f,\"mib_per_s\":%.2f,\"errors\":%llu,\"cpu_pct\":%.1f,\"cpu_sys_pct\":%.1f,"
-         "\"conns\":%d,\"size\":%zu,\"inflight\":%d,\"binary\":%s,\"mode\":\"%s\",\"verify\":%s,"
-         "\"conns_open\":%d,\"conns_opened\":%d,\"messages\":%llu,\"seconds\":%.3f,\"sent_total\":%llu,"
-         "\"per_conn_min\":%llu,\"per_conn_max\":%llu,\"error_kinds\":{",
-         msgs / wall, bytes / wall / (1024.0 * 1024.0), (unsigned long long)err_total, 100.0 * (cpu_end - cpu_warm) / wall,
-         100.0 * (sys_end - sys_warm) / wall,
-         opt.conns, opt.size, opt.inflight, opt.binary ? "true" : "false", opt.mode == MODE_ECHO ? "echo" : "broadcast",
-         opt.verify ? "true" : "false", open_count, opened, (unsigned long long)msgs, wall, (unsigned long long)total_sent,
-         (unsigned long long)cmin, (unsigned long long)cmax);
-  int first = 1;
-  for (int e = 0; e < E_COUNT; e++) {
-    if (!errors[e]) continue;
-    printf("%s\"%s\":%llu", first ? "" : ",", err_names[e], (unsigned long long)errors[e]);
-    first = 0;
-  }
-  printf("}}\n");
+  int status = opt.mode == MODE_STORM ? run_storm() : opt.mode == MODE_IDLE ? run_idle() : run_load();
   fflush(stdout);
-  /* No closing handshakes: the caller kills the server after each run. */
-  return 0;
+  return status;
 }

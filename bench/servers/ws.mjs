@@ -1,14 +1,21 @@
-// Echo server for bench/echo.mjs: the `ws` package (it picks up bufferutil and
-// utf-8-validate by itself when they are installed, as they are here).
-// PORT: port on 127.0.0.1. MODE=broadcast: every message goes to every
-// connection (the sender included), the usual ws broadcast loop.
-// Prints "ready" once listening.
+// Bench server: the `ws` package. It picks up bufferutil by itself when it is
+// installed and WS_NO_BUFFER_UTIL is unset (utf-8-validate is unused on Node
+// 20: ws prefers buffer.isUtf8). Prints "ready backend=<bufferutil|js>" by the
+// same rule ws uses, so a missing bufferutil cannot pass for ws + bufferutil.
+// PORT: port on 127.0.0.1. MODE: echo (default) | broadcast (every message to
+// every connection, the sender included: the usual ws broadcast loop) | idle
+// (echo, plus the gc command of control.mjs). DEFLATE=1: permessage-deflate.
 import { WebSocketServer, WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import { control } from './control.mjs';
 
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
+// DEFLATE=1: no context takeover both ways, as wsbolt and the load generator use it.
+const perMessageDeflate =
+  process.env.DEFLATE === '1' ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
 
-const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
+const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, perMessageDeflate });
 wss.on('connection', (ws) => {
   ws.on('error', () => {}); // the load generator just drops its sockets at the end
   if (broadcast) {
@@ -19,4 +26,12 @@ wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   }
 });
-wss.on('listening', () => console.log('ready'));
+control(process.env.MODE);
+let backend = 'js';
+if (!process.env.WS_NO_BUFFER_UTIL) {
+  try {
+    createRequire(import.meta.url)('bufferutil');
+    backend = 'bufferutil';
+  } catch {}
+}
+wss.on('listening', () => console.log(`ready backend=${backend}`));

@@ -1,14 +1,19 @@
-// Echo server for bench/echo.mjs: the ws server code below, unchanged but for the import: wsbolt/ws.
+// Bench server: bench/servers/ws.mjs unchanged but for the import (wsbolt/ws) and its ready line.
 // (Shows what the compatibility layer costs next to ws and to the handler API.)
-// PORT: port on 127.0.0.1. MODE=broadcast: every message goes to every
-// connection (the sender included), the usual ws broadcast loop.
-// Prints "ready" once listening.
+// PORT: port on 127.0.0.1. MODE: echo (default) | broadcast (every message to
+// every connection, the sender included: the usual ws broadcast loop) | idle
+// (echo, plus the gc command of control.mjs). DEFLATE=1: permessage-deflate.
 import { WebSocketServer, WebSocket } from "../../dist/ws/index.mjs";
+import { backend } from '../../dist/index.mjs';
+import { control } from './control.mjs';
 
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
+// DEFLATE=1: no context takeover both ways, as wsbolt and the load generator use it.
+const perMessageDeflate =
+  process.env.DEFLATE === '1' ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
 
-const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
+const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, perMessageDeflate });
 wss.on('connection', (ws) => {
   ws.on('error', () => {}); // the load generator just drops its sockets at the end
   if (broadcast) {
@@ -19,4 +24,5 @@ wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   }
 });
-wss.on('listening', () => console.log('ready'));
+control(process.env.MODE);
+wss.on('listening', () => console.log(`ready backend=${backend}`));

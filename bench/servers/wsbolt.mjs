@@ -1,8 +1,11 @@
-// Echo server for bench/echo.mjs: wsbolt, from the built package (npm run build:ts).
-// PORT: port on 127.0.0.1. MODE=broadcast: every message goes to every
-// connection (the sender included) through one topic instead of back to its sender.
+// Bench server: wsbolt's handler API, from the built package (npm run build:ts).
+// PORT: port on 127.0.0.1. MODE: echo (default) | broadcast (every message to
+// every connection, the sender included, through one topic) | idle (echo, plus
+// the gc command of control.mjs). DEFLATE=1: permessage-deflate on (defaults:
+// threshold 1024 B; the load generator asks for no context takeover).
 // Prints "ready backend=<native|js>" once listening (WSBOLT_NO_NATIVE=1 forces js).
 import { serve, backend } from '../../dist/index.mjs';
+import { control } from './control.mjs';
 
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
@@ -12,6 +15,7 @@ const server = await serve({
   port,
   host: '127.0.0.1',
   maxPayload: 64 * 1024 * 1024,
+  perMessageDeflate: process.env.DEFLATE === '1',
   open(ws) {
     if (broadcast) ws.subscribe(TOPIC);
   },
@@ -20,4 +24,5 @@ const server = await serve({
     else ws.send(data, { binary: isBinary });
   },
 });
+control(process.env.MODE);
 console.log(`ready backend=${backend}`);

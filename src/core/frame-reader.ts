@@ -27,8 +27,10 @@ import {
 const MAX_HEADER = 14;
 /** Frame records per scanFrames call; more frames in a chunk take more calls. */
 const RECORDS_PER_SCAN = 512;
-/** A straddling frame up to this size gets its whole buffer at once; larger ones grow with what arrives. */
+/** A straddling frame up to this size gets its whole buffer at once; larger ones once COMMIT_FRACTION of it arrived. */
 const PREALLOCATE_MAX = 64 * 1024;
+/** How much of a large frame must have arrived before its whole buffer is allocated (1/8). */
+const COMMIT_SHIFT = 3;
 
 export interface FrameSink {
   /** A frame whose payload will arrive over several reads: accept its header before its buffer is allocated. */
@@ -59,9 +61,10 @@ export class FrameReader {
   private head: Buffer | null = null;
   /** Declared payload length of a frame whose header arrived but whose payload has not; -1 when none. */
   private frameLength = -1;
-  /** Its whole buffer (small frames), or null while parts are collected (large frames). */
+  /** Its whole buffer (small frames), or null until a large frame is committed. */
   private frame: Buffer | null = null;
-  private frameParts: Buffer[] = [];
+  /** A large frame's first bytes, before it is committed (grows by doubling, one buffer however the bytes arrive). */
+  private staging: Buffer | null = null;
   private frameBits = 0;
   private frameFilled = 0;
   private frameMasked = false;
@@ -92,7 +95,7 @@ export class FrameReader {
     this.stopped = true;
     this.head = null;
     this.frame = null;
-    this.frameParts = [];
+    this.staging = null;
     this.frameLength = -1;
     this.paused = false;
     this.savedScan = null;
@@ -136,7 +139,7 @@ export class FrameReader {
 
   /** Bytes buffered for frames that have not fully arrived, or waiting while paused (for memory accounting). */
   get bufferedBytes(): number {
-    let bytes = (this.head?.length ?? 0) + (this.frame ? this.frame.length : this.frameLength >= 0 ? this.frameFilled : 0);
+    let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.staging?.length ?? 0);
     if (this.savedScan !== null) bytes += this.savedScan.chunk.length;
     for (let i = 0; i < this.backlog.length; i++) bytes += this.backlog[i]!.length;
     return bytes;
@@ -266,7 +269,7 @@ export class FrameReader {
     }
     this.frameLength = length;
     this.frame = length <= PREALLOCATE_MAX ? Buffer.allocUnsafe(length) : null;
-    this.frameParts = [];
+    this.staging = null;
     this.frameBits = bits;
     this.frameFilled = 0;
     this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
@@ -283,14 +286,8 @@ export class FrameReader {
     const take = Math.min(length - this.frameFilled, chunk.length - pos);
     if (take > 0) {
       const source = chunk.subarray(pos, pos + take);
-      // Small frames fill their buffer; large ones get a part of exactly what arrived.
-      let target = this.frame;
-      let at = this.frameFilled;
-      if (target === null) {
-        target = Buffer.allocUnsafe(take);
-        at = 0;
-        this.frameParts.push(target);
-      }
+      const at = this.frameFilled;
+      const target = this.frame ?? this.stage(at + take);
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
         const k = this.frameKey!;
@@ -313,9 +310,8 @@ export class FrameReader {
       }
     }
     if (this.frameFilled === length) {
-      const payload = this.frame ?? (this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, length));
+      const payload = this.frame!; // committed at the latest by the bytes that completed it
       this.frame = null;
-      this.frameParts = [];
       this.frameLength = -1;
       if (!this.sink.onFrame(this.frameBits, payload, true) && !this.paused) {
         this.stop();
@@ -323,5 +319,26 @@ export class FrameReader {
       }
     }
     return pos + take; // when paused, the caller keeps the rest of chunk
+  }
+
+  /**
+   * Where the bytes up to `needed` of a large frame go: the whole frame's
+   * buffer once an eighth of it has arrived (the staged bytes move into it),
+   * before that a staging buffer that doubles as bytes arrive.
+   */
+  private stage(needed: number): Buffer {
+    const staged = this.staging;
+    if (needed >= this.frameLength / (1 << COMMIT_SHIFT)) {
+      this.frame = Buffer.allocUnsafe(this.frameLength);
+      if (staged !== null) this.frame.set(staged.subarray(0, this.frameFilled), 0);
+      this.staging = null;
+      return this.frame;
+    }
+    if (staged === null || staged.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * (staged?.length ?? 0), 4096));
+      if (staged !== null) grown.set(staged.subarray(0, this.frameFilled), 0);
+      this.staging = grown;
+    }
+    return this.staging!;
   }
 }

@@ -367,7 +367,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
     this.core.receiveEof();
-    if (!this.socket.destroyed) this.socket.end();
+    // Ending twice is harmless but builds an ERR_STREAM_ALREADY_FINISHED (a stack trace per closed connection).
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
   }
 
   /** @internal */

@@ -10,9 +10,9 @@ import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
-import { WebSocket, resolveOptions, type SendData } from './connection.js';
+import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
-import { trace } from './trace.js';
+import { trace, traceEnabled } from './trace.js';
 import type { AcceptOptions, Handler, Rejection, UpgradeRequest, UpgradeResult } from './types.js';
 
 export interface RouteOptions<T = unknown> extends Handler<T> {
@@ -73,6 +73,9 @@ export class Server<T = unknown> {
   /** Admission control: connections counted from the start of the handshake, overall and per IP. */
   private admitted = 0;
   private readonly perIp = new Map<string, number>();
+  /** Each route merged with the server-level options, and its resolved connection options: built once, shared by its connections. */
+  private readonly mergedRoutes = new Map<string, RouteOptions<any>>();
+  private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -115,10 +118,19 @@ export class Server<T = unknown> {
     const { routes } = this.options;
     if (routes) {
       const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
-      return route ? { ...this.options, ...route } : null;
+      if (!route) return null;
+      let merged = this.mergedRoutes.get(path);
+      if (merged === undefined) this.mergedRoutes.set(path, (merged = { ...this.options, ...route }));
+      return merged;
     }
     if (this.options.path !== undefined && this.options.path !== path) return null;
     return this.options;
+  }
+
+  private optionsFor(route: RouteOptions<any>): ResolvedOptions {
+    let options = this.resolvedOptions.get(route);
+    if (options === undefined) this.resolvedOptions.set(route, (options = resolveOptions(route)));
+    return options;
   }
 
   /**
@@ -130,13 +142,14 @@ export class Server<T = unknown> {
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
     const valid = validateRequest(req.method, req.httpVersion, req.headers);
     if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
-    const ip = socket.remoteAddress ?? '';
+    // The peer's address costs a getpeername() call: only asked for when a per-IP limit needs it.
+    const ip = this.options.maxConnectionsPerIp !== undefined ? (socket.remoteAddress ?? '') : '';
     if (!this.admit(ip)) {
       return refuse(socket, 503, 'too many connections', { 'Retry-After': String(this.options.retryAfter ?? 5) });
     }
     let ws: WebSocket<T> | null = null;
     try {
-      ws = await this.upgradeAdmitted(req, socket, head, valid);
+      ws = await this.upgradeAdmitted(req, socket, head, valid, ip);
       return ws;
     } finally {
       // An open connection gives its place back when it finishes (onConnectionFinished).
@@ -156,15 +169,18 @@ export class Server<T = unknown> {
   private admit(ip: string): boolean {
     const { maxConnections, maxConnectionsPerIp } = this.options;
     if (maxConnections !== undefined && this.admitted >= maxConnections) return false;
-    const fromIp = this.perIp.get(ip) ?? 0;
-    if (maxConnectionsPerIp !== undefined && fromIp >= maxConnectionsPerIp) return false;
+    if (maxConnectionsPerIp !== undefined) {
+      const fromIp = this.perIp.get(ip) ?? 0;
+      if (fromIp >= maxConnectionsPerIp) return false;
+      this.perIp.set(ip, fromIp + 1);
+    }
     this.admitted++;
-    this.perIp.set(ip, fromIp + 1);
     return true;
   }
 
   private release(ip: string): void {
     this.admitted--;
+    if (this.options.maxConnectionsPerIp === undefined) return;
     const left = (this.perIp.get(ip) ?? 1) - 1;
     if (left > 0) this.perIp.set(ip, left);
     else this.perIp.delete(ip);
@@ -175,6 +191,7 @@ export class Server<T = unknown> {
     socket: Socket,
     head: Buffer,
     valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
+    ip: string,
   ): Promise<WebSocket<T> | null> {
 
     const url = req.url ?? '/';
@@ -244,13 +261,13 @@ export class Server<T = unknown> {
     const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
     const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
     socket.write(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
-    trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
+    if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
     socket.removeListener('error', ignore);
     const ws = new WebSocket<T>({
       socket,
       role: 'server',
       handler: route as RouteOptions<T>,
-      options: resolveOptions(route),
+      options: this.optionsFor(route),
       data: accepted.data as T,
       protocol: protocol || '',
       extensions: negotiated?.response ?? '',
@@ -258,7 +275,7 @@ export class Server<T = unknown> {
       deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
       onFinished: this.onConnectionFinished,
     });
-    ws.admissionKey = socket.remoteAddress ?? '';
+    ws.admissionKey = ip;
     this.connections.add(ws);
     route.open?.(ws);
     if (ws.readyState === 1) ws.receiveHead(head);
@@ -353,8 +370,13 @@ function upgradeRequest(req: http.IncomingMessage, socket: Socket, path: string,
     header: (name: string) => headerValue(req, name.toLowerCase()),
     origin,
     protocols,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
+    // Getters: the address costs a getpeername() call, and most hooks never look.
+    get remoteAddress() {
+      return socket.remoteAddress ?? '';
+    },
+    get remotePort() {
+      return socket.remotePort ?? 0;
+    },
     secure: tlsSocket !== null,
     ...(tlsSocket
       ? {

@@ -1,0 +1,90 @@
+// The contestants: every one is the same tiny server program (bench/servers/)
+// written with its library's natural API, started with a controlled
+// environment so a stray WSBOLT_NO_NATIVE or WS_NO_BUFFER_UTIL in the caller's
+// shell cannot turn one contestant into another. `expect` is the backend the
+// server must report on its ready line; a mismatch (addon not built, bufferutil
+// missing) is printed and recorded rather than silently measured.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bench = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(bench, '..');
+const servers = join(bench, 'servers');
+
+// Environment switches owned by the contestant list, cleared for everyone first.
+const SWITCHES = ['WSBOLT_NO_NATIVE', 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE'];
+
+/** The order of columns and bars; `ws` is the baseline every ratio refers to. */
+export const CONTESTANTS = [
+  { name: 'wsbolt', label: 'wsbolt (native)', runtime: 'node', script: 'wsbolt.mjs', env: {}, expect: 'native' },
+  { name: 'wsbolt-js', label: 'wsbolt (fallback)', runtime: 'node', script: 'wsbolt.mjs', env: { WSBOLT_NO_NATIVE: '1' }, expect: 'js' },
+  { name: 'wsbolt-ws', label: 'wsbolt/ws (compat)', runtime: 'node', script: 'wsbolt-ws.mjs', env: {}, expect: 'native' },
+  { name: 'ws', label: 'ws + bufferutil', runtime: 'node', script: 'ws.mjs', env: {}, expect: 'bufferutil' },
+  { name: 'ws-js', label: 'ws (pure JS)', runtime: 'node', script: 'ws.mjs', env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, expect: 'js' },
+  { name: 'bun', label: 'Bun', runtime: 'bun', script: 'bun.mjs', env: {}, expect: null },
+];
+export const BASELINE = 'ws';
+
+const runs = (path) => {
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+};
+
+/**
+ * The Bun binary: $BUN_BINARY, the platform package npm installs next to the
+ * `bun` package (@oven/bun-<os>-<arch>[...]/bin/bun), the `bun` package's own
+ * bin/bun.exe (a placeholder until its postinstall runs, which npm 11 skips
+ * for dependencies: then it fails --version and is passed over), then PATH.
+ * Returns { path, version } or { missing: why }.
+ */
+export function findBun() {
+  const candidates = [];
+  if (process.env.BUN_BINARY) candidates.push(process.env.BUN_BINARY);
+  const oven = join(root, 'node_modules', '@oven');
+  if (existsSync(oven)) {
+    for (const dir of readdirSync(oven).filter((d) => d.startsWith('bun-')).sort()) candidates.push(join(oven, dir, 'bin', 'bun'));
+  }
+  candidates.push(join(root, 'node_modules', 'bun', 'bin', 'bun.exe'), 'bun');
+  for (const path of candidates) {
+    if (path !== 'bun' && !existsSync(path)) continue;
+    const version = runs(path);
+    if (version) return { path, version };
+  }
+  return { missing: 'no runnable Bun binary (npm install puts one in node_modules/@oven/bun-<os>-<arch>/bin, or set BUN_BINARY)' };
+}
+
+/**
+ * The contestants that can run here, with the argv and env to start them.
+ * only: names to keep (null: all). Returns { list, skipped: [notes] }.
+ */
+export function contestants(only = null) {
+  const list = [];
+  const skipped = [];
+  const built = existsSync(join(root, 'dist', 'index.mjs'));
+  const bun = only && !only.includes('bun') ? null : findBun();
+  const base = { ...process.env };
+  for (const k of SWITCHES) delete base[k];
+  for (const c of CONTESTANTS) {
+    if (only && !only.includes(c.name)) continue;
+    if (c.script.startsWith('wsbolt') && !built) {
+      skipped.push(`${c.name}: dist/index.mjs is missing; run \`npm run build:ts\` first`);
+      continue;
+    }
+    let argv;
+    if (c.runtime === 'bun') {
+      if (bun.missing) {
+        skipped.push(`bun: skipped: ${bun.missing}`);
+        continue;
+      }
+      argv = [bun.path, join(servers, c.script)];
+      list.push({ ...c, argv, env: { ...base, ...c.env }, version: `bun ${bun.version}` });
+      continue;
+    }
+    // --expose-gc for every Node server: the idle-memory scenario forces a full GC; it costs nothing otherwise.
+    argv = [process.execPath, '--expose-gc', join(servers, c.script)];
+    list.push({ ...c, argv, env: { ...base, ...c.env }, version: `node ${process.version}` });
+  }
+  return { list, skipped };
+}

@@ -1,0 +1,86 @@
+// The scenarios of issue 6 ("The instrument") and its targets. A scenario is
+// selected by its letter or its name (`npm run bench -- c` = `-- echo-64k`).
+// `load` is what the load generator does; `better` says which way is good
+// ("higher" rates, "lower" memory), so ratios can always read "× better
+// than ws + bufferutil".
+
+export const SCENARIOS = [
+  {
+    id: 'a', name: 'echo-32', title: 'echo 32 B text', unit: 'msgs/s', better: 'higher',
+    load: { mode: 'echo', conns: 100, size: 32, inflight: 16, binary: false },
+  },
+  {
+    id: 'b', name: 'echo-1k', title: 'echo 1 KiB binary', unit: 'msgs/s', better: 'higher',
+    load: { mode: 'echo', conns: 100, size: 1024, inflight: 8, binary: true },
+  },
+  {
+    id: 'c', name: 'echo-64k', title: 'echo 64 KiB binary', unit: 'msgs/s', better: 'higher',
+    load: { mode: 'echo', conns: 10, size: 64 * 1024, inflight: 4, binary: true },
+  },
+  {
+    id: 'd', name: 'echo-1m', title: 'echo 1 MiB binary', unit: 'msgs/s', better: 'higher',
+    load: { mode: 'echo', conns: 4, size: 1024 * 1024, inflight: 2, binary: true },
+  },
+  {
+    // One publisher (connection 0) keeps 16 messages outstanding; every
+    // message reaches all 200 subscribers: the rate is deliveries/s.
+    id: 'e', name: 'broadcast', title: 'broadcast 32 B to 200', unit: 'deliveries/s', better: 'higher',
+    load: { mode: 'broadcast', conns: 200, size: 32, inflight: 16, binary: false },
+  },
+  {
+    // 50 slots, each cycling connect → handshake → one 32 B echo → closing
+    // handshake → server's TCP close. Enough slots to keep a server busy
+    // through handshake latency, few enough to stay under listen backlogs.
+    id: 'f', name: 'storm', title: 'connection storm', unit: 'handshakes/s', better: 'higher',
+    load: { mode: 'storm', conns: 50, size: 32, binary: false },
+  },
+  {
+    // Server RSS per idle connection, after a full GC, 10,000 connections.
+    id: 'g', name: 'idle', title: 'idle memory, 10k conns', unit: 'KB/conn', better: 'lower',
+    load: { mode: 'idle', conns: 10_000 },
+  },
+  {
+    // 16 KiB JSON-like text compressed on both sides (no context takeover);
+    // 50 connections × 4 in flight keeps zlib busy without queuing for long.
+    id: 'h', name: 'deflate', title: 'echo 16 KiB JSON, deflate', unit: 'msgs/s', better: 'higher',
+    load: { mode: 'echo', conns: 50, inflight: 4, binary: false, deflate: true, size: 16 * 1024 },
+  },
+];
+
+/** Looks a scenario up by letter or name; null when unknown. */
+export function findScenario(key) {
+  const k = String(key).toLowerCase();
+  return SCENARIOS.find((s) => s.id === k || s.name === k) ?? null;
+}
+
+export const describeLoad = (load) => {
+  switch (load.mode) {
+    case 'storm':
+      return `${load.conns} slots, connect + handshake + one ${load.size} B echo + close, repeated`;
+    case 'idle':
+      return `${load.conns.toLocaleString('en-US')} idle connections, RSS after a full GC`;
+    default:
+      return (
+        `${load.mode}, ${load.conns} connections, ${load.size} B ${load.binary ? 'binary' : 'text'}` +
+        `${load.deflate ? ' (permessage-deflate)' : ''}, ${load.inflight} in flight${load.verify ? ', verify' : ''}`
+      );
+  }
+};
+
+/**
+ * The targets: `contestant` against `baseline` in `scenario`, as a factor
+ * "× better" (rates: contestant ÷ baseline; memory: baseline ÷ contestant).
+ * `ahead`: must also beat that contestant when it ran. `maxValue`: an
+ * absolute ceiling on the contestant's value as well.
+ */
+export const TARGETS = [
+  { scenario: 'a', contestant: 'wsbolt', baseline: 'ws', min: 7, text: '≥ 7× ws (≈ half of Bun)' },
+  { scenario: 'b', contestant: 'wsbolt', baseline: 'ws', min: 5, text: '≥ 5× ws' },
+  { scenario: 'c', contestant: 'wsbolt', baseline: 'ws', min: 1.3, ahead: 'bun', text: '≥ 1.3× ws (ahead of Bun)' },
+  { scenario: 'd', contestant: 'wsbolt', baseline: 'ws', min: 1.3, text: '≥ 1.3× ws' },
+  { scenario: 'e', contestant: 'wsbolt', baseline: 'ws', min: 10, text: '≥ 10× ws' },
+  { scenario: 'f', contestant: 'wsbolt', baseline: 'ws', min: 2, text: '≥ 2× ws' },
+  { scenario: 'g', contestant: 'wsbolt', baseline: 'ws', min: 2, maxValue: 3.4, text: '≤ 3.4 KB per connection (≤ ½ of ws)' },
+  { scenario: 'a', contestant: 'wsbolt-js', baseline: 'ws-js', min: 5, text: 'fallback ≥ 5× ws pure JS' },
+  { scenario: 'c', contestant: 'wsbolt-js', baseline: 'ws-js', min: 2, text: 'fallback ≥ 2× ws pure JS' },
+];

@@ -1,0 +1,28 @@
+// Shared by every bench server (Node and Bun alike), so the idle-memory
+// scenario drives them all the same way: with MODE=idle, a line "gc" on stdin
+// runs a full garbage collection and answers "gc done" on stdout. Node needs
+// --expose-gc for globalThis.gc; Bun has Bun.gc(true) (synchronous, full).
+// Other modes leave stdin alone.
+export function control(mode) {
+  if (mode !== 'idle') return;
+  const fullGc = globalThis.Bun ? () => globalThis.Bun.gc(true) : globalThis.gc;
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line !== 'gc') continue;
+      if (!fullGc) {
+        console.log('gc unavailable');
+        continue;
+      }
+      // Twice: objects freed by the first pass's finalizers go in the second.
+      fullGc();
+      fullGc();
+      console.log('gc done');
+    }
+  });
+}
