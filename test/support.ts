@@ -27,3 +27,19 @@ export function useCleanup(): (fn: () => unknown) => void {
   });
   return (fn) => void fns.push(fn);
 }
+
+/**
+ * The environment for a program that is not Node running wsbolt (Chromium,
+ * Python, redis-server): env without the sanitizer runtime that
+ * `npm run test:asan` preloads into this process and its Node children
+ * (which need it to load the instrumented addon). Outside that run, env as is.
+ */
+export function withoutSanitizers(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  const kept = (env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib && !/libasan|libclang_rt\.asan/.test(lib));
+  if (kept.length) out.LD_PRELOAD = kept.join(':');
+  else delete out.LD_PRELOAD;
+  delete out.ASAN_OPTIONS;
+  delete out.UBSAN_OPTIONS;
+  return out;
+}

@@ -36,6 +36,21 @@ export function useCleanup(): (fn: () => unknown) => void {
   return (fn) => void fns.push(fn);
 }
 
+/** The ASan runtime is preloaded (`npm run test:asan`, scripts/fuzz/build-asan.sh). */
+const SANITIZED = /libasan|libclang_rt\.asan/.test(process.env.LD_PRELOAD ?? '');
+
+/**
+ * Under ASan, `ulimit -v` cannot apply: the runtime reserves terabytes of
+ * address space for its shadow memory and the child would not start. ASan's
+ * allocator makes large allocations fail instead (every one above 8 MiB, so
+ * each 16 MiB reservation; under the ulimit, those past the limit). It warns
+ * on each failure: to the child's stderr rather than the run's report files,
+ * where anything fails the run (a real finding still kills the server).
+ */
+function sanitizerAllocationLimit(): NodeJS.ProcessEnv {
+  return { ...process.env, ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:allocator_may_return_null=1:max_allocation_size_mb=8:log_path=stderr` };
+}
+
 /** The soft limit on open files of this process (ulimit -n). */
 export function fdLimit(): number {
   const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
@@ -99,9 +114,10 @@ export class ServerChild extends EventEmitter {
   /** limits.virtualKb: run the child under `ulimit -v` (RLIMIT_AS), so that large allocations fail as on a host that does not overcommit. */
   static async start(options: Record<string, unknown> = {}, defer?: (fn: () => unknown) => void, limits: { virtualKb?: number } = {}): Promise<ServerChild> {
     const script = path.join(__dirname, 'server-child.cjs');
-    const child = limits.virtualKb
-      ? spawn('sh', ['-c', `ulimit -v ${limits.virtualKb} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
-      : fork(script, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child =
+      limits.virtualKb && !SANITIZED
+        ? spawn('sh', ['-c', `ulimit -v ${limits.virtualKb} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+        : fork(script, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: limits.virtualKb ? sanitizerAllocationLimit() : process.env });
     const server = new ServerChild(child);
     defer?.(() => server.stop());
     const listening = await withTimeout(

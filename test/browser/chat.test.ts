@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST, ROOT, start, useCleanup, withTimeout, wsConnect } from '../examples/support.js';
+import { withoutSanitizers } from '../support.js';
 import { type Mode, type PeerEnd, ourServer, perSuite, runMatrix } from '../interop/harness.js';
 import { backend } from '../interop/matrix.js';
 
@@ -33,7 +34,7 @@ function findPlaywright(): string | null {
 }
 
 const playwrightPath = findPlaywright();
-const version = existsSync(CHROMIUM) ? (spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).stdout.match(/[\d.]+/)?.[0] ?? '?') : '?';
+const version = existsSync(CHROMIUM) ? (spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8', env: withoutSanitizers() }).stdout.match(/[\d.]+/)?.[0] ?? '?') : '?';
 const missing = !existsSync(CHROMIUM)
   ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
   : !playwrightPath
@@ -47,7 +48,7 @@ beforeAll(async () => {
   if (missing) return;
   const playwright = await import(pathToFileURL(playwrightPath!).href);
   const { chromium } = playwright.chromium ? playwright : playwright.default;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000, env: withoutSanitizers() });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

@@ -16,7 +16,7 @@ export type WsSocket = InstanceType<typeof WsClient>;
 export const HOST = '127.0.0.1';
 export const ROOT = `${path.resolve(__dirname, '../..')}/`;
 
-import { withTimeout } from '../support.js';
+import { withTimeout, withoutSanitizers } from '../support.js';
 export { withTimeout };
 
 /** A queue of values with an awaitable next(). */
@@ -82,7 +82,9 @@ export interface Child {
 export function start(defer: (fn: () => unknown) => void, args: string[], options: { env?: Record<string, string>; command?: string } = {}): Child {
   const command = options.command ?? process.execPath;
   if (!options.command && !existsSync(`${ROOT}/${args[0]}`)) throw new Error(`no such script: ${args[0]}`);
-  const proc = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A program other than node (options.command: Python) never loads the addon: no sanitizer runtime for it.
+  const base = options.command ? withoutSanitizers() : process.env;
+  const proc = spawn(command, args, { cwd: ROOT, env: { ...base, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
   let partial = '';

@@ -15,6 +15,7 @@ import { WebSocket as UndiciWebSocket } from 'undici';
 import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect, serve } from '../../src/index.js';
 import { type Child, HOST, Queue, type Received, type WsSocket, start, withTimeout } from '../examples/support.js';
+import { withoutSanitizers } from '../support.js';
 import { type Column, COLUMNS, Matrix } from './matrix.js';
 
 export type Mode = 'on' | 'off';
@@ -188,7 +189,7 @@ export async function undiciPeer(url: string, defer: Defer): Promise<PeerEnd> {
 
 // Debian's interpreter: python3 on PATH may be another one (pyenv) without the package.
 export const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import websockets; print(websockets.__version__)'], { encoding: 'utf8' });
+const probe = spawnSync(PYTHON, ['-c', 'import websockets; print(websockets.__version__)'], { encoding: 'utf8', env: withoutSanitizers() });
 export const pythonWebsockets: { version: string; missing: string | null } =
   probe.status === 0
     ? { version: probe.stdout.trim(), missing: null }

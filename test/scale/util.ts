@@ -16,7 +16,7 @@ export const HOST = '127.0.0.1';
 export const ROOT = resolve(__dirname, '../..');
 export const FIXTURES = join(__dirname, 'fixtures');
 
-import { withTimeout } from '../support.js';
+import { withTimeout, withoutSanitizers } from '../support.js';
 export { withTimeout };
 
 /** A queue of values with an awaitable next(). */
@@ -95,7 +95,7 @@ export function requireBuiltScale(): void {
 export function findRedisServer(): string | null {
   const candidates = process.env.REDIS_SERVER ? [process.env.REDIS_SERVER] : ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'];
   for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8', env: withoutSanitizers() });
     if (probe.status === 0 && /Redis server/i.test(probe.stdout)) return candidate;
   }
   return null;
@@ -132,7 +132,7 @@ export async function startRedis(defer: (fn: () => unknown) => void, binary: str
     const child = spawn(
       binary,
       ['--port', String(p), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', os.tmpdir(), '--logfile', '', '--loglevel', 'notice'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: withoutSanitizers() },
     );
     proc = child;
     exited = new Promise<void>((done) => child.once('exit', () => done()));
