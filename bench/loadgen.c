@@ -26,7 +26,11 @@
  *              TIME_WAIT off our side, so ephemeral ports do not run out.
  *   idle       opens --conns connections, prints "loadgen: open N of M" on
  *              stderr, then sends nothing and only reads (discarding) until
- *              stdin closes; the driver measures the server meanwhile.
+ *              stdin closes; the driver measures the server meanwhile. With
+ *              --deflate every connection first sends the compressed message
+ *              once and waits for its (compressed) echo, so both ends have
+ *              used their zlib contexts; then it idles. N counts connections
+ *              that got their echo.
  *
  * --deflate FILE: offer permessage-deflate with no context takeover both ways
  * and send FILE's bytes as the payload with RSV1 set: FILE holds one message
@@ -34,6 +38,7 @@
  * Without context takeover every message is compressed on its own, so the same
  * precomputed frame can be sent again and again and no zlib is needed here.
  * Server messages must carry RSV1; their (compressed) length is not checked.
+ * In every mode the server's 101 must accept permessage-deflate.
  *
  * Output: one JSON line on stdout at the end: rates cover the measured window
  * (after warm-up), error counts cover the whole run. Diagnostics go to
@@ -85,6 +90,7 @@ static struct {
 #define BATCH_TARGET (64 * 1024) /* bytes of precomputed frames handed to one send() */
 #define HS_BUF 4096
 #define CLOSE_WAIT 2.0 /* storm: seconds the server may take to close TCP after its close frame */
+#define ECHO_WAIT 30.0 /* idle --deflate: seconds for every connection's one echo to come back */
 
 /* ---- error kinds -------------------------------------------------------- */
 
@@ -99,9 +105,10 @@ enum err {
   E_STALLED,   /* a connection that received nothing during the measured window */
   E_UNCOMPRESSED, /* --deflate: a server message without RSV1 */
   E_TCP_CLOSE, /* storm: the server sent its close frame but did not close TCP within CLOSE_WAIT */
+  E_NO_ECHO,   /* idle --deflate: no echo of the one message within ECHO_WAIT */
   E_COUNT
 };
-static const char *err_names[E_COUNT] = {"connect", "handshake", "closed", "length", "payload", "opcode", "protocol", "stalled", "uncompressed", "tcp_close"};
+static const char *err_names[E_COUNT] = {"connect", "handshake", "closed", "length", "payload", "opcode", "protocol", "stalled", "uncompressed", "tcp_close", "no_echo"};
 static uint64_t errors[E_COUNT];
 
 /* ---- connections -------------------------------------------------------- */
@@ -297,8 +304,9 @@ static void on_message(struct conn *c) {
     return;
   }
   /* One of ours came back: send another. In broadcast mode only the
-   * publisher sends, and its own copies are what free its in-flight slots. */
-  if (opt.mode == MODE_ECHO || c->id == 0) c->owed++;
+   * publisher sends, and its own copies are what free its in-flight slots.
+   * Idle mode sends nothing more (with --deflate it sent one message). */
+  if (opt.mode == MODE_ECHO || (opt.mode == MODE_BROADCAST && c->id == 0)) c->owed++;
 }
 
 static void on_frame_start(struct conn *c, const uint8_t *h) {
@@ -829,8 +837,33 @@ static int run_storm(void) {
 
 /* ---- idle ----------------------------------------------------------------- */
 
+/* idle --deflate: one compressed message per connection, echoed compressed.
+ * Connections whose echo does not come back within ECHO_WAIT are dropped. */
+static void exchange_one(void) {
+  for (int i = 0; i < opt.conns; i++) {
+    struct conn *c = &conns[i];
+    if (c->state != ST_OPEN) continue;
+    c->owed = 1;
+    try_write(c);
+  }
+  double end = now() + ECHO_WAIT;
+  for (;;) {
+    int waiting = 0;
+    for (int i = 0; i < opt.conns; i++) waiting += conns[i].state == ST_OPEN && conns[i].received == 0;
+    if (!waiting) return;
+    if (now() >= end) {
+      fprintf(stderr, "loadgen: %d connections got no echo within %.0f s\n", waiting, ECHO_WAIT);
+      for (int i = 0; i < opt.conns; i++)
+        if (conns[i].state == ST_OPEN && conns[i].received == 0) conn_fail(&conns[i], E_NO_ECHO);
+      return;
+    }
+    poll_once(50);
+  }
+}
+
 static int run_idle(void) {
   open_all();
+  if (opt.deflate) exchange_one();
   fprintf(stderr, "loadgen: open %d of %d\n", open_count, opt.conns);
   int opened = open_count;
   /* Hold the connections until the driver closes our stdin (or --duration). */
@@ -851,8 +884,9 @@ static int run_idle(void) {
     }
   }
   printf("{\"rate\":0,\"msgs_per_s\":0,\"mib_per_s\":0,\"cpu_pct\":0,\"errors\":%llu,\"conns\":%d,\"mode\":\"idle\","
-         "\"conns_opened\":%d,\"conns_open\":%d,",
-         (unsigned long long)error_total(), opt.conns, opened, open_count);
+         "\"deflate\":%s,\"messages\":%llu,\"conns_opened\":%d,\"conns_open\":%d,",
+         (unsigned long long)error_total(), opt.conns, opt.deflate ? "true" : "false", (unsigned long long)total_received, opened,
+         open_count);
   print_error_kinds();
   printf("}\n");
   return opened == 0;

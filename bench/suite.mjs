@@ -1,15 +1,17 @@
-// The benchmark suite of issue 6: scenarios a–h, every contestant, one run.
+// The benchmark suite of issue 6: scenarios a–h (and i, of issue 7), every contestant, one run.
 //
 //   npm run bench                        every scenario
 //   npm run bench -- c                   one scenario (letter or name: echo-32, echo-1k,
-//   npm run bench -- echo-1k storm       echo-64k, echo-1m, broadcast, storm, idle, deflate)
+//   npm run bench -- echo-1k storm       echo-64k, echo-1m, broadcast, storm, idle, deflate,
+//                                        idle-deflate)
 //   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-js wsbolt-ws ws ws-js bun)
 //            --verify                    the load generator checks every byte of every echo
 //            --publish / --no-publish    write latest.json, latest.svg and the README section
 //                                        (default: only after a full run of everything)
 //   env: ROUNDS (3), DURATION (3 s), WARMUP (1 s), QUIET_WAIT (10 s: before each run, wait up to
 //        this long for other processes to leave the CPUs alone; 0: do not wait),
-//        IDLE_CONNS (10000), BUN_BINARY (a Bun to use instead of the npm one)
+//        IDLE_CONNS (10000: scenario g), IDLE_DEFLATE_CONNS (1000: scenario i),
+//        BUN_BINARY (a Bun to use instead of the npm one)
 //
 // Output: a table per scenario as it finishes, then the overview and the
 // targets; bench/results/<timestamp>.json always.
@@ -65,19 +67,20 @@ const settings = {
   warmup: Number(process.env.WARMUP ?? 1),
   quietWait: Number(process.env.QUIET_WAIT ?? 10),
   idleConns: Number(process.env.IDLE_CONNS ?? 10_000),
+  idleDeflateConns: Number(process.env.IDLE_DEFLATE_CONNS ?? 1_000),
   verify: args.verify,
 };
 
 // Idle connections need a descriptor each in the server (and in the load
 // generator): stay under the hard limit the server can raise itself to.
-function idleConns() {
+function idleConns(wanted) {
   const hard = hardFdLimit();
-  if (hard !== null && hard < settings.idleConns + 256) {
+  if (hard !== null && hard < wanted + 256) {
     const n = Math.max(100, hard - 256);
-    console.log(`note: the descriptor limit (${hard}) allows ${n} idle connections, not ${settings.idleConns}`);
+    console.log(`note: the descriptor limit (${hard}) allows ${n} idle connections, not ${wanted}`);
     return n;
   }
-  return settings.idleConns;
+  return wanted;
 }
 
 async function main() {
@@ -89,11 +92,12 @@ async function main() {
   const m = machine({ taskset });
   console.log(`machine: ${machineLine(m, bun)}`);
   console.log(`${settings.rounds} rounds × ${settings.duration} s (+${settings.warmup} s warm-up); contestants: ${list.map((c) => c.name).join(', ')}`);
-  const conns = args.scenarios.some((s) => s.load.mode === 'idle') ? idleConns() : settings.idleConns;
 
   const results = [];
   for (const base of args.scenarios) {
-    const scenario = { ...base, load: { ...base.load, ...(base.load.mode === 'idle' ? { conns } : {}), verify: settings.verify && !base.load.deflate } };
+    const idle = base.load.mode === 'idle';
+    const conns = idle ? idleConns(base.load.deflate ? settings.idleDeflateConns : settings.idleConns) : undefined;
+    const scenario = { ...base, load: { ...base.load, ...(idle ? { conns } : {}), verify: settings.verify && !base.load.deflate } };
     await prepare(scenario, join(here, '.build'));
     console.log(`\n## ${scenario.id}) ${scenario.title}: ${describeLoad(scenario.load)}`);
     if (scenario.load.compressedSize) console.log(`(each message: ${scenario.load.size} B of text, ${scenario.load.compressedSize} B compressed)`);

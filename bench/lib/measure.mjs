@@ -1,7 +1,8 @@
 // One run: one contestant, one scenario, a fresh server. Throughput scenarios
 // (echo, broadcast, storm, deflate) are timed by the load generator; the idle
-// scenario reads the server's RSS around opening the connections. Resolves
-// with a run record ({ value, ... }) or { failure: why } — never rejects.
+// scenarios (idle, idle-deflate) read the server's RSS around opening the
+// connections. Resolves with a run record ({ value, ... }) or { failure: why }
+// — never rejects.
 import { join } from 'node:path';
 import { buildLoadgen, holdIdle, loadgenArgs, runLoadgen } from './loadgen.mjs';
 import { freePort, pinned, rssOf, sleep, startServer, stopServer, withHardFdLimit } from './proc.mjs';
@@ -55,7 +56,11 @@ async function throughput(contestant, scenario, { duration, warmup }) {
 /**
  * Idle memory: RSS after a full GC before any connection (the baseline) and
  * again with every connection open and idle; the difference per connection,
- * in KB (1024 B, as /proc reports it).
+ * in KB (1024 B, as /proc reports it). With deflate (scenario i) each
+ * connection has exchanged one compressed message before idling, and one
+ * such connection is opened and closed before the baseline, so code the
+ * server loads on its first compressed message (zlib bindings, lazily
+ * imported modules) is not charged to the connections.
  */
 async function idle(contestant, scenario, { conns }) {
   const started = await start(contestant, scenario, pinned(0, withHardFdLimit(contestant.argv)));
@@ -65,6 +70,12 @@ async function idle(contestant, scenario, { conns }) {
     await stopServer(server);
     return { failure: why, backend: server.backend };
   };
+  if (scenario.load.deflate) {
+    const warm = holdIdle(loadgenArgs({ ...scenario.load, conns: 1 }, port, { duration: 600, warmup: 0 }), 60);
+    const ok = await warm.opened;
+    await warm.release();
+    if (!ok) return fail(`the warm-up connection failed${warm.diag.length ? ` (${warm.diag.join(' | ')})` : ''}`);
+  }
   await sleep(500); // let start-up work (module loading, JIT) settle before the baseline
   if ((await server.command('gc')) !== 'gc done') return fail('the server did not run its full GC (is --expose-gc missing?)');
   const before = rssOf(server.pid);

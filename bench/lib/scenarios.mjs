@@ -45,6 +45,15 @@ export const SCENARIOS = [
     id: 'h', name: 'deflate', title: 'echo 16 KiB JSON, deflate', unit: 'msgs/s', better: 'higher',
     load: { mode: 'echo', conns: 50, inflight: 4, binary: false, deflate: true, size: 16 * 1024 },
   },
+  {
+    // Issue 7: server RSS per idle connection after a full GC, as in g, but
+    // 1,000 connections that negotiated permessage-deflate (no context
+    // takeover) and each exchanged one compressed message (h's 16 KiB JSON)
+    // first, so any zlib state a server creates lazily exists: ws keeps a
+    // deflate and an inflate context per connection once used.
+    id: 'i', name: 'idle-deflate', title: 'idle memory, 1k compressed conns', unit: 'KB/conn', better: 'lower',
+    load: { mode: 'idle', conns: 1_000, deflate: true, size: 16 * 1024 },
+  },
 ];
 
 /** Looks a scenario up by letter or name; null when unknown. */
@@ -58,7 +67,9 @@ export const describeLoad = (load) => {
     case 'storm':
       return `${load.conns} slots, connect + handshake + one ${load.size} B echo + close, repeated`;
     case 'idle':
-      return `${load.conns.toLocaleString('en-US')} idle connections, RSS after a full GC`;
+      return load.deflate
+        ? `${load.conns.toLocaleString('en-US')} idle connections (permessage-deflate, one ${load.size} B text message echoed compressed on each first), RSS after a full GC`
+        : `${load.conns.toLocaleString('en-US')} idle connections, RSS after a full GC`;
     default:
       return (
         `${load.mode}, ${load.conns} connections, ${load.size} B ${load.binary ? 'binary' : 'text'}` +

@@ -24,9 +24,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A WebSocket "server" that answers the handshake, reads masked client frames
  * and sends each payload back (optionally altered) in pieces: the header one
  * byte at a time, then the payload in a few chunks, with pauses between
- * writes so the load generator sees them in separate reads.
+ * writes so the load generator sees them in separate reads. deflate: the 101
+ * accepts permessage-deflate and echoes carry RSV1 (payloads go back as sent:
+ * already compressed).
  */
-function splittingServer(alter: (payload: Buffer) => Buffer = (p) => p): Promise<{ server: Server; port: number }> {
+function splittingServer(alter: (payload: Buffer) => Buffer = (p) => p, { deflate = false } = {}): Promise<{ server: Server; port: number }> {
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true);
     let buf = Buffer.alloc(0);
@@ -40,7 +42,8 @@ function splittingServer(alter: (payload: Buffer) => Buffer = (p) => p): Promise
         if (end < 0) return;
         buf = buf.subarray(end + 4);
         open = true;
-        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
+        const ext = deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n' : '';
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n${ext}\r\n`);
       }
       for (;;) {
         if (buf.length < 2) return;
@@ -54,7 +57,7 @@ function splittingServer(alter: (payload: Buffer) => Buffer = (p) => p): Promise
         for (let i = 0; i < len; i++) payload[i] ^= key[i & 3];
         const opcode = buf[0] & 0x0f;
         buf = buf.subarray(off + 4 + len);
-        busy = busy.then(() => sendSplit(socket, opcode, alter(payload)));
+        busy = busy.then(() => sendSplit(socket, opcode | (deflate ? 0x40 : 0), alter(payload)));
       }
     });
   });
@@ -128,6 +131,43 @@ describe.runIf(!process.env.WSBOLT_NO_NATIVE)('bench instrument', () => {
     expect(flipped.error_kinds.payload).toBeGreaterThan(0);
     const short = await run((p) => p.subarray(1), ['--conns', '1', '--inflight', '1', '--size', '300', '--text']);
     expect(short.error_kinds.length).toBeGreaterThan(0);
+  });
+
+  /** Idle mode: waits for "open N of M", then closes stdin; resolves with the report and the open line. */
+  const idle = async (deflate: boolean, args: string[]) => {
+    const bin = await build();
+    const { server, port } = await splittingServer(undefined, { deflate });
+    try {
+      return await new Promise<{ report: any; open: string }>((resolve) => {
+        const p = spawn(bin, ['--port', String(port), '--mode', 'idle', '--duration', '20', '--warmup', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let open = '';
+        p.stdout.on('data', (d: Buffer) => (out += d));
+        p.stderr.on('data', (d: Buffer) => {
+          const m = String(d).match(/loadgen: open \d+ of \d+/);
+          if (m && !open) {
+            open = m[0];
+            p.stdin.end();
+          }
+        });
+        p.on('close', () => resolve({ report: JSON.parse(out.trim().split('\n').pop()!), open }));
+      });
+    } finally {
+      server.close();
+    }
+  };
+
+  it.runIf(hasCc)('loadgen idle --deflate offers the extension, exchanges one compressed message per connection, then idles', async () => {
+    const { writeCompressedMessage } = await load('deflate-payload.mjs');
+    const file = join(dir, 'deflate-2000.bin');
+    writeCompressedMessage(file, 2000);
+    const ok = await idle(true, ['--conns', '3', '--deflate', file]);
+    expect(ok.open).toBe('loadgen: open 3 of 3');
+    expect(ok.report).toMatchObject({ errors: 0, deflate: true, messages: 3, conns_open: 3 });
+    // A server that does not accept permessage-deflate fails every handshake.
+    const refused = await idle(false, ['--conns', '2', '--deflate', file]);
+    expect(refused.open).toBe('loadgen: open 0 of 2');
+    expect(refused.report.error_kinds).toEqual({ handshake: 2 });
   });
 
   it('the deflate payload is one message compressed as RFC 7692 7.2.1 says', async () => {
