@@ -21,6 +21,7 @@ import type { ZlibOptions } from 'node:zlib';
 import type { WsboltError } from '../core/errors.js';
 import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { setZlibConcurrency } from '../extensions/zlib-limiter.js';
 import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
 import type { CloseCause, Handler } from '../node/types.js';
 import {
@@ -81,9 +82,11 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
 
 /**
  * ws's perMessageDeflate option as the engine's DeflateOptions, or null when
- * off. The engine compresses every message on its own (no context takeover
- * in either direction, which it negotiates), so the *NoContextTakeover
- * options and concurrencyLimit have nothing left to choose.
+ * off. The defaults stay wsbolt's (no context takeover either way, so no
+ * zlib state per idle connection); `serverNoContextTakeover: false` and
+ * `clientNoContextTakeover: false` given explicitly allow context takeover as
+ * in ws, and `concurrencyLimit` sets the process-wide zlib limit (in ws it is
+ * process-wide too, fixed by the first connection that sets it).
  */
 export function deflateOptionsFrom(value: unknown): DeflateOptions | null {
   if (!value) return null;
@@ -95,6 +98,11 @@ export function deflateOptionsFrom(value: unknown): DeflateOptions | null {
   if (typeof o.threshold === 'number') out.threshold = o.threshold;
   if (typeof o.zlibDeflateOptions?.level === 'number') out.level = o.zlibDeflateOptions.level;
   if (typeof o.zlibDeflateOptions?.memLevel === 'number') out.memLevel = o.zlibDeflateOptions.memLevel;
+  if (typeof o.serverNoContextTakeover === 'boolean') out.serverNoContextTakeover = o.serverNoContextTakeover;
+  if (typeof o.clientNoContextTakeover === 'boolean') out.clientNoContextTakeover = o.clientNoContextTakeover;
+  if (typeof o.concurrencyLimit === 'number' && Number.isInteger(o.concurrencyLimit) && o.concurrencyLimit >= 1) {
+    setZlibConcurrency(o.concurrencyLimit);
+  }
   return out;
 }
 

@@ -290,6 +290,33 @@ describe('permessage-deflate', () => {
     expect(trace.compressed).toBe(true);
   });
 
+  it('perMessageDeflate with *NoContextTakeover: false: context kept both ways, repeated messages shrink on the wire', async () => {
+    // Not repetitive within itself, so only a kept window (the previous messages) makes it small.
+    const text = Array.from({ length: 120 }, (_, i) => `${i}:${((i * 2654435761) % 1e9).toString(36)}`).join(',');
+    const options = { perMessageDeflate: { threshold: 0, serverNoContextTakeover: false, clientNoContextTakeover: false } };
+    const trace = await sameForAllPairs(async (serverImpl, clientImpl) => {
+      const server = await startServer(serverImpl, options);
+      const next = server.nextConnection();
+      const c = await openClient(clientImpl, server.url, [], options);
+      const [s] = await next;
+      s.on('message', (data: Buffer, isBinary: boolean) => s.send(data, { binary: isBinary }));
+      const sizes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const before = c._socket.bytesRead;
+        c.send(text);
+        const [echo] = await messages(c, 1);
+        if (echo!.data.toString() !== text) throw new Error('echo differs');
+        sizes.push(c._socket.bytesRead - before);
+      }
+      return {
+        contextKept: !/no_context_takeover/.test(c.extensions) && !/no_context_takeover/.test(s.extensions),
+        // the second and later echoes refer back to the first one
+        shrinks: sizes.slice(1).every((n) => n < sizes[0]! / 2),
+      };
+    });
+    expect(trace).toEqual({ contextKept: true, shrinks: true });
+  });
+
   it('perMessageDeflate: false on the client: no offer', async () => {
     await sameForAllPairs(async (serverImpl, clientImpl) => {
       const server = await startServer(serverImpl, { perMessageDeflate: true });
