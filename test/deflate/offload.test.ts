@@ -228,6 +228,20 @@ describe('context takeover against ws', () => {
   const repeated = Buffer.from(JSON.stringify({ type: 'update', items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b', 'c'] })) }));
   const CONTEXT = { serverNoContextTakeover: false, clientNoContextTakeover: false };
 
+  /** Sends `repeated` five times, one echo at a time; returns the bytes read for each echo. */
+  async function echoSizes(send: (data: Buffer) => void, echoes: Queue<{ data: Buffer; read: number }>, readBefore: number): Promise<number[]> {
+    const sizes: number[] = [];
+    let read = readBefore;
+    for (let i = 0; i < 5; i++) {
+      send(repeated);
+      const echo = await echoes.next();
+      expect(echo.data.equals(repeated)).toBe(true);
+      sizes.push(echo.read - read);
+      read = echo.read;
+    }
+    return sizes;
+  }
+
   it('the ws client (default offer) ↔ our server allowing it: both directions keep context, wire sizes shrink', async () => {
     const contextsBefore = openZlibContexts();
     const sockets = new Queue<WebSocket>();
@@ -251,15 +265,7 @@ describe('context takeover against ws', () => {
     const ws = await sockets.next();
     expect(ws.extensions).toBe('permessage-deflate');
     expect(ws.deflate).toMatchObject({ sendContext: true, receiveContext: true });
-    const sizesOut: number[] = [];
-    let read = (c as unknown as { _socket: net.Socket })._socket.bytesRead;
-    for (let i = 0; i < 5; i++) {
-      c.send(repeated);
-      const echo = await echoes.next();
-      expect(echo.data.equals(repeated)).toBe(true);
-      sizesOut.push(echo.read - read);
-      read = echo.read;
-    }
+    const sizesOut = await echoSizes((data) => c.send(data), echoes, (c as unknown as { _socket: net.Socket })._socket.bytesRead);
     // The first message carries the content; the next ones refer back to it across messages.
     expect(sizesIn[4]!).toBeLessThan(sizesIn[0]! / 4);
     expect(sizesOut[4]!).toBeLessThan(sizesOut[0]! / 4);
@@ -291,15 +297,7 @@ describe('context takeover against ws', () => {
     const ws = await withTimeout(connect(`ws://${HOST}:${port}/`, { perMessageDeflate: CONTEXT, message: (w, data) => echoes.push({ data, read: w.socket.bytesRead }) }));
     defer(() => ws.terminate());
     expect(ws.deflate).toMatchObject({ sendContext: true, receiveContext: true });
-    const sizesOut: number[] = [];
-    let read = ws.socket.bytesRead;
-    for (let i = 0; i < 5; i++) {
-      ws.send(repeated);
-      const echo = await echoes.next();
-      expect(echo.data.equals(repeated)).toBe(true);
-      sizesOut.push(echo.read - read);
-      read = echo.read;
-    }
+    const sizesOut = await echoSizes((data) => ws.send(data), echoes, ws.socket.bytesRead);
     expect(sizesIn[4]!).toBeLessThan(sizesIn[0]! / 4);
     expect(sizesOut[4]!).toBeLessThan(sizesOut[0]! / 4);
     expect(openZlibContexts()).toBe(contextsBefore + 2);
