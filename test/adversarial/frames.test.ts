@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as zlib, createDeflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MiB, RTT_BOUND_MS, RawSocket, ServerChild, claimHeader, frame, prober, summarize, useCleanup, withTimeout } from './util.js';
+import { MiB, RTT_BOUND_MS, RawSocket, ServerChild, claimHeader, frame, prober, rssBound, summarize, useCleanup, withTimeout } from './util.js';
 
 const defer = useCleanup();
 const DEFAULT_MAX_PAYLOAD = 16 * MiB;
@@ -53,7 +53,7 @@ describe('frame headers claiming absurd lengths', () => {
     expect(results.filter((r) => r.code !== r.expected), 'close codes').toEqual([]);
     expect(results.filter((r) => !r.ended).length, 'connections the server did not drop').toBe(0);
     expect(slowest, 'close frame after the header (ms)').toBeLessThan(RTT_BOUND_MS);
-    expect(after.peakRss - before.rss, 'server RSS growth').toBeLessThan(16 * MiB);
+    expect(after.peakRss - before.rss, 'server RSS growth').toBeLessThan(rssBound(16 * MiB));
     expect(after.arrayBuffers - before.arrayBuffers, 'server ArrayBuffer memory growth').toBeLessThan(4 * MiB);
     expect(rtt.max, 'honest echo round trip (ms)').toBeLessThan(RTT_BOUND_MS);
   }, 60_000);
@@ -80,7 +80,7 @@ describe('frame headers claiming absurd lengths', () => {
     );
     expect(rtt).toBeLessThan(RTT_BOUND_MS);
     // Pages of an untouched allocation are not resident: RSS must not follow the claims (N x 4 MiB = 400 MiB).
-    expect(after.rss - before.rss, 'server RSS growth').toBeLessThan(64 * MiB);
+    expect(after.rss - before.rss, 'server RSS growth').toBeLessThan(rssBound(64 * MiB));
     for (const s of sockets) s.destroy();
     await server.until({ connections: 1 }, 10_000, 'attackers gone');
   }, 60_000);
@@ -176,7 +176,7 @@ describe('one-byte fragments', () => {
     expect(got).toBe(1009);
     expect(stats.lastCloses.at(-1)?.error).toBe('WS_ERR_TOO_MANY_FRAGMENTS');
     expect(rtt.max).toBeLessThan(RTT_BOUND_MS);
-    expect(after.peakRss - before.rss).toBeLessThan(32 * MiB);
+    expect(after.peakRss - before.rss).toBeLessThan(rssBound(32 * MiB));
   }, 60_000);
 
   it('with the default cap (131,072): 100,000 fragments are one message; 131,073 get 1009', async () => {
@@ -210,7 +210,7 @@ describe('one-byte fragments', () => {
     expect(got).toBe(1009);
     expect(stats.lastCloses.at(-1)?.error).toBe('WS_ERR_TOO_MANY_FRAGMENTS');
     expect(Math.max(rtt1.max, rtt2.max)).toBeLessThan(RTT_BOUND_MS);
-    expect(after.peakRss - before.rss).toBeLessThan(48 * MiB);
+    expect(after.peakRss - before.rss).toBeLessThan(rssBound(48 * MiB));
   }, 90_000);
 });
 
@@ -269,7 +269,7 @@ describe('compression bombs (perMessageDeflate: true)', () => {
       );
       expect(codes).toEqual(Array(ATTACKERS).fill(1009));
       // Inflating one message may hold the limit plus one zlib chunk, and the joined output once more.
-      expect(after.peakRss - before.rss, 'server RSS growth').toBeLessThan(3 * limit + 32 * MiB);
+      expect(after.peakRss - before.rss, 'server RSS growth').toBeLessThan(rssBound(3 * limit + 32 * MiB));
       // Inflating up to the limit takes time on the event loop: the bound scales with the limit.
       expect(rtt.max, 'honest echo round trip (ms)').toBeLessThan(RTT_BOUND_MS);
     }, 120_000);
@@ -315,7 +315,7 @@ describe('ping flood from a peer that does not read', () => {
     );
     // Above the limit by at most the pongs of one read (a read is at most 64 KiB of pings).
     expect(mem.peakBuffered, 'server bufferedAmount').toBeLessThan(MAX_BACKPRESSURE + 256 * 1024);
-    expect(mem.peakRss - before.rss, 'server RSS growth').toBeLessThan(32 * MiB);
+    expect(mem.peakRss - before.rss, 'server RSS growth').toBeLessThan(rssBound(32 * MiB));
     expect(rtt.max, 'honest echo round trip (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(await probe.rtt()).toBeLessThan(RTT_BOUND_MS);
 

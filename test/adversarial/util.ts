@@ -17,6 +17,13 @@ export const HOST = '127.0.0.1';
 export const MiB = 1024 * 1024;
 /** Upper bound for an honest client's echo round trip while an attack runs (ADVERSARIAL_RTT_MS overrides). */
 export const RTT_BOUND_MS = Number(process.env.ADVERSARIAL_RTT_MS ?? 500);
+/**
+ * A bound on the server's RSS growth. The bounds are for Node's usual allocator;
+ * under ASan (`npm run test:asan`) every malloc goes through ASan's, which keeps
+ * more resident (redzones, size classes that are not merged):
+ * ADVERSARIAL_RSS_FACTOR scales them there.
+ */
+export const rssBound = (bytes: number): number => bytes * Number(process.env.ADVERSARIAL_RSS_FACTOR ?? 1);
 
 import { withTimeout } from '../support.js';
 export { withTimeout };
