@@ -101,7 +101,7 @@ async function main() {
     await prepare(scenario, join(here, '.build'));
     console.log(`\n## ${scenario.id}) ${scenario.title}: ${describeLoad(scenario.load)}`);
     if (scenario.load.compressedSize) console.log(`(each message: ${scenario.load.size} B of text, ${scenario.load.compressedSize} B compressed)`);
-    const result = await runScenario(scenario, list, { ...settings, conns });
+    const result = await runScenario(scenario, list.filter((c) => !c.scenarios || c.scenarios.includes(scenario.id)), { ...settings, conns });
     console.log(`\n${scenarioTable(result)}`);
     results.push(result);
   }

@@ -24,6 +24,9 @@ export const CONTESTANTS = [
   { name: 'ws', label: 'ws + bufferutil', runtime: 'node', script: 'ws.mjs', env: {}, expect: 'bufferutil' },
   { name: 'ws-js', label: 'ws (pure JS)', runtime: 'node', script: 'ws.mjs', env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, expect: 'js' },
   { name: 'bun', label: 'Bun', runtime: 'bun', script: 'bun.mjs', env: {}, expect: null },
+  // A reference, not a library: bare node:net with no validation (servers/node-net.mjs). It answers the
+  // small-message scenarios only, so it runs with the full suite there and is skipped elsewhere.
+  { name: 'node-net', label: 'node:net floor', runtime: 'node', script: 'node-net.mjs', env: {}, expect: 'node-net', scenarios: ['a', 'b', 'e', 'f', 'g'] },
 ];
 export const BASELINE = 'ws';
 
