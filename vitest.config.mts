@@ -16,8 +16,8 @@ export default defineConfig({
         test: {
           name: 'js',
           env: { WSBOLT_NO_NATIVE: '1', WSBOLT_EXPECT_BACKEND: 'js' },
-          // The conformance harness never loads wsbolt's backends: it runs once, in the native project.
-          exclude: ['test/native/differential.test.ts', 'test/autobahn/**', 'node_modules/**'],
+          // The conformance harness and the bench instrument never load wsbolt's backends: they run once, in the native project.
+          exclude: ['test/native/differential.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'],
         },
       },
     ],

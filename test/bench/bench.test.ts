@@ -89,7 +89,7 @@ async function sendSplit(socket: Socket, opcode: number, payload: Buffer) {
   }
 }
 
-describe.runIf(!process.env.WSBOLT_NO_NATIVE)('bench instrument', () => {
+describe('bench instrument', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wsbolt-bench-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let loadgen: string | null = null;
