@@ -1,6 +1,6 @@
 /**
- * Waiting helpers shared by the test suites: a bounded wait, and cleanups run
- * after each test.
+ * Waiting helpers shared by the test suites: a bounded wait, a queue of
+ * values to await one by one, and cleanups run after each test.
  */
 import { afterEach } from 'vitest';
 
@@ -11,6 +11,57 @@ export function withTimeout<T>(promise: Promise<T>, ms = 5000, label = 'operatio
     timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** Values (messages, events) as they arrive, awaited one by one in order; every wait is bounded. */
+export class Queue<T> {
+  readonly items: T[] = [];
+  private taken = 0;
+  private waiters: ((value: T) => void)[] = [];
+
+  push(value: T): void {
+    this.items.push(value);
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.taken++;
+      waiter(value);
+    }
+  }
+
+  /** Values not taken yet. */
+  get pending(): number {
+    return this.items.length - this.taken;
+  }
+
+  /** The next value not yet taken. */
+  next(ms = 5000, label = 'next value'): Promise<T> {
+    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
+    let waiter!: (value: T) => void;
+    const promise = new Promise<T>((resolve) => this.waiters.push((waiter = resolve)));
+    return withTimeout(promise, ms, label).catch((error) => {
+      // a waiter that gave up must not swallow a later value
+      const i = this.waiters.indexOf(waiter);
+      if (i >= 0) this.waiters.splice(i, 1);
+      throw error;
+    });
+  }
+
+  /** The next n values. */
+  async take(n: number, ms = 5000, label = 'values'): Promise<T[]> {
+    const deadline = Date.now() + ms;
+    const out: T[] = [];
+    while (out.length < n) out.push(await this.next(Math.max(1, deadline - Date.now()), `${label} (${out.length} of ${n})`));
+    return out;
+  }
+
+  /** The next value that satisfies test; the ones skipped are consumed. */
+  async find(test: (value: T) => boolean, ms = 5000, label = 'matching value'): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = await this.next(Math.max(1, deadline - Date.now()), label);
+      if (test(value)) return value;
+    }
+  }
 }
 
 /** Cleanups run after each test, last registered first, each bounded. Call once at the top of a test file. */

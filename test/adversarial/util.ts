@@ -10,7 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { afterEach } from 'vitest';
 import WsClient from 'ws';
 
 export const HOST = '127.0.0.1';
@@ -25,23 +24,9 @@ export const RTT_BOUND_MS = Number(process.env.ADVERSARIAL_RTT_MS ?? 500);
  */
 export const rssBound = (bytes: number): number => bytes * Number(process.env.ADVERSARIAL_RSS_FACTOR ?? 1);
 
-import { withTimeout } from '../support.js';
-export { withTimeout };
+import { useCleanup, withTimeout } from '../support.js';
+export { useCleanup, withTimeout };
 
-/** Cleanups run after each test, last first, each bounded. */
-export function useCleanup(): (fn: () => unknown) => void {
-  const fns: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const fn of fns.splice(0).reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(fn), 10_000, 'cleanup');
-      } catch {
-        // best effort
-      }
-    }
-  });
-  return (fn) => void fns.push(fn);
-}
 
 /** The ASan runtime is preloaded (`npm run test:asan`, scripts/fuzz/build-asan.sh). */
 const SANITIZED = /libasan|libclang_rt\.asan/.test(process.env.LD_PRELOAD ?? '');

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach } from 'vitest';
 import { serve, type ServeOptions, type Server } from '../../src/index.js';
 
 export const HOST = '127.0.0.1';
@@ -15,53 +14,10 @@ export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 export const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 
-import { withTimeout } from '../support.js';
-export { withTimeout };
+import { Queue, withTimeout, useCleanup } from '../support.js';
+export { Queue, withTimeout, useCleanup };
 
-/** A queue of values with an awaitable next(). */
-export class Queue<T> {
-  readonly items: T[] = [];
-  private taken = 0;
-  private waiters: ((value: T) => void)[] = [];
 
-  push(value: T): void {
-    this.items.push(value);
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.taken++;
-      waiter(value);
-    }
-  }
-
-  next(ms = 5000, label = 'next value'): Promise<T> {
-    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
-    return withTimeout(new Promise<T>((resolve) => this.waiters.push(resolve)), ms, label);
-  }
-
-  async take(n: number, ms = 5000, label = 'values'): Promise<T[]> {
-    const out: T[] = [];
-    const deadline = Date.now() + ms;
-    for (let i = 0; i < n; i++) out.push(await this.next(Math.max(1, deadline - Date.now()), `${label} (${i}/${n})`));
-    return out;
-  }
-}
-
-/** Cleanups run after each test, last registered first, each bounded. */
-export function useCleanup(): (fn: () => unknown) => void {
-  const fns: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const fn of fns.splice(0).reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(fn), 5000, 'cleanup');
-      } catch {
-        // best effort
-      }
-    }
-  });
-  return (fn) => {
-    fns.push(fn);
-  };
-}
 
 /** serve() on 127.0.0.1 and an ephemeral port, closed after the test. */
 export async function startServer<T = unknown>(defer: (fn: () => unknown) => void, options: ServeOptions<T> = {}): Promise<Server<T>> {

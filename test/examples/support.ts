@@ -16,38 +16,9 @@ export type WsSocket = InstanceType<typeof WsClient>;
 export const HOST = '127.0.0.1';
 export const ROOT = `${path.resolve(__dirname, '../..')}/`;
 
-import { withTimeout, withoutSanitizers } from '../support.js';
-export { withTimeout };
+import { Queue, withTimeout, withoutSanitizers } from '../support.js';
+export { Queue, withTimeout };
 
-/** A queue of values with an awaitable next(). */
-export class Queue<T> {
-  readonly items: T[] = [];
-  private taken = 0;
-  private waiters: ((value: T) => void)[] = [];
-
-  push(value: T): void {
-    this.items.push(value);
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.taken++;
-      waiter(value);
-    }
-  }
-
-  next(ms = 5000, label = 'next value'): Promise<T> {
-    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
-    return withTimeout(new Promise<T>((resolve) => this.waiters.push(resolve)), ms, label);
-  }
-
-  /** The next value that satisfies test; the ones skipped are consumed. */
-  async find(test: (value: T) => boolean, ms = 5000, label = 'matching value'): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const value = await this.next(Math.max(1, deadline - Date.now()), label);
-      if (test(value)) return value;
-    }
-  }
-}
 
 import { useCleanup } from '../support.js';
 export { useCleanup };

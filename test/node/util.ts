@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { afterEach } from 'vitest';
 import WsClient from 'ws';
 import { serve, type ServeOptions, type Server } from '../../src/index.js';
 import { frame, type FrameSpec } from '../helpers.js';
@@ -19,8 +18,8 @@ export const RFC_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 
 export const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 
-import { withTimeout } from '../support.js';
-export { withTimeout };
+import { Queue, withTimeout, useCleanup } from '../support.js';
+export { Queue, withTimeout, useCleanup };
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -57,56 +56,7 @@ export function once<A extends unknown[] = unknown[]>(emitter: EventEmitter, eve
   return promise;
 }
 
-/** A queue of values with an awaitable next(). */
-export class Queue<T> {
-  readonly items: T[] = [];
-  private taken = 0;
-  private waiters: ((value: T) => void)[] = [];
 
-  push(value: T): void {
-    this.items.push(value);
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.taken++;
-      waiter(value);
-    }
-  }
-
-  /** The next value not yet taken. */
-  next(ms = 5000, label = 'next value'): Promise<T> {
-    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
-    return withTimeout(new Promise<T>((resolve) => this.waiters.push(resolve)), ms, label);
-  }
-
-  /** The next n values. */
-  async take(n: number, ms = 5000, label = 'values'): Promise<T[]> {
-    const out: T[] = [];
-    const deadline = Date.now() + ms;
-    for (let i = 0; i < n; i++) out.push(await this.next(Math.max(1, deadline - Date.now()), `${label} (${i}/${n})`));
-    return out;
-  }
-}
-
-/**
- * Cleanups run after each test (last registered first), each bounded so a
- * stuck one cannot hang the run. Call at the top of a test file.
- */
-export function useCleanup(): (fn: () => unknown) => void {
-  const fns: (() => unknown)[] = [];
-  afterEach(async () => {
-    const list = fns.splice(0).reverse();
-    for (const fn of list) {
-      try {
-        await withTimeout(Promise.resolve().then(fn), 5000, 'cleanup');
-      } catch {
-        // best effort: a failing cleanup must not hide the test's own result
-      }
-    }
-  });
-  return (fn) => {
-    fns.push(fn);
-  };
-}
 
 /** serve() on 127.0.0.1 and an ephemeral port, closed after the test. */
 export async function startServer<T = unknown>(defer: (fn: () => unknown) => void, options: ServeOptions<T> = {}): Promise<Server<T>> {

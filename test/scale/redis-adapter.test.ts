@@ -73,7 +73,7 @@ describe.skipIf(redis.skip)(`redisAdapter${redis.skip ? ` (skipped: ${redis.reas
     await proxy.restore();
     await until(x.statuses, 'ready');
     publish(x, 't', 'c');
-    const got = await y.received.take(4);
+    const got = await y.received.take(4, 10_000);
     expect(got.map((m) => m.text)).toEqual(['b1', 'b2', 'b3', 'c']);
     expect(x.adapter.stats).toMatchObject({ buffered: 0, dropped: 2 });
     // Not one of b4, b5 shows up later.
@@ -123,7 +123,7 @@ describe.skipIf(redis.skip)(`redisAdapter${redis.skip ? ` (skipped: ${redis.reas
     await Promise.all([x.adapter.flush(), y.adapter.ready()]);
     publish(y, 'early', 'e1');
     publish(y, 'handshake', 'h1');
-    expect((await x.received.take(2)).map((m) => m.text)).toEqual(['e1', 'h1']);
+    expect((await x.received.take(2, 10_000)).map((m) => m.text)).toEqual(['e1', 'h1']);
 
     // While cut: one topic gained, one lost.
     x.adapter.subscribe!('gone');
@@ -135,7 +135,7 @@ describe.skipIf(redis.skip)(`redisAdapter${redis.skip ? ` (skipped: ${redis.reas
     await proxy.restore();
     await x.adapter.flush();
     for (const topic of ['gone', 'later', 'early']) publish(y, topic, `to ${topic}`);
-    const got = await x.received.take(2);
+    const got = await x.received.take(2, 10_000);
     expect(got.map((m) => m.text)).toEqual(['to later', 'to early']);
     await y.adapter.flush();
     await x.adapter.flush();

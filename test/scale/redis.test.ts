@@ -123,7 +123,7 @@ describe.skipIf(redis.skip)(`Redis adapter between two processes${redis.skip ? `
     const text = 'żółw 🐢 \u0000 ✓';
     a.send(JSON.stringify({ op: 'pub', topic: 'txt', data: text }));
     a.send(JSON.stringify({ op: 'pub', topic: 'txt', data: '' }));
-    const [t1, t2] = await b.messages.take(2);
+    const [t1, t2] = await b.messages.take(2, 10_000);
     expect([t1!.isBinary, t1!.data.toString()]).toEqual([false, text]);
     expect([t2!.isBinary, t2!.data.length]).toEqual([false, 0]);
   });

@@ -16,48 +16,9 @@ export const HOST = '127.0.0.1';
 export const ROOT = resolve(__dirname, '../..');
 export const FIXTURES = join(__dirname, 'fixtures');
 
-import { withTimeout, withoutSanitizers } from '../support.js';
-export { withTimeout };
+import { Queue, withTimeout, withoutSanitizers } from '../support.js';
+export { Queue, withTimeout };
 
-/** A queue of values with an awaitable next(). */
-export class Queue<T> {
-  readonly items: T[] = [];
-  private taken = 0;
-  private waiters: ((value: T) => void)[] = [];
-
-  push(value: T): void {
-    this.items.push(value);
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.taken++;
-      waiter(value);
-    }
-  }
-
-  /** Values not taken yet. */
-  get pending(): number {
-    return this.items.length - this.taken;
-  }
-
-  next(ms = 5000, label = 'next value'): Promise<T> {
-    if (this.taken < this.items.length) return Promise.resolve(this.items[this.taken++]!);
-    let waiter!: (value: T) => void;
-    const promise = new Promise<T>((resolve) => this.waiters.push((waiter = resolve)));
-    return withTimeout(promise, ms, label).catch((error) => {
-      // a waiter that gave up must not swallow a later value
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-      throw error;
-    });
-  }
-
-  async take(n: number, ms = 10_000, label = 'values'): Promise<T[]> {
-    const deadline = Date.now() + ms;
-    const out: T[] = [];
-    while (out.length < n) out.push(await this.next(Math.max(1, deadline - Date.now()), `${label} (${out.length} of ${n})`));
-    return out;
-  }
-}
 
 import { useCleanup } from '../support.js';
 export { useCleanup };
