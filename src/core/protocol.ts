@@ -134,7 +134,6 @@ export class Protocol implements FrameSink {
   private readonly offload: boolean;
   /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
   private inflating: { isBinary: boolean } | null = null;
-  private inflateRequested = false;
   /** Sends waiting behind a compression off the main thread (the first one is being compressed); null when none. */
   private held: HeldSend[] | null = null;
   private heldBytes = 0;
@@ -197,9 +196,8 @@ export class Protocol implements FrameSink {
 
   private requestInflate(): void {
     const data = this.pendingCompressed;
-    if (data === null || this.inflateRequested || this.inflating === null) return;
-    this.inflateRequested = true;
-    this.pendingCompressed = null;
+    if (data === null || this.inflating === null) return;
+    this.pendingCompressed = null; // handed over: the driver's job is now in flight
     this.handler.onInflateNeeded!(data, this.inflating.isBinary);
   }
 
@@ -210,9 +208,9 @@ export class Protocol implements FrameSink {
    */
   resumeInflated(result: InflateResult): void {
     const pending = this.inflating;
-    if (pending === null || !this.inflateRequested) return;
+    // Only a job the driver was handed (its compressed bytes are no longer pending here).
+    if (pending === null || this.pendingCompressed !== null) return;
     this.inflating = null;
-    this.inflateRequested = false;
     if (this.reader.isStopped) return;
     const data = this.checkInflated(result, pending.isBinary);
     if (data === null) return;
