@@ -39,9 +39,17 @@ export const CONNECTION_DEFAULTS = {
   closeTimeout: 30_000,
   skipUtf8Validation: false,
   rateLimit: null,
-} satisfies Required<ConnectionOptions>;
+  queueOverBackpressure: false,
+} satisfies ResolvedOptions;
 
-export type ResolvedOptions = Required<ConnectionOptions>;
+export type ResolvedOptions = Required<ConnectionOptions> & {
+  /**
+   * Sends over maxBackpressure are queued rather than refused (ws semantics,
+   * for wsbolt/ws). Reading from the peer still pauses above maxBackpressure,
+   * so output the peer provokes (pongs, echoes) stays bounded either way.
+   */
+  queueOverBackpressure: boolean;
+};
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
   const out: Record<string, unknown> = { ...CONNECTION_DEFAULTS };
@@ -384,7 +392,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
   private admit(control = false): boolean {
     if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return false;
-    if (!control && this.bufferedAmount > this.options.maxBackpressure) {
+    if (!control && !this.options.queueOverBackpressure && this.bufferedAmount > this.options.maxBackpressure) {
       if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
       return false;
     }
