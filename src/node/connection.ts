@@ -128,6 +128,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
+  /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
+  private rateLimited = false;
 
   constructor(init: ConnectionInit<T>) {
     const { socket, options } = init;
@@ -151,6 +153,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,
         ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
+        ...(this.buckets ? { onFrameIn: () => this.countFrame() } : {}),
       },
       this,
     );
@@ -282,21 +285,30 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.buckets && !this.buckets.take(data.length)) {
-      if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
-      return;
-    }
+    if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
+    if (this.rateLimited) return;
     this.handler.message?.(this, data, isBinary);
   }
 
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
-    this.handler.ping?.(this, data);
+    if (!this.rateLimited) this.handler.ping?.(this, data);
   }
 
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
-    this.handler.pong?.(this, data);
+    if (!this.rateLimited) this.handler.pong?.(this, data);
+  }
+
+  // ---- rate limits (rateLimit): every frame and every byte received costs work, not only messages ----
+
+  private countFrame(): void {
+    if (!this.rateLimited && !this.buckets!.takeFrame()) this.rateLimitExceeded();
+  }
+
+  private rateLimitExceeded(): void {
+    this.rateLimited = true;
+    if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
   }
 
   onCloseFrame(): void {
@@ -358,6 +370,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onData(chunk: Buffer): void {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
+    if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(chunk.length)) this.rateLimitExceeded();
     this.core.receive(chunk);
     this.afterInput();
   }
