@@ -57,6 +57,8 @@ export interface ProtocolOptions {
   maskKey?: (target: Uint8Array, offset: number) => void;
   /** Called for every complete frame received and every frame queued (tracing). */
   trace?: FrameTrace;
+  /** Called for every complete frame received, before it is acted on (the driver's rate limits count frames with it). */
+  onFrameIn?: () => void;
   /** permessage-deflate, when negotiated: claims RSV1, compresses and inflates messages. */
   deflate?: PerMessageDeflate | null;
 }
@@ -123,6 +125,7 @@ export class Protocol implements FrameSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
+  private readonly onFrameIn: (() => void) | undefined;
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   private readonly maxPayload: number;
@@ -149,6 +152,7 @@ export class Protocol implements FrameSink {
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
     this.trace = options.trace;
+    this.onFrameIn = options.onFrameIn;
     this.deflate = options.deflate ?? null;
     this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -443,6 +447,7 @@ export class Protocol implements FrameSink {
 
   onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
     if (this.trace) this.trace('in', bits, payload.length);
+    if (this.onFrameIn) this.onFrameIn();
     const opcode = bits & 0x0f;
     if (opcode >= OPCODE_CLOSE) return this.onControlFrame(opcode, payload);
     if (!streamed) {

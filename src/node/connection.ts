@@ -39,9 +39,17 @@ export const CONNECTION_DEFAULTS = {
   closeTimeout: 30_000,
   skipUtf8Validation: false,
   rateLimit: null,
-} satisfies Required<ConnectionOptions>;
+  queueOverBackpressure: false,
+} satisfies ResolvedOptions;
 
-export type ResolvedOptions = Required<ConnectionOptions>;
+export type ResolvedOptions = Required<ConnectionOptions> & {
+  /**
+   * Sends over maxBackpressure are queued rather than refused (ws semantics,
+   * for wsbolt/ws). Reading from the peer still pauses above maxBackpressure,
+   * so output the peer provokes (pongs, echoes) stays bounded either way.
+   */
+  queueOverBackpressure: boolean;
+};
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
   const out: Record<string, unknown> = { ...CONNECTION_DEFAULTS };
@@ -120,6 +128,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
+  /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
+  private rateLimited = false;
 
   constructor(init: ConnectionInit<T>) {
     const { socket, options } = init;
@@ -143,6 +153,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,
         ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
+        ...(this.buckets ? { onFrameIn: () => this.countFrame() } : {}),
       },
       this,
     );
@@ -274,21 +285,30 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.buckets && !this.buckets.take(data.length)) {
-      if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
-      return;
-    }
+    if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
+    if (this.rateLimited) return;
     this.handler.message?.(this, data, isBinary);
   }
 
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
-    this.handler.ping?.(this, data);
+    if (!this.rateLimited) this.handler.ping?.(this, data);
   }
 
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
-    this.handler.pong?.(this, data);
+    if (!this.rateLimited) this.handler.pong?.(this, data);
+  }
+
+  // ---- rate limits (rateLimit): every frame and every byte received costs work, not only messages ----
+
+  private countFrame(): void {
+    if (!this.rateLimited && !this.buckets!.takeFrame()) this.rateLimitExceeded();
+  }
+
+  private rateLimitExceeded(): void {
+    this.rateLimited = true;
+    if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
   }
 
   onCloseFrame(): void {
@@ -350,6 +370,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onData(chunk: Buffer): void {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
+    if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(chunk.length)) this.rateLimitExceeded();
     this.core.receive(chunk);
     this.afterInput();
   }
@@ -384,7 +405,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
   private admit(control = false): boolean {
     if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return false;
-    if (!control && this.bufferedAmount > this.options.maxBackpressure) {
+    if (!control && !this.options.queueOverBackpressure && this.bufferedAmount > this.options.maxBackpressure) {
       if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
       return false;
     }

@@ -107,7 +107,7 @@ export interface ConnectionOptions {
   closeTimeout?: number;
   /** Deliver text without checking UTF-8 (trusted peers only). Default false. */
   skipUtf8Validation?: boolean;
-  /** Inbound message and byte rate limits (token buckets); exceeding them closes with 1008. Off by default. */
+  /** Inbound message, frame (control frames and fragments included) and byte rate limits (token buckets); exceeding them closes with 1008. Off by default. */
   rateLimit?: RateLimit | null;
 }
 
