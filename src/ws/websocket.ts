@@ -62,7 +62,7 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /**
  * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
- * limit), no idle timeout and no keepalive pings, sends never refused for
+ * limit), no idle or message timeout and no keepalive pings, sends never refused for
  * backpressure, 30 s to finish the closing handshake.
  */
 export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
@@ -71,6 +71,7 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
     maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
     ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
     idleTimeout: 0,
+    messageTimeout: 0,
     sendPings: false,
     autoPong: settings.autoPong !== false,
     maxBackpressure: UNLIMITED,
