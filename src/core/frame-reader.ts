@@ -106,6 +106,11 @@ export class FrameReader {
     return this.stopped;
   }
 
+  /** A frame has begun (some of its header or payload arrived) and not ended. */
+  get inFrame(): boolean {
+    return this.head !== null || this.frameLength >= 0;
+  }
+
   /**
    * Called by the sink from inside onFrame (which then returns false): no
    * frame after the current one is delivered until resume(); later chunks

@@ -118,6 +118,12 @@ export class Protocol implements FrameSink {
   closeReason = '';
   failure: WsboltError | null = null;
   autoPong: boolean;
+  /**
+   * Messages received in full, counting a control frame outside of a
+   * message as one. A driver that times unfinished input (messageTimeout)
+   * restarts its clock when this changed: what is pending now began since.
+   */
+  messagesReceived = 0;
 
   private readonly backend: Backend;
   private readonly reader: FrameReader;
@@ -141,6 +147,8 @@ export class Protocol implements FrameSink {
   private held: HeldSend[] | null = null;
   private heldBytes = 0;
   private compressing = false;
+  /** The driver gave up on the peer's input (abandonInput): TCP closes once our close frame is out. */
+  private inputAbandoned = false;
 
   constructor(
     options: ProtocolOptions,
@@ -246,6 +254,37 @@ export class Protocol implements FrameSink {
     return !this.reader.isStopped;
   }
 
+  /**
+   * The peer began something it has not finished: a frame cut between reads,
+   * or a message still missing fragments. The core keeps no clock; the
+   * driver times this (messageTimeout).
+   */
+  get inputPending(): boolean {
+    return !this.reader.isStopped && (this.reader.inFrame || this.assembler.inMessage);
+  }
+
+  /**
+   * The driver gives up on the peer's input, for a policy of its own such as
+   * a time limit (§7.1.7 lets an endpoint fail the connection): a close frame
+   * with code and reason is queued, nothing more is read, and the transport
+   * closes once that frame is out. The peer cannot be waited for: its close
+   * frame could only come after the frame it has not finished.
+   */
+  abandonInput(code: number, reason: string): void {
+    if (this.state === State.CLOSED) return;
+    this.reader.stop();
+    this.assembler.reset();
+    this.inflating = null;
+    this.pendingCompressed = null;
+    this.inputAbandoned = true;
+    if (!this.closeSent) {
+      this.sendClose(buildClosePayload(code, reason));
+      this.closeCode = code;
+      this.closeReason = reason;
+    }
+    this.state = State.CLOSED;
+  }
+
   /** Bytes held for frames and messages that have not fully arrived. */
   get bufferedInput(): number {
     return this.reader.bufferedBytes + this.assembler.bufferedBytes;
@@ -276,6 +315,7 @@ export class Protocol implements FrameSink {
   shouldCloseTransport(): boolean {
     if (this.failure !== null) return true;
     if (this.held !== null) return false; // our close frame still waits behind a compression
+    if (this.inputAbandoned) return true;
     if (!(this.closeSent && this.closeReceived)) return false;
     return this.role === 'server';
   }
@@ -459,6 +499,7 @@ export class Protocol implements FrameSink {
     }
     const result = this.assembler.end(bits, payload, streamed);
     if (result === MESSAGE_COMPLETE) {
+      this.messagesReceived++;
       let data = this.assembler.data;
       this.assembler.data = EMPTY; // do not keep the user's message alive
       const isBinary = this.assembler.isBinary;
@@ -507,6 +548,7 @@ export class Protocol implements FrameSink {
   }
 
   private onControlFrame(opcode: number, payload: Buffer): boolean {
+    if (!this.assembler.inMessage) this.messagesReceived++;
     if (opcode === OPCODE_PING) {
       if (this.autoPong && !this.closeSent) this.push(OPCODE_PONG, payload, true, false);
       this.handler.onPing(payload);

@@ -32,6 +32,7 @@ export const CONNECTION_DEFAULTS = {
   maxPayload: 16 * 1024 * 1024,
   maxFragments: 128 * 1024,
   idleTimeout: 120,
+  messageTimeout: 120_000,
   sendPings: true,
   autoPong: true,
   maxBackpressure: 16 * 1024 * 1024,
@@ -107,6 +108,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal idle tracking, in sweeper ticks */
   lastInput = 0;
   /** @internal */ pingOutstanding = false;
+  /** @internal The sweeper tick at which the unfinished frame or message began arriving; -1 when there is none. */
+  inputStartedAt = -1;
+  /** core.messagesReceived when inputStartedAt was last looked at. */
+  private messagesSeen = 0;
 
   private readonly handler: Handler<T>;
   private readonly hub: TopicHub | null;
@@ -166,7 +171,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
-    if (options.idleTimeout > 0) idleSweeper.add(this);
+    if (options.idleTimeout > 0 || options.messageTimeout > 0) idleSweeper.add(this);
   }
 
   // ---- sending -------------------------------------------------------------
@@ -251,6 +256,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   get isPaused(): boolean {
     return this.pausedByUser || this.pausedForBackpressure;
+  }
+
+  /** @internal Not reading, for any reason of ours: the peer is not to blame for the time this takes. */
+  get readingPaused(): boolean {
+    return this.pausedByUser || this.pausedForBackpressure || this.pausedForInflate;
   }
 
   // ---- pub/sub ---------------------------------------------------------------
@@ -376,12 +386,22 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   }
 
   private afterInput(): void {
+    if (this.options.messageTimeout > 0) this.stampUnfinishedInput();
     if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
     if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
       this.pausedForBackpressure = true;
       this.socket.pause();
     }
+  }
+
+  /** Notes when the frame or message the peer left unfinished began (a message that ended meanwhile restarts the clock). */
+  private stampUnfinishedInput(): void {
+    const core = this.core;
+    const finishedOne = core.messagesReceived !== this.messagesSeen;
+    this.messagesSeen = core.messagesReceived;
+    if (!core.inputPending) this.inputStartedAt = -1;
+    else if (finishedOne || this.inputStartedAt < 0) this.inputStartedAt = idleSweeper.ticks;
   }
 
   /** @internal */
@@ -475,6 +495,21 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (this.readyState !== ReadyState.OPEN) return;
     this.timedOut = true;
     this.close(CloseCode.GOING_AWAY, 'idle timeout');
+  }
+
+  /**
+   * @internal The sweeper found a frame or message unfinished for
+   * messageTimeout (a peer trickling it): 1008, and TCP is dropped once that
+   * close frame is out, since the peer could only answer after the frame.
+   */
+  messageTimeout(): void {
+    this.inputStartedAt = -1;
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.timedOut = true;
+    this.core.abandonInput(CloseCode.POLICY_VIOLATION, 'message timeout');
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimer();
+    this.scheduleFlush();
   }
 
   /** @internal */

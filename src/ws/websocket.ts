@@ -62,11 +62,11 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /**
  * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
- * limit), no idle timeout and no keepalive pings, sends never refused for
- * backpressure, 30 s to finish the closing handshake. Reading from the peer
- * still pauses while more than the engine's default maxBackpressure waits to
- * be written: a peer that provokes output (pings, messages an app echoes) but
- * does not read cannot grow the server's memory.
+ * limit), no idle or message timeout and no keepalive pings, sends never
+ * refused for backpressure, 30 s to finish the closing handshake. Reading from
+ * the peer still pauses while more than the engine's default maxBackpressure
+ * waits to be written: a peer that provokes output (pings, messages an app
+ * echoes) but does not read cannot grow the server's memory.
  */
 export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
   const maxPayload = settings.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -74,6 +74,7 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
     maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
     ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
     idleTimeout: 0,
+    messageTimeout: 0,
     sendPings: false,
     autoPong: settings.autoPong !== false,
     closeOnBackpressureLimit: false,
