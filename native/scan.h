@@ -1,4 +1,4 @@
-// The frame scanner: scanFrames() of fallback.ts, rule for rule and in the
+// The frame scanner: scanFrames() of src/native/reference.ts, rule for rule and in the
 // same order, so both report the same status, offsets, close codes and faults
 // for any byte stream (including where a partial header fails fast). Its
 // constants come from contract.h, generated from src/native/types.ts. Works on

@@ -1,4 +1,4 @@
-// Incremental UTF-8 validation (RFC 3629), the state machine of fallback.ts
+// Incremental UTF-8 validation (RFC 3629), the state machine of reference.ts
 // with the same state numbers, since states cross the JS boundary:
 //   0 accept, 1 reject (sticky),
 //   2/3/4 need 1/2/3 more continuation bytes in 80..BF,

@@ -1,7 +1,8 @@
 /**
- * The contract shared by the C++ addon (native/) and the TypeScript fallback
- * (fallback.ts). Both must give bit-identical results for every input; the
- * differential tests in test/native hold them to it.
+ * The contract shared by the C++ addon (native/) and the TypeScript reference
+ * kernels (reference.ts). Both must give bit-identical results for every
+ * input; the differential tests in test/native hold them to it. The constants
+ * here are the one source of native/contract.h (scripts/gen-contract.mjs).
  */
 
 /** Flags passed to scanFrames. */

@@ -5,13 +5,13 @@
 //      flags, maxPayload, offset and record capacity taken from the prefix,
 //      compared field by field (status, stop, close code, fault, partial-header
 //      fields, records, unmasked bytes) with an independent transliteration of
-//      scanFrames() in src/native/fallback.ts (the reference of the contract);
+//      scanFrames() in src/native/reference.ts (the reference of the contract);
 //   2. xor_key and every kernel it can dispatch to (xor_words, xor_sse2,
 //      xor_avx2 when the CPU has it), on the input at an odd alignment, length
 //      and key phase, out of place, in place and with dst below src (the
 //      forward overlap mask.h allows), compared with a byte loop;
 //   3. utf8::step with its state carried across a split point taken from the
-//      prefix, compared with the switch-based machine of fallback.ts (same
+//      prefix, compared with the switch-based machine of reference.ts (same
 //      state numbers) and with a code-point decoder written from RFC 3629.
 // Buffers are heap copies of exactly the size the kernel may touch, so ASan
 // reports any read or write outside them. A mismatch aborts with a message.
@@ -43,7 +43,7 @@ namespace {
 
 // ---- 1. scanFrames --------------------------------------------------------
 
-// scanFrames() of fallback.ts, statement by statement, with a Float64Array
+// scanFrames() of reference.ts, statement by statement, with a Float64Array
 // of n doubles (writes at or past n vanish, as in JS).
 struct RefOut {
   std::vector<double> v;
@@ -276,7 +276,7 @@ void fuzz_mask(const uint8_t* prefix, const uint8_t* body, size_t n, const uint8
 
 // ---- 3. UTF-8 -------------------------------------------------------------
 
-// The switch-based machine of fallback.ts, state numbers included.
+// The switch-based machine of reference.ts, state numbers included.
 uint32_t ref_lead(unsigned b) {
   if (b < 0x80) return 0;
   if (b < 0xc2) return 1;

@@ -1,7 +1,8 @@
 /**
- * Native and fallback must agree exactly: on raw scanFrames calls, and on the
- * event sequences and output bytes of the whole protocol for at least 100,000
- * random frame sequences (valid and corrupted) with random chunkings.
+ * The native addon and the TypeScript reference (reference.ts) must agree
+ * exactly: on raw scanFrames calls, and on the event sequences, errors and
+ * output bytes of the whole protocol for at least 100,000 random frame
+ * sequences (valid and corrupted) with random chunkings.
  * Runs in the native project only (vitest.config.ts), where both
  * implementations are loaded.
  */
@@ -84,7 +85,7 @@ function run(backend: Backend, role: Role, bytes: Buffer, cuts: number[], maxPay
   return log;
 }
 
-describe('native and fallback agree', () => {
+describe('native and the TypeScript reference agree', () => {
   const native = backends.native!;
   const js = backends.js;
 

@@ -1,7 +1,8 @@
 /**
- * Pure TypeScript implementation of the native contract (types.ts). This file
- * is also the reference: the C++ addon must produce the same bytes, records
- * and states for every input.
+ * The reference kernels: the native contract (types.ts) in pure TypeScript.
+ * The C++ addon (native/*.h) must produce the same bytes, records, faults and
+ * states for every input; these same functions are the backend when the addon
+ * is not loaded (the TypeScript fallback).
  */
 import {
   type Backend,
@@ -266,4 +267,4 @@ export function utf8Step(buffer: Uint8Array, state: number): number {
   return state;
 }
 
-export const fallback: Backend = { name: 'js', mask, unmask, scanFrames, utf8Step };
+export const reference: Backend = { name: 'js', mask, unmask, scanFrames, utf8Step };
