@@ -25,7 +25,7 @@ import { WsboltError, protocolError } from './errors.js';
 import { DEFER, type InflateResult, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
-import { diagnoseHeader } from './header-errors.js';
+import { headerError } from './header-errors.js';
 import { MESSAGE_COMPLETE, MessageAssembler } from './message.js';
 
 export type Role = 'server' | 'client';
@@ -543,8 +543,8 @@ export class Protocol implements FrameSink {
     return out;
   }
 
-  onFrameError(closeCode: number, header: Buffer): void {
-    this.fail(diagnoseHeader(header, closeCode, this.reader.flags, this.reader.maxPayload));
+  onFrameError(fault: number, bits: number): void {
+    this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
   }
 
   private onControlFrame(opcode: number, payload: Buffer): boolean {
