@@ -1,10 +1,9 @@
 /**
  * The connection engine, one for both roles: binds the sans-I/O core to a
- * net.Socket or tls.TLSSocket. Reads hand every chunk to the core at once;
+ * Transport (transport.ts). Reads hand every chunk to the core at once;
  * writes made during a tick leave in one socket write at the end of it;
  * timers (close, idle) live here, never in the core.
  */
-import type { Socket } from 'node:net';
 import { CloseCode } from '../core/constants.js';
 import { WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
@@ -14,6 +13,7 @@ import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
+import type { Transport, TransportListener } from './transport.js';
 import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
 
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -55,9 +55,6 @@ export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): Re
   return out as ResolvedOptions;
 }
 
-/** Runs of frames below this size are copied into one buffer before writing; larger ones go out as they are (writev). */
-const COALESCE_BELOW = 16 * 1024;
-
 export function toPayload(data: SendData): Buffer | string {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
@@ -66,7 +63,7 @@ export function toPayload(data: SendData): Buffer | string {
 }
 
 export interface ConnectionInit<T> {
-  socket: Socket;
+  transport: Transport;
   role: Role;
   handler: Handler<T>;
   options: ResolvedOptions;
@@ -80,7 +77,7 @@ export interface ConnectionInit<T> {
   onFinished?: (ws: WebSocket<T>) => void;
 }
 
-export class WebSocket<T = unknown> implements ProtocolHandler {
+export class WebSocket<T = unknown> implements ProtocolHandler, TransportListener {
   /** Per-connection user data, from the upgrade hook (or connect options). */
   data: T;
   readonly remoteAddress: string;
@@ -91,7 +88,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   readonly extensions: string;
   readyState: ReadyState = ReadyState.OPEN;
 
-  /** @internal */ readonly socket: Socket;
+  /** @internal */ readonly transport: Transport;
   /** @internal */ readonly core: Protocol;
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal flush scheduling: queued for this tick's write */
@@ -122,8 +119,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   private readonly buckets: TokenBuckets | null;
 
   constructor(init: ConnectionInit<T>) {
-    const { socket, options } = init;
-    this.socket = socket;
+    const { transport, options } = init;
+    this.transport = transport;
     this.handler = init.handler;
     this.options = options;
     this.data = init.data;
@@ -131,8 +128,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.extensions = init.extensions;
     this.hub = init.hub;
     this.onFinished = init.onFinished;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = transport.remoteAddress;
+    this.remotePort = transport.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
     this.core = new Protocol(
       {
@@ -146,15 +143,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
       },
       this,
     );
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    // Shared listeners that find the connection on the socket: no closures per connection.
-    (socket as OwnedSocket)[kConnection] = this as WebSocket<unknown>;
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
-    socket.on('drain', onSocketDrain);
+    transport.start(this);
     if (options.idleTimeout > 0) idleSweeper.add(this);
   }
 
@@ -162,7 +151,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   /** Bytes queued and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.core.pendingOutputBytes + this.socket.writableLength;
+    return this.core.pendingOutputBytes + this.transport.pendingBytes;
   }
 
   send(data: SendData, options?: SendOptions): SendStatus {
@@ -215,17 +204,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** Drops the TCP connection now, without a closing handshake (what was already sent still leaves). */
   terminate(): void {
     if (this.finished) return;
-    if (this.queued && !this.socket.destroyed) this.flush();
+    if (this.queued && !this.transport.destroyed) this.flush();
     this.terminated = true;
     this.core.receiveEof();
     this.readyState = ReadyState.CLOSING;
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   /** Stops reading from the peer until resume(). */
   pause(): void {
     this.pausedByUser = true;
-    this.socket.pause();
+    this.transport.pause();
   }
 
   resume(): void {
@@ -235,7 +224,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   /** Reads again unless something still wants reading paused. */
   private resumeReading(): void {
-    if (!this.pausedByUser && !this.pausedForBackpressure && !this.pausedForInflate) this.socket.resume();
+    if (!this.pausedByUser && !this.pausedForBackpressure && !this.pausedForInflate) this.transport.resume();
   }
 
   get isPaused(): boolean {
@@ -311,7 +300,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     void isBinary;
     if (!this.pausedForInflate) {
       this.pausedForInflate = true;
-      this.socket.pause();
+      this.transport.pause();
     }
     // The codec drops the callback once closed (finish() closes it), so nothing reaches a dead connection.
     this.core.deflate!.inflateAsync(compressed, this.options.maxPayload, (result) => this.inflated(result));
@@ -339,7 +328,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.scheduleFlush();
   }
 
-  // ---- the socket ------------------------------------------------------------
+  // ---- TransportListener -----------------------------------------------------
 
   /** @internal Bytes that arrived with the upgrade request. */
   receiveHead(head: Buffer): void {
@@ -359,7 +348,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
       this.pausedForBackpressure = true;
-      this.socket.pause();
+      this.transport.pause();
     }
   }
 
@@ -367,8 +356,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
     this.core.receiveEof();
-    // Ending twice is harmless but builds an ERR_STREAM_ALREADY_FINISHED (a stack trace per closed connection).
-    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
+    this.transport.end();
+  }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.socketError ??= error;
+  }
+
+  /** @internal */
+  onClose(): void {
+    this.finish();
   }
 
   /** @internal */
@@ -393,7 +391,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
-    if (this.bufferedAmount > this.socket.writableHighWaterMark) {
+    if (this.bufferedAmount > this.transport.highWaterMark) {
       this.drainOwed = true; // drain() is owed once the buffer falls back
       return SendStatus.BACKPRESSURE;
     }
@@ -410,17 +408,14 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal Writes everything queued this tick in one go. */
   flush(): void {
     this.queued = false;
-    const socket = this.socket;
+    const transport = this.transport;
     const frames = this.core.dataToSend();
-    if (frames.length > 0 && !socket.destroyed && socket.writable) {
-      if (frames.length === 1) socket.write(frames[0]!);
-      else writeCoalesced(socket, frames);
-    }
+    if (frames.length > 0) transport.write(frames);
     if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
       this.pausedForBackpressure = false;
       this.resumeReading();
     }
-    if (this.drainOwed && !socket.writableNeedDrain && this.bufferedAmount <= socket.writableHighWaterMark) {
+    if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
       if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
@@ -428,7 +423,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (!this.ending && this.core.shouldCloseTransport()) {
       // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
       this.ending = true;
-      socket.end();
+      transport.end();
     }
   }
 
@@ -438,7 +433,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
       this.closeTimer = null;
       if (this.finished) return;
       if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
-      this.socket.destroy();
+      this.transport.destroy();
     }, this.options.closeTimeout);
   }
 
@@ -446,7 +441,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   destroyForTimeout(): void {
     if (this.finished) return;
     if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   /** @internal The idle sweeper found no input for idleTimeout. */
@@ -488,48 +483,3 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-const kConnection = Symbol('wsbolt.connection');
-type OwnedSocket = Socket & { [kConnection]: WebSocket<unknown> };
-
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection].onData(chunk);
-}
-function onSocketEnd(this: OwnedSocket): void {
-  this[kConnection].onEnd();
-}
-function onSocketError(this: OwnedSocket, error: Error): void {
-  this[kConnection].socketError ??= error;
-}
-function onSocketClose(this: OwnedSocket): void {
-  this[kConnection].finish();
-}
-function onSocketDrain(this: OwnedSocket): void {
-  this[kConnection].onDrain();
-}
-
-/** One write for a batch: runs of small frames copied together, large payloads passed as they are (writev). */
-function writeCoalesced(socket: Socket, frames: Buffer[]): void {
-  let total = 0;
-  for (const f of frames) total += f.length;
-  if (total < COALESCE_BELOW) {
-    socket.write(Buffer.concat(frames, total));
-    return;
-  }
-  socket.cork();
-  let run: Buffer[] = [];
-  let runBytes = 0;
-  for (const f of frames) {
-    if (f.length >= 1024) {
-      if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-      run = [];
-      runBytes = 0;
-      socket.write(f);
-    } else {
-      run.push(f);
-      runBytes += f.length;
-    }
-  }
-  if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-  socket.uncork();
-}

@@ -13,7 +13,6 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { finished } from 'node:stream';
 import type { Duplex, DuplexOptions } from 'node:stream';
 import * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
@@ -23,6 +22,7 @@ import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { setZlibConcurrency } from '../extensions/zlib-limiter.js';
 import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
+import { StreamTransport } from '../node/stream-transport.js';
 import type { CloseCause, Handler } from '../node/types.js';
 import {
   BINARY_TYPES,
@@ -342,7 +342,7 @@ export class WebSocket extends EventEmitter {
     const engine = this._engine!;
     if (state === CLOSING) {
       const core = engine.core;
-      if (core.closeSent && (core.closeReceived || core.failure !== null) && !engine.socket.destroyed) engine.socket.end();
+      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.transport.end();
       return;
     }
     if (code !== undefined) {
@@ -477,7 +477,7 @@ export class WebSocket extends EventEmitter {
     blob.arrayBuffer().then(
       (arrayBuffer) => {
         this._bufferedAmount -= blob.size;
-        if (this._engine === null || this._engine.socket.destroyed) {
+        if (this._engine === null || this._engine.transport.destroyed) {
           const err = new Error('The socket was closed while the blob was being read');
           process.nextTick(() => {
             cb?.(err);
@@ -542,7 +542,7 @@ export class WebSocket extends EventEmitter {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
-      socket,
+      transport: new StreamTransport(socket),
       role: this._isServer ? 'server' : 'client',
       handler: HANDLER,
       options,
@@ -619,7 +619,7 @@ export class WebSocket extends EventEmitter {
   _defer(event: Deferred): void {
     if (this._deferred === null) {
       this._deferred = [event];
-      if (this._engine && !this._engine.socket.destroyed) this._engine.pause();
+      if (this._engine && !this._engine.transport.destroyed) this._engine.pause();
       setImmediate(drainDeferred, this);
     } else {
       this._deferred.push(event);
@@ -664,13 +664,7 @@ function flushCallbacks(ws: WebSocket): void {
   const done = (err?: Error | null) => {
     for (const cb of callbacks) cb(err ?? null);
   };
-  const socket = engine.socket;
-  if (socket.writable) {
-    // Writes complete in order: this empty one completes after the frames before it.
-    socket.write(EMPTY_BUFFER, done);
-  } else {
-    finished(socket, { readable: false }, (err) => done(err ?? null));
-  }
+  engine.transport.afterWrites(done);
 }
 
 /** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */
