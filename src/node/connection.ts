@@ -104,16 +104,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal The server's admission-control key (the peer's IP at upgrade). */
   admissionKey = '';
   private closeTimer: NodeJS.Timeout | null = null;
-  private ending = false;
-  private finished = false;
-  private closedLocally = false;
-  private timedOut = false;
-  private terminated = false;
+  /** How this side cut the connection short, if it did: the close timer or idle timeout fired, or terminate(). */
+  private forcedEnd: 'timeout' | 'terminate' | null = null;
   /** @internal */ socketError: Error | undefined;
-  private pausedForBackpressure = false;
-  private pausedByUser = false;
-  /** Reading stopped while a received message is inflated off the main thread (the core holds what follows). */
-  private pausedForInflate = false;
+  /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
+  private pausedBy = 0;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
@@ -194,7 +189,6 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
   close(code?: number, reason?: string | Buffer): void {
     if (this.readyState !== ReadyState.OPEN) return;
-    if (!this.core.closeReceived) this.closedLocally = true;
     this.core.close(code, reason);
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
@@ -203,9 +197,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** Drops the TCP connection now, without a closing handshake (what was already sent still leaves). */
   terminate(): void {
-    if (this.finished) return;
+    if (this.readyState === ReadyState.CLOSED) return;
     if (this.queued && !this.transport.destroyed) this.flush();
-    this.terminated = true;
+    this.forcedEnd = 'terminate';
     this.core.receiveEof();
     this.readyState = ReadyState.CLOSING;
     this.transport.destroy();
@@ -213,22 +207,27 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** Stops reading from the peer until resume(). */
   pause(): void {
-    this.pausedByUser = true;
-    this.transport.pause();
+    this.pauseFor(PAUSED_BY_USER);
   }
 
   resume(): void {
-    this.pausedByUser = false;
-    this.resumeReading();
+    this.resumeFor(PAUSED_BY_USER);
   }
 
-  /** Reads again unless something still wants reading paused. */
-  private resumeReading(): void {
-    if (!this.pausedByUser && !this.pausedForBackpressure && !this.pausedForInflate) this.transport.resume();
+  private pauseFor(reason: number): void {
+    if (this.pausedBy === 0) this.transport.pause();
+    this.pausedBy |= reason;
+  }
+
+  /** Reads again unless another reason still wants reading paused. */
+  private resumeFor(reason: number): void {
+    if ((this.pausedBy & reason) === 0) return;
+    this.pausedBy &= ~reason;
+    if (this.pausedBy === 0 && this.readyState !== ReadyState.CLOSED) this.transport.resume();
   }
 
   get isPaused(): boolean {
-    return this.pausedByUser || this.pausedForBackpressure;
+    return (this.pausedBy & (PAUSED_BY_USER | PAUSED_FOR_BACKPRESSURE)) !== 0;
   }
 
   // ---- pub/sub ---------------------------------------------------------------
@@ -298,21 +297,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal The core paused on a compressed message: stop reading (bounded memory) and inflate it on the thread pool. */
   onInflateNeeded(compressed: Buffer, isBinary: boolean): void {
     void isBinary;
-    if (!this.pausedForInflate) {
-      this.pausedForInflate = true;
-      this.transport.pause();
-    }
+    this.pauseFor(PAUSED_FOR_INFLATE);
     // The codec drops the callback once closed (finish() closes it), so nothing reaches a dead connection.
     this.core.deflate!.inflateAsync(compressed, this.options.maxPayload, (result) => this.inflated(result));
   }
 
   private inflated(result: InflateResult): void {
-    if (this.finished) return;
+    if (this.readyState === ReadyState.CLOSED) return;
     this.core.resumeInflated(result);
-    if (!this.core.waitingForInflate && this.pausedForInflate) {
-      this.pausedForInflate = false;
-      if (!this.finished) this.resumeReading();
-    }
+    if (!this.core.waitingForInflate) this.resumeFor(PAUSED_FOR_INFLATE);
     this.afterInput();
   }
 
@@ -322,7 +315,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   }
 
   private compressed(result: Buffer | Error): void {
-    if (this.finished) return;
+    if (this.readyState === ReadyState.CLOSED) return;
     if (result instanceof Error) this.core.failCompression(result.message);
     else this.core.resumeCompressed(result);
     this.scheduleFlush();
@@ -345,10 +338,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   private afterInput(): void {
     if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
-    if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
+    if ((this.pausedBy & PAUSED_FOR_BACKPRESSURE) === 0 && this.bufferedAmount > this.options.maxBackpressure && this.readyState !== ReadyState.CLOSED) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
-      this.pausedForBackpressure = true;
-      this.transport.pause();
+      this.pauseFor(PAUSED_FOR_BACKPRESSURE);
     }
   }
 
@@ -371,10 +363,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** @internal */
   onDrain(): void {
-    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
-      this.pausedForBackpressure = false;
-      this.resumeReading();
-    }
+    if (this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
     if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
   }
@@ -411,50 +400,41 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const transport = this.transport;
     const frames = this.core.dataToSend();
     if (frames.length > 0) transport.write(frames);
-    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
-      this.pausedForBackpressure = false;
-      this.resumeReading();
-    }
+    if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
       if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
     }
-    if (!this.ending && this.core.shouldCloseTransport()) {
-      // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
-      this.ending = true;
-      transport.end();
-    }
+    // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
+    if (this.core.shouldCloseTransport()) transport.end();
   }
 
   private armCloseTimer(): void {
-    if (this.closeTimer || this.finished) return;
+    if (this.closeTimer || this.readyState === ReadyState.CLOSED) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
-      if (this.finished) return;
-      if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
-      this.transport.destroy();
+      this.destroyForTimeout();
     }, this.options.closeTimeout);
   }
 
   /** @internal A deadline (server.close's timeout) passed without the closing handshake. */
   destroyForTimeout(): void {
-    if (this.finished) return;
-    if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (!this.core.closeReceived && this.core.failure === null) this.forcedEnd = 'timeout';
     this.transport.destroy();
   }
 
   /** @internal The idle sweeper found no input for idleTimeout. */
   idleTimeout(): void {
     if (this.readyState !== ReadyState.OPEN) return;
-    this.timedOut = true;
+    this.forcedEnd = 'timeout';
     this.close(CloseCode.GOING_AWAY, 'idle timeout');
   }
 
   /** @internal */
   finish(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.readyState === ReadyState.CLOSED) return;
     this.readyState = ReadyState.CLOSED;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
@@ -475,11 +455,18 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const core = this.core;
     if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
     const clean = core.closeReceived && core.closeSent;
-    if (this.timedOut) return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
-    if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: this.closedLocally ? 'local' : 'remote' } };
-    if (this.terminated) return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
+    if (this.forcedEnd === 'timeout') return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
+    if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: core.peerStartedClosing ? 'remote' : 'local' } };
+    if (this.forcedEnd === 'terminate') return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
     return { code: CloseCode.ABNORMAL, reason: '', cause: this.socketError ? { kind: 'abrupt', error: this.socketError } : { kind: 'abrupt' } };
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Reasons to stop reading (bits of pausedBy). */
+const PAUSED_BY_USER = 1;
+/** We produce output faster than the peer reads it. */
+const PAUSED_FOR_BACKPRESSURE = 2;
+/** A received message is being inflated off the main thread (the core holds what follows). */
+const PAUSED_FOR_INFLATE = 4;

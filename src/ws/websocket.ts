@@ -191,7 +191,8 @@ export class WebSocket extends EventEmitter {
   /** @internal */ _protocol = '';
   /** @internal the negotiated extension ('permessage-deflate' or '') */
   _extensions = '';
-  /** @internal */ _readyState: number = CONNECTING;
+  /** @internal close(), terminate() or an aborted handshake began the end: CLOSING until 'close' is emitted. */
+  _closing = false;
   /** The underlying socket once open (ws exposes it under the same name). */
   _socket: net.Socket | null = null;
   /** @internal */ _engine: EngineWebSocket<WebSocket> | null = null;
@@ -266,11 +267,12 @@ export class WebSocket extends EventEmitter {
     return this._protocol;
   }
 
+  /** Derived, never stored: from the engine's state once there is one (the peer's close frame or a failure moves it to CLOSING). */
   get readyState(): 0 | 1 | 2 | 3 {
-    const state = this._readyState;
-    // The peer's close frame (or a protocol error) moves the engine to CLOSING first.
-    if (state === OPEN && this._engine !== null && this._engine.readyState !== OPEN) return CLOSING;
-    return state as 0 | 1 | 2 | 3;
+    if (this._closeEmitted) return CLOSED;
+    if (this._closing) return CLOSING;
+    if (this._engine === null) return CONNECTING;
+    return this._engine.readyState === OPEN ? OPEN : CLOSING;
   }
 
   get url(): string {
@@ -352,7 +354,7 @@ export class WebSocket extends EventEmitter {
         if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
       }
     }
-    this._readyState = CLOSING;
+    this._closing = true;
     this._dispatch(() => {
       try {
         if (code === undefined) engine.close();
@@ -431,7 +433,7 @@ export class WebSocket extends EventEmitter {
     }
     const engine = this._engine;
     if (engine) {
-      this._readyState = CLOSING;
+      this._closing = true;
       engine.terminate(); // flushes first: what was sent before terminate() still leaves, as in ws
     }
   }
@@ -555,7 +557,6 @@ export class WebSocket extends EventEmitter {
     this._engine = engine;
     this._socket = socket;
     this._allowSynchronousEvents = allowSynchronousEvents;
-    this._readyState = OPEN;
     this.emit('open');
   }
 
@@ -602,7 +603,7 @@ export class WebSocket extends EventEmitter {
       this._closeMessage = reason.length > 0 ? Buffer.from(core.closeReason) : EMPTY_BUFFER;
     }
     if (cause.kind === 'protocol_error' && cause.error && !this._errorEmitted) this._onProtocolError(cause.error as WsboltError);
-    this._readyState = CLOSING;
+    this._closing = true;
     if (this._deferred !== null) this._defer({ kind: 'close' });
     else this.emitClose();
   }
@@ -611,7 +612,6 @@ export class WebSocket extends EventEmitter {
   emitClose(): void {
     if (this._closeEmitted) return;
     this._closeEmitted = true;
-    this._readyState = CLOSED;
     this.emit('close', this._closeCode, this._closeMessage);
   }
 
@@ -947,7 +947,7 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 function emitErrorAndClose(websocket: WebSocket, err: Error): void {
-  websocket._readyState = CLOSING;
+  websocket._closing = true;
   websocket._errorEmitted = true;
   websocket.emit('error', err);
   websocket.emitClose();
@@ -968,7 +968,7 @@ function tlsConnect(options: any): tls.TLSSocket {
 
 /** Aborts the opening handshake: 'error' with message, then 'close' (1006). */
 function abortHandshake(websocket: WebSocket, stream: http.ClientRequest | Duplex, message: string): void {
-  websocket._readyState = CLOSING;
+  websocket._closing = true;
   const err = new Error(message);
   Error.captureStackTrace(err, abortHandshake);
   if ((stream as http.ClientRequest).setHeader) {
