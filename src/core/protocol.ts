@@ -30,12 +30,21 @@ import { MESSAGE_COMPLETE, MessageAssembler } from './message.js';
 
 export type Role = 'server' | 'client';
 
+/**
+ * Where the closing handshake stands (§7), as python-websockets' State: the
+ * one lifecycle fact of the core. Whether the transport has ended is kept
+ * apart (`receiving`), because it can end in any of these states.
+ */
 export const State = {
   OPEN: 1,
-  /** A close frame was sent or received, not both. */
-  CLOSING: 2,
-  /** Both close frames exchanged, the connection failed, or the transport ended. */
-  CLOSED: 3,
+  /** Our close frame is queued; the peer's has not arrived. */
+  CLOSE_SENT: 2,
+  /** The peer's close frame arrived; ours is not queued yet. */
+  CLOSE_RECEIVED: 3,
+  /** Both close frames exchanged: the closing handshake is complete. */
+  CLOSED: 4,
+  /** We failed the connection (§7.1.7): our close frame carries the error's code; nothing more is read. */
+  FAILED: 5,
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
@@ -111,11 +120,12 @@ export interface SendOptions {
 export class Protocol implements FrameSink {
   readonly role: Role;
   state: State = State.OPEN as State;
-  closeSent = false;
-  closeReceived = false;
+  /** The transport ended (EOF or error): nothing is read or sent from now on. */
+  private ended = false;
   /** The code and reason to report when the connection ends. */
   closeCode: number = CloseCode.ABNORMAL;
   closeReason = '';
+  /** Why the connection failed (state FAILED), else null. */
   failure: WsboltError | null = null;
   autoPong: boolean;
   /**
@@ -124,6 +134,19 @@ export class Protocol implements FrameSink {
    * restarts its clock when this changed: what is pending now began since.
    */
   messagesReceived = 0;
+
+  /** Our close frame is queued (or was written). */
+  get closeSent(): boolean {
+    return this.state === State.CLOSE_SENT || this.state === State.CLOSED || this.state === State.FAILED;
+  }
+
+  /** The peer's close frame arrived. */
+  get closeReceived(): boolean {
+    return this.state === State.CLOSE_RECEIVED || this.state === State.CLOSED;
+  }
+
+  /** Who started the closing handshake: the peer's close frame came before ours. */
+  peerStartedClosing = false;
 
   private readonly backend: Backend;
   private readonly reader: FrameReader;
@@ -147,8 +170,6 @@ export class Protocol implements FrameSink {
   private held: HeldSend[] | null = null;
   private heldBytes = 0;
   private compressing = false;
-  /** The driver gave up on the peer's input (abandonInput): TCP closes once our close frame is out. */
-  private inputAbandoned = false;
 
   constructor(
     options: ProtocolOptions,
@@ -246,7 +267,7 @@ export class Protocol implements FrameSink {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
     }
-    this.state = State.CLOSED;
+    this.ended = true;
   }
 
   /** True while input is still read: until the peer's close frame, a failure or EOF. */
@@ -271,18 +292,18 @@ export class Protocol implements FrameSink {
    * frame could only come after the frame it has not finished.
    */
   abandonInput(code: number, reason: string): void {
-    if (this.state === State.CLOSED) return;
+    if (this.state === State.CLOSED || this.state === State.FAILED || this.ended) return;
     this.reader.stop();
     this.assembler.reset();
     this.inflating = null;
     this.pendingCompressed = null;
-    this.inputAbandoned = true;
     if (!this.closeSent) {
       this.sendClose(buildClosePayload(code, reason));
       this.closeCode = code;
       this.closeReason = reason;
     }
-    this.state = State.CLOSED;
+    // Failed by the driver's policy rather than a protocol error: failure stays null.
+    this.state = State.FAILED;
   }
 
   /** Bytes held for frames and messages that have not fully arrived. */
@@ -304,7 +325,7 @@ export class Protocol implements FrameSink {
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
   closeExpected(): boolean {
-    return this.closeSent && !this.closeReceived && this.failure === null && this.state !== State.CLOSED;
+    return this.state === State.CLOSE_SENT && !this.ended;
   }
 
   /**
@@ -313,11 +334,9 @@ export class Protocol implements FrameSink {
    * waits for the server to close (and arms a timer instead).
    */
   shouldCloseTransport(): boolean {
-    if (this.failure !== null) return true;
+    if (this.state === State.FAILED) return true;
     if (this.held !== null) return false; // our close frame still waits behind a compression
-    if (this.inputAbandoned) return true;
-    if (!(this.closeSent && this.closeReceived)) return false;
-    return this.role === 'server';
+    return this.state === State.CLOSED && this.role === 'server';
   }
 
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions): number {
@@ -418,7 +437,7 @@ export class Protocol implements FrameSink {
    */
   close(code?: number, reason?: string | Buffer): void {
     const payload = buildClosePayload(code, reason);
-    if (this.closeSent || this.state === State.CLOSED) return;
+    if (this.closeSent || this.ended) return;
     this.sendClose(payload);
     if (!this.closeReceived) {
       this.closeCode = code ?? CloseCode.NO_STATUS;
@@ -426,15 +445,15 @@ export class Protocol implements FrameSink {
     }
   }
 
+  /** Queues our close frame; the state moves on from OPEN or CLOSE_RECEIVED (fail() sets FAILED itself). */
   private sendClose(payload: Buffer): void {
-    this.closeSent = true;
     if (this.held !== null) this.hold(OPCODE_CLOSE, payload, null, true, false, payload.length);
     else this.push(OPCODE_CLOSE, payload, true, false);
-    this.state = this.closeReceived ? State.CLOSED : State.CLOSING;
+    this.state = this.state === State.CLOSE_RECEIVED ? State.CLOSED : State.CLOSE_SENT;
   }
 
   private assertCanSend(): void {
-    if (this.closeSent || this.state === State.CLOSED) {
+    if (this.closeSent || this.ended) {
       throw new WsboltError('ERR_NOT_OPEN', 'the connection is closing or closed');
     }
   }
@@ -446,7 +465,7 @@ export class Protocol implements FrameSink {
 
   /** Fails the connection (§7.1.7): queue a close with the error's code and stop reading. */
   private fail(error: WsboltError): void {
-    if (this.failure !== null || this.state === State.CLOSED) return;
+    if (this.state === State.FAILED || this.state === State.CLOSED || this.ended) return;
     this.failure = error;
     this.reader.stop();
     this.assembler.reset();
@@ -456,10 +475,8 @@ export class Protocol implements FrameSink {
     this.dropHeld();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
     this.closeReason = error.message;
-    if (!this.closeSent) {
-      this.sendClose(buildClosePayload(this.closeCode));
-    }
-    this.state = State.CLOSED;
+    if (!this.closeSent) this.sendClose(buildClosePayload(this.closeCode));
+    this.state = State.FAILED;
     this.handler.onProtocolError(error);
   }
 
@@ -563,15 +580,17 @@ export class Protocol implements FrameSink {
       this.fail(parsed);
       return false;
     }
-    this.closeReceived = true;
     this.reader.stop(); // nothing may follow a close frame (§5.5.1)
     this.closeCode = parsed.code;
     this.closeReason = parsed.reason;
-    if (!this.closeSent) {
+    if (this.state === State.CLOSE_SENT) {
+      this.state = State.CLOSED;
+    } else {
       // Echo the peer's close (§5.5.1): its code and reason (as ws does), or nothing if it had no code.
+      this.state = State.CLOSE_RECEIVED;
+      this.peerStartedClosing = true;
       this.sendClose(payload);
     }
-    this.state = State.CLOSED;
     this.handler.onCloseFrame(parsed.code, parsed.reason);
     return false;
   }
