@@ -38,6 +38,13 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export const UTF8_ACCEPT = 0;
 export const UTF8_REJECT = 1;
 
+/**
+ * Every function refuses, before touching any buffer, what is not a
+ * Uint8Array (out: a Float64Array) or a number (phase and state may be left
+ * out): a TypeError with code ERR_INVALID_ARG_TYPE. Nothing is coerced, so no
+ * user code runs during a call. Out-of-range values are a RangeError with
+ * code ERR_OUT_OF_RANGE (args.ts; the addon throws the same).
+ */
 export interface Backend {
   readonly name: 'native' | 'js';
   /**
