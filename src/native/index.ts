@@ -5,6 +5,7 @@
  * thresholds come from `npm run bench -- micro`.
  */
 import { isUtf8 } from 'node:buffer';
+import { bytesLength } from './args.js';
 import { reference } from './reference.js';
 import { loadNative } from './load.js';
 import type { Backend } from './types.js';
@@ -33,31 +34,36 @@ export const nativeLoadError: string | null = loaded.reason;
 /** Which implementation is live. */
 export const backend: 'native' | 'js' = loaded.binding ? 'native' : 'js';
 
-/** Wraps a native binding so that tiny inputs take the JS path. */
+/**
+ * Wraps a native binding so that tiny inputs take the JS path. The choice
+ * reads no argument in a way that runs user code (no coercion, no `length`
+ * getter); either side then refuses bad arguments the same way (args.ts).
+ */
 export function withThresholds(native: Backend): Backend {
-  return {
+  const wrapped: Backend = {
     name: native.name,
     mask(source, key, output, offset, length) {
-      if (length < MASK_NATIVE_MIN) reference.mask(source, key, output, offset, length);
-      else native.mask(source, key, output, offset, length);
+      if (typeof length === 'number' && length >= MASK_NATIVE_MIN) native.mask(source, key, output, offset, length);
+      else reference.mask(source, key, output, offset, length);
     },
     unmask(buffer, key, phase = 0) {
-      return buffer.length < UNMASK_NATIVE_MIN ? reference.unmask(buffer, key, phase) : native.unmask(buffer, key, phase);
+      return bytesLength(buffer) >= UNMASK_NATIVE_MIN ? native.unmask(buffer, key, phase) : reference.unmask(buffer, key, phase);
     },
     scanFrames(chunk, offset, out, flags, maxPayload) {
-      return chunk.length - offset < SCAN_NATIVE_MIN
-        ? reference.scanFrames(chunk, offset, out, flags, maxPayload)
-        : native.scanFrames(chunk, offset, out, flags, maxPayload);
+      return typeof offset === 'number' && bytesLength(chunk) - offset >= SCAN_NATIVE_MIN
+        ? native.scanFrames(chunk, offset, out, flags, maxPayload)
+        : reference.scanFrames(chunk, offset, out, flags, maxPayload);
     },
     utf8Step: native.utf8Step,
   };
+  return Object.freeze(wrapped);
 }
 
 /** The backend the protocol core uses by default: without the addon, the reference kernels are the fallback. */
 export const active: Backend = loaded.binding ? withThresholds(loaded.binding) : reference;
 
-/** Both implementations, for tests and benchmarks that compare them. */
-export const backends: { native: Backend | null; js: Backend } = { native: loaded.binding, js: reference };
+/** Both implementations, for tests and benchmarks that compare them (frozen: the engine uses the same objects). */
+export const backends: { readonly native: Backend | null; readonly js: Backend } = Object.freeze({ native: loaded.binding, js: reference });
 
 const hasIsUtf8 = typeof isUtf8 === 'function';
 
@@ -67,16 +73,17 @@ export function isValidUtf8(buffer: Uint8Array): boolean {
   return active.utf8Step(buffer, 0) === 0;
 }
 
-/** output[offset + i] = source[i] ^ key[i & 3]; the bufferutil signature. */
+/**
+ * output[offset + i] = source[i] ^ key[i & 3]; the bufferutil signature.
+ * Throws a TypeError (code ERR_INVALID_ARG_TYPE) for what is not a Uint8Array
+ * or a number, a RangeError (ERR_OUT_OF_RANGE) for a short key or a range
+ * outside source or output.
+ */
 export function mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void {
-  if (offset < 0 || length < 0 || offset + length > output.length || length > source.length || key.length < 4) {
-    throw new RangeError('mask(): range out of bounds');
-  }
   active.mask(source, key, output, offset, length);
 }
 
-/** In place buffer[i] ^= key[(phase + i) & 3]; returns the next phase. */
+/** In place buffer[i] ^= key[(phase + i) & 3]; returns the next phase. Throws as mask() does. */
 export function unmask(buffer: Uint8Array, key: Uint8Array, phase = 0): number {
-  if (key.length < 4) throw new RangeError('unmask(): key must have 4 bytes');
-  return active.unmask(buffer, key, phase & 3);
+  return active.unmask(buffer, key, phase);
 }

@@ -29,7 +29,7 @@ export function loadNative(): LoadResult {
     for (const fn of ['mask', 'unmask', 'scanFrames', 'utf8Step']) {
       if (typeof raw[fn] !== 'function') throw new Error(`the addon lacks ${fn}()`);
     }
-    const binding = { ...(raw as unknown as Omit<Backend, 'name'>), name: 'native' as const };
+    const binding: Backend = Object.freeze({ ...(raw as unknown as Omit<Backend, 'name'>), name: 'native' as const });
     return { binding, reason: null };
   } catch (err) {
     return { binding: null, reason: (err as Error).message };

@@ -37,6 +37,7 @@ import {
   UTF8_ACCEPT,
   UTF8_REJECT,
 } from './types.js';
+import { argRangeError, argTypeError, bytesLength, float64Length, isIndex } from './args.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** From this many bytes a Uint32Array view pays for its allocation. */
@@ -87,6 +88,17 @@ function xorRange(data: Uint8Array, start: number, length: number, k0: number, k
 
 /** output[offset + i] = source[i] ^ key[i & 3]. */
 export function mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void {
+  if (typeof offset !== 'number' || typeof length !== 'number') throw argTypeError('mask(): offset and length must be numbers');
+  const sourceLength = bytesLength(source);
+  const keyLength = bytesLength(key);
+  const outputLength = bytesLength(output);
+  if (sourceLength < 0 || keyLength < 0 || outputLength < 0) {
+    throw argTypeError('mask(source, key, output, offset, length): source, key and output must be Uint8Arrays');
+  }
+  if (keyLength < 4) throw argRangeError('mask(): the key must have 4 bytes');
+  if (!isIndex(offset) || !isIndex(length) || offset + length > outputLength || length > sourceLength) {
+    throw argRangeError('mask(): offset and length must be integers within source and output');
+  }
   const k0 = key[0]!;
   const k1 = key[1]!;
   const k2 = key[2]!;
@@ -108,9 +120,14 @@ export function mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, of
 }
 
 export function unmask(buffer: Uint8Array, key: Uint8Array, phase = 0): number {
+  if (typeof phase !== 'number') throw argTypeError('unmask(): phase must be a number');
+  const length = bytesLength(buffer);
+  const keyLength = bytesLength(key);
+  if (length < 0 || keyLength < 0) throw argTypeError('unmask(buffer, key, phase): buffer and key must be Uint8Arrays');
+  if (keyLength < 4) throw argRangeError('unmask(): the key must have 4 bytes');
   phase &= 3;
-  xorRange(buffer, 0, buffer.length, key[phase & 3]!, key[(phase + 1) & 3]!, key[(phase + 2) & 3]!, key[(phase + 3) & 3]!);
-  return (phase + buffer.length) & 3;
+  xorRange(buffer, 0, length, key[phase]!, key[(phase + 1) & 3]!, key[(phase + 2) & 3]!, key[(phase + 3) & 3]!);
+  return (phase + length) & 3;
 }
 
 function isKnownOpcode(opcode: number): boolean {
@@ -118,10 +135,21 @@ function isKnownOpcode(opcode: number): boolean {
 }
 
 export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array, flags: number, maxPayload: number): number {
-  const end = chunk.length;
+  if (typeof offset !== 'number' || typeof flags !== 'number' || typeof maxPayload !== 'number') {
+    throw argTypeError('scanFrames(): offset, flags and maxPayload must be numbers');
+  }
+  const end = bytesLength(chunk);
+  const outLength = float64Length(out);
+  if (end < 0 || outLength < 0) {
+    throw argTypeError('scanFrames(chunk, offset, out, flags, maxPayload): chunk must be a Uint8Array, out a Float64Array');
+  }
+  // Without room for a record, a complete frame could never be consumed: the caller would loop on SCAN_FULL.
+  if (outLength < OUT_RECORDS + RECORD_SIZE) throw argRangeError('scanFrames(): out must have room for a record (11 doubles)');
+  // NaN or at/after the end is fine: nothing to scan.
+  if (offset < end && !isIndex(offset)) throw argRangeError('scanFrames(): offset must be a non-negative integer');
   const expectMasked = (flags & SCAN_EXPECT_MASKED) !== 0;
   const allowedRsv = flags & SCAN_RSV_MASK;
-  const capacity = Math.floor((out.length - OUT_RECORDS) / RECORD_SIZE);
+  const capacity = Math.floor((outLength - OUT_RECORDS) / RECORD_SIZE);
   out[OUT_CODE] = 0;
   out[OUT_HEADER_LENGTH] = 0;
   out[OUT_PAYLOAD_LENGTH] = 0;
@@ -228,9 +256,11 @@ function leadState(b: number): number {
   return UTF8_REJECT;
 }
 
-export function utf8Step(buffer: Uint8Array, state: number): number {
+export function utf8Step(buffer: Uint8Array, state = 0): number {
+  if (typeof state !== 'number') throw argTypeError('utf8Step(): state must be a number');
+  const length = bytesLength(buffer);
+  if (length < 0) throw argTypeError('utf8Step(buffer, state): buffer must be a Uint8Array');
   state |= 0; // an integer state (ToInt32), as the addon reads it
-  const length = buffer.length;
   for (let i = 0; i < length; i++) {
     const b = buffer[i]!;
     switch (state) {
@@ -267,4 +297,4 @@ export function utf8Step(buffer: Uint8Array, state: number): number {
   return state;
 }
 
-export const reference: Backend = { name: 'js', mask, unmask, scanFrames, utf8Step };
+export const reference: Backend = Object.freeze({ name: 'js', mask, unmask, scanFrames, utf8Step });

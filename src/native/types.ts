@@ -59,6 +59,13 @@ export const UTF8_REJECT = 1;
 /** States are 0 .. UTF8_STATES - 1; utf8Step rejects any other. */
 export const UTF8_STATES = 9;
 
+/**
+ * Every function refuses, before touching any buffer, what is not a
+ * Uint8Array (out: a Float64Array) or a number (phase and state may be left
+ * out): a TypeError with code ERR_INVALID_ARG_TYPE. Nothing is coerced, so no
+ * user code runs during a call. Out-of-range values are a RangeError with
+ * code ERR_OUT_OF_RANGE (args.ts; the addon throws the same).
+ */
 export interface Backend {
   readonly name: 'native' | 'js';
   /**
