@@ -219,15 +219,7 @@ export class Server<T = unknown> {
 
     let result: UpgradeResult<unknown> = undefined;
     if (route.upgrade) {
-      // While the hook runs, watch the socket: a client that leaves must never open, and
-      // frames it sends early are kept for the connection.
-      let gone = false;
-      const early: Buffer[] = [];
-      const onGone = () => (gone = true);
-      const onData = (chunk: Buffer) => early.push(chunk);
-      socket.on('end', onGone);
-      socket.on('close', onGone);
-      socket.on('data', onData);
+      const early = new EarlyData(socket);
       this.pendingSockets.add(socket);
       try {
         result = await withTimeout(route.upgrade(request), route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -236,15 +228,13 @@ export class Server<T = unknown> {
         return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
       } finally {
         this.pendingSockets.delete(socket);
-        socket.removeListener('end', onGone);
-        socket.removeListener('close', onGone);
-        socket.removeListener('data', onData);
+        early.stop();
       }
-      if (gone) {
+      if (early.gone) {
         socket.destroy();
         return null;
       }
-      if (early.length > 0) head = Buffer.concat([head, ...early]);
+      if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
     }
     if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
@@ -315,6 +305,55 @@ export class Server<T = unknown> {
 }
 
 function ignore(): void {}
+
+/**
+ * What a client may pipeline after its upgrade request: a few first messages. RFC 6455 §4.1 has it wait for the
+ * 101, so more is not a client that needs serving quickly but one that costs memory while the hook runs.
+ */
+const EARLY_DATA_LIMIT = 64 * 1024;
+
+/**
+ * Watches a socket while an async upgrade hook runs: a client that leaves must never open, and frames it sends
+ * early are kept for the connection, up to EARLY_DATA_LIMIT (plus the read that crossed it). Past that the socket
+ * is paused, so TCP holds the client back until the hook settles. A paused socket cannot see a FIN or a reset:
+ * such a client is noticed only once the connection reads again, after open.
+ */
+class EarlyData {
+  gone = false;
+  readonly kept: Buffer[] = [];
+  private bytes = 0;
+  private paused = false;
+
+  constructor(private readonly socket: Socket) {
+    socket.on('end', this.onGone);
+    socket.on('close', this.onGone);
+    socket.on('data', this.onData);
+  }
+
+  private readonly onGone = (): void => {
+    this.gone = true;
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.kept.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= EARLY_DATA_LIMIT && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  };
+
+  /**
+   * Stops watching. A paused socket reads again: an accepted connection attaches its own 'data' listener in the same
+   * tick (resume() only flows on the next one), and a refused one must read to see the client's FIN, dropping the rest.
+   */
+  stop(): void {
+    this.socket.removeListener('end', this.onGone);
+    this.socket.removeListener('close', this.onGone);
+    this.socket.removeListener('data', this.onData);
+    if (this.paused) this.socket.resume();
+  }
+}
 
 const TIMED_OUT = Symbol('timed out');
 
