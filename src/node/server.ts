@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
+import { HandshakeDeadlines } from './handshake-deadline.js';
 import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { trace, traceEnabled } from './trace.js';
@@ -20,7 +21,11 @@ export interface RouteOptions<T = unknown> extends Handler<T> {
   origins?: string[];
   /** Subprotocols this route speaks (the first one the client offered wins), or a function choosing one. */
   protocols?: string[] | ((offered: string[], req: UpgradeRequest) => string | false | null | undefined);
-  /** Milliseconds an async upgrade hook may take before the handshake fails with 503. Default 10,000. */
+  /**
+   * Milliseconds from accept to the 101. With serve() the clock starts at the TCP accept: the TLS handshake and the
+   * request count (a connection still without its request is closed), and an async upgrade hook gets what is left
+   * (503 when it runs out). Elsewhere (attach, handleUpgrade) it bounds the async upgrade hook. Default 10,000.
+   */
   handshakeTimeout?: number;
   /** permessage-deflate (RFC 7692): off by default; true or options to accept clients' offers. */
   perMessageDeflate?: boolean | DeflateOptions;
@@ -76,6 +81,8 @@ export class Server<T = unknown> {
   /** Each route merged with the server-level options, and its resolved connection options: built once, shared by its connections. */
   private readonly mergedRoutes = new Map<string, RouteOptions<any>>();
   private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
+  /** @internal serve() only: accept times of connections still without their request. */
+  deadlines: HandshakeDeadlines | null = null;
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -139,6 +146,7 @@ export class Server<T = unknown> {
    */
   async handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<WebSocket<T> | null> {
     socket.on('error', ignore); // until the connection owns the socket
+    const spent = this.deadlines?.take(socket) ?? 0;
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
     const valid = validateRequest(req.method, req.httpVersion, req.headers);
     if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
@@ -149,7 +157,7 @@ export class Server<T = unknown> {
     }
     let ws: WebSocket<T> | null = null;
     try {
-      ws = await this.upgradeAdmitted(req, socket, head, valid, ip);
+      ws = await this.upgradeAdmitted(req, socket, head, valid, ip, spent);
       return ws;
     } finally {
       // An open connection gives its place back when it finishes (onConnectionFinished).
@@ -192,6 +200,8 @@ export class Server<T = unknown> {
     head: Buffer,
     valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
     ip: string,
+    /** Ms since accept (serve()), taken from the hook's time. */
+    spent: number,
   ): Promise<WebSocket<T> | null> {
 
     const url = req.url ?? '/';
@@ -222,7 +232,7 @@ export class Server<T = unknown> {
       const early = new EarlyData(socket);
       this.pendingSockets.add(socket);
       try {
-        result = await withTimeout(route.upgrade(request), route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+        result = await withTimeout(route.upgrade(request), Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
       } catch (error) {
         trace('upgrade hook failed: %s', (error as Error)?.message);
         return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
@@ -288,6 +298,7 @@ export class Server<T = unknown> {
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();
+    this.deadlines?.destroyAll();
     const gone = [...this.connections].map(
       (ws) => new Promise<void>((resolve) => (ws.socket.destroyed && ws.readyState === 3 ? resolve() : ws.socket.once('close', () => resolve()))),
     );
@@ -451,6 +462,11 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   };
   const httpServer = options.tls ? https.createServer({ ...timing, ...options.tls }, onRequest) : http.createServer(timing, onRequest);
   const server = new Server<T>(options, httpServer, true);
+  // On the raw TCP socket, before TLS: the deadline covers the TLS handshake too.
+  const deadlines = (server.deadlines = new HandshakeDeadlines(handshakeTimeout, timing.connectionsCheckingInterval, options.tls !== undefined));
+  httpServer.on('connection', deadlines.add);
+  // A plain HTTP request: Node's request and keep-alive timeouts take over.
+  httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
   httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
   return new Promise((resolve, fail) => {
     httpServer.once('error', fail);
