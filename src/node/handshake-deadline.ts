@@ -4,6 +4,7 @@
  * (tls handshakeTimeout, an idle timer), and headersTimeout starts only once TLS is done.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export class HandshakeDeadlines {
   /** Sockets between accept and their first request, with their accept time. */
@@ -34,9 +35,9 @@ export class HandshakeDeadlines {
    * The socket's first request (an upgrade or plain HTTP) is complete: it leaves the watch. Returns the ms
    * spent since accept (0 for a socket not seen at accept). A TLS socket is found by the TCP socket it wraps.
    */
-  take(socket: Socket): number {
+  take(socket: Duplex): number {
     // _parent: Node's (long-standing, undocumented) link from a server-side TLSSocket to its TCP socket.
-    const raw = (socket as Socket & { _parent?: Socket })._parent ?? socket;
+    const raw = ((socket as Duplex & { _parent?: Socket })._parent ?? socket) as Socket;
     const at = this.accepted.get(raw);
     if (at === undefined) return 0;
     this.accepted.delete(raw);
