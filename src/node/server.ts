@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
+import { HandshakeDeadlines } from './handshake-deadline.js';
 import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { StreamTransport } from './stream-transport.js';
@@ -22,7 +23,11 @@ export interface RouteOptions<T = unknown> extends Handler<T> {
   origins?: string[];
   /** Subprotocols this route speaks (the first one the client offered wins), or a function choosing one. */
   protocols?: string[] | ((offered: string[], req: UpgradeRequest) => string | false | null | undefined);
-  /** Milliseconds an async upgrade hook may take before the handshake fails with 503. Default 10,000. */
+  /**
+   * Milliseconds from accept to the 101. With serve() the clock starts at the TCP accept: the TLS handshake and the
+   * request count (a connection still without its request is closed), and an async upgrade hook gets what is left
+   * (503 when it runs out). Elsewhere (attach, handleUpgrade) it bounds the async upgrade hook. Default 10,000.
+   */
   handshakeTimeout?: number;
   /** permessage-deflate (RFC 7692): off by default; true or options to accept clients' offers. */
   perMessageDeflate?: boolean | DeflateOptions;
@@ -78,6 +83,8 @@ export class Server<T = unknown> {
   /** Each route merged with the server-level options, and its resolved connection options: built once, shared by its connections. */
   private readonly mergedRoutes = new Map<string, RouteOptions<any>>();
   private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
+  /** @internal serve() only: accept times of connections still without their request. */
+  deadlines: HandshakeDeadlines | null = null;
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -141,6 +148,7 @@ export class Server<T = unknown> {
    */
   async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
     socket.on('error', ignore); // until the connection owns the socket
+    const spent = this.deadlines?.take(socket) ?? 0;
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
     const valid = validateRequest(req.method, req.httpVersion, req.headers);
     if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
@@ -151,7 +159,7 @@ export class Server<T = unknown> {
     }
     let ws: WebSocket<T> | null = null;
     try {
-      ws = await this.upgradeAdmitted(req, socket, head, valid, ip);
+      ws = await this.upgradeAdmitted(req, socket, head, valid, ip, spent);
       return ws;
     } finally {
       // An open connection gives its place back when it finishes (onConnectionFinished).
@@ -198,6 +206,8 @@ export class Server<T = unknown> {
     head: Buffer,
     valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
     ip: string,
+    /** Ms since accept (serve()), taken from the hook's time. */
+    spent: number,
   ): Promise<WebSocket<T> | null> {
 
     const url = req.url ?? '/';
@@ -225,32 +235,22 @@ export class Server<T = unknown> {
 
     let result: UpgradeResult<unknown> = undefined;
     if (route.upgrade) {
-      // While the hook runs, watch the socket: a client that leaves must never open, and
-      // frames it sends early are kept for the connection.
-      let gone = false;
-      const early: Buffer[] = [];
-      const onGone = () => (gone = true);
-      const onData = (chunk: Buffer) => early.push(chunk);
-      socket.on('end', onGone);
-      socket.on('close', onGone);
-      socket.on('data', onData);
+      const early = new EarlyData(socket);
       this.pendingSockets.add(socket);
       try {
-        result = await withTimeout(route.upgrade(request), route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+        result = await withTimeout(route.upgrade(request), Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
       } catch (error) {
         trace('upgrade hook failed: %s', (error as Error)?.message);
         return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
       } finally {
         this.pendingSockets.delete(socket);
-        socket.removeListener('end', onGone);
-        socket.removeListener('close', onGone);
-        socket.removeListener('data', onData);
+        early.stop();
       }
-      if (gone) {
+      if (early.gone) {
         socket.destroy();
         return null;
       }
-      if (early.length > 0) head = Buffer.concat([head, ...early]);
+      if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
     }
     if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
@@ -304,6 +304,7 @@ export class Server<T = unknown> {
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();
+    this.deadlines?.destroyAll();
     const gone = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allFinished = resolve));
     for (const ws of this.connections) {
       if (ws.readyState === 1) ws.close(code, reason);
@@ -319,6 +320,55 @@ export class Server<T = unknown> {
 }
 
 function ignore(): void {}
+
+/**
+ * What a client may pipeline after its upgrade request: a few first messages. RFC 6455 §4.1 has it wait for the
+ * 101, so more is not a client that needs serving quickly but one that costs memory while the hook runs.
+ */
+const EARLY_DATA_LIMIT = 64 * 1024;
+
+/**
+ * Watches a socket while an async upgrade hook runs: a client that leaves must never open, and frames it sends
+ * early are kept for the connection, up to EARLY_DATA_LIMIT (plus the read that crossed it). Past that the socket
+ * is paused, so TCP holds the client back until the hook settles. A paused socket cannot see a FIN or a reset:
+ * such a client is noticed only once the connection reads again, after open.
+ */
+class EarlyData {
+  gone = false;
+  readonly kept: Buffer[] = [];
+  private bytes = 0;
+  private paused = false;
+
+  constructor(private readonly socket: Duplex) {
+    socket.on('end', this.onGone);
+    socket.on('close', this.onGone);
+    socket.on('data', this.onData);
+  }
+
+  private readonly onGone = (): void => {
+    this.gone = true;
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.kept.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= EARLY_DATA_LIMIT && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  };
+
+  /**
+   * Stops watching. A paused socket reads again: an accepted connection attaches its own 'data' listener in the same
+   * tick (resume() only flows on the next one), and a refused one must read to see the client's FIN, dropping the rest.
+   */
+  stop(): void {
+    this.socket.removeListener('end', this.onGone);
+    this.socket.removeListener('close', this.onGone);
+    this.socket.removeListener('data', this.onData);
+    if (this.paused) this.socket.resume();
+  }
+}
 
 const TIMED_OUT = Symbol('timed out');
 
@@ -416,6 +466,11 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   };
   const httpServer = options.tls ? https.createServer({ ...timing, ...options.tls }, onRequest) : http.createServer(timing, onRequest);
   const server = new Server<T>(options, httpServer, true);
+  // On the raw TCP socket, before TLS: the deadline covers the TLS handshake too.
+  const deadlines = (server.deadlines = new HandshakeDeadlines(handshakeTimeout, timing.connectionsCheckingInterval, options.tls !== undefined));
+  httpServer.on('connection', deadlines.add);
+  // A plain HTTP request: Node's request and keep-alive timeouts take over.
+  httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
   httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
   return new Promise((resolve, fail) => {
     httpServer.once('error', fail);

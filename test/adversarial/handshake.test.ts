@@ -278,3 +278,77 @@ describe('TCP resets at every stage', () => {
     expect(await probe.rtt()).toBeLessThan(RTT_BOUND_MS);
   }, 120_000);
 });
+
+describe('a client streaming during a slow async upgrade hook', () => {
+  const HOOK_MS = 1500;
+  /** What the client tries to send before the answer (the server should stop reading long before). */
+  const ATTEMPT = 256 * MiB;
+  /** How late the answer may come after the hook settles. */
+  const LATE_BOUND_MS = 250;
+  const PAYLOAD = 64 * 1024;
+  /** One masked 64 KiB binary message, written again and again: valid frames, so an accepted connection can count them. */
+  const message = frame(2, randomBytes(PAYLOAD));
+
+  /**
+   * Sends the handshake for `path`, then frames back to back, each write waiting for 'drain' once the socket is full,
+   * until the server answers or ATTEMPT bytes went out. Returns how late the answer came after the hook's settling time.
+   */
+  async function streamUntilAnswer(port: number, path: string) {
+    const raw = await RawSocket.connect(port);
+    defer(() => raw.destroy());
+    const answered = () => raw.headReceived || raw.ended;
+    const started = performance.now();
+    raw.write(handshake({}, `GET ${path} HTTP/1.1`));
+    let writes = 0;
+    while (writes * message.length < ATTEMPT && !answered()) {
+      writes++;
+      if (raw.write(message)) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          raw.socket.off('drain', done);
+          resolve();
+        };
+        raw.socket.once('drain', done);
+        raw.waitFor(answered, 60_000, 'answer or drain').then(done, done);
+      });
+    }
+    await raw.waitFor(() => raw.headReceived, HOOK_MS + 30_000, 'handshake answer');
+    return { raw, writes, late: performance.now() - started - HOOK_MS };
+  }
+
+  async function attack(reject?: number) {
+    const server = await ServerChild.start({ slowUpgrade: { path: '/slow', ms: HOOK_MS, reject }, echo: false }, defer);
+    const before = await server.mem(true);
+    await server.request('reset');
+    const { raw, writes, late } = await withTimeout(streamUntilAnswer(server.port, '/slow'), 90_000, 'streaming during the hook');
+    const mem = await server.mem();
+    const label = reject ? `refused with ${reject}` : 'accepted';
+    console.log(
+      `streaming during a ${HOOK_MS} ms hook (${label}): ${((writes * message.length) / MiB).toFixed(1)} MiB written by the client; answer ${raw.status} ${Math.round(late)} ms after the hook settled; server rss ${(before.rss / MiB).toFixed(1)} -> peak ${(mem.peakRss / MiB).toFixed(1)} MiB (+${((mem.peakRss - before.rss) / MiB).toFixed(1)})`,
+    );
+    return { server, raw, writes, late, growth: mem.peakRss - before.rss };
+  }
+
+  it('refused: the server stops reading, the 401 comes promptly and memory stays bounded', async () => {
+    const { server, raw, late, growth } = await attack(401);
+    expect(raw.status).toBe(401);
+    expect(growth, 'server RSS growth').toBeLessThan(rssBound(32 * MiB));
+    expect(late, 'ms from the hook settling to the 401').toBeLessThan(LATE_BOUND_MS);
+    await withTimeout(raw.closed, 10_000, 'the refused connection closes');
+    expect((await server.stats()).opened).toBe(0);
+    expect(server.alive).toBe(true);
+  }, 120_000);
+
+  it('accepted: memory stays bounded and every frame sent before the 101 is delivered, in order and whole', async () => {
+    const { server, raw, writes, late, growth } = await attack();
+    expect(raw.status).toBe(101);
+    expect(growth, 'server RSS growth').toBeLessThan(rssBound(32 * MiB));
+    expect(late, 'ms from the hook settling to the 101').toBeLessThan(LATE_BOUND_MS);
+    // A close after the last frame: once it is answered, every frame before it has been processed.
+    raw.write(frame(8, Buffer.from([0x03, 0xe8])));
+    expect(await raw.closeCode(30_000)).toBe(1000);
+    const stats = await server.stats();
+    expect({ messages: stats.messages, bytes: stats.messageBytes }).toEqual({ messages: writes, bytes: writes * PAYLOAD });
+    expect(stats.uncaught).toBe(0);
+  }, 120_000);
+});

@@ -10,6 +10,8 @@
  *   publishPath: messages of connections on this path are published to topic instead of echoed
  *   echo: echo messages (default true)
  *   sampleMs: how often to sample RSS, bufferedAmount and pauses (default 25)
+ *   slowUpgrade: { path, ms, reject? } the upgrade hook for `path` is async: it answers after ms, with
+ *                reject(status) when `reject` is set (other paths keep the synchronous hook)
  *   wsApi: serve through `wsbolt/ws` (a WebSocketServer that echoes) instead of serve(); the other options
  *          but maxPayload are ignored then, and close kinds are reported as 'ws'
  * Speaks over IPC. Commands (each answered with { re: id, ... }):
@@ -17,7 +19,7 @@
  *                 last reset; with spaces: true also the size of each V8 heap space)
  *   reset         reset the peaks
  *   gc            run the garbage collector (needs --expose-gc), then mem
- *   stats         { connections, opened, closes: { 'code/kind': count }, lastCloses, uncaught }
+ *   stats         { connections, opened, closes: { 'code/kind': count }, lastCloses, uncaught, messages, messageBytes }
  *   publish       { topic, size, count, binary } -> { reached: number[] } one publish per event-loop turn
  *   buffered      { amounts: number[] } bufferedAmount of every connection
  *   resume        resume every paused connection
@@ -40,7 +42,7 @@ try {
 }
 
 const options = JSON.parse(process.argv[2] || '{}');
-const { topic, subscribePath, publishPath, echo = true, sampleMs = 25, wsApi = false, ...serveOptions } = options;
+const { topic, subscribePath, publishPath, echo = true, sampleMs = 25, wsApi = false, slowUpgrade, ...serveOptions } = options;
 let server = null;
 
 let opened = 0;
@@ -50,6 +52,8 @@ let waiters = [];
 const closes = {};
 const lastCloses = [];
 let uncaught = 0;
+let messages = 0;
+let messageBytes = 0;
 let peakRss = 0;
 let peakBuffered = 0;
 let anyPaused = false;
@@ -94,6 +98,8 @@ async function serveWs() {
     opened++;
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
+      messages++;
+      messageBytes += data.length;
       if (echo) ws.send(data, { binary: isBinary });
     });
     ws.on('close', (code) => {
@@ -125,6 +131,11 @@ async function main() {
     port: 0,
     ...serveOptions,
     upgrade(req) {
+      if (slowUpgrade && req.path === slowUpgrade.path) {
+        return new Promise((resolve) => setTimeout(resolve, slowUpgrade.ms)).then(() =>
+          slowUpgrade.reject ? wsbolt.reject(slowUpgrade.reject, 'refused') : { data: { path: req.path } },
+        );
+      }
       return { data: { path: req.path } };
     },
     open(ws) {
@@ -133,6 +144,8 @@ async function main() {
       checkWaiters();
     },
     message(ws, data, isBinary) {
+      messages++;
+      messageBytes += data.length;
       if (publishPath && ws.data.path === publishPath) server.publish(topic, data, { binary: isBinary });
       else if (echo) ws.send(data, { binary: isBinary });
     },
@@ -146,7 +159,7 @@ async function main() {
       setImmediate(checkWaiters);
     },
   });
-  const statsOf = () => ({ connections: server.connections.size, opened, closed, closes, lastCloses, uncaught });
+  const statsOf = () => ({ connections: server.connections.size, opened, closed, closes, lastCloses, uncaught, messages, messageBytes });
   checkWaiters = () => {
     if (waiters.length === 0) return;
     const keep = [];

@@ -69,6 +69,8 @@ export interface Stats {
   closes: Record<string, number>;
   lastCloses: { code: number; kind: string; error?: string }[];
   uncaught: number;
+  messages: number;
+  messageBytes: number;
 }
 
 export class ServerChild extends EventEmitter {

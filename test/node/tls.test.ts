@@ -2,10 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { type UpgradeRequest, type WebSocket, attach } from '../../src/index.js';
-import { HOST, connect, deferred, once, startServer, useCleanup, withTimeout } from './util.js';
+import { HOST, connect, deferred, handshakeRequest, once, startServer, useCleanup, withTimeout } from './util.js';
 
 const defer = useCleanup();
 
@@ -95,5 +97,90 @@ describe('attach(https server)', () => {
       }),
     );
     expect(body).toBe('https route');
+  });
+});
+
+describe('handshakeTimeout: from accept to the 101, TLS included', () => {
+  const TIMEOUT = 500;
+  /** How long a stalled connection is watched before it counts as held (Node's own default would hold it 120 s). */
+  const WATCH_MS = 5000;
+  /** 5 bytes of a TLS record header announcing a ClientHello that never follows. */
+  const CLIENT_HELLO_START = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]);
+
+  /** Ms from the connection attempt until the server closed it, or -1 if it was still open after WATCH_MS. */
+  async function heldFor(socket: net.Socket): Promise<number> {
+    defer(() => socket.destroy());
+    socket.on('error', () => {});
+    socket.resume(); // reads, so that the server's FIN is seen
+    const started = performance.now();
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - started)));
+    return withTimeout(closed, WATCH_MS, 'server closes the stalled connection').catch(() => -1);
+  }
+
+  const plain = (port: number, send?: string | Buffer) => {
+    const socket = net.connect({ host: HOST, port });
+    if (send) socket.once('connect', () => socket.write(send));
+    return socket;
+  };
+  const secure = (port: number, send?: string) => {
+    const socket = tls.connect({ host: HOST, port, ca: cert, servername: 'localhost' });
+    if (send) socket.once('secureConnect', () => socket.write(send));
+    return socket;
+  };
+
+  it.each([
+    ['wss: nothing sent', true, (port: number) => plain(port)],
+    ['wss: 5 bytes of a ClientHello', true, (port: number) => plain(port, CLIENT_HELLO_START)],
+    ['wss: TLS done, no HTTP request', true, (port: number) => secure(port)],
+    ['wss: TLS done, half a request line', true, (port: number) => secure(port, 'GET /ch')],
+    ['ws: nothing sent', false, (port: number) => plain(port)],
+    ['ws: half a request line', false, (port: number) => plain(port, 'GET /ch')],
+  ])('%s: closed by the server within 2 x handshakeTimeout', async (name, useTls, open) => {
+    const server = await startServer(defer, { ...echo, handshakeTimeout: TIMEOUT, ...(useTls ? { tls: { key, cert } } : {}) });
+    const ms = await heldFor(open(server.port));
+    console.log(`handshakeTimeout ${TIMEOUT} ms, ${name}: ${ms < 0 ? `still open after ${WATCH_MS} ms` : `closed after ${Math.round(ms)} ms`}`);
+    expect(ms, 'ms until the server closed it (-1: still open after 5 s)').toBeGreaterThanOrEqual(TIMEOUT * 0.9);
+    expect(ms).toBeLessThan(2 * TIMEOUT);
+  });
+
+  it('a wss connection accepted in time stays open past the deadline and still echoes', async () => {
+    const server = await startServer(defer, { ...echo, handshakeTimeout: TIMEOUT, tls: { key, cert } });
+    const { client, messages } = await connect(defer, `wss://localhost:${server.port}/`, { ca: cert });
+    // Stalled from now on: once the server has closed it, the open connection's deadline has passed too.
+    expect(await heldFor(plain(server.port))).toBeGreaterThan(0);
+    client.send('still here');
+    expect((await messages.next()).data.toString()).toBe('still here');
+    expect(client.readyState).toBe(1);
+    expect(server.connections.size).toBe(1);
+  });
+
+  it('server.close() does not wait for a connection stalled before its ClientHello', async () => {
+    const server = await startServer(defer, { ...echo, handshakeTimeout: 60_000, tls: { key, cert } });
+    const stalled = plain(server.port);
+    const held = heldFor(stalled);
+    await once(stalled, 'connect');
+    await withTimeout(server.close({ timeout: 200 }), 3000, 'server.close()');
+    expect(await held).toBeGreaterThan(0);
+  });
+
+  it('an async hook gets what is left of handshakeTimeout after a slow request: 503 at the deadline from accept', async () => {
+    const never = deferred();
+    defer(() => never.resolve());
+    const server = await startServer(defer, { handshakeTimeout: 600, tls: { key, cert }, upgrade: () => never.promise });
+    const socket = secure(server.port);
+    defer(() => socket.destroy());
+    const started = performance.now();
+    await once(socket, 'secureConnect');
+    const request = handshakeRequest('/');
+    socket.write(request.slice(0, -2));
+    // A slow client: the end of its request comes 400 ms later (a stimulus, not a wait for the server).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.write('\r\n');
+    await withTimeout(once(socket, 'close', 5000), 5000, 'the answer and close');
+    const ms = performance.now() - started;
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
+    expect(ms, 'ms from connect to the 503').toBeLessThan(600 + 250);
   });
 });
