@@ -6,10 +6,11 @@
  */
 import type { Socket } from 'node:net';
 import { CloseCode } from '../core/constants.js';
-import { WsboltError } from '../core/errors.js';
+import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
+import { onRejection, reportHandlerError } from './handler-errors.js';
 import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
@@ -78,6 +79,8 @@ export interface ConnectionInit<T> {
   deflate?: PerMessageDeflate | null;
   /** Called once the socket is gone, after handler.close. */
   onFinished?: (ws: WebSocket<T>) => void;
+  /** Let what the handler's callbacks throw propagate (wsbolt/ws: a throwing listener throws, as in ws) instead of closing with 1011. */
+  rethrowHandlerErrors?: boolean;
 }
 
 export class WebSocket<T = unknown> implements ProtocolHandler {
@@ -120,6 +123,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
+  private readonly rethrowHandlerErrors: boolean;
+  /** The first callback failure; from then on the connection gets no open, message, ping, pong or drain. */
+  private handlerFailure: HandlerError | null = null;
+  /** That failure is what closed the connection (1011), so it is the close cause. */
+  private closedForHandlerFailure = false;
 
   constructor(init: ConnectionInit<T>) {
     const { socket, options } = init;
@@ -131,6 +139,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.extensions = init.extensions;
     this.hub = init.hub;
     this.onFinished = init.onFinished;
+    this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
@@ -278,17 +287,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
       if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
       return;
     }
-    this.handler.message?.(this, data, isBinary);
+    this.invoke('message', data, isBinary);
   }
 
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
-    this.handler.ping?.(this, data);
+    this.invoke('ping', data);
   }
 
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
-    this.handler.pong?.(this, data);
+    this.invoke('pong', data);
   }
 
   onCloseFrame(): void {
@@ -301,7 +310,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
     this.scheduleFlush();
-    this.handler.error?.(this, error);
+    this.invoke('error', error);
   }
 
   // ---- offloaded zlib work (permessage-deflate above asyncThreshold, or with context takeover) ----
@@ -378,7 +387,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
       this.resumeReading();
     }
     this.drainOwed = false;
-    if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
+    if (this.readyState === ReadyState.OPEN) this.invoke('drain');
   }
 
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
@@ -423,7 +432,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (this.drainOwed && !socket.writableNeedDrain && this.bufferedAmount <= socket.writableHighWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
-      if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
+      if (this.readyState === ReadyState.OPEN) this.invoke('drain');
     }
     if (!this.ending && this.core.shouldCloseTransport()) {
       // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
@@ -470,14 +479,53 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
     const { code, reason, cause } = this.closeOutcome();
     try {
-      this.handler.close?.(this, code, reason, cause);
+      this.invoke('close', code, reason, cause);
     } finally {
       this.onFinished?.(this);
     }
   }
 
+  // ---- user callbacks ----------------------------------------------------------
+
+  /**
+   * @internal Calls a handler callback (as a method of the handler, with this
+   * connection first). A throw, or a returned thenable that rejects, closes
+   * this connection with 1011 and is reported; after one, only close and
+   * error are still called. Fixed arity: nothing allocated per call.
+   */
+  invoke(name: CallbackName, a?: unknown, b?: unknown, c?: unknown): void {
+    const handler = this.handler as unknown as Record<string, ((ws: this, a: unknown, b: unknown, c: unknown) => unknown) | undefined>;
+    const fn = handler[name];
+    if (fn === undefined || (this.handlerFailure !== null && name !== 'close' && name !== 'error')) return;
+    if (this.rethrowHandlerErrors) {
+      fn.call(handler, this, a, b, c);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = fn.call(handler, this, a, b, c);
+    } catch (error) {
+      this.handlerFailed(new HandlerError(name, error));
+      return;
+    }
+    if (result !== undefined) onRejection(result, (reason) => this.handlerFailed(new HandlerError(name, reason, true)));
+  }
+
+  private handlerFailed(error: HandlerError): void {
+    this.handlerFailure ??= error;
+    if (this.readyState === ReadyState.OPEN) {
+      this.closedForHandlerFailure = true;
+      this.close(CloseCode.INTERNAL_ERROR, 'internal error');
+    }
+    reportHandlerError(this.handler, this, error);
+  }
+
   private closeOutcome(): { code: number; reason: string; cause: CloseCause } {
     const core = this.core;
+    if (this.closedForHandlerFailure) {
+      const clean = core.closeReceived && core.closeSent;
+      return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'handler_error', error: this.handlerFailure! } };
+    }
     if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
     const clean = core.closeReceived && core.closeSent;
     if (this.timedOut) return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
