@@ -494,21 +494,29 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
    * error are still called. Fixed arity: nothing allocated per call.
    */
   invoke(name: CallbackName, a?: unknown, b?: unknown, c?: unknown): void {
-    const handler = this.handler as unknown as Record<string, ((ws: this, a: unknown, b: unknown, c: unknown) => unknown) | undefined>;
-    const fn = handler[name];
+    const fn = (this.handler as unknown as Record<string, AnyCallback | undefined>)[name];
     if (fn === undefined || (this.handlerFailure !== null && name !== 'close' && name !== 'error')) return;
     if (this.rethrowHandlerErrors) {
-      fn.call(handler, this, a, b, c);
+      this.call(fn, name, a, b, c);
       return;
     }
     let result: unknown;
     try {
-      result = fn.call(handler, this, a, b, c);
+      result = this.call(fn, name, a, b, c);
     } catch (error) {
       this.handlerFailed(new HandlerError(name, error));
       return;
     }
     if (result !== undefined) onRejection(result, (reason) => this.handlerFailed(new HandlerError(name, reason, true)));
+  }
+
+  /** Each callback with exactly its own arguments. */
+  private call(fn: AnyCallback, name: CallbackName, a: unknown, b: unknown, c: unknown): unknown {
+    const handler = this.handler;
+    if (name === 'message') return fn.call(handler, this, a, b);
+    if (name === 'close') return fn.call(handler, this, a, b, c);
+    if (name === 'open' || name === 'drain') return fn.call(handler, this);
+    return fn.call(handler, this, a); // ping, pong, error
   }
 
   private handlerFailed(error: HandlerError): void {
@@ -536,6 +544,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+type AnyCallback = (...args: unknown[]) => unknown;
 
 const kConnection = Symbol('wsbolt.connection');
 type OwnedSocket = Socket & { [kConnection]: WebSocket<unknown> };
