@@ -1,4 +1,4 @@
-// Incremental UTF-8 validation (RFC 3629), the state machine of fallback.ts
+// Incremental UTF-8 validation (RFC 3629), the state machine of reference.ts
 // with the same state numbers, since states cross the JS boundary:
 //   0 accept, 1 reject (sticky),
 //   2/3/4 need 1/2/3 more continuation bytes in 80..BF,
@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "contract.h"
+
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>  // _BitScanForward64
 #endif
@@ -24,9 +26,9 @@
 namespace wsbolt {
 namespace utf8 {
 
-constexpr uint32_t kAccept = 0;
-constexpr uint32_t kReject = 1;
-constexpr uint32_t kStates = 9;
+constexpr uint32_t kAccept = contract::UTF8_ACCEPT;
+constexpr uint32_t kReject = contract::UTF8_REJECT;
+constexpr uint32_t kStates = contract::UTF8_STATES;
 
 // Byte classes: the distinctions the states above need, and no more.
 enum : uint8_t {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Dev aid: differential check of the native addon against fallback.ts, plus a
+// Dev aid: differential check of the native addon against reference.ts, plus a
 // quick unmask speed comparison with bufferutil.
 //   npx node-gyp rebuild && node scripts/check-native.mjs [--seed N] [--scan N] [--no-bench]
 import { execFileSync } from 'node:child_process';
@@ -19,15 +19,15 @@ const opt = (name, dflt) => {
 const seed = opt('--seed', Date.now() % 1e9);
 const scanRuns = opt('--scan', 200_000);
 
-// The fallback, compiled standalone (CommonJS) into a scratch directory.
-const fbDir = path.join(os.tmpdir(), 'wsbolt-check-fallback');
+// The reference kernels, compiled standalone (CommonJS) into a scratch directory.
+const fbDir = path.join(os.tmpdir(), 'wsbolt-check-reference');
 fs.rmSync(fbDir, { recursive: true, force: true });
 execFileSync(
   path.join(root, 'node_modules/.bin/tsc'),
-  ['src/native/fallback.ts', 'src/native/types.ts', '--outDir', fbDir, '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'],
+  ['src/native/reference.ts', 'src/native/types.ts', '--outDir', fbDir, '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'],
   { cwd: root, stdio: 'inherit' },
 );
-const js = require(path.join(fbDir, 'fallback.js'));
+const js = require(path.join(fbDir, 'reference.js'));
 const native = require(path.join(root, 'build/Release/wsbolt.node'));
 
 // mulberry32: reproducible with --seed.
@@ -76,7 +76,7 @@ if (doChecks) {
     if (r !== ((phase + size) & 3) || !same(got, expect)) fail('unmask', { size, align, phase, r });
     const viaJs = ab.slice();
     js.unmask(viaJs.subarray(start, start + size), key, phase);
-    if (!same(viaJs, got)) fail('unmask vs fallback', { size, align, phase });
+    if (!same(viaJs, got)) fail('unmask vs reference', { size, align, phase });
     cases++;
   };
   const maskCase = (size, sAlign, dAlign, key) => {

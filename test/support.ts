@@ -94,3 +94,10 @@ export function withoutSanitizers(env: NodeJS.ProcessEnv = process.env): NodeJS.
   delete out.UBSAN_OPTIONS;
   return out;
 }
+
+/** The Node socket under a wsbolt connection carried by a StreamTransport (for byte counters and flow control in tests). */
+export function socketOf(ws: { transport: unknown }): import('node:net').Socket {
+  const transport = ws.transport as { kind: string; stream?: import('node:net').Socket };
+  if (transport.kind !== 'stream' || !transport.stream) throw new Error('this connection is not carried by a stream transport');
+  return transport.stream;
+}

@@ -9,7 +9,7 @@
 import {
   type Backend,
   OUT_BITS,
-  OUT_CODE,
+  OUT_FAULT,
   OUT_HEADER_LENGTH,
   OUT_MASK_KEY,
   OUT_PAYLOAD_LENGTH,
@@ -39,8 +39,8 @@ export interface FrameSink {
   onFramePart(bits: number, part: Buffer): boolean;
   /** A complete frame, unmasked. `streamed` is true when its bytes went through onFramePart first. */
   onFrame(bits: number, payload: Buffer, streamed: boolean): boolean;
-  /** The scanner rejected a header; `header` starts at the offending frame. */
-  onFrameError(closeCode: number, header: Buffer): void;
+  /** The scanner rejected a header: which rule it broke (FAULT_*), and the frame's first header byte. */
+  onFrameError(fault: number, bits: number): void;
 }
 
 /*
@@ -104,6 +104,11 @@ export class FrameReader {
 
   get isStopped(): boolean {
     return this.stopped;
+  }
+
+  /** A frame has begun (some of its header or payload arrived) and not ended. */
+  get inFrame(): boolean {
+    return this.head !== null || this.frameLength >= 0;
   }
 
   /**
@@ -206,7 +211,7 @@ export class FrameReader {
     if (status === SCAN_FULL) return stop;
     if (status === SCAN_ERROR) {
       this.stop();
-      this.sink.onFrameError(out[OUT_CODE]!, chunk.subarray(stop, stop + MAX_HEADER));
+      this.sink.onFrameError(out[OUT_FAULT]!, chunk[stop]!);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
@@ -251,7 +256,7 @@ export class FrameReader {
     }
     if (out[OUT_STATUS] === SCAN_ERROR) {
       this.stop();
-      this.sink.onFrameError(out[OUT_CODE]!, joined);
+      this.sink.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;

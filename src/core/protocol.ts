@@ -25,17 +25,26 @@ import { WsboltError, protocolError } from './errors.js';
 import { DEFER, type InflateResult, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
-import { diagnoseHeader } from './header-errors.js';
+import { headerError } from './header-errors.js';
 import { MESSAGE_COMPLETE, MessageAssembler } from './message.js';
 
 export type Role = 'server' | 'client';
 
+/**
+ * Where the closing handshake stands (§7), as python-websockets' State: the
+ * one lifecycle fact of the core. Whether the transport has ended is kept
+ * apart (`receiving`), because it can end in any of these states.
+ */
 export const State = {
   OPEN: 1,
-  /** A close frame was sent or received, not both. */
-  CLOSING: 2,
-  /** Both close frames exchanged, the connection failed, or the transport ended. */
-  CLOSED: 3,
+  /** Our close frame is queued; the peer's has not arrived. */
+  CLOSE_SENT: 2,
+  /** The peer's close frame arrived; ours is not queued yet. */
+  CLOSE_RECEIVED: 3,
+  /** Both close frames exchanged: the closing handshake is complete. */
+  CLOSED: 4,
+  /** We failed the connection (§7.1.7): our close frame carries the error's code; nothing more is read. */
+  FAILED: 5,
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
@@ -57,6 +66,8 @@ export interface ProtocolOptions {
   maskKey?: (target: Uint8Array, offset: number) => void;
   /** Called for every complete frame received and every frame queued (tracing). */
   trace?: FrameTrace;
+  /** Called for every complete frame received, before it is acted on (the driver's rate limits count frames with it). */
+  onFrameIn?: () => void;
   /** permessage-deflate, when negotiated: claims RSV1, compresses and inflates messages. */
   deflate?: PerMessageDeflate | null;
 }
@@ -109,13 +120,33 @@ export interface SendOptions {
 export class Protocol implements FrameSink {
   readonly role: Role;
   state: State = State.OPEN as State;
-  closeSent = false;
-  closeReceived = false;
+  /** The transport ended (EOF or error): nothing is read or sent from now on. */
+  private ended = false;
   /** The code and reason to report when the connection ends. */
   closeCode: number = CloseCode.ABNORMAL;
   closeReason = '';
+  /** Why the connection failed (state FAILED), else null. */
   failure: WsboltError | null = null;
   autoPong: boolean;
+  /**
+   * Messages received in full, counting a control frame outside of a
+   * message as one. A driver that times unfinished input (messageTimeout)
+   * restarts its clock when this changed: what is pending now began since.
+   */
+  messagesReceived = 0;
+
+  /** Our close frame is queued (or was written). */
+  get closeSent(): boolean {
+    return this.state === State.CLOSE_SENT || this.state === State.CLOSED || this.state === State.FAILED;
+  }
+
+  /** The peer's close frame arrived. */
+  get closeReceived(): boolean {
+    return this.state === State.CLOSE_RECEIVED || this.state === State.CLOSED;
+  }
+
+  /** Who started the closing handshake: the peer's close frame came before ours. */
+  peerStartedClosing = false;
 
   private readonly backend: Backend;
   private readonly reader: FrameReader;
@@ -123,6 +154,7 @@ export class Protocol implements FrameSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
+  private readonly onFrameIn: (() => void) | undefined;
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   private readonly maxPayload: number;
@@ -149,6 +181,7 @@ export class Protocol implements FrameSink {
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
     this.trace = options.trace;
+    this.onFrameIn = options.onFrameIn;
     this.deflate = options.deflate ?? null;
     this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -234,12 +267,43 @@ export class Protocol implements FrameSink {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
     }
-    this.state = State.CLOSED;
+    this.ended = true;
   }
 
   /** True while input is still read: until the peer's close frame, a failure or EOF. */
   get receiving(): boolean {
     return !this.reader.isStopped;
+  }
+
+  /**
+   * The peer began something it has not finished: a frame cut between reads,
+   * or a message still missing fragments. The core keeps no clock; the
+   * driver times this (messageTimeout).
+   */
+  get inputPending(): boolean {
+    return !this.reader.isStopped && (this.reader.inFrame || this.assembler.inMessage);
+  }
+
+  /**
+   * The driver gives up on the peer's input, for a policy of its own such as
+   * a time limit (§7.1.7 lets an endpoint fail the connection): a close frame
+   * with code and reason is queued, nothing more is read, and the transport
+   * closes once that frame is out. The peer cannot be waited for: its close
+   * frame could only come after the frame it has not finished.
+   */
+  abandonInput(code: number, reason: string): void {
+    if (this.state === State.CLOSED || this.state === State.FAILED || this.ended) return;
+    this.reader.stop();
+    this.assembler.reset();
+    this.inflating = null;
+    this.pendingCompressed = null;
+    if (!this.closeSent) {
+      this.sendClose(buildClosePayload(code, reason));
+      this.closeCode = code;
+      this.closeReason = reason;
+    }
+    // Failed by the driver's policy rather than a protocol error: failure stays null.
+    this.state = State.FAILED;
   }
 
   /** Bytes held for frames and messages that have not fully arrived. */
@@ -261,7 +325,7 @@ export class Protocol implements FrameSink {
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
   closeExpected(): boolean {
-    return this.closeSent && !this.closeReceived && this.failure === null && this.state !== State.CLOSED;
+    return this.state === State.CLOSE_SENT && !this.ended;
   }
 
   /**
@@ -270,10 +334,9 @@ export class Protocol implements FrameSink {
    * waits for the server to close (and arms a timer instead).
    */
   shouldCloseTransport(): boolean {
-    if (this.failure !== null) return true;
+    if (this.state === State.FAILED) return true;
     if (this.held !== null) return false; // our close frame still waits behind a compression
-    if (!(this.closeSent && this.closeReceived)) return false;
-    return this.role === 'server';
+    return this.state === State.CLOSED && this.role === 'server';
   }
 
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions): number {
@@ -374,7 +437,7 @@ export class Protocol implements FrameSink {
    */
   close(code?: number, reason?: string | Buffer): void {
     const payload = buildClosePayload(code, reason);
-    if (this.closeSent || this.state === State.CLOSED) return;
+    if (this.closeSent || this.ended) return;
     this.sendClose(payload);
     if (!this.closeReceived) {
       this.closeCode = code ?? CloseCode.NO_STATUS;
@@ -382,15 +445,15 @@ export class Protocol implements FrameSink {
     }
   }
 
+  /** Queues our close frame; the state moves on from OPEN or CLOSE_RECEIVED (fail() sets FAILED itself). */
   private sendClose(payload: Buffer): void {
-    this.closeSent = true;
     if (this.held !== null) this.hold(OPCODE_CLOSE, payload, null, true, false, payload.length);
     else this.push(OPCODE_CLOSE, payload, true, false);
-    this.state = this.closeReceived ? State.CLOSED : State.CLOSING;
+    this.state = this.state === State.CLOSE_RECEIVED ? State.CLOSED : State.CLOSE_SENT;
   }
 
   private assertCanSend(): void {
-    if (this.closeSent || this.state === State.CLOSED) {
+    if (this.closeSent || this.ended) {
       throw new WsboltError('ERR_NOT_OPEN', 'the connection is closing or closed');
     }
   }
@@ -402,7 +465,7 @@ export class Protocol implements FrameSink {
 
   /** Fails the connection (§7.1.7): queue a close with the error's code and stop reading. */
   private fail(error: WsboltError): void {
-    if (this.failure !== null || this.state === State.CLOSED) return;
+    if (this.state === State.FAILED || this.state === State.CLOSED || this.ended) return;
     this.failure = error;
     this.reader.stop();
     this.assembler.reset();
@@ -412,10 +475,8 @@ export class Protocol implements FrameSink {
     this.dropHeld();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
     this.closeReason = error.message;
-    if (!this.closeSent) {
-      this.sendClose(buildClosePayload(this.closeCode));
-    }
-    this.state = State.CLOSED;
+    if (!this.closeSent) this.sendClose(buildClosePayload(this.closeCode));
+    this.state = State.FAILED;
     this.handler.onProtocolError(error);
   }
 
@@ -443,6 +504,7 @@ export class Protocol implements FrameSink {
 
   onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
     if (this.trace) this.trace('in', bits, payload.length);
+    if (this.onFrameIn) this.onFrameIn();
     const opcode = bits & 0x0f;
     if (opcode >= OPCODE_CLOSE) return this.onControlFrame(opcode, payload);
     if (!streamed) {
@@ -454,6 +516,7 @@ export class Protocol implements FrameSink {
     }
     const result = this.assembler.end(bits, payload, streamed);
     if (result === MESSAGE_COMPLETE) {
+      this.messagesReceived++;
       let data = this.assembler.data;
       this.assembler.data = EMPTY; // do not keep the user's message alive
       const isBinary = this.assembler.isBinary;
@@ -497,11 +560,12 @@ export class Protocol implements FrameSink {
     return out;
   }
 
-  onFrameError(closeCode: number, header: Buffer): void {
-    this.fail(diagnoseHeader(header, closeCode, this.reader.flags, this.reader.maxPayload));
+  onFrameError(fault: number, bits: number): void {
+    this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
   }
 
   private onControlFrame(opcode: number, payload: Buffer): boolean {
+    if (!this.assembler.inMessage) this.messagesReceived++;
     if (opcode === OPCODE_PING) {
       if (this.autoPong && !this.closeSent) this.push(OPCODE_PONG, payload, true, false);
       this.handler.onPing(payload);
@@ -516,15 +580,17 @@ export class Protocol implements FrameSink {
       this.fail(parsed);
       return false;
     }
-    this.closeReceived = true;
     this.reader.stop(); // nothing may follow a close frame (§5.5.1)
     this.closeCode = parsed.code;
     this.closeReason = parsed.reason;
-    if (!this.closeSent) {
+    if (this.state === State.CLOSE_SENT) {
+      this.state = State.CLOSED;
+    } else {
       // Echo the peer's close (§5.5.1): its code and reason (as ws does), or nothing if it had no code.
+      this.state = State.CLOSE_RECEIVED;
+      this.peerStartedClosing = true;
       this.sendClose(payload);
     }
-    this.state = State.CLOSED;
     this.handler.onCloseFrame(parsed.code, parsed.reason);
     return false;
   }

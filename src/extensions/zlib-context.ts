@@ -8,6 +8,11 @@
  * connection guarantees (sends wait in line, reading pauses while inflating).
  * close() frees the zlib memory at once and settles a job still running, so
  * that its limiter slot is released.
+ *
+ * A peer may end a message with a last deflate block (BFINAL, RFC 7692
+ * §7.2.3.4, a compressor's Z_FINISH). zlib then takes no more input on that
+ * stream, and the peer's compressor, to go on, has started a new stream with
+ * an empty window: the next message is inflated on a fresh stream, as ws does.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
@@ -26,15 +31,22 @@ export type Settle<R> = (result: R) => void;
 abstract class Context<S extends DeflateRaw | InflateRaw, R> {
   protected chunks: Buffer[] = [];
   protected pending: Settle<R> | null = null;
+  protected stream: S;
   private closed = false;
 
   constructor(
-    protected readonly stream: S,
+    stream: S,
     private readonly onClose: R,
   ) {
     openContexts++;
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', () => this.fail());
+    this.stream = this.listen(stream);
+  }
+
+  /** Events of a stream since replaced (see ContextInflater) are ignored. */
+  protected listen(stream: S): S {
+    stream.on('data', (chunk: Buffer) => stream === this.stream && this.onData(chunk));
+    stream.on('error', () => stream === this.stream && this.fail());
+    return stream;
   }
 
   protected abstract onData(chunk: Buffer): void;
@@ -98,20 +110,43 @@ export type ContextInflateResult = Buffer | 'too-big' | 'invalid';
 export class ContextInflater extends Context<InflateRaw, ContextInflateResult> {
   private total = 0;
   private limit = 0;
+  /** The peer's deflate stream ended inside the last message: the next one starts a new stream. */
+  private streamEnded = false;
 
-  constructor(windowBits: number) {
+  constructor(private readonly windowBits: number) {
     super(createInflateRaw({ windowBits }), 'invalid');
   }
 
   inflate(compressed: Buffer, limit: number, done: Settle<ContextInflateResult>): void {
+    if (this.streamEnded) this.restart();
     this.pending = done;
     this.total = 0;
     this.limit = limit;
-    this.stream.write(compressed);
-    this.stream.write(TAIL);
-    this.stream.flush(constants.Z_SYNC_FLUSH, () => {
-      if (this.pending === done) this.settle(this.flushed());
+    const stream = this.stream;
+    const start = stream.bytesWritten;
+    const size = compressed.length + TAIL.length;
+    stream.write(compressed);
+    stream.write(TAIL);
+    stream.flush(constants.Z_SYNC_FLUSH, () => {
+      if (this.pending !== done) return;
+      // bytesWritten counts the input zlib took: it takes none past the end of the stream.
+      const taken = stream.bytesWritten - start;
+      if (taken === 0 && start > 0) {
+        // The stream had ended exactly at the last message's end (a last empty stored block whose 00 00 ff ff the peer
+        // removed and we put back), which zlib cannot show until more input comes: this message begins a new stream.
+        this.restart();
+        this.inflate(compressed, limit, done);
+        return;
+      }
+      this.streamEnded = taken < size;
+      this.settle(this.flushed());
     });
+  }
+
+  private restart(): void {
+    this.stream.close();
+    this.stream = this.listen(createInflateRaw({ windowBits: this.windowBits }));
+    this.streamEnded = false;
   }
 
   protected onData(chunk: Buffer): void {

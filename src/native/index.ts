@@ -1,10 +1,11 @@
 /**
- * The one facade over the native addon and its fallback. Small inputs stay in
- * JavaScript even when the addon is loaded, because crossing into C++ costs
- * more than the work itself; the thresholds come from `npm run bench -- micro`.
+ * The one facade over the native addon and the TypeScript reference kernels
+ * (its fallback). Small inputs stay in JavaScript even when the addon is
+ * loaded, because crossing into C++ costs more than the work itself; the
+ * thresholds come from `npm run bench -- micro`.
  */
 import { isUtf8 } from 'node:buffer';
-import { fallback } from './fallback.js';
+import { reference } from './reference.js';
 import { loadNative } from './load.js';
 import type { Backend } from './types.js';
 
@@ -37,26 +38,26 @@ export function withThresholds(native: Backend): Backend {
   return {
     name: native.name,
     mask(source, key, output, offset, length) {
-      if (length < MASK_NATIVE_MIN) fallback.mask(source, key, output, offset, length);
+      if (length < MASK_NATIVE_MIN) reference.mask(source, key, output, offset, length);
       else native.mask(source, key, output, offset, length);
     },
     unmask(buffer, key, phase = 0) {
-      return buffer.length < UNMASK_NATIVE_MIN ? fallback.unmask(buffer, key, phase) : native.unmask(buffer, key, phase);
+      return buffer.length < UNMASK_NATIVE_MIN ? reference.unmask(buffer, key, phase) : native.unmask(buffer, key, phase);
     },
     scanFrames(chunk, offset, out, flags, maxPayload) {
       return chunk.length - offset < SCAN_NATIVE_MIN
-        ? fallback.scanFrames(chunk, offset, out, flags, maxPayload)
+        ? reference.scanFrames(chunk, offset, out, flags, maxPayload)
         : native.scanFrames(chunk, offset, out, flags, maxPayload);
     },
     utf8Step: native.utf8Step,
   };
 }
 
-/** The backend the protocol core uses by default. */
-export const active: Backend = loaded.binding ? withThresholds(loaded.binding) : fallback;
+/** The backend the protocol core uses by default: without the addon, the reference kernels are the fallback. */
+export const active: Backend = loaded.binding ? withThresholds(loaded.binding) : reference;
 
 /** Both implementations, for tests and benchmarks that compare them. */
-export const backends: { native: Backend | null; js: Backend } = { native: loaded.binding, js: fallback };
+export const backends: { native: Backend | null; js: Backend } = { native: loaded.binding, js: reference };
 
 const hasIsUtf8 = typeof isUtf8 === 'function';
 

@@ -1,7 +1,8 @@
 /**
- * The contract shared by the C++ addon (native/) and the TypeScript fallback
- * (fallback.ts). Both must give bit-identical results for every input; the
- * differential tests in test/native hold them to it.
+ * The contract shared by the C++ addon (native/) and the TypeScript reference
+ * kernels (reference.ts). Both must give bit-identical results for every
+ * input; the differential tests in test/native hold them to it. The constants
+ * here are the one source of native/contract.h (scripts/gen-contract.mjs).
  */
 
 /** Flags passed to scanFrames. */
@@ -17,7 +18,7 @@ export const SCAN_RSV_MASK = 0x70;
 export const SCAN_DONE = 0; // every byte from offset to the end was a complete frame
 export const SCAN_INCOMPLETE = 1; // the frame at out[OUT_STOP] is not complete yet
 export const SCAN_FULL = 2; // the record array is full; call again from out[OUT_STOP]
-export const SCAN_ERROR = 3; // the frame at out[OUT_STOP] breaks a rule; close code in out[OUT_CODE]
+export const SCAN_ERROR = 3; // the frame at out[OUT_STOP] breaks a rule; close code in out[OUT_CODE], the rule in out[OUT_FAULT]
 
 /** Layout of the Float64Array that scanFrames writes. */
 export const OUT_STATUS = 0;
@@ -27,16 +28,36 @@ export const OUT_HEADER_LENGTH = 3; // SCAN_INCOMPLETE: header length if the hea
 export const OUT_PAYLOAD_LENGTH = 4; // SCAN_INCOMPLETE with a complete header: declared payload length
 export const OUT_BITS = 5; // SCAN_INCOMPLETE with a complete header: first header byte (FIN|RSV|opcode)
 export const OUT_MASK_KEY = 6; // SCAN_INCOMPLETE with a complete header: masking key as a big-endian uint32 (0 if unmasked)
+export const OUT_FAULT = 7; // which rule failed (FAULT_*) when SCAN_ERROR, else FAULT_NONE
 export const OUT_RECORDS = 8; // frame records start here
 export const RECORD_SIZE = 3; // [first header byte, payload offset, payload length]
 
-/** Why the scanner rejected a frame, written to out[OUT_CODE]. */
+/** The close code for a rejected frame, written to out[OUT_CODE]. */
 export const CLOSE_PROTOCOL_ERROR = 1002;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
+
+/**
+ * Which header rule of RFC 6455 §5.2 a rejected frame broke, written to
+ * out[OUT_FAULT], so that the error can name it without re-reading the bytes
+ * (core/header-errors.ts words each one). Listed in the order the scanner
+ * checks them: a frame that breaks several reports the first.
+ */
+export const FAULT_NONE = 0;
+export const FAULT_OPCODE = 1; // an opcode RFC 6455 does not define
+export const FAULT_RSV1 = 2; // RSV1 set but not claimed (always unclaimed on a control frame)
+export const FAULT_RSV23 = 3; // RSV2 or RSV3 set but not claimed, RSV1 clear or claimed
+export const FAULT_CONTROL_FIN = 4; // a fragmented control frame
+export const FAULT_MASK_EXPECTED = 5; // server role: an unmasked frame
+export const FAULT_MASK_UNEXPECTED = 6; // client role: a masked frame
+export const FAULT_CONTROL_LENGTH = 7; // a control frame declaring more than 125 bytes
+export const FAULT_LENGTH_MSB = 8; // a 64-bit length with its most significant bit set
+export const FAULT_TOO_BIG = 9; // a declared length above maxPayload (1009; every other fault is 1002)
 
 /** Incremental UTF-8 validator states. Anything above UTF8_REJECT is "inside a code point". */
 export const UTF8_ACCEPT = 0;
 export const UTF8_REJECT = 1;
+/** States are 0 .. UTF8_STATES - 1; utf8Step rejects any other. */
+export const UTF8_STATES = 9;
 
 export interface Backend {
   readonly name: 'native' | 'js';

@@ -13,6 +13,7 @@ import { clientRequestHeaders, generateKey, validateResponse } from '../core/han
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions } from './connection.js';
+import { StreamTransport } from './stream-transport.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
 
@@ -196,7 +197,7 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
       }
       trace('client connected to %s protocol=%s', url.href, checked.protocol || '-');
       const ws = new WebSocket<T>({
-        socket,
+        transport: new StreamTransport(socket),
         role: 'client',
         handler: options,
         options: resolveOptions(options),

@@ -1,10 +1,9 @@
 /**
  * The connection engine, one for both roles: binds the sans-I/O core to a
- * net.Socket or tls.TLSSocket. Reads hand every chunk to the core at once;
+ * Transport (transport.ts). Reads hand every chunk to the core at once;
  * writes made during a tick leave in one socket write at the end of it;
  * timers (close, idle) live here, never in the core.
  */
-import type { Socket } from 'node:net';
 import { CloseCode } from '../core/constants.js';
 import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
@@ -15,6 +14,7 @@ import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
+import type { Transport, TransportListener } from './transport.js';
 import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
 
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -33,6 +33,7 @@ export const CONNECTION_DEFAULTS = {
   maxPayload: 16 * 1024 * 1024,
   maxFragments: 128 * 1024,
   idleTimeout: 120,
+  messageTimeout: 120_000,
   sendPings: true,
   autoPong: true,
   maxBackpressure: 16 * 1024 * 1024,
@@ -40,9 +41,17 @@ export const CONNECTION_DEFAULTS = {
   closeTimeout: 30_000,
   skipUtf8Validation: false,
   rateLimit: null,
-} satisfies Required<ConnectionOptions>;
+  queueOverBackpressure: false,
+} satisfies ResolvedOptions;
 
-export type ResolvedOptions = Required<ConnectionOptions>;
+export type ResolvedOptions = Required<ConnectionOptions> & {
+  /**
+   * Sends over maxBackpressure are queued rather than refused (ws semantics,
+   * for wsbolt/ws). Reading from the peer still pauses above maxBackpressure,
+   * so output the peer provokes (pongs, echoes) stays bounded either way.
+   */
+  queueOverBackpressure: boolean;
+};
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
   const out: Record<string, unknown> = { ...CONNECTION_DEFAULTS };
@@ -56,9 +65,6 @@ export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): Re
   return out as ResolvedOptions;
 }
 
-/** Runs of frames below this size are copied into one buffer before writing; larger ones go out as they are (writev). */
-const COALESCE_BELOW = 16 * 1024;
-
 export function toPayload(data: SendData): Buffer | string {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
@@ -67,7 +73,7 @@ export function toPayload(data: SendData): Buffer | string {
 }
 
 export interface ConnectionInit<T> {
-  socket: Socket;
+  transport: Transport;
   role: Role;
   handler: Handler<T>;
   options: ResolvedOptions;
@@ -83,7 +89,7 @@ export interface ConnectionInit<T> {
   rethrowHandlerErrors?: boolean;
 }
 
-export class WebSocket<T = unknown> implements ProtocolHandler {
+export class WebSocket<T = unknown> implements ProtocolHandler, TransportListener {
   /** Per-connection user data, from the upgrade hook (or connect options). */
   data: T;
   readonly remoteAddress: string;
@@ -94,7 +100,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   readonly extensions: string;
   readyState: ReadyState = ReadyState.OPEN;
 
-  /** @internal */ readonly socket: Socket;
+  /** @internal */ readonly transport: Transport;
   /** @internal */ readonly core: Protocol;
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal flush scheduling: queued for this tick's write */
@@ -102,6 +108,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal idle tracking, in sweeper ticks */
   lastInput = 0;
   /** @internal */ pingOutstanding = false;
+  /** @internal The sweeper tick at which the unfinished frame or message began arriving; -1 when there is none. */
+  inputStartedAt = -1;
+  /** core.messagesReceived when inputStartedAt was last looked at. */
+  private messagesSeen = 0;
 
   private readonly handler: Handler<T>;
   private readonly hub: TopicHub | null;
@@ -110,16 +120,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal The server's admission-control key (the peer's IP at upgrade). */
   admissionKey = '';
   private closeTimer: NodeJS.Timeout | null = null;
-  private ending = false;
-  private finished = false;
-  private closedLocally = false;
-  private timedOut = false;
-  private terminated = false;
+  /** How this side cut the connection short, if it did: the close timer or idle timeout fired, or terminate(). */
+  private forcedEnd: 'timeout' | 'terminate' | null = null;
   /** @internal */ socketError: Error | undefined;
-  private pausedForBackpressure = false;
-  private pausedByUser = false;
-  /** Reading stopped while a received message is inflated off the main thread (the core holds what follows). */
-  private pausedForInflate = false;
+  /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
+  private pausedBy = 0;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
@@ -128,10 +133,12 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   private handlerFailure: HandlerError | null = null;
   /** That failure is what closed the connection (1011), so it is the close cause. */
   private closedForHandlerFailure = false;
+  /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
+  private rateLimited = false;
 
   constructor(init: ConnectionInit<T>) {
-    const { socket, options } = init;
-    this.socket = socket;
+    const { transport, options } = init;
+    this.transport = transport;
     this.handler = init.handler;
     this.options = options;
     this.data = init.data;
@@ -140,8 +147,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     this.hub = init.hub;
     this.onFinished = init.onFinished;
     this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = transport.remoteAddress;
+    this.remotePort = transport.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
     this.core = new Protocol(
       {
@@ -152,26 +159,19 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,
         ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
+        ...(this.buckets ? { onFrameIn: () => this.countFrame() } : {}),
       },
       this,
     );
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    // Shared listeners that find the connection on the socket: no closures per connection.
-    (socket as OwnedSocket)[kConnection] = this as WebSocket<unknown>;
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
-    socket.on('drain', onSocketDrain);
-    if (options.idleTimeout > 0) idleSweeper.add(this);
+    transport.start(this);
+    if (options.idleTimeout > 0 || options.messageTimeout > 0) idleSweeper.add(this);
   }
 
   // ---- sending -------------------------------------------------------------
 
   /** Bytes queued and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.core.pendingOutputBytes + this.socket.writableLength;
+    return this.core.pendingOutputBytes + this.transport.pendingBytes;
   }
 
   send(data: SendData, options?: SendOptions): SendStatus {
@@ -214,7 +214,6 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
   close(code?: number, reason?: string | Buffer): void {
     if (this.readyState !== ReadyState.OPEN) return;
-    if (!this.core.closeReceived) this.closedLocally = true;
     this.core.close(code, reason);
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
@@ -223,32 +222,42 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   /** Drops the TCP connection now, without a closing handshake (what was already sent still leaves). */
   terminate(): void {
-    if (this.finished) return;
-    if (this.queued && !this.socket.destroyed) this.flush();
-    this.terminated = true;
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (this.queued && !this.transport.destroyed) this.flush();
+    this.forcedEnd = 'terminate';
     this.core.receiveEof();
     this.readyState = ReadyState.CLOSING;
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   /** Stops reading from the peer until resume(). */
   pause(): void {
-    this.pausedByUser = true;
-    this.socket.pause();
+    this.pauseFor(PAUSED_BY_USER);
   }
 
   resume(): void {
-    this.pausedByUser = false;
-    this.resumeReading();
+    this.resumeFor(PAUSED_BY_USER);
   }
 
-  /** Reads again unless something still wants reading paused. */
-  private resumeReading(): void {
-    if (!this.pausedByUser && !this.pausedForBackpressure && !this.pausedForInflate) this.socket.resume();
+  private pauseFor(reason: number): void {
+    if (this.pausedBy === 0) this.transport.pause();
+    this.pausedBy |= reason;
+  }
+
+  /** Reads again unless another reason still wants reading paused. */
+  private resumeFor(reason: number): void {
+    if ((this.pausedBy & reason) === 0) return;
+    this.pausedBy &= ~reason;
+    if (this.pausedBy === 0 && this.readyState !== ReadyState.CLOSED) this.transport.resume();
   }
 
   get isPaused(): boolean {
-    return this.pausedByUser || this.pausedForBackpressure;
+    return (this.pausedBy & (PAUSED_BY_USER | PAUSED_FOR_BACKPRESSURE)) !== 0;
+  }
+
+  /** @internal Not reading, for any reason of ours: the peer is not to blame for the time this takes. */
+  get readingPaused(): boolean {
+    return this.pausedBy !== 0;
   }
 
   // ---- pub/sub ---------------------------------------------------------------
@@ -283,21 +292,30 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.buckets && !this.buckets.take(data.length)) {
-      if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
-      return;
-    }
+    if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
+    if (this.rateLimited) return;
     this.invoke('message', data, isBinary);
   }
 
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
-    this.invoke('ping', data);
+    if (!this.rateLimited) this.invoke('ping', data);
   }
 
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
-    this.invoke('pong', data);
+    if (!this.rateLimited) this.invoke('pong', data);
+  }
+
+  // ---- rate limits (rateLimit): every frame and every byte received costs work, not only messages ----
+
+  private countFrame(): void {
+    if (!this.rateLimited && !this.buckets!.takeFrame()) this.rateLimitExceeded();
+  }
+
+  private rateLimitExceeded(): void {
+    this.rateLimited = true;
+    if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
   }
 
   onCloseFrame(): void {
@@ -318,21 +336,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal The core paused on a compressed message: stop reading (bounded memory) and inflate it on the thread pool. */
   onInflateNeeded(compressed: Buffer, isBinary: boolean): void {
     void isBinary;
-    if (!this.pausedForInflate) {
-      this.pausedForInflate = true;
-      this.socket.pause();
-    }
+    this.pauseFor(PAUSED_FOR_INFLATE);
     // The codec drops the callback once closed (finish() closes it), so nothing reaches a dead connection.
     this.core.deflate!.inflateAsync(compressed, this.options.maxPayload, (result) => this.inflated(result));
   }
 
   private inflated(result: InflateResult): void {
-    if (this.finished) return;
+    if (this.readyState === ReadyState.CLOSED) return;
     this.core.resumeInflated(result);
-    if (!this.core.waitingForInflate && this.pausedForInflate) {
-      this.pausedForInflate = false;
-      if (!this.finished) this.resumeReading();
-    }
+    if (!this.core.waitingForInflate) this.resumeFor(PAUSED_FOR_INFLATE);
     this.afterInput();
   }
 
@@ -342,13 +354,13 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   }
 
   private compressed(result: Buffer | Error): void {
-    if (this.finished) return;
+    if (this.readyState === ReadyState.CLOSED) return;
     if (result instanceof Error) this.core.failCompression(result.message);
     else this.core.resumeCompressed(result);
     this.scheduleFlush();
   }
 
-  // ---- the socket ------------------------------------------------------------
+  // ---- TransportListener -----------------------------------------------------
 
   /** @internal Bytes that arrived with the upgrade request. */
   receiveHead(head: Buffer): void {
@@ -359,33 +371,49 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   onData(chunk: Buffer): void {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
+    if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(chunk.length)) this.rateLimitExceeded();
     this.core.receive(chunk);
     this.afterInput();
   }
 
   private afterInput(): void {
+    if (this.options.messageTimeout > 0) this.stampUnfinishedInput();
     if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
-    if (!this.pausedForBackpressure && this.bufferedAmount > this.options.maxBackpressure && !this.finished) {
+    if ((this.pausedBy & PAUSED_FOR_BACKPRESSURE) === 0 && this.bufferedAmount > this.options.maxBackpressure && this.readyState !== ReadyState.CLOSED) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
-      this.pausedForBackpressure = true;
-      this.socket.pause();
+      this.pauseFor(PAUSED_FOR_BACKPRESSURE);
     }
+  }
+
+  /** Notes when the frame or message the peer left unfinished began (a message that ended meanwhile restarts the clock). */
+  private stampUnfinishedInput(): void {
+    const core = this.core;
+    const finishedOne = core.messagesReceived !== this.messagesSeen;
+    this.messagesSeen = core.messagesReceived;
+    if (!core.inputPending) this.inputStartedAt = -1;
+    else if (finishedOne || this.inputStartedAt < 0) this.inputStartedAt = idleSweeper.ticks;
   }
 
   /** @internal */
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
     this.core.receiveEof();
-    // Ending twice is harmless but builds an ERR_STREAM_ALREADY_FINISHED (a stack trace per closed connection).
-    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
+    this.transport.end();
+  }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.socketError ??= error;
+  }
+
+  /** @internal */
+  onClose(): void {
+    this.finish();
   }
 
   /** @internal */
   onDrain(): void {
-    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
-      this.pausedForBackpressure = false;
-      this.resumeReading();
-    }
+    if (this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
     if (this.readyState === ReadyState.OPEN) this.invoke('drain');
   }
@@ -393,7 +421,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
   private admit(control = false): boolean {
     if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return false;
-    if (!control && this.bufferedAmount > this.options.maxBackpressure) {
+    if (!control && !this.options.queueOverBackpressure && this.bufferedAmount > this.options.maxBackpressure) {
       if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
       return false;
     }
@@ -402,7 +430,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
-    if (this.bufferedAmount > this.socket.writableHighWaterMark) {
+    if (this.bufferedAmount > this.transport.highWaterMark) {
       this.drainOwed = true; // drain() is owed once the buffer falls back
       return SendStatus.BACKPRESSURE;
     }
@@ -419,56 +447,59 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
   /** @internal Writes everything queued this tick in one go. */
   flush(): void {
     this.queued = false;
-    const socket = this.socket;
+    const transport = this.transport;
     const frames = this.core.dataToSend();
-    if (frames.length > 0 && !socket.destroyed && socket.writable) {
-      if (frames.length === 1) socket.write(frames[0]!);
-      else writeCoalesced(socket, frames);
-    }
-    if (this.pausedForBackpressure && this.bufferedAmount <= this.options.maxBackpressure) {
-      this.pausedForBackpressure = false;
-      this.resumeReading();
-    }
-    if (this.drainOwed && !socket.writableNeedDrain && this.bufferedAmount <= socket.writableHighWaterMark) {
+    if (frames.length > 0) transport.write(frames);
+    if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
+    if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
       if (this.readyState === ReadyState.OPEN) this.invoke('drain');
     }
-    if (!this.ending && this.core.shouldCloseTransport()) {
-      // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
-      this.ending = true;
-      socket.end();
-    }
+    // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
+    if (this.core.shouldCloseTransport()) transport.end();
   }
 
   private armCloseTimer(): void {
-    if (this.closeTimer || this.finished) return;
+    if (this.closeTimer || this.readyState === ReadyState.CLOSED) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
-      if (this.finished) return;
-      if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
-      this.socket.destroy();
+      this.destroyForTimeout();
     }, this.options.closeTimeout);
   }
 
   /** @internal A deadline (server.close's timeout) passed without the closing handshake. */
   destroyForTimeout(): void {
-    if (this.finished) return;
-    if (!this.core.closeReceived && this.core.failure === null) this.timedOut = true;
-    this.socket.destroy();
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (!this.core.closeReceived && this.core.failure === null) this.forcedEnd = 'timeout';
+    this.transport.destroy();
   }
 
   /** @internal The idle sweeper found no input for idleTimeout. */
   idleTimeout(): void {
     if (this.readyState !== ReadyState.OPEN) return;
-    this.timedOut = true;
+    this.forcedEnd = 'timeout';
     this.close(CloseCode.GOING_AWAY, 'idle timeout');
+  }
+
+  /**
+   * @internal The sweeper found a frame or message unfinished for
+   * messageTimeout (a peer trickling it): 1008, and TCP is dropped once that
+   * close frame is out, since the peer could only answer after the frame.
+   */
+  messageTimeout(): void {
+    this.inputStartedAt = -1;
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.forcedEnd = 'timeout';
+    this.core.abandonInput(CloseCode.POLICY_VIOLATION, 'message timeout');
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimer();
+    this.scheduleFlush();
   }
 
   /** @internal */
   finish(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.readyState === ReadyState.CLOSED) return;
     this.readyState = ReadyState.CLOSED;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
@@ -536,9 +567,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler {
     }
     if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
     const clean = core.closeReceived && core.closeSent;
-    if (this.timedOut) return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
-    if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: this.closedLocally ? 'local' : 'remote' } };
-    if (this.terminated) return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
+    if (this.forcedEnd === 'timeout') return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
+    if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: core.peerStartedClosing ? 'remote' : 'local' } };
+    if (this.forcedEnd === 'terminate') return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
     return { code: CloseCode.ABNORMAL, reason: '', cause: this.socketError ? { kind: 'abrupt', error: this.socketError } : { kind: 'abrupt' } };
   }
 }
@@ -547,47 +578,9 @@ const EMPTY = Buffer.alloc(0);
 
 type AnyCallback = (...args: unknown[]) => unknown;
 
-const kConnection = Symbol('wsbolt.connection');
-type OwnedSocket = Socket & { [kConnection]: WebSocket<unknown> };
-
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection].onData(chunk);
-}
-function onSocketEnd(this: OwnedSocket): void {
-  this[kConnection].onEnd();
-}
-function onSocketError(this: OwnedSocket, error: Error): void {
-  this[kConnection].socketError ??= error;
-}
-function onSocketClose(this: OwnedSocket): void {
-  this[kConnection].finish();
-}
-function onSocketDrain(this: OwnedSocket): void {
-  this[kConnection].onDrain();
-}
-
-/** One write for a batch: runs of small frames copied together, large payloads passed as they are (writev). */
-function writeCoalesced(socket: Socket, frames: Buffer[]): void {
-  let total = 0;
-  for (const f of frames) total += f.length;
-  if (total < COALESCE_BELOW) {
-    socket.write(Buffer.concat(frames, total));
-    return;
-  }
-  socket.cork();
-  let run: Buffer[] = [];
-  let runBytes = 0;
-  for (const f of frames) {
-    if (f.length >= 1024) {
-      if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-      run = [];
-      runBytes = 0;
-      socket.write(f);
-    } else {
-      run.push(f);
-      runBytes += f.length;
-    }
-  }
-  if (run.length > 0) socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-  socket.uncork();
-}
+/** Reasons to stop reading (bits of pausedBy). */
+const PAUSED_BY_USER = 1;
+/** We produce output faster than the peer reads it. */
+const PAUSED_FOR_BACKPRESSURE = 2;
+/** A received message is being inflated off the main thread (the core holds what follows). */
+const PAUSED_FOR_INFLATE = 4;

@@ -1,17 +1,24 @@
 /**
- * Idle timeouts without a timer per connection: one sweep every 250 ms
- * compares each connection's last input (in sweep ticks) with its
+ * Idle and message timeouts without a timer per connection: one sweep every
+ * 250 ms compares each connection's last input (in sweep ticks) with its
  * idleTimeout. Halfway through, a ping (with sendPings) gives a live peer the
- * chance to answer; at the limit the connection is closed with 1001.
+ * chance to answer; at the limit the connection is closed with 1001. The
+ * same sweep compares how long an unfinished frame or message has been
+ * arriving with messageTimeout (any byte resets the idle clock, so this is
+ * what ends a peer that trickles).
  */
 const TICK_MS = 250;
 
 interface Idler {
   lastInput: number;
   pingOutstanding: boolean;
-  readonly options: { idleTimeout: number; sendPings: boolean };
+  /** The tick the unfinished frame or message began arriving, or -1. */
+  inputStartedAt: number;
+  readonly readingPaused: boolean;
+  readonly options: { idleTimeout: number; sendPings: boolean; messageTimeout: number };
   ping(): unknown;
   idleTimeout(): void;
+  messageTimeout(): void;
 }
 
 class IdleSweeper {
@@ -40,6 +47,16 @@ class IdleSweeper {
   private sweep(): void {
     const now = ++this.ticks;
     for (const c of this.members) {
+      if (c.inputStartedAt >= 0 && c.options.messageTimeout > 0) {
+        // Time we spend not reading is not the peer's: the clock stands still meanwhile.
+        if (c.readingPaused) c.inputStartedAt++;
+        // Strictly more ticks than the limit, so that no message is cut before messageTimeout (stamps fall between ticks).
+        else if (now - c.inputStartedAt > Math.ceil(c.options.messageTimeout / TICK_MS)) {
+          c.messageTimeout();
+          continue;
+        }
+      }
+      if (c.options.idleTimeout <= 0) continue;
       const idleTicks = now - c.lastInput;
       const limit = (c.options.idleTimeout * 1000) / TICK_MS;
       if (idleTicks >= limit) {

@@ -1,7 +1,9 @@
 /**
  * A client that comes back: after a lost connection it reconnects with
  * exponential backoff and jitter, like WebSockex's handle_disconnect →
- * reconnect. open() runs again on every success. Sends while disconnected
+ * reconnect. open() runs again on every success, but only a connection that
+ * stayed open for stableAfter starts the backoff over: a server that accepts
+ * and closes at once sees the delays grow. Sends while disconnected
  * throw (never silently dropped) unless a bounded queue was asked for; an
  * explicit close() or a close code marked final ends it for good.
  */
@@ -20,8 +22,14 @@ export interface ReconnectOptions {
   factor?: number;
   /** Fraction of the delay that is randomised (0..1): delay × (1 − jitter × random). Default 0.5. */
   jitter?: number;
-  /** Attempts in a row before giving up (the count resets once a connection opens). Default Infinity. */
+  /** Attempts in a row before giving up (the count resets once a connection stays open for stableAfter). Default Infinity. */
   maxAttempts?: number;
+  /**
+   * Milliseconds a connection must stay open before its loss starts the
+   * backoff over (attempt 1, initialDelay); a shorter-lived one counts as a
+   * failed attempt. Default 5,000, reconnecting-websocket's minUptime.
+   */
+  stableAfter?: number;
   /** Close codes after which the client does not come back (for example 1008 or 4001 "banned"). Default none. */
   finalCodes?: number[];
   /** Queue up to this many messages while disconnected and send them on reconnect; above it send() throws. Default 0 (send() throws). */
@@ -41,6 +49,8 @@ export class ReconnectingClient<T = unknown> {
   current: WebSocket<T> | null = null;
   private closed = false;
   private attempts = 0;
+  /** When the current connection opened (performance.now()). */
+  private openedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly queue: { data: SendData; options: SendOptions | undefined }[] = [];
   private readonly policy: Required<ReconnectOptions>;
@@ -56,6 +66,7 @@ export class ReconnectingClient<T = unknown> {
       factor: r.factor ?? 2,
       jitter: Math.min(1, Math.max(0, r.jitter ?? 0.5)),
       maxAttempts: r.maxAttempts ?? Infinity,
+      stableAfter: r.stableAfter ?? 5_000,
       finalCodes: r.finalCodes ?? [],
       queueWhileDisconnected: r.queueWhileDisconnected ?? 0,
     };
@@ -110,7 +121,7 @@ export class ReconnectingClient<T = unknown> {
           return;
         }
         this.current = ws;
-        this.attempts = 0;
+        this.openedAt = performance.now();
         for (const item of this.queue.splice(0)) ws.send(item.data, item.options);
         // Returned, so the engine sees what it throws or rejects with (1011, error callback); start() settles either way.
         try {
@@ -123,7 +134,11 @@ export class ReconnectingClient<T = unknown> {
       },
       close: (ws, code, reason, cause) => {
         if (this.current !== ws && this.closed) return; // an attempt closed before it was ever handed out
-        if (this.current === ws) this.current = null;
+        if (this.current === ws) {
+          this.current = null;
+          // Decided at the close (no timer per connection): only a connection that lasted starts the backoff over.
+          if (performance.now() - this.openedAt >= this.policy.stableAfter) this.attempts = 0;
+        }
         // A user close() that fails is reported by the engine; coming back must not depend on it.
         try {
           return user.close?.(ws, code, reason, cause);

@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HandlerError } from '../core/errors.js';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
@@ -14,6 +15,7 @@ import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permess
 import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
 import { reportHandlerError } from './handler-errors.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
+import { StreamTransport } from './stream-transport.js';
 import { trace, traceEnabled } from './trace.js';
 import type { AcceptOptions, Handler, Rejection, UpgradeRequest, UpgradeResult } from './types.js';
 
@@ -71,7 +73,7 @@ export class Server<T = unknown> {
   private readonly hub = new TopicHub();
   private readonly owned: boolean;
   private closing = false;
-  private readonly pendingSockets = new Set<Socket>();
+  private readonly pendingSockets = new Set<Duplex>();
   /** Admission control: connections counted from the start of the handshake, overall and per IP. */
   private admitted = 0;
   private readonly perIp = new Map<string, number>();
@@ -139,13 +141,13 @@ export class Server<T = unknown> {
    * Runs the opening handshake on an upgrade request. Resolves with the open
    * connection, or null when it was refused (the HTTP answer already sent).
    */
-  async handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<WebSocket<T> | null> {
+  async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
     socket.on('error', ignore); // until the connection owns the socket
     if (this.closing) return refuse(socket, 503, 'the server is shutting down');
     const valid = validateRequest(req.method, req.httpVersion, req.headers);
     if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
     // The peer's address costs a getpeername() call: only asked for when a per-IP limit needs it.
-    const ip = this.options.maxConnectionsPerIp !== undefined ? (socket.remoteAddress ?? '') : '';
+    const ip = this.options.maxConnectionsPerIp !== undefined ? ((socket as Partial<Socket>).remoteAddress ?? '') : '';
     if (!this.admit(ip)) {
       return refuse(socket, 503, 'too many connections', { 'Retry-After': String(this.options.retryAfter ?? 5) });
     }
@@ -166,7 +168,11 @@ export class Server<T = unknown> {
   private readonly onConnectionFinished = (ws: WebSocket<any>): void => {
     this.connections.delete(ws);
     this.release(ws.admissionKey);
+    if (this.connections.size === 0) this.allFinished?.();
   };
+
+  /** Set by close(): called once the last connection has finished. */
+  private allFinished: (() => void) | null = null;
 
   private admit(ip: string): boolean {
     const { maxConnections, maxConnectionsPerIp } = this.options;
@@ -190,7 +196,7 @@ export class Server<T = unknown> {
 
   private async upgradeAdmitted(
     req: http.IncomingMessage,
-    socket: Socket,
+    socket: Duplex,
     head: Buffer,
     valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
     ip: string,
@@ -276,7 +282,7 @@ export class Server<T = unknown> {
     if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
     socket.removeListener('error', ignore);
     const ws = new WebSocket<T>({
-      socket,
+      transport: new StreamTransport(socket),
       role: 'server',
       handler: route as RouteOptions<T>,
       options: this.optionsFor(route),
@@ -310,16 +316,14 @@ export class Server<T = unknown> {
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();
-    const gone = [...this.connections].map(
-      (ws) => new Promise<void>((resolve) => (ws.socket.destroyed && ws.readyState === 3 ? resolve() : ws.socket.once('close', () => resolve()))),
-    );
+    const gone = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allFinished = resolve));
     for (const ws of this.connections) {
       if (ws.readyState === 1) ws.close(code, reason);
     }
     const timer = setTimeout(() => {
       for (const ws of this.connections) ws.destroyForTimeout();
     }, timeout);
-    await Promise.all(gone);
+    await gone;
     clearTimeout(timer);
     await httpClosed;
     await this.options.adapter?.close();
@@ -353,7 +357,7 @@ function isRejectionResult(result: UpgradeResult<unknown>): result is Rejection 
 }
 
 /** Answers with an HTTP error and closes the socket; always resolves to null. */
-function refuse(socket: Socket, status: number, body: string | Buffer, headers?: Record<string, string | number | readonly string[]>): null {
+function refuse(socket: Duplex, status: number, body: string | Buffer, headers?: Record<string, string | number | readonly string[]>): null {
   trace('server refused upgrade: %d %s', status, typeof body === 'string' ? body : '');
   if (!socket.destroyed && socket.writable) {
     const text = typeof body === 'string' && body.length > 0 && !body.endsWith('\n') ? `${body}\n` : body;
@@ -379,7 +383,7 @@ function selectProtocol(route: RouteOptions<any>, offered: string[], request: Up
   return offered.find((p) => protocols.includes(p)) ?? '';
 }
 
-function upgradeRequest(req: http.IncomingMessage, socket: Socket, path: string, query: string, origin: string | undefined, protocols: string[]): UpgradeRequest {
+function upgradeRequest(req: http.IncomingMessage, socket: Duplex, path: string, query: string, origin: string | undefined, protocols: string[]): UpgradeRequest {
   const tlsSocket = (socket as TLSSocket).encrypted ? (socket as TLSSocket) : null;
   return {
     method: req.method ?? 'GET',
@@ -392,10 +396,10 @@ function upgradeRequest(req: http.IncomingMessage, socket: Socket, path: string,
     protocols,
     // Getters: the address costs a getpeername() call, and most hooks never look.
     get remoteAddress() {
-      return socket.remoteAddress ?? '';
+      return (socket as Partial<Socket>).remoteAddress ?? '';
     },
     get remotePort() {
-      return socket.remotePort ?? 0;
+      return (socket as Partial<Socket>).remotePort ?? 0;
     },
     secure: tlsSocket !== null,
     ...(tlsSocket
@@ -461,7 +465,7 @@ const implicitServers = new WeakMap<object, Server<any>>();
  * From any 'upgrade' listener: runs the handshake with these options.
  * Connections upgraded with the same options object share pub/sub topics.
  */
-export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Socket, head: Buffer, options: ServerOptions<T>): Promise<WebSocket<T> | null> {
+export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions<T>): Promise<WebSocket<T> | null> {
   let server = implicitServers.get(options) as Server<T> | undefined;
   if (!server) implicitServers.set(options, (server = new Server<T>(options)));
   return server.handleUpgrade(req, socket, head);

@@ -27,7 +27,7 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
  * - 'remote': the peer started the closing handshake and it completed
  * - 'local': this side started it (ws.close(), server.close()) and it completed, or ws.terminate()
  * - 'protocol_error': the peer broke the protocol; `error` says how (error.closeCode was sent)
- * - 'timeout': the peer did not answer a close frame, or stayed idle past idleTimeout
+ * - 'timeout': the peer did not answer a close frame, stayed idle past idleTimeout, or took longer than messageTimeout to send a message
  * - 'abrupt': the TCP connection ended without a closing handshake; `error` if the socket reported one
  * - 'handler_error': one of this connection's callbacks threw or rejected, so this side closed with 1011;
  *   `error` is that HandlerError (code 'ERR_HANDLER_FAILED', `cause` the value thrown)
@@ -91,6 +91,17 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Seconds without any input before the connection is closed (1001); 0 disables. Default 120. */
   idleTimeout?: number;
+  /**
+   * Milliseconds a message may take to arrive, from its first byte to its
+   * last (all fragments; a control frame on its own counts as a message).
+   * Any byte resets idleTimeout, so without this a peer trickling a frame a
+   * byte at a time would hold its connection, and the buffer its frame
+   * announced, for ever. Past it the connection is closed with 1008
+   * "message timeout" (cause 'timeout') and dropped without waiting for the
+   * peer's close frame. Time while reading is paused on our side (pause(),
+   * backpressure, inflating) does not count. 0 disables. Default 120,000.
+   */
+  messageTimeout?: number;
   /** Ping an idle peer halfway through idleTimeout, so live peers never time out. Default true. */
   sendPings?: boolean;
   /** Answer pings automatically. Default true. */
@@ -109,7 +120,7 @@ export interface ConnectionOptions {
   closeTimeout?: number;
   /** Deliver text without checking UTF-8 (trusted peers only). Default false. */
   skipUtf8Validation?: boolean;
-  /** Inbound message and byte rate limits (token buckets); exceeding them closes with 1008. Off by default. */
+  /** Inbound message, frame (control frames and fragments included) and byte rate limits (token buckets); exceeding them closes with 1008. Off by default. */
   rateLimit?: RateLimit | null;
 }
 

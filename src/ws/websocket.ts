@@ -13,7 +13,6 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { finished } from 'node:stream';
 import type { Duplex, DuplexOptions } from 'node:stream';
 import * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
@@ -23,6 +22,7 @@ import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { setZlibConcurrency } from '../extensions/zlib-limiter.js';
 import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
+import { StreamTransport } from '../node/stream-transport.js';
 import type { CloseCause, Handler } from '../node/types.js';
 import {
   BINARY_TYPES,
@@ -62,22 +62,26 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /**
  * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
- * limit), no idle timeout and no keepalive pings, sends never refused for
- * backpressure, 30 s to finish the closing handshake.
+ * limit), no idle or message timeout and no keepalive pings, sends never
+ * refused for backpressure, 30 s to finish the closing handshake. Reading from
+ * the peer still pauses while more than the engine's default maxBackpressure
+ * waits to be written: a peer that provokes output (pings, messages an app
+ * echoes) but does not read cannot grow the server's memory.
  */
 export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
   const maxPayload = settings.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  return resolveOptions({
+  const options = resolveOptions({
     maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
     ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
     idleTimeout: 0,
+    messageTimeout: 0,
     sendPings: false,
     autoPong: settings.autoPong !== false,
-    maxBackpressure: UNLIMITED,
     closeOnBackpressureLimit: false,
     closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
     skipUtf8Validation: settings.skipUTF8Validation === true,
   });
+  return { ...options, queueOverBackpressure: true };
 }
 
 /**
@@ -191,7 +195,8 @@ export class WebSocket extends EventEmitter {
   /** @internal */ _protocol = '';
   /** @internal the negotiated extension ('permessage-deflate' or '') */
   _extensions = '';
-  /** @internal */ _readyState: number = CONNECTING;
+  /** @internal close(), terminate() or an aborted handshake began the end: CLOSING until 'close' is emitted. */
+  _closing = false;
   /** The underlying socket once open (ws exposes it under the same name). */
   _socket: net.Socket | null = null;
   /** @internal */ _engine: EngineWebSocket<WebSocket> | null = null;
@@ -266,11 +271,12 @@ export class WebSocket extends EventEmitter {
     return this._protocol;
   }
 
+  /** Derived, never stored: from the engine's state once there is one (the peer's close frame or a failure moves it to CLOSING). */
   get readyState(): 0 | 1 | 2 | 3 {
-    const state = this._readyState;
-    // The peer's close frame (or a protocol error) moves the engine to CLOSING first.
-    if (state === OPEN && this._engine !== null && this._engine.readyState !== OPEN) return CLOSING;
-    return state as 0 | 1 | 2 | 3;
+    if (this._closeEmitted) return CLOSED;
+    if (this._closing) return CLOSING;
+    if (this._engine === null) return CONNECTING;
+    return this._engine.readyState === OPEN ? OPEN : CLOSING;
   }
 
   get url(): string {
@@ -342,7 +348,7 @@ export class WebSocket extends EventEmitter {
     const engine = this._engine!;
     if (state === CLOSING) {
       const core = engine.core;
-      if (core.closeSent && (core.closeReceived || core.failure !== null) && !engine.socket.destroyed) engine.socket.end();
+      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.transport.end();
       return;
     }
     if (code !== undefined) {
@@ -352,7 +358,7 @@ export class WebSocket extends EventEmitter {
         if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
       }
     }
-    this._readyState = CLOSING;
+    this._closing = true;
     this._dispatch(() => {
       try {
         if (code === undefined) engine.close();
@@ -431,7 +437,7 @@ export class WebSocket extends EventEmitter {
     }
     const engine = this._engine;
     if (engine) {
-      this._readyState = CLOSING;
+      this._closing = true;
       engine.terminate(); // flushes first: what was sent before terminate() still leaves, as in ws
     }
   }
@@ -477,7 +483,7 @@ export class WebSocket extends EventEmitter {
     blob.arrayBuffer().then(
       (arrayBuffer) => {
         this._bufferedAmount -= blob.size;
-        if (this._engine === null || this._engine.socket.destroyed) {
+        if (this._engine === null || this._engine.transport.destroyed) {
           const err = new Error('The socket was closed while the blob was being read');
           process.nextTick(() => {
             cb?.(err);
@@ -542,7 +548,7 @@ export class WebSocket extends EventEmitter {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
-      socket,
+      transport: new StreamTransport(socket),
       role: this._isServer ? 'server' : 'client',
       handler: HANDLER,
       options,
@@ -557,7 +563,6 @@ export class WebSocket extends EventEmitter {
     this._engine = engine;
     this._socket = socket;
     this._allowSynchronousEvents = allowSynchronousEvents;
-    this._readyState = OPEN;
     this.emit('open');
   }
 
@@ -604,7 +609,7 @@ export class WebSocket extends EventEmitter {
       this._closeMessage = reason.length > 0 ? Buffer.from(core.closeReason) : EMPTY_BUFFER;
     }
     if (cause.kind === 'protocol_error' && cause.error && !this._errorEmitted) this._onProtocolError(cause.error as WsboltError);
-    this._readyState = CLOSING;
+    this._closing = true;
     if (this._deferred !== null) this._defer({ kind: 'close' });
     else this.emitClose();
   }
@@ -613,7 +618,6 @@ export class WebSocket extends EventEmitter {
   emitClose(): void {
     if (this._closeEmitted) return;
     this._closeEmitted = true;
-    this._readyState = CLOSED;
     this.emit('close', this._closeCode, this._closeMessage);
   }
 
@@ -621,7 +625,7 @@ export class WebSocket extends EventEmitter {
   _defer(event: Deferred): void {
     if (this._deferred === null) {
       this._deferred = [event];
-      if (this._engine && !this._engine.socket.destroyed) this._engine.pause();
+      if (this._engine && !this._engine.transport.destroyed) this._engine.pause();
       setImmediate(drainDeferred, this);
     } else {
       this._deferred.push(event);
@@ -666,13 +670,7 @@ function flushCallbacks(ws: WebSocket): void {
   const done = (err?: Error | null) => {
     for (const cb of callbacks) cb(err ?? null);
   };
-  const socket = engine.socket;
-  if (socket.writable) {
-    // Writes complete in order: this empty one completes after the frames before it.
-    socket.write(EMPTY_BUFFER, done);
-  } else {
-    finished(socket, { readable: false }, (err) => done(err ?? null));
-  }
+  engine.transport.afterWrites(done);
 }
 
 /** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */
@@ -955,7 +953,7 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 function emitErrorAndClose(websocket: WebSocket, err: Error): void {
-  websocket._readyState = CLOSING;
+  websocket._closing = true;
   websocket._errorEmitted = true;
   websocket.emit('error', err);
   websocket.emitClose();
@@ -976,7 +974,7 @@ function tlsConnect(options: any): tls.TLSSocket {
 
 /** Aborts the opening handshake: 'error' with message, then 'close' (1006). */
 function abortHandshake(websocket: WebSocket, stream: http.ClientRequest | Duplex, message: string): void {
-  websocket._readyState = CLOSING;
+  websocket._closing = true;
   const err = new Error(message);
   Error.captureStackTrace(err, abortHandshake);
   if ((stream as http.ClientRequest).setHeader) {

@@ -10,6 +10,8 @@
  *   publishPath: messages of connections on this path are published to topic instead of echoed
  *   echo: echo messages (default true)
  *   sampleMs: how often to sample RSS, bufferedAmount and pauses (default 25)
+ *   wsApi: serve through `wsbolt/ws` (a WebSocketServer that echoes) instead of serve(); the other options
+ *          but maxPayload are ignored then, and close kinds are reported as 'ws'
  * Speaks over IPC. Commands (each answered with { re: id, ... }):
  *   mem           { rss, heapUsed, heapTotal, external, arrayBuffers, peakRss, peakBuffered, anyPaused }  (peaks since the
  *                 last reset; with spaces: true also the size of each V8 heap space)
@@ -38,7 +40,7 @@ try {
 }
 
 const options = JSON.parse(process.argv[2] || '{}');
-const { topic, subscribePath, publishPath, echo = true, sampleMs = 25, ...serveOptions } = options;
+const { topic, subscribePath, publishPath, echo = true, sampleMs = 25, wsApi = false, ...serveOptions } = options;
 let server = null;
 
 let opened = 0;
@@ -63,11 +65,14 @@ function sample() {
   if (rss > peakRss) peakRss = rss;
 }
 
+/** Paused for backpressure (or by the user): through wsbolt/ws, the engine connection under the ws object says. */
+const readingPaused = (ws) => (wsApi ? Boolean(ws._engine && ws._engine.isPaused) : ws.isPaused);
+
 function sampleConnections(server) {
   for (const ws of server.connections) {
     const b = ws.bufferedAmount;
     if (b > peakBuffered) peakBuffered = b;
-    if (ws.isPaused) {
+    if (readingPaused(ws)) {
       anyPaused = true;
       if (!pausedReported) {
         pausedReported = true;
@@ -77,8 +82,45 @@ function sampleConnections(server) {
   }
 }
 
+/** A wsbolt/ws WebSocketServer that echoes, shaped like serve()'s server for the commands below. */
+async function serveWs() {
+  const { WebSocketServer } = require(path.join(root, 'dist', 'ws', 'index.js'));
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...(serveOptions.maxPayload ? { maxPayload: serveOptions.maxPayload } : {}) });
+  await new Promise((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  wss.on('connection', (ws) => {
+    opened++;
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => {
+      if (echo) ws.send(data, { binary: isBinary });
+    });
+    ws.on('close', (code) => {
+      const key = `${code}/ws`;
+      closes[key] = (closes[key] || 0) + 1;
+      lastCloses.push({ code, kind: 'ws' });
+      if (lastCloses.length > 50) lastCloses.shift();
+      closed++;
+      setImmediate(checkWaiters);
+    });
+    checkWaiters();
+  });
+  return {
+    connections: wss.clients,
+    port: wss.address().port,
+    close: () => new Promise((resolve) => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close(() => resolve());
+    }),
+  };
+}
+
+/** Set by main() once the server is up: answers the 'until' waiters. */
+let checkWaiters = () => {};
+
 async function main() {
-  server = await wsbolt.serve({
+  server = wsApi ? await serveWs() : await wsbolt.serve({
     host: '127.0.0.1',
     port: 0,
     ...serveOptions,
@@ -105,7 +147,7 @@ async function main() {
     },
   });
   const statsOf = () => ({ connections: server.connections.size, opened, closed, closes, lastCloses, uncaught });
-  function checkWaiters() {
+  checkWaiters = () => {
     if (waiters.length === 0) return;
     const keep = [];
     for (const w of waiters) {
@@ -118,7 +160,7 @@ async function main() {
       else keep.push(w);
     }
     waiters = keep;
-  }
+  };
   sample();
   const timer = setInterval(() => {
     sample();

@@ -56,7 +56,8 @@ describe('reconnecting()', () => {
   it('reconnects with exponential backoff after the server goes, and opens again when it is back', async () => {
     const first = await echo();
     const { clientPromise, attempts, opens, closes, messages } = await start(first.url, {
-      reconnect: { initialDelay: 20, factor: 2, maxDelay: 10_000, jitter: 0 },
+      // stableAfter: 0: every open counts as stable here (the test below covers short-lived ones).
+      reconnect: { initialDelay: 20, factor: 2, maxDelay: 10_000, jitter: 0, stableAfter: 0 },
     });
     const client = await clientPromise;
     expect(opens.seen.length).toBe(1);
@@ -95,7 +96,7 @@ describe('reconnecting()', () => {
     expect((await second.received.next()).toString()).toBe('after');
     expect((await messages.next()).data.toString()).toBe('after');
 
-    // An open resets the count: the next loss starts again at attempt 1.
+    // A stable open resets the count: the next loss starts again at attempt 1.
     attempts.clear();
     const before = attempts.seen.length;
     await second.server.close();
@@ -103,6 +104,49 @@ describe('reconnecting()', () => {
     const again = await attempts.next();
     expect(attempts.seen.length).toBe(before + 1);
     expect([again.attempt, again.delay]).toEqual([1, 20]);
+  });
+
+  it('a server that accepts and closes at once: the delays keep growing (a short-lived open does not reset the backoff)', async () => {
+    const server = await startOurs({ open: (ws) => ws.close(4000, 'go away') });
+    const { clientPromise, attempts, opens } = await start(`ws://${HOST}:${server.port}/`, {
+      reconnect: { initialDelay: 10, factor: 2, maxDelay: 10_000, jitter: 0 },
+    });
+    await clientPromise;
+    const seen = await attempts.take(5, 5000);
+    expect(seen.map((a) => [a.attempt, a.delay])).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 40],
+      [4, 80],
+      [5, 160],
+    ]);
+    // Every attempt did open: it is the connections' short life, not failed attempts, that keeps the backoff growing.
+    expect(opens.seen.length).toBeGreaterThanOrEqual(5);
+    for (const a of seen) expect((a.cause as CloseCause).kind).toBe('remote');
+  });
+
+  it('a connection that stays open for stableAfter resets the backoff; shorter ones do not', async () => {
+    const STABLE = 150;
+    let opened = 0;
+    const server = await startOurs({
+      open: (ws) => {
+        // The third connection is held for three times stableAfter (the behaviour under test is that time passing); the others close at once.
+        if (++opened !== 3) return ws.close(4000, 'go away');
+        const timer = setTimeout(() => ws.close(4000, 'later'), 3 * STABLE);
+        defer(() => clearTimeout(timer));
+      },
+    });
+    const { clientPromise, attempts } = await start(`ws://${HOST}:${server.port}/`, {
+      reconnect: { initialDelay: 10, factor: 2, maxDelay: 10_000, jitter: 0, stableAfter: STABLE },
+    });
+    await clientPromise;
+    const seen = await attempts.take(4, 5000);
+    expect(seen.map((a) => [a.attempt, a.delay])).toEqual([
+      [1, 10], // after connection 1 (short)
+      [2, 20], // after connection 2 (short)
+      [1, 10], // after connection 3, open past stableAfter: the backoff starts over
+      [2, 20], // after connection 4 (short)
+    ]);
   });
 
   it('the first connection may fail: start() resolves on the first open', async () => {

@@ -1,5 +1,8 @@
 /** Every receive-side rule of RFC 6455 with the close code it must produce. */
 import { describe, expect, it } from 'vitest';
+import { Protocol, type ProtocolOptions } from '../../src/core/index.js';
+import { backends } from '../../src/native/index.js';
+import * as contract from '../../src/native/types.js';
 import { frame, recorder, sentCloseCode } from '../helpers.js';
 
 const M = { mask: true } as const; // what a client sends
@@ -85,6 +88,71 @@ describe('header rules (§5.2)', () => {
     const s = recorder('server');
     s.protocol.receive(Buffer.from([0x83])); // reserved opcode, nothing else yet
     expect(s.events).toEqual([{ type: 'error', code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 }]);
+  });
+});
+
+describe('header faults: the scanner names the broken rule, one table words the error (§5.2)', () => {
+  const { OUT_CODE, OUT_FAULT, OUT_RECORDS, OUT_STATUS, RECORD_SIZE, SCAN_DONE, SCAN_ERROR, SCAN_EXPECT_MASKED } = contract;
+  const implementations = [backends.js, backends.native].filter((b) => b !== null);
+  const serverFlags = SCAN_EXPECT_MASKED;
+  // [fault, bytes, protocol options, expected error code, message, close code]; messages are what users see today.
+  const cases: [keyof typeof contract, Buffer, Partial<ProtocolOptions>, string, string, number][] = [
+    ['FAULT_OPCODE', Buffer.from([0x83]), {}, 'WS_ERR_INVALID_OPCODE', 'invalid opcode 3', 1002],
+    ['FAULT_RSV1', frame({ opcode: 1, payload: 'x', rsv: 0x40, ...M }), {}, 'WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear', 1002],
+    ['FAULT_RSV1', frame({ opcode: 9, rsv: 0x40, ...M }), { rsvMask: 0x40 }, 'WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear', 1002],
+    ['FAULT_RSV23', frame({ opcode: 2, rsv: 0x10, ...M }), {}, 'WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear', 1002],
+    ['FAULT_RSV23', frame({ opcode: 2, rsv: 0x60, ...M }), { rsvMask: 0x40 }, 'WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear', 1002],
+    ['FAULT_CONTROL_FIN', frame({ opcode: 9, fin: false, ...M }), {}, 'WS_ERR_EXPECTED_FIN', 'a control frame cannot be fragmented', 1002],
+    ['FAULT_MASK_EXPECTED', frame({ opcode: 1, payload: 'x' }), {}, 'WS_ERR_EXPECTED_MASK', 'a client must mask its frames', 1002],
+    ['FAULT_MASK_UNEXPECTED', frame({ opcode: 1, payload: 'x', ...M }), { role: 'client' }, 'WS_ERR_UNEXPECTED_MASK', 'a server must not mask its frames', 1002],
+    ['FAULT_CONTROL_LENGTH', frame({ opcode: 10, payload: Buffer.alloc(126), ...M }), {}, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'a control frame payload cannot exceed 125 bytes', 1002],
+    ['FAULT_LENGTH_MSB', Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1]), {}, 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'the most significant bit of a 64-bit length must be 0', 1002],
+    ['FAULT_TOO_BIG', frame({ opcode: 2, payload: Buffer.alloc(2000), ...M }).subarray(0, 8), { maxPayload: 1000 }, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'the frame exceeds maxPayload (1000 bytes)', 1009],
+  ];
+
+  it('every fault code of the contract has a case here', () => {
+    const faults = Object.keys(contract).filter((k) => k.startsWith('FAULT_') && k !== 'FAULT_NONE');
+    expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(faults));
+    expect(contract.FAULT_NONE).toBe(0);
+  });
+
+  it.each(cases)('%s: both scanners report it next to the close code', (fault, bytes, options, _code, _message, closeCode) => {
+    expect(contract[fault]).toBeGreaterThan(contract.FAULT_NONE);
+    const flags = (options.role === 'client' ? 0 : serverFlags) | ((options.rsvMask ?? 0) & 0x70);
+    for (const backend of implementations) {
+      const out = new Float64Array(OUT_RECORDS + RECORD_SIZE).fill(-1);
+      backend.scanFrames(Buffer.from(bytes), 0, out, flags, options.maxPayload ?? 2 ** 53);
+      expect({ backend: backend.name, status: out[OUT_STATUS], code: out[OUT_CODE], fault: out[OUT_FAULT] }).toEqual({
+        backend: backend.name,
+        status: SCAN_ERROR,
+        code: closeCode,
+        fault: contract[fault],
+      });
+    }
+  });
+
+  it.each(cases)('%s: the protocol fails with %s', (_fault, bytes, options, code, message, closeCode) => {
+    for (const backend of implementations) {
+      const errors: { code: string; message: string; closeCode: number | undefined }[] = [];
+      const protocol = new Protocol({ role: 'server', ...options, backend }, {
+        onMessage: () => {},
+        onPing: () => {},
+        onPong: () => {},
+        onCloseFrame: () => {},
+        onProtocolError: (e) => errors.push({ code: String(e.code), message: e.message, closeCode: e.closeCode }),
+      });
+      protocol.receive(Buffer.from(bytes));
+      expect(errors, backend.name).toEqual([{ code, message, closeCode }]);
+      expect(sentCloseCode(protocol.dataToSend())).toBe(closeCode);
+    }
+  });
+
+  it('a scan without a fault leaves FAULT_NONE in the fault slot', () => {
+    for (const backend of implementations) {
+      const out = new Float64Array(OUT_RECORDS + RECORD_SIZE).fill(-1);
+      backend.scanFrames(frame({ opcode: 1, payload: 'ok', ...M }), 0, out, serverFlags, 100);
+      expect([out[OUT_STATUS], out[OUT_CODE], out[OUT_FAULT]], backend.name).toEqual([SCAN_DONE, 0, 0]);
+    }
   });
 });
 

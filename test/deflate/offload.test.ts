@@ -13,6 +13,7 @@ import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect, openZlibContexts, setZlibConcurrency, zlibStats } from '../../src/index.js';
 import { frame } from '../helpers.js';
 import { HOST, Queue, TAIL, compressible, parseFrames, startServer, useCleanup, withTimeout } from './util.js';
+import { socketOf } from '../support.js';
 
 const defer = useCleanup();
 const KiB = 1024;
@@ -249,10 +250,10 @@ describe('context takeover against ws', () => {
     let lastRead = 0;
     const server = await startServer(defer, {
       perMessageDeflate: CONTEXT,
-      open: (ws) => ((lastRead = ws.socket.bytesRead), sockets.push(ws)),
+      open: (ws) => ((lastRead = socketOf(ws).bytesRead), sockets.push(ws)),
       message: (ws, data, isBinary) => {
-        sizesIn.push(ws.socket.bytesRead - lastRead);
-        lastRead = ws.socket.bytesRead;
+        sizesIn.push(socketOf(ws).bytesRead - lastRead);
+        lastRead = socketOf(ws).bytesRead;
         ws.send(data, { binary: isBinary });
       },
     });
@@ -294,10 +295,10 @@ describe('context takeover against ws', () => {
     const contextsBefore = openZlibContexts();
     const echoes = new Queue<{ data: Buffer; read: number }>();
     const port = (wss.address() as net.AddressInfo).port;
-    const ws = await withTimeout(connect(`ws://${HOST}:${port}/`, { perMessageDeflate: CONTEXT, message: (w, data) => echoes.push({ data, read: w.socket.bytesRead }) }));
+    const ws = await withTimeout(connect(`ws://${HOST}:${port}/`, { perMessageDeflate: CONTEXT, message: (w, data) => echoes.push({ data, read: socketOf(w).bytesRead }) }));
     defer(() => ws.terminate());
     expect(ws.deflate).toMatchObject({ sendContext: true, receiveContext: true });
-    const sizesOut = await echoSizes((data) => ws.send(data), echoes, ws.socket.bytesRead);
+    const sizesOut = await echoSizes((data) => ws.send(data), echoes, socketOf(ws).bytesRead);
     expect(sizesIn[4]!).toBeLessThan(sizesIn[0]! / 4);
     expect(sizesOut[4]!).toBeLessThan(sizesOut[0]! / 4);
     expect(openZlibContexts()).toBe(contextsBefore + 2);
@@ -313,10 +314,10 @@ describe('context takeover against ws', () => {
     let last = 0;
     const server = await startServer(defer, {
       perMessageDeflate: true,
-      open: (ws) => (last = ws.socket.bytesRead),
+      open: (ws) => (last = socketOf(ws).bytesRead),
       message: (ws, _data) => {
-        sizes.push(ws.socket.bytesRead - last);
-        last = ws.socket.bytesRead;
+        sizes.push(socketOf(ws).bytesRead - last);
+        last = socketOf(ws).bytesRead;
         ws.send('ok');
       },
     });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import WsClient from 'ws';
 import { type WebSocket, connect } from '../../src/index.js';
 import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
+import { socketOf } from '../support.js';
 
 const defer = useCleanup();
 const N = 1000;
@@ -50,14 +51,14 @@ describe('1,000 messages of alternating sizes through our echo server', () => {
     await withTimeout(new Promise<void>((resolve, reject) => (c.once('open', () => resolve()), c.once('error', reject))));
     expect(c.extensions).toBe('permessage-deflate');
     const ws = await sockets.next();
-    const read = ws.socket.bytesRead;
-    const written = ws.socket.bytesWritten;
+    const read = socketOf(ws).bytesRead;
+    const written = socketOf(ws).bytesWritten;
     for (let i = 0; i < N; i++) c.send(message(i));
     expect(await echoed.take(N, 20_000, 'echoes')).toEqual(expected);
     expect(received).toEqual(expected);
     // Compression was in use both ways: 500 × 20 KiB = 10 MiB of payload crossed as far less.
-    expect(ws.socket.bytesRead - read).toBeLessThan(2 * 1024 * 1024);
-    expect(ws.socket.bytesWritten - written).toBeLessThan(2 * 1024 * 1024);
+    expect(socketOf(ws).bytesRead - read).toBeLessThan(2 * 1024 * 1024);
+    expect(socketOf(ws).bytesWritten - written).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('from our client with compression: back in order and intact', async () => {

@@ -9,6 +9,7 @@ import WsClient from 'ws';
 import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
 import { type ConnectOptions, type Server, type WebSocket, connect } from '../../src/index.js';
 import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
+import { socketOf } from '../support.js';
 
 const defer = useCleanup();
 afterEach(() => {
@@ -116,12 +117,12 @@ describe('server.publish with permessage-deflate', () => {
 
   it('compressed subscribers get compressed bytes, the others plain bytes', async () => {
     const { server, subscribers, connections } = await setup();
-    const before = new Map(connections.map((ws) => [ws, ws.socket.bytesWritten]));
+    const before = new Map(connections.map((ws) => [ws, socketOf(ws).bytesWritten]));
     const large = compressible(200_000, 3);
     server.publish('news', large);
     expect(await nextOfEach(subscribers)).toEqual(everyone(subscribers, [digest(large)]));
     for (const ws of connections) {
-      const sent = ws.socket.bytesWritten - before.get(ws)!;
+      const sent = socketOf(ws).bytesWritten - before.get(ws)!;
       if (ws.deflate) expect(sent).toBeLessThan(20_000);
       else expect(sent).toBeGreaterThan(200_000);
     }

@@ -3,15 +3,15 @@
 // Every input drives all three kernels:
 //   1. scan::scan_frames on the input (after a 6-byte parameter prefix), with
 //      flags, maxPayload, offset and record capacity taken from the prefix,
-//      compared field by field (status, stop, code, partial-header fields,
-//      records, unmasked bytes) with an independent transliteration of
-//      scanFrames() in src/native/fallback.ts (the reference of the contract);
+//      compared field by field (status, stop, close code, fault, partial-header
+//      fields, records, unmasked bytes) with an independent transliteration of
+//      scanFrames() in src/native/reference.ts (the reference of the contract);
 //   2. xor_key and every kernel it can dispatch to (xor_words, xor_sse2,
 //      xor_avx2 when the CPU has it), on the input at an odd alignment, length
 //      and key phase, out of place, in place and with dst below src (the
 //      forward overlap mask.h allows), compared with a byte loop;
 //   3. utf8::step with its state carried across a split point taken from the
-//      prefix, compared with the switch-based machine of fallback.ts (same
+//      prefix, compared with the switch-based machine of reference.ts (same
 //      state numbers) and with a code-point decoder written from RFC 3629.
 // Buffers are heap copies of exactly the size the kernel may touch, so ASan
 // reports any read or write outside them. A mismatch aborts with a message.
@@ -43,7 +43,7 @@ namespace {
 
 // ---- 1. scanFrames --------------------------------------------------------
 
-// scanFrames() of fallback.ts, statement by statement, with a Float64Array
+// scanFrames() of reference.ts, statement by statement, with a Float64Array
 // of n doubles (writes at or past n vanish, as in JS).
 struct RefOut {
   std::vector<double> v;
@@ -64,29 +64,35 @@ double ref_scan(uint8_t* chunk, size_t end, size_t start, double start_value, Re
   out.put(4, 0);
   out.put(5, 0);
   out.put(6, 0);
+  out.put(7, 0);
   double count = 0;
   size_t p = start;
-  auto stop = [&](double status, double code) {
+  auto stop = [&](double status, double code, double fault = 0) {
     out.put(0, status);
     out.put(1, p == start ? start_value : (double)p);
     out.put(2, code);
+    out.put(7, fault);
     return count;
   };
+  using namespace contract;
   while (p < end) {
     const size_t avail = end - p;
     const int b0 = chunk[p];
     const int opcode = b0 & 0x0f;
     const int rsv = b0 & 0x70;
     const bool control = opcode >= 8;
-    if (!ref_known_opcode((unsigned)opcode)) return stop(3, 1002);
-    if ((rsv & ~allowed_rsv) != 0 || (control && rsv != 0)) return stop(3, 1002);
-    if (control && (b0 & 0x80) == 0) return stop(3, 1002);
+    if (!ref_known_opcode((unsigned)opcode)) return stop(3, 1002, FAULT_OPCODE);
+    if ((rsv & ~allowed_rsv) != 0 || (control && rsv != 0)) {
+      const bool rsv1 = (rsv & 0x40) != 0 && (control || (allowed_rsv & 0x40) == 0);
+      return stop(3, 1002, rsv1 ? FAULT_RSV1 : FAULT_RSV23);
+    }
+    if (control && (b0 & 0x80) == 0) return stop(3, 1002, FAULT_CONTROL_FIN);
     if (avail < 2) return stop(1, 0);
     const int b1 = chunk[p + 1];
     const bool masked = (b1 & 0x80) != 0;
     const int len7 = b1 & 0x7f;
-    if (masked != expect_masked) return stop(3, 1002);
-    if (control && len7 > 125) return stop(3, 1002);
+    if (masked != expect_masked) return stop(3, 1002, masked ? FAULT_MASK_UNEXPECTED : FAULT_MASK_EXPECTED);
+    if (control && len7 > 125) return stop(3, 1002, FAULT_CONTROL_LENGTH);
     size_t header_length = 2;
     double length = len7;
     if (len7 == 126) {
@@ -98,11 +104,11 @@ double ref_scan(uint8_t* chunk, size_t end, size_t start, double start_value, Re
       double high = 0, low = 0;
       for (int i = 0; i < 4; i++) high = high * 256 + chunk[p + 2 + i];
       for (int i = 0; i < 4; i++) low = low * 256 + chunk[p + 6 + i];
-      if (high >= 2147483648.0) return stop(3, 1002);
+      if (high >= 2147483648.0) return stop(3, 1002, FAULT_LENGTH_MSB);
       length = high >= 2097152.0 ? DBL_MAX : high * 4294967296.0 + low;
       header_length = 10;
     }
-    if (length > max_payload) return stop(3, 1009);
+    if (length > max_payload) return stop(3, 1009, FAULT_TOO_BIG);
     if (masked) header_length += 4;
     if (avail < header_length) return stop(1, 0);
     double key = 0;
@@ -270,7 +276,7 @@ void fuzz_mask(const uint8_t* prefix, const uint8_t* body, size_t n, const uint8
 
 // ---- 3. UTF-8 -------------------------------------------------------------
 
-// The switch-based machine of fallback.ts, state numbers included.
+// The switch-based machine of reference.ts, state numbers included.
 uint32_t ref_lead(unsigned b) {
   if (b < 0x80) return 0;
   if (b < 0xc2) return 1;

@@ -1,7 +1,8 @@
 /**
- * Native and fallback must agree exactly: on raw scanFrames calls, and on the
- * event sequences and output bytes of the whole protocol for at least 100,000
- * random frame sequences (valid and corrupted) with random chunkings.
+ * The native addon and the TypeScript reference (reference.ts) must agree
+ * exactly: on raw scanFrames calls, and on the event sequences, errors and
+ * output bytes of the whole protocol for at least 100,000 random frame
+ * sequences (valid and corrupted) with random chunkings.
  * Runs in the native project only (vitest.config.ts), where both
  * implementations are loaded.
  */
@@ -9,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Protocol, type Role } from '../../src/core/index.js';
 import { backends } from '../../src/native/index.js';
+import * as contract from '../../src/native/types.js';
 import type { Backend } from '../../src/native/types.js';
 import { frame, rng } from '../helpers.js';
 
@@ -71,7 +73,7 @@ function run(backend: Backend, role: Role, bytes: Buffer, cuts: number[], maxPay
       onPing: (d) => log.push(`ping:${show(d)}`),
       onPong: (d) => log.push(`pong:${show(d)}`),
       onCloseFrame: (c, r) => log.push(`close:${c}:${r}`),
-      onProtocolError: (e) => log.push(`error:${e.code}:${e.closeCode}`),
+      onProtocolError: (e) => log.push(`error:${e.code}:${e.closeCode}:${e.message}`),
     },
   );
   let last = 0;
@@ -83,7 +85,7 @@ function run(backend: Backend, role: Role, bytes: Buffer, cuts: number[], maxPay
   return log;
 }
 
-describe('native and fallback agree', () => {
+describe('native and the TypeScript reference agree', () => {
   const native = backends.native!;
   const js = backends.js;
 
@@ -114,8 +116,9 @@ describe('native and fallback agree', () => {
     expect(messages).toBeGreaterThan(10_000);
   });
 
-  it('on raw scanFrames calls (records, status, unmasked bytes)', () => {
+  it('on raw scanFrames calls (records, status, close code, fault, unmasked bytes)', () => {
     const random = rng(99);
+    const faults = new Set<number>();
     for (let i = 0; i < 50_000; i++) {
       const masked = random.chance(0.5);
       const bytes = randomFrames(random, masked);
@@ -129,6 +132,7 @@ describe('native and fallback agree', () => {
       const bufB = Buffer.from(bytes);
       const countA = native.scanFrames(bufA, offset, outA, flags, maxPayload);
       const countB = js.scanFrames(bufB, offset, outB, flags, maxPayload);
+      if (outB[contract.OUT_STATUS] === contract.SCAN_ERROR) faults.add(outB[contract.OUT_FAULT]!);
       if (countA !== countB || !bufA.equals(bufB) || outA.some((v, k) => !Object.is(v, outB[k]))) {
         expect({ countA, outA: [...outA], bufA: bufA.toString('hex') }, `input ${bytes.toString('hex')} flags ${flags} max ${maxPayload}`).toEqual({
           countA: countB,
@@ -137,5 +141,8 @@ describe('native and fallback agree', () => {
         });
       }
     }
+    // Every header rule must have failed somewhere in these inputs, or the fault slot went untested for it.
+    const every = Object.entries(contract).filter(([k]) => k.startsWith('FAULT_') && k !== 'FAULT_NONE');
+    expect([...faults].sort((a, b) => a - b)).toEqual(every.map(([, v]) => v).sort((a, b) => a - b));
   });
 });

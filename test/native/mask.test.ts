@@ -12,7 +12,7 @@ const GUARD = 0xa5;
 
 const implementations: [string, Backend][] = [
   ['facade', active],
-  ['fallback', backends.js],
+  ['reference', backends.js],
   ...(backends.native ? ([['native (raw)', backends.native]] as [string, Backend][]) : []),
 ];
 

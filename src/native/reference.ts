@@ -1,14 +1,26 @@
 /**
- * Pure TypeScript implementation of the native contract (types.ts). This file
- * is also the reference: the C++ addon must produce the same bytes, records
- * and states for every input.
+ * The reference kernels: the native contract (types.ts) in pure TypeScript.
+ * The C++ addon (native/*.h) must produce the same bytes, records, faults and
+ * states for every input; these same functions are the backend when the addon
+ * is not loaded (the TypeScript fallback).
  */
 import {
   type Backend,
   CLOSE_MESSAGE_TOO_BIG,
   CLOSE_PROTOCOL_ERROR,
+  FAULT_CONTROL_FIN,
+  FAULT_CONTROL_LENGTH,
+  FAULT_LENGTH_MSB,
+  FAULT_MASK_EXPECTED,
+  FAULT_MASK_UNEXPECTED,
+  FAULT_NONE,
+  FAULT_OPCODE,
+  FAULT_RSV1,
+  FAULT_RSV23,
+  FAULT_TOO_BIG,
   OUT_BITS,
   OUT_CODE,
+  OUT_FAULT,
   OUT_HEADER_LENGTH,
   OUT_MASK_KEY,
   OUT_PAYLOAD_LENGTH,
@@ -115,14 +127,19 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
   out[OUT_PAYLOAD_LENGTH] = 0;
   out[OUT_BITS] = 0;
   out[OUT_MASK_KEY] = 0;
+  out[OUT_FAULT] = FAULT_NONE;
   let count = 0;
   let p = offset;
 
-  const stop = (status: number, code = 0): number => {
+  const stop = (status: number): number => {
     out[OUT_STATUS] = status;
     out[OUT_STOP] = p;
-    out[OUT_CODE] = code;
     return count;
+  };
+  const reject = (fault: number, code = CLOSE_PROTOCOL_ERROR): number => {
+    out[OUT_CODE] = code;
+    out[OUT_FAULT] = fault;
+    return stop(SCAN_ERROR);
   };
 
   while (p < end) {
@@ -131,16 +148,18 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
     const opcode = b0 & 0x0f;
     const rsv = b0 & 0x70;
     const control = opcode >= 8;
-    if (!isKnownOpcode(opcode)) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
-    if ((rsv & ~allowedRsv) !== 0 || (control && rsv !== 0)) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
-    if (control && (b0 & 0x80) === 0) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
+    // The rules of RFC 6455 §5.2, each as soon as its bytes are here; the C++ scanner (native/scan.h) checks them in this order.
+    if (!isKnownOpcode(opcode)) return reject(FAULT_OPCODE);
+    const unclaimedRsv = control ? rsv : rsv & ~allowedRsv; // control frames may not carry any
+    if (unclaimedRsv !== 0) return reject((unclaimedRsv & 0x40) !== 0 ? FAULT_RSV1 : FAULT_RSV23);
+    if (control && (b0 & 0x80) === 0) return reject(FAULT_CONTROL_FIN);
     if (avail < 2) return stop(SCAN_INCOMPLETE);
 
     const b1 = chunk[p + 1]!;
     const masked = (b1 & 0x80) !== 0;
     const len7 = b1 & 0x7f;
-    if (masked !== expectMasked) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
-    if (control && len7 > 125) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
+    if (masked !== expectMasked) return reject(masked ? FAULT_MASK_UNEXPECTED : FAULT_MASK_EXPECTED);
+    if (control && len7 > 125) return reject(FAULT_CONTROL_LENGTH);
 
     let headerLength = 2;
     let length = len7;
@@ -152,12 +171,12 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
       if (avail < 10) return stop(SCAN_INCOMPLETE);
       const high = ((chunk[p + 2]! << 24) | (chunk[p + 3]! << 16) | (chunk[p + 4]! << 8) | chunk[p + 5]!) >>> 0;
       const low = ((chunk[p + 6]! << 24) | (chunk[p + 7]! << 16) | (chunk[p + 8]! << 8) | chunk[p + 9]!) >>> 0;
-      if (high >= 0x80000000) return stop(SCAN_ERROR, CLOSE_PROTOCOL_ERROR);
+      if (high >= 0x80000000) return reject(FAULT_LENGTH_MSB);
       // Above 2^53 a double loses precision, but such a length exceeds any maxPayload anyway.
       length = high >= 0x200000 ? Number.MAX_VALUE : high * 0x100000000 + low;
       headerLength = 10;
     }
-    if (length > maxPayload) return stop(SCAN_ERROR, CLOSE_MESSAGE_TOO_BIG);
+    if (length > maxPayload) return reject(FAULT_TOO_BIG, CLOSE_MESSAGE_TOO_BIG);
     if (masked) headerLength += 4;
     if (avail < headerLength) return stop(SCAN_INCOMPLETE);
 
@@ -173,9 +192,7 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
       out[OUT_PAYLOAD_LENGTH] = length;
       out[OUT_BITS] = b0;
       out[OUT_MASK_KEY] = key;
-      out[OUT_STATUS] = SCAN_INCOMPLETE;
-      out[OUT_STOP] = p;
-      return count;
+      return stop(SCAN_INCOMPLETE);
     }
     if (count === capacity) return stop(SCAN_FULL);
 
@@ -250,4 +267,4 @@ export function utf8Step(buffer: Uint8Array, state: number): number {
   return state;
 }
 
-export const fallback: Backend = { name: 'js', mask, unmask, scanFrames, utf8Step };
+export const reference: Backend = { name: 'js', mask, unmask, scanFrames, utf8Step };
