@@ -24,15 +24,16 @@ export type UsageErrorCode =
   | 'ERR_CLOSE_REASON_TOO_LONG'
   | 'ERR_CONTROL_PAYLOAD_TOO_LONG'
   | 'ERR_NOT_OPEN'
-  | 'ERR_DEFLATE_NEEDS_DRIVER';
+  | 'ERR_DEFLATE_NEEDS_DRIVER'
+  | 'ERR_HANDLER_FAILED';
 
 export class WsboltError extends Error {
   readonly code: ProtocolErrorCode | UsageErrorCode | string;
   /** The close code sent to the peer, for protocol errors. */
   readonly closeCode: number | undefined;
 
-  constructor(code: ProtocolErrorCode | UsageErrorCode | string, message: string, closeCode?: number) {
-    super(message);
+  constructor(code: ProtocolErrorCode | UsageErrorCode | string, message: string, closeCode?: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = closeCode === undefined ? 'WsboltError' : 'WebSocketProtocolError';
     this.code = code;
     this.closeCode = closeCode;
@@ -41,4 +42,32 @@ export class WsboltError extends Error {
 
 export function protocolError(code: ProtocolErrorCode, message: string, closeCode: number): WsboltError {
   return new WsboltError(code, message, closeCode);
+}
+
+/** The user callbacks a HandlerError can come from. */
+export type CallbackName = 'upgrade' | 'protocols' | 'open' | 'message' | 'drain' | 'ping' | 'pong' | 'close' | 'error' | 'reconnecting' | 'giveUp';
+
+/**
+ * A user callback threw, or returned a thenable that rejected: code
+ * 'ERR_HANDLER_FAILED', `cause` the value thrown, `callback` which one. Its
+ * connection was closed with 1011 (an upgrade hook: answered 500).
+ */
+export class HandlerError extends WsboltError {
+  constructor(
+    readonly callback: CallbackName,
+    cause: unknown,
+    rejected = false,
+  ) {
+    super('ERR_HANDLER_FAILED', `the ${callback} callback ${rejected ? 'rejected' : 'threw'}: ${describeValue(cause)}`, undefined, { cause });
+    this.name = 'HandlerError';
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
 }

@@ -1,5 +1,5 @@
 export * from './constants.js';
-export { WsboltError, type ProtocolErrorCode, type UsageErrorCode } from './errors.js';
+export { HandlerError, WsboltError, type CallbackName, type ProtocolErrorCode, type UsageErrorCode } from './errors.js';
 export { buildClosePayload, isValidReceivedCloseCode, parseClosePayload } from './close.js';
 export { encodeFrame, type FrameOptions } from './frame-writer.js';
 export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './protocol.js';

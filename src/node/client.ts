@@ -208,7 +208,7 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
         deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
       });
       settle(null, ws);
-      options.open?.(ws);
+      ws.invoke('open');
       if (ws.readyState === 1) ws.receiveHead(head);
     });
 

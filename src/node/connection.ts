@@ -5,10 +5,11 @@
  * timers (close, idle) live here, never in the core.
  */
 import { CloseCode } from '../core/constants.js';
-import { WsboltError } from '../core/errors.js';
+import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
+import { onRejection, reportHandlerError } from './handler-errors.js';
 import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
@@ -84,6 +85,8 @@ export interface ConnectionInit<T> {
   deflate?: PerMessageDeflate | null;
   /** Called once the socket is gone, after handler.close. */
   onFinished?: (ws: WebSocket<T>) => void;
+  /** Let what the handler's callbacks throw propagate (wsbolt/ws: a throwing listener throws, as in ws) instead of closing with 1011. */
+  rethrowHandlerErrors?: boolean;
 }
 
 export class WebSocket<T = unknown> implements ProtocolHandler, TransportListener {
@@ -125,6 +128,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private drainOwed = false;
   private readonly buckets: TokenBuckets | null;
+  private readonly rethrowHandlerErrors: boolean;
+  /** The first callback failure; from then on the connection gets no open, message, ping, pong or drain. */
+  private handlerFailure: HandlerError | null = null;
+  /** That failure is what closed the connection (1011), so it is the close cause. */
+  private closedForHandlerFailure = false;
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
   private rateLimited = false;
 
@@ -138,6 +146,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.extensions = init.extensions;
     this.hub = init.hub;
     this.onFinished = init.onFinished;
+    this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
     this.remoteAddress = transport.remoteAddress;
     this.remotePort = transport.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
@@ -285,17 +294,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
     if (this.rateLimited) return;
-    this.handler.message?.(this, data, isBinary);
+    this.invoke('message', data, isBinary);
   }
 
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
-    if (!this.rateLimited) this.handler.ping?.(this, data);
+    if (!this.rateLimited) this.invoke('ping', data);
   }
 
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
-    if (!this.rateLimited) this.handler.pong?.(this, data);
+    if (!this.rateLimited) this.invoke('pong', data);
   }
 
   // ---- rate limits (rateLimit): every frame and every byte received costs work, not only messages ----
@@ -319,7 +328,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
     this.scheduleFlush();
-    this.handler.error?.(this, error);
+    this.invoke('error', error);
   }
 
   // ---- offloaded zlib work (permessage-deflate above asyncThreshold, or with context takeover) ----
@@ -406,7 +415,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   onDrain(): void {
     if (this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
-    if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
+    if (this.readyState === ReadyState.OPEN) this.invoke('drain');
   }
 
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
@@ -445,7 +454,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
-      if (this.readyState === ReadyState.OPEN) this.handler.drain?.(this);
+      if (this.readyState === ReadyState.OPEN) this.invoke('drain');
     }
     // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
     if (this.core.shouldCloseTransport()) transport.end();
@@ -501,14 +510,61 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
     const { code, reason, cause } = this.closeOutcome();
     try {
-      this.handler.close?.(this, code, reason, cause);
+      this.invoke('close', code, reason, cause);
     } finally {
       this.onFinished?.(this);
     }
   }
 
+  // ---- user callbacks ----------------------------------------------------------
+
+  /**
+   * @internal Calls a handler callback (as a method of the handler, with this
+   * connection first). A throw, or a returned thenable that rejects, closes
+   * this connection with 1011 and is reported; after one, only close and
+   * error are still called. Fixed arity: nothing allocated per call.
+   */
+  invoke(name: CallbackName, a?: unknown, b?: unknown, c?: unknown): void {
+    const fn = (this.handler as unknown as Record<string, AnyCallback | undefined>)[name];
+    if (fn === undefined || (this.handlerFailure !== null && name !== 'close' && name !== 'error')) return;
+    if (this.rethrowHandlerErrors) {
+      this.call(fn, name, a, b, c);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this.call(fn, name, a, b, c);
+    } catch (error) {
+      this.handlerFailed(new HandlerError(name, error));
+      return;
+    }
+    if (result !== undefined) onRejection(result, (reason) => this.handlerFailed(new HandlerError(name, reason, true)));
+  }
+
+  /** Each callback with exactly its own arguments. */
+  private call(fn: AnyCallback, name: CallbackName, a: unknown, b: unknown, c: unknown): unknown {
+    const handler = this.handler;
+    if (name === 'message') return fn.call(handler, this, a, b);
+    if (name === 'close') return fn.call(handler, this, a, b, c);
+    if (name === 'open' || name === 'drain') return fn.call(handler, this);
+    return fn.call(handler, this, a); // ping, pong, error
+  }
+
+  private handlerFailed(error: HandlerError): void {
+    this.handlerFailure ??= error;
+    if (this.readyState === ReadyState.OPEN) {
+      this.closedForHandlerFailure = true;
+      this.close(CloseCode.INTERNAL_ERROR, 'internal error');
+    }
+    reportHandlerError(this.handler, this, error);
+  }
+
   private closeOutcome(): { code: number; reason: string; cause: CloseCause } {
     const core = this.core;
+    if (this.closedForHandlerFailure) {
+      const clean = core.closeReceived && core.closeSent;
+      return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'handler_error', error: this.handlerFailure! } };
+    }
     if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
     const clean = core.closeReceived && core.closeSent;
     if (this.forcedEnd === 'timeout') return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
@@ -519,6 +575,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 }
 
 const EMPTY = Buffer.alloc(0);
+
+type AnyCallback = (...args: unknown[]) => unknown;
 
 /** Reasons to stop reading (bits of pausedBy). */
 const PAUSED_BY_USER = 1;

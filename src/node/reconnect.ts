@@ -9,6 +9,7 @@
  */
 import { WsboltError } from '../core/errors.js';
 import { type ConnectOptions, connect } from './client.js';
+import { callGuarded } from './handler-errors.js';
 import type { SendData, SendOptions, WebSocket } from './connection.js';
 import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
@@ -122,10 +123,14 @@ export class ReconnectingClient<T = unknown> {
         this.current = ws;
         this.openedAt = performance.now();
         for (const item of this.queue.splice(0)) ws.send(item.data, item.options);
-        user.open?.(ws);
-        const first = this.onFirstOpen;
-        this.onFirstOpen = null;
-        first?.();
+        // Returned, so the engine sees what it throws or rejects with (1011, error callback); start() settles either way.
+        try {
+          return user.open?.(ws);
+        } finally {
+          const first = this.onFirstOpen;
+          this.onFirstOpen = null;
+          first?.();
+        }
       },
       close: (ws, code, reason, cause) => {
         if (this.current !== ws && this.closed) return; // an attempt closed before it was ever handed out
@@ -134,10 +139,15 @@ export class ReconnectingClient<T = unknown> {
           // Decided at the close (no timer per connection): only a connection that lasted starts the backoff over.
           if (performance.now() - this.openedAt >= this.policy.stableAfter) this.attempts = 0;
         }
-        user.close?.(ws, code, reason, cause);
-        if (this.closed) return;
-        if (this.policy.finalCodes.includes(code)) return this.stop(cause);
-        this.retry(cause);
+        // A user close() that fails is reported by the engine; coming back must not depend on it.
+        try {
+          return user.close?.(ws, code, reason, cause);
+        } finally {
+          if (!this.closed) {
+            if (this.policy.finalCodes.includes(code)) this.stop(cause);
+            else this.retry(cause);
+          }
+        }
       },
     }).catch((error: Error) => this.retry(error));
   }
@@ -149,17 +159,17 @@ export class ReconnectingClient<T = unknown> {
     const { initialDelay, maxDelay, factor, jitter } = this.policy;
     const base = Math.min(maxDelay, initialDelay * factor ** (this.attempts - 1));
     const delay = Math.round(base * (1 - jitter * Math.random()));
-    this.options.reconnecting?.(this.attempts, delay, cause);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.attempt();
     }, delay);
+    callGuarded(this.options, 'reconnecting', this.options.reconnecting, this.attempts, delay, cause);
   }
 
   private stop(cause: CloseCause | Error): void {
     this.closed = true;
     this.queue.length = 0;
-    this.options.giveUp?.(cause);
+    callGuarded(this.options, 'giveUp', this.options.giveUp, cause);
     this.onGiveUp?.(cause);
     this.onGiveUp = null;
   }

@@ -8,11 +8,13 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { HandlerError } from '../core/errors.js';
 import { buildAcceptResponse, buildRejectResponse, isRejection, validateRequest } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { type ResolvedOptions, WebSocket, resolveOptions, type SendData } from './connection.js';
+import { reportHandlerError } from './handler-errors.js';
 import { type PubSubAdapter, TopicHub } from './pubsub.js';
 import { StreamTransport } from './stream-transport.js';
 import { trace, traceEnabled } from './trace.js';
@@ -231,17 +233,27 @@ export class Server<T = unknown> {
     }
 
     const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
-    let protocol = selectProtocol(route, valid.protocols, request);
+    let protocol: string;
+    try {
+      protocol = selectProtocol(route, valid.protocols, request);
+    } catch (error) {
+      reportHandlerError(route, null, new HandlerError('protocols', error));
+      return refuse(socket, 500, 'the upgrade failed');
+    }
 
     let result: UpgradeResult<unknown> = undefined;
     if (route.upgrade) {
       const early = new EarlyData(socket);
       this.pendingSockets.add(socket);
+      let pending = true; // the hook has not returned yet: a throw now is synchronous
       try {
-        result = await withTimeout(route.upgrade(request), Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
+        const returned = route.upgrade(request);
+        pending = false;
+        result = await withTimeout(returned, Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
       } catch (error) {
-        trace('upgrade hook failed: %s', (error as Error)?.message);
-        return refuse(socket, error === TIMED_OUT ? 503 : 500, error === TIMED_OUT ? 'the upgrade took too long' : 'the upgrade failed');
+        if (error === TIMED_OUT) return refuse(socket, 503, 'the upgrade took too long');
+        reportHandlerError(route, null, new HandlerError('upgrade', error, !pending));
+        return refuse(socket, 500, 'the upgrade failed');
       } finally {
         this.pendingSockets.delete(socket);
         early.stop();
@@ -283,7 +295,7 @@ export class Server<T = unknown> {
     });
     ws.admissionKey = ip;
     this.connections.add(ws);
-    route.open?.(ws);
+    ws.invoke('open');
     if (ws.readyState === 1) ws.receiveHead(head);
     return ws;
   }
@@ -368,6 +380,14 @@ class EarlyData {
     this.socket.removeListener('data', this.onData);
     if (this.paused) this.socket.resume();
   }
+}
+
+/** From our own 'upgrade' listeners: a failure there (a bug of ours) costs this socket, not the process. */
+function upgradeSafely(server: Server<any>, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  server.handleUpgrade(req, socket, head).catch((error: unknown) => {
+    console.error(error);
+    socket.destroy();
+  });
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -471,7 +491,7 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   httpServer.on('connection', deadlines.add);
   // A plain HTTP request: Node's request and keep-alive timeouts take over.
   httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
-  httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
+  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
   return new Promise((resolve, fail) => {
     httpServer.once('error', fail);
     httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
@@ -490,7 +510,7 @@ export function attach<T = unknown>(httpServer: http.Server | https.Server, opti
   const list = attached.get(httpServer) ?? [];
   list.push(server);
   attached.set(httpServer, list);
-  httpServer.on('upgrade', (req, socket: Socket, head) => void server.handleUpgrade(req, socket, head));
+  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
   return server;
 }
 

@@ -29,9 +29,11 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
  * - 'protocol_error': the peer broke the protocol; `error` says how (error.closeCode was sent)
  * - 'timeout': the peer did not answer a close frame, stayed idle past idleTimeout, or took longer than messageTimeout to send a message
  * - 'abrupt': the TCP connection ended without a closing handshake; `error` if the socket reported one
+ * - 'handler_error': one of this connection's callbacks threw or rejected, so this side closed with 1011;
+ *   `error` is that HandlerError (code 'ERR_HANDLER_FAILED', `cause` the value thrown)
  */
 export interface CloseCause {
-  kind: 'remote' | 'local' | 'protocol_error' | 'timeout' | 'abrupt';
+  kind: 'remote' | 'local' | 'protocol_error' | 'timeout' | 'abrupt' | 'handler_error';
   error?: Error | WsboltError;
 }
 
@@ -122,6 +124,14 @@ export interface ConnectionOptions {
   rateLimit?: RateLimit | null;
 }
 
+/**
+ * Callbacks may be async. Whatever one throws, or the thenable it returns
+ * rejects with, costs only its own connection: it is closed with 1011 (an
+ * upgrade hook or a protocols function: answered 500), gets no more open,
+ * message, drain, ping or pong calls, and its close() reports cause
+ * 'handler_error'. The failure goes to error() as a HandlerError, or is
+ * printed with console.error when there is no error callback.
+ */
 export interface Handler<T = unknown> extends ConnectionOptions {
   /** Decide on an upgrade before the connection exists: accept (with ws.data), or reject with an HTTP status. */
   upgrade?(req: UpgradeRequest): UpgradeResult<T> | Promise<UpgradeResult<T>>;
@@ -133,6 +143,16 @@ export interface Handler<T = unknown> extends ConnectionOptions {
   ping?(ws: WebSocket<T>, data: Buffer): void;
   pong?(ws: WebSocket<T>, data: Buffer): void;
   close?(ws: WebSocket<T>, code: number, reason: string, cause: CloseCause): void;
-  /** The peer broke the protocol: called at once (a close frame with error.closeCode is on its way); close() follows when the socket is gone. */
-  error?(ws: WebSocket<T>, error: WsboltError): void;
+  /**
+   * Something went wrong on this connection:
+   * - the peer broke the protocol (error.closeCode is set, a WS_ERR_* code): called at once, a close
+   *   frame with error.closeCode is on its way; close() follows when the socket is gone;
+   * - one of this handler's own callbacks threw or rejected: a HandlerError (code 'ERR_HANDLER_FAILED',
+   *   `cause` the value thrown, `callback` its name); the connection is closing with 1011. ws is null when
+   *   no connection exists: a failed upgrade hook or protocols function (answered 500), or a reconnecting
+   *   client's reconnecting/giveUp.
+   * Without this callback, a HandlerError is printed (console.error); one that error() itself throws is
+   * always printed.
+   */
+  error?(ws: WebSocket<T> | null, error: WsboltError): void;
 }

@@ -119,7 +119,7 @@ const HANDLER: Handler<WebSocket> = {
   pong: (engine, data) => engine.data._onControl('pong', data),
   close: (engine, code, reason, cause) => engine.data._onEngineClose(code, reason, cause),
   // ws emits 'error' as soon as the peer breaks the protocol, not when the socket closes.
-  error: (engine, error) => engine.data._onProtocolError(error),
+  error: (engine, error) => engine!.data._onProtocolError(error),
 };
 
 // ---- helpers ------------------------------------------------------------------------
@@ -557,6 +557,8 @@ export class WebSocket extends EventEmitter {
       extensions: extensionsHeader,
       hub: null,
       deflate,
+      // As in ws: an exception from a listener propagates (uncaught), it does not close with 1011.
+      rethrowHandlerErrors: true,
     });
     this._engine = engine;
     this._socket = socket;

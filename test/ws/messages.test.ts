@@ -5,6 +5,7 @@
  * be identical.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { frame } from '../helpers.js';
 import { type Impl, PAIRS, bolt, cleanup, connectedPair, describeData, messages, once, openClient, record, sameForAllPairs, sameForBoth, startServer, ws } from './util.js';
 
 afterEach(cleanup);
@@ -386,5 +387,29 @@ describe('the server-side WebSocket', () => {
     expect(s).toBeInstanceOf(Custom);
     expect(s).toBeInstanceOf(bolt.WebSocket);
     expect(s.custom).toBe(true);
+  });
+});
+
+describe('a listener that throws', () => {
+  it('throws out of the socket read as in ws (left uncaught): no 1011, no error event', async () => {
+    const trace = await sameForBoth(async (impl: Impl) => {
+      const server = await startServer(impl);
+      const { s } = await connectedPair(server, impl);
+      const events: string[] = [];
+      s.on('error', () => events.push('error'));
+      s.on('message', () => {
+        throw new Error('boom in a listener');
+      });
+      // The read is driven by hand so the exception surfaces here rather than as an uncaught exception.
+      let thrown: unknown = null;
+      try {
+        s._socket.emit('data', frame({ opcode: 1, payload: 'hello', mask: true }));
+      } catch (error) {
+        thrown = error;
+      }
+      events.push(`readyState ${s.readyState}`);
+      return { thrown: (thrown as Error | null)?.message ?? null, events };
+    });
+    expect(trace).toEqual({ thrown: 'boom in a listener', events: ['readyState 1'] });
   });
 });
