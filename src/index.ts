@@ -20,5 +20,5 @@ export {
 } from './node/types.js';
 export * from './scale/index.js';
 export type { DeflateOptions } from './extensions/negotiation.js';
-export { setZlibConcurrency, zlibStats } from './extensions/zlib-limiter.js';
-export { openZlibContexts } from './extensions/zlib-context.js';
+export { setZlibConcurrency, zlibStats } from './node/zlib/limiter.js';
+export { openZlibContexts } from './node/zlib/context.js';

@@ -5,6 +5,8 @@
  * of its declared size (allocated only after the limits accepted that size),
  * unmasking as the bytes are copied; its parts are reported as they arrive so
  * that text can be validated before the frame is complete (fail fast).
+ * Data frames go straight to the message assembler and control frames to the
+ * protocol, so that neither pays a pass-through call for the other's frames.
  */
 import {
   type Backend,
@@ -32,16 +34,32 @@ const PREALLOCATE_MAX = 64 * 1024;
 /** How much of a large frame must have arrived before its whole buffer is allocated (1/8). */
 const COMMIT_SHIFT = 3;
 
-export interface FrameSink {
+/** Where data frames go (the MessageAssembler): the fragments of messages (§5.4). */
+export interface DataFrameSink {
   /** A frame whose payload will arrive over several reads: accept its header before its buffer is allocated. */
   onFrameStart(bits: number, length: number): boolean;
   /** Newly arrived, already unmasked bytes of the frame announced by onFrameStart. */
   onFramePart(bits: number, part: Buffer): boolean;
   /** A complete frame, unmasked. `streamed` is true when its bytes went through onFramePart first. */
   onFrame(bits: number, payload: Buffer, streamed: boolean): boolean;
+}
+
+/** Where control frames and broken headers go (the Protocol). Control frames arrive whole: they are never announced. */
+export interface ControlFrameSink {
+  /** A complete control frame (close, ping, pong), unmasked. */
+  onControlFrame(bits: number, payload: Buffer): boolean;
   /** The scanner rejected a header: which rule it broke (FAULT_*), and the frame's first header byte. */
   onFrameError(fault: number, bits: number): void;
 }
+
+/** Sees every complete frame before its sink does (tracing, rate limits); bits is the first header byte. */
+export type FrameObserver = (bits: number, length: number) => void;
+
+/*
+ * Each sink returns false to stop reading (the connection failed or closed),
+ * or to pause it after calling pause(). A control frame's opcode has bit 0x08.
+ */
+const CONTROL = 0x08;
 
 /*
  * Record arrays are shared by every reader (12 KiB each would dominate an idle
@@ -87,7 +105,9 @@ export class FrameReader {
     /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
     public flags: number,
     public maxPayload: number,
-    private readonly sink: FrameSink,
+    private readonly data: DataFrameSink,
+    private readonly control: ControlFrameSink,
+    private readonly observer: FrameObserver | null = null,
   ) {}
 
   /** Stops reading for good: later chunks are ignored. */
@@ -112,7 +132,7 @@ export class FrameReader {
   }
 
   /**
-   * Called by the sink from inside onFrame (which then returns false): no
+   * Called by a sink from inside onFrame (which then returns false): no
    * frame after the current one is delivered until resume(); later chunks
    * are kept, not read.
    */
@@ -195,7 +215,7 @@ export class FrameReader {
     const memory = chunk.buffer;
     const base = chunk.byteOffset;
     for (let i = from, r = OUT_RECORDS + from * RECORD_SIZE; i < count; i++, r += RECORD_SIZE) {
-      if (!this.sink.onFrame(out[r]!, Buffer.from(memory, base + out[r + 1]!, out[r + 2]!), false)) {
+      if (!this.complete(out[r]!, Buffer.from(memory, base + out[r + 1]!, out[r + 2]!), false)) {
         if (this.paused) {
           // The records array is shared (see takeRecords): keep a copy of the rest of this scan.
           this.savedScan = { out: out.slice(0, OUT_RECORDS + count * RECORD_SIZE), chunk, count, from: i + 1 };
@@ -211,7 +231,7 @@ export class FrameReader {
     if (status === SCAN_FULL) return stop;
     if (status === SCAN_ERROR) {
       this.stop();
-      this.sink.onFrameError(out[OUT_FAULT]!, chunk[stop]!);
+      this.control.onFrameError(out[OUT_FAULT]!, chunk[stop]!);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
@@ -224,6 +244,12 @@ export class FrameReader {
     // The frame does not end in this chunk, so fill() cannot pause here.
     this.fill(chunk, stop + headerLength);
     return -1;
+  }
+
+  /** Hands a complete frame to its sink (after the observer); false: stop or pause, as the sink said. */
+  private complete(bits: number, payload: Buffer, streamed: boolean): boolean {
+    if (this.observer !== null) this.observer(bits, payload.length);
+    return (bits & CONTROL) !== 0 ? this.control.onControlFrame(bits, payload) : this.data.onFrame(bits, payload, streamed);
   }
 
   /** Joins the saved header bytes with the start of chunk; returns how much of chunk was used, or -1. */
@@ -248,7 +274,7 @@ export class FrameReader {
       this.head = null;
       const start = out[OUT_RECORDS + 1]!;
       const end = start + out[OUT_RECORDS + 2]!;
-      if (!this.sink.onFrame(out[OUT_RECORDS]!, joined.subarray(start, end), false) && !this.paused) {
+      if (!this.complete(out[OUT_RECORDS]!, joined.subarray(start, end), false) && !this.paused) {
         this.stop();
         return -1;
       }
@@ -256,7 +282,7 @@ export class FrameReader {
     }
     if (out[OUT_STATUS] === SCAN_ERROR) {
       this.stop();
-      this.sink.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!);
+      this.control.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
@@ -270,7 +296,7 @@ export class FrameReader {
   }
 
   private begin(bits: number, length: number, key: number): boolean {
-    if (!this.sink.onFrameStart(bits, length)) {
+    if ((bits & CONTROL) === 0 && !this.data.onFrameStart(bits, length)) {
       this.stop();
       return false;
     }
@@ -311,7 +337,7 @@ export class FrameReader {
       }
       const part = target.subarray(at, at + take);
       this.frameFilled += take;
-      if (!this.sink.onFramePart(this.frameBits, part)) {
+      if ((this.frameBits & CONTROL) === 0 && !this.data.onFramePart(this.frameBits, part)) {
         this.stop();
         return -1;
       }
@@ -320,7 +346,7 @@ export class FrameReader {
       const payload = this.frame!; // committed at the latest by the bytes that completed it
       this.frame = null;
       this.frameLength = -1;
-      if (!this.sink.onFrame(this.frameBits, payload, true) && !this.paused) {
+      if (!this.complete(this.frameBits, payload, true) && !this.paused) {
         this.stop();
         return -1;
       }

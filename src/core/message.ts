@@ -1,12 +1,15 @@
 /**
  * Assembles data frames into messages under the fragmentation rules of
  * RFC 6455 §5.4, with the limits checked before any bytes are kept and text
- * validated as it arrives (fail fast, §8.1).
+ * validated as it arrives (fail fast, §8.1). It is the frame reader's data
+ * sink: frames come straight from the reader, and whole messages (or the
+ * rule they broke) go to the Protocol, which inflates and delivers them.
  */
 import { isValidUtf8 } from '../native/index.js';
 import { type Backend, UTF8_ACCEPT, UTF8_REJECT } from '../native/types.js';
 import { CloseCode, FIN, OPCODE_CONTINUATION, OPCODE_TEXT, RSV1 } from './constants.js';
 import { type WsboltError, protocolError } from './errors.js';
+import type { DataFrameSink } from './frame-reader.js';
 import { utf8Continue } from './utf8.js';
 
 export interface AssemblerLimits {
@@ -17,11 +20,15 @@ export interface AssemblerLimits {
   compression?: boolean;
 }
 
-/** end() results besides an error. */
-export const MORE_FRAGMENTS = 0;
-export const MESSAGE_COMPLETE = 1;
+/** Where whole messages and broken rules go (the Protocol). */
+export interface MessageSink {
+  /** A whole message; `compressed`: it had RSV1 and still needs inflating (then its text checking). False stops or pauses reading. */
+  onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean;
+  /** A frame broke a fragmentation rule, a limit or UTF-8: the connection fails. */
+  onAssemblyError(error: WsboltError): void;
+}
 
-export class MessageAssembler {
+export class MessageAssembler implements DataFrameSink {
   /** OPCODE_TEXT or OPCODE_BINARY while a message is open, else 0. */
   private opcode = 0;
   private fragments = 0;
@@ -38,7 +45,8 @@ export class MessageAssembler {
 
   constructor(
     private readonly backend: Backend,
-    public limits: AssemblerLimits,
+    private readonly limits: AssemblerLimits,
+    private readonly sink: MessageSink,
   ) {}
 
   get inMessage(): boolean {
@@ -53,11 +61,33 @@ export class MessageAssembler {
     return this.joined ? this.filled : (this.first?.length ?? 0);
   }
 
+  // ---- DataFrameSink ---------------------------------------------------------
+
+  onFrameStart(bits: number, length: number): boolean {
+    const error = this.begin(bits, length);
+    return error === null || this.failed(error);
+  }
+
+  onFramePart(_bits: number, part: Buffer): boolean {
+    const error = this.part(part);
+    return error === null || this.failed(error);
+  }
+
+  onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
+    const error = streamed ? null : this.begin(bits, payload.length);
+    return error === null ? this.end(bits, payload, streamed) : this.failed(error);
+  }
+
+  private failed(error: WsboltError): false {
+    this.sink.onAssemblyError(error);
+    return false;
+  }
+
   /**
    * Accepts or rejects a data frame's header before its payload is kept: the
    * continuation rules, maxPayload for the whole message, the fragment cap.
    */
-  begin(bits: number, length: number): WsboltError | null {
+  private begin(bits: number, length: number): WsboltError | null {
     const opcode = bits & 0x0f;
     if (opcode === OPCODE_CONTINUATION) {
       if (this.opcode === 0) {
@@ -86,42 +116,36 @@ export class MessageAssembler {
   }
 
   /** Validates newly arrived text bytes of a frame still arriving. */
-  part(bytes: Buffer): WsboltError | null {
+  private part(bytes: Buffer): WsboltError | null {
     if (this.opcode !== OPCODE_TEXT || this.limits.skipUtf8Validation || this.compressedMessage) return null;
     this.utf8State = utf8Continue(this.backend, bytes, this.utf8State);
     return this.utf8State === UTF8_REJECT ? invalidUtf8() : null;
   }
 
-  /** The message end() completed (valid until the next end()). */
-  data: Buffer = EMPTY;
-  isBinary = false;
-  /** It is still compressed: inflate it, then check its text. */
-  compressed = false;
-
   /**
-   * Adds a frame whose header begin() accepted. Returns MESSAGE_COMPLETE
-   * (the message is in data / isBinary), MORE_FRAGMENTS, or an error.
-   * `validated` says the payload already went through part().
+   * Adds a frame whose header begin() accepted; the last one hands the
+   * message to the sink. `validated` says the payload already went through
+   * part(). Returns false when reading stops or pauses.
    */
-  end(bits: number, payload: Buffer, validated: boolean): typeof MORE_FRAGMENTS | typeof MESSAGE_COMPLETE | WsboltError {
+  private end(bits: number, payload: Buffer, validated: boolean): boolean {
     const fin = (bits & FIN) !== 0;
     const isText = this.opcode === OPCODE_TEXT;
     const checkText = isText && !this.limits.skipUtf8Validation && !this.compressedMessage;
     if (checkText && !validated) {
       if (fin && this.fragments === 1) {
-        if (!isValidUtf8(payload)) return invalidUtf8();
+        if (!isValidUtf8(payload)) return this.failed(invalidUtf8());
       } else {
         this.utf8State = utf8Continue(this.backend, payload, this.utf8State);
-        if (this.utf8State === UTF8_REJECT) return invalidUtf8();
+        if (this.utf8State === UTF8_REJECT) return this.failed(invalidUtf8());
       }
     }
     if (fin && checkText && this.utf8State !== UTF8_ACCEPT) {
-      return invalidUtf8(); // the message ends inside a code point
+      return this.failed(invalidUtf8()); // the message ends inside a code point
     }
 
     if (!fin) {
       this.keep(payload);
-      return MORE_FRAGMENTS;
+      return true;
     }
     let data: Buffer;
     if (this.first === null && this.joined === null) {
@@ -130,11 +154,9 @@ export class MessageAssembler {
       this.keep(payload);
       data = this.joined ? this.joined.subarray(0, this.filled) : this.first!;
     }
-    this.data = data;
-    this.isBinary = !isText;
-    this.compressed = this.compressedMessage;
+    const compressed = this.compressedMessage;
     this.reset();
-    return MESSAGE_COMPLETE;
+    return this.sink.onMessageAssembled(data, !isText, compressed);
   }
 
   reset(): void {
@@ -171,8 +193,6 @@ export class MessageAssembler {
     this.filled += payload.length;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function invalidUtf8(): WsboltError {
   return protocolError('WS_ERR_INVALID_UTF8', 'a text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD);

@@ -3,7 +3,12 @@
  * bytes out. No sockets and no timers: the driver feeds receive(), writes what
  * dataToSend() returns, and asks closeExpected() / shouldCloseTransport() when
  * to arm a timer or drop TCP. One class for both roles; the role only decides
- * masking (§5.1) and who closes TCP first (§7.1.1).
+ * masking (§5.1) and who closes TCP first (§7.1.1). Received data frames
+ * are assembled by message.ts (the reader hands them over directly); control
+ * frames, the closing handshake and delivery are here. With permessage-deflate
+ * the codec runs inline within the budget of inline-budget.ts; larger work goes
+ * to the driver, with later input paused here and later sends held in order by
+ * held-sends.ts.
  */
 import { active, isValidUtf8 } from '../native/index.js';
 import { type Backend, SCAN_EXPECT_MASKED } from '../native/types.js';
@@ -22,11 +27,13 @@ import {
   RSV1,
 } from './constants.js';
 import { WsboltError, protocolError } from './errors.js';
-import { DEFER, type InflateResult, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { FrameReader, type FrameSink } from './frame-reader.js';
+import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { type ControlFrameSink, type FrameObserver, FrameReader } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
+import { HeldSends, type HeldSendOutput } from './held-sends.js';
 import { headerError } from './header-errors.js';
-import { MESSAGE_COMPLETE, MessageAssembler } from './message.js';
+import { DEFER, compressesInline, inflateInline } from './inline-budget.js';
+import { MessageAssembler, type MessageSink } from './message.js';
 
 export type Role = 'server' | 'client';
 
@@ -87,28 +94,14 @@ export interface ProtocolHandler {
    * permessage-deflate work that belongs off the main thread (both hooks or
    * neither; without them everything runs inline, and context takeover is
    * refused). Called outside of receive() and send() bookkeeping, never
-   * re-entrantly: the driver runs the job (PerMessageDeflate.inflateAsync /
-   * compressAsync) and hands the result to resumeInflated() / resumeCompressed().
+   * re-entrantly: the driver runs the job (the node engine's DeflateJobs) and
+   * hands the result to resumeInflated() / resumeCompressed().
    * Until then nothing after that message is read, and nothing sent after it
    * (but pings and pongs) is framed.
    */
   onInflateNeeded?(compressed: Buffer, isBinary: boolean): void;
   onDeflateNeeded?(data: Buffer | string): void;
 }
-
-/** A send held behind a message being compressed off the main thread. */
-interface HeldSend {
-  /** OPCODE_* of a frame, or HELD_RAW for frames already encoded. */
-  opcode: number;
-  payload: Buffer | string;
-  frames: readonly Buffer[] | null;
-  fin: boolean;
-  /** Compress it (it is a whole message at or above the threshold). */
-  compress: boolean;
-  /** What it counts for in pendingOutputBytes until it is framed. */
-  size: number;
-}
-const HELD_RAW = -1;
 
 export interface SendOptions {
   /** false: more fragments of this message follow (fragmented messages go out uncompressed). */
@@ -117,7 +110,7 @@ export interface SendOptions {
   compress?: boolean;
 }
 
-export class Protocol implements FrameSink {
+export class Protocol implements ControlFrameSink, MessageSink {
   readonly role: Role;
   state: State = State.OPEN as State;
   /** The transport ended (EOF or error): nothing is read or sent from now on. */
@@ -154,7 +147,6 @@ export class Protocol implements FrameSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
-  private readonly onFrameIn: (() => void) | undefined;
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   private readonly maxPayload: number;
@@ -166,10 +158,8 @@ export class Protocol implements FrameSink {
   private readonly offload: boolean;
   /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
   private inflating: { isBinary: boolean } | null = null;
-  /** Sends waiting behind a compression off the main thread (the first one is being compressed); null when none. */
-  private held: HeldSend[] | null = null;
-  private heldBytes = 0;
-  private compressing = false;
+  /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
+  private held: HeldSends | null = null;
 
   constructor(
     options: ProtocolOptions,
@@ -181,7 +171,6 @@ export class Protocol implements FrameSink {
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
     this.trace = options.trace;
-    this.onFrameIn = options.onFrameIn;
     this.deflate = options.deflate ?? null;
     this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -192,13 +181,18 @@ export class Protocol implements FrameSink {
     this.maxPayload = maxPayload;
     const rsvMask = (options.rsvMask ?? 0) | (this.deflate ? RSV1 : 0);
     const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | (rsvMask & 0x70);
-    this.reader = new FrameReader(this.backend, flags, maxPayload, this);
-    this.assembler = new MessageAssembler(this.backend, {
-      maxPayload,
-      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-      skipUtf8Validation: options.skipUtf8Validation === true,
-      compression: this.deflate !== null,
-    });
+    this.assembler = new MessageAssembler(
+      this.backend,
+      {
+        maxPayload,
+        maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+        skipUtf8Validation: this.skipUtf8Validation,
+        compression: this.deflate !== null,
+      },
+      this,
+    );
+    // Data frames go straight to the assembler, control frames to this.
+    this.reader = new FrameReader(this.backend, flags, maxPayload, this.assembler, this, observer(options.trace, options.onFrameIn));
   }
 
   // ---- input -------------------------------------------------------------
@@ -262,7 +256,7 @@ export class Protocol implements FrameSink {
     this.reader.stop();
     this.inflating = null;
     this.pendingCompressed = null;
-    this.dropHeld();
+    this.held?.drop();
     if (!this.closeReceived && this.failure === null) {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
@@ -320,7 +314,7 @@ export class Protocol implements FrameSink {
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
   get pendingOutputBytes(): number {
-    return this.output.pendingBytes + this.heldBytes;
+    return this.output.pendingBytes + (this.held?.bytes ?? 0);
   }
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
@@ -335,7 +329,7 @@ export class Protocol implements FrameSink {
    */
   shouldCloseTransport(): boolean {
     if (this.state === State.FAILED) return true;
-    if (this.held !== null) return false; // our close frame still waits behind a compression
+    if (this.waitingForDeflate) return false; // our close frame still waits behind a compression
     return this.state === State.CLOSED && this.role === 'server';
   }
 
@@ -345,68 +339,35 @@ export class Protocol implements FrameSink {
     const fin = options?.fin !== false;
     this.sendingFragmented = !fin;
     const deflate = this.deflate;
+    const waiting = this.waitingForDeflate;
     if (deflate && fin && opcode !== OPCODE_CONTINUATION && options?.compress !== false) {
       const size = typeof data !== 'string' ? data.length : data.length >= deflate.threshold ? data.length : Buffer.byteLength(data);
       if (options?.compress === true || size >= deflate.threshold) {
-        if (this.held === null && (!this.offload || deflate.compressesInline(size))) return this.push(opcode, deflate.compress(data), true, true);
-        return this.hold(opcode, data, null, true, true, typeof data === 'string' ? Buffer.byteLength(data) : size);
+        if (!waiting && (!this.offload || compressesInline(deflate, size))) return this.push(opcode, deflate.compress(data), true, true);
+        return this.heldSends().hold(opcode, data, true, true, typeof data === 'string' ? Buffer.byteLength(data) : size);
       }
     }
-    if (this.held !== null) return this.hold(opcode, data, null, fin, false, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+    if (waiting) return this.held!.hold(opcode, data, fin, false, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
     return this.push(opcode, data, fin, false);
   }
 
   /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
   sendRaw(frames: readonly Buffer[]): void {
     this.assertCanSend();
-    if (this.held === null) return this.output.raw(frames);
+    if (!this.waitingForDeflate) return this.output.raw(frames);
     let size = 0;
     for (const f of frames) size += f.length;
-    this.hold(HELD_RAW, EMPTY, frames, true, false, size);
+    this.held!.holdRaw(frames, size);
   }
 
   /** True while sends wait behind a compression off the main thread. */
   get waitingForDeflate(): boolean {
-    return this.held !== null;
-  }
-
-  /** Queues a send behind the compression in progress (starting one if it is the first to need it). */
-  private hold(opcode: number, payload: Buffer | string, frames: readonly Buffer[] | null, fin: boolean, compress: boolean, size: number): number {
-    (this.held ??= []).push({ opcode, payload, frames, fin, compress, size });
-    this.heldBytes += size;
-    if (!this.compressing) this.releaseHeld();
-    return size;
-  }
-
-  /** Frames held sends in order, until one needs compressing off the main thread (asked for) or none is left. */
-  private releaseHeld(): void {
-    const held = this.held;
-    const deflate = this.deflate;
-    while (held !== null && held.length > 0) {
-      const next = held[0]!;
-      if (next.compress && deflate && this.offload && !deflate.compressesInline(next.size)) {
-        this.compressing = true;
-        this.handler.onDeflateNeeded!(next.payload);
-        return;
-      }
-      held.shift();
-      this.heldBytes -= next.size;
-      if (next.opcode === HELD_RAW) this.output.raw(next.frames!);
-      else if (next.compress) this.push(next.opcode, deflate!.compress(next.payload), true, true);
-      else this.push(next.opcode, next.payload, next.fin, false);
-    }
-    this.held = null;
+    return this.held !== null && this.held.waiting;
   }
 
   /** The compressed payload onDeflateNeeded asked for: it is framed, then what waited behind it. Ignored after a failure or EOF. */
   resumeCompressed(compressed: Buffer): void {
-    const held = this.held;
-    if (!this.compressing || held === null) return;
-    this.compressing = false;
-    const next = held.shift()!;
-    this.heldBytes -= next.size;
-    this.push(next.opcode, compressed, true, true);
-    this.releaseHeld();
+    this.held?.resume(compressed);
   }
 
   /** Offloaded compression failed (zlib error): fail the connection with 1011. */
@@ -414,11 +375,14 @@ export class Protocol implements FrameSink {
     this.fail(new WsboltError('WS_ERR_COMPRESSION_FAILED', `cannot compress a message: ${message}`, CloseCode.INTERNAL_ERROR));
   }
 
-  /** Forgets sends waiting behind a compression (the connection failed or ended: they would never be written). */
-  private dropHeld(): void {
-    this.held = null;
-    this.heldBytes = 0;
-    this.compressing = false;
+  private heldSends(): HeldSends {
+    if (this.held !== null) return this.held;
+    const output: HeldSendOutput = {
+      frame: (opcode, payload, fin, rsv1) => this.push(opcode, payload, fin, rsv1),
+      raw: (frames) => this.output.raw(frames),
+      compressElsewhere: (data) => this.handler.onDeflateNeeded!(data),
+    };
+    return (this.held = new HeldSends(this.deflate!, output));
   }
 
   ping(data: Buffer | string = EMPTY): number {
@@ -447,7 +411,7 @@ export class Protocol implements FrameSink {
 
   /** Queues our close frame; the state moves on from OPEN or CLOSE_RECEIVED (fail() sets FAILED itself). */
   private sendClose(payload: Buffer): void {
-    if (this.held !== null) this.hold(OPCODE_CLOSE, payload, null, true, false, payload.length);
+    if (this.waitingForDeflate) this.held!.hold(OPCODE_CLOSE, payload, true, false, payload.length);
     else this.push(OPCODE_CLOSE, payload, true, false);
     this.state = this.state === State.CLOSE_RECEIVED ? State.CLOSED : State.CLOSE_SENT;
   }
@@ -472,7 +436,7 @@ export class Protocol implements FrameSink {
     this.inflating = null;
     this.pendingCompressed = null;
     // Failing means closing now (§7.1.7): the close frame does not wait for messages still being compressed.
-    this.dropHeld();
+    this.held?.drop();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
     this.closeReason = error.message;
     if (!this.closeSent) this.sendClose(buildClosePayload(this.closeCode));
@@ -480,67 +444,29 @@ export class Protocol implements FrameSink {
     this.handler.onProtocolError(error);
   }
 
-  // ---- FrameSink -----------------------------------------------------------
+  // ---- MessageSink: data frames arrive through the assembler -----------------
 
-  onFrameStart(bits: number, length: number): boolean {
-    if ((bits & 0x08) !== 0) return true; // control frames: the scanner already capped them at 125 bytes
-    const error = this.assembler.begin(bits, length);
-    if (error) {
-      this.fail(error);
-      return false;
-    }
-    return true;
-  }
-
-  onFramePart(bits: number, part: Buffer): boolean {
-    if ((bits & 0x08) !== 0) return true;
-    const error = this.assembler.part(part);
-    if (error) {
-      this.fail(error);
-      return false;
-    }
-    return true;
-  }
-
-  onFrame(bits: number, payload: Buffer, streamed: boolean): boolean {
-    if (this.trace) this.trace('in', bits, payload.length);
-    if (this.onFrameIn) this.onFrameIn();
-    const opcode = bits & 0x0f;
-    if (opcode >= OPCODE_CLOSE) return this.onControlFrame(opcode, payload);
-    if (!streamed) {
-      const error = this.assembler.begin(bits, payload.length);
-      if (error) {
-        this.fail(error);
+  onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
+    this.messagesReceived++;
+    if (compressed) {
+      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : 'invalid';
+      if (result === DEFER) {
+        // Nothing after this message is read until the driver hands back its inflated bytes.
+        this.inflating = { isBinary };
+        this.pendingCompressed = data;
+        this.reader.pause();
         return false;
       }
+      const inflated = this.checkInflated(result, isBinary);
+      if (inflated === null) return false;
+      data = inflated;
     }
-    const result = this.assembler.end(bits, payload, streamed);
-    if (result === MESSAGE_COMPLETE) {
-      this.messagesReceived++;
-      let data = this.assembler.data;
-      this.assembler.data = EMPTY; // do not keep the user's message alive
-      const isBinary = this.assembler.isBinary;
-      if (this.assembler.compressed) {
-        const result = this.deflate ? this.deflate.inflate(data, this.maxPayload, this.offload) : 'invalid';
-        if (result === DEFER) {
-          // Nothing after this message is read until the driver hands back its inflated bytes.
-          this.inflating = { isBinary };
-          this.pendingCompressed = data;
-          this.reader.pause();
-          return false;
-        }
-        const inflated = this.checkInflated(result, isBinary);
-        if (inflated === null) return false;
-        data = inflated;
-      }
-      this.handler.onMessage(data, isBinary);
-      return this.receiving; // the callback may have terminated the connection
-    }
-    if (result instanceof WsboltError) {
-      this.fail(result);
-      return false;
-    }
-    return true;
+    this.handler.onMessage(data, isBinary);
+    return this.receiving; // the callback may have terminated the connection
+  }
+
+  onAssemblyError(error: WsboltError): void {
+    this.fail(error);
   }
 
   /** Checks an inflated message (bounded by maxPayload) and its text; null when the connection failed. */
@@ -560,11 +486,14 @@ export class Protocol implements FrameSink {
     return out;
   }
 
+  // ---- ControlFrameSink ----------------------------------------------------
+
   onFrameError(fault: number, bits: number): void {
     this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
   }
 
-  private onControlFrame(opcode: number, payload: Buffer): boolean {
+  onControlFrame(bits: number, payload: Buffer): boolean {
+    const opcode = bits & 0x0f;
     if (!this.assembler.inMessage) this.messagesReceived++;
     if (opcode === OPCODE_PING) {
       if (this.autoPong && !this.closeSent) this.push(OPCODE_PONG, payload, true, false);
@@ -604,4 +533,13 @@ function checkControl(data: Buffer | string): Buffer | string {
     throw new WsboltError('ERR_CONTROL_PAYLOAD_TOO_LONG', `a control frame payload is ${length} bytes; at most ${MAX_CONTROL_PAYLOAD} fit`);
   }
   return data;
+}
+
+/** One observer for the reader out of the frame hooks, or none (the reader then checks one field per frame). */
+function observer(trace: FrameTrace | undefined, onFrameIn: (() => void) | undefined): FrameObserver | null {
+  if (trace === undefined && onFrameIn === undefined) return null;
+  return (bits, length) => {
+    if (trace) trace('in', bits, length);
+    if (onFrameIn) onFrameIn();
+  };
 }

@@ -1,43 +1,31 @@
 /**
- * The permessage-deflate codec (RFC 7692 §7.2), one per connection.
+ * The permessage-deflate codec (RFC 7692 §7.2), one per connection: the
+ * agreed parameters and the synchronous work on one message, compress() and
+ * a bounded inflate(). Synchronous, so the sans-I/O core can call it; it
+ * knows nothing of threads. When a message is small enough to run inline is
+ * the core's choice (core/inline-budget.ts); the work that runs on the thread
+ * pool, and the zlib streams that keep a context between messages (a Node
+ * zlib stream only runs there), are the node side's (node/zlib/).
  *
- * Where the work runs:
- * - Without context takeover (the default, both ways) a message below
- *   `asyncThreshold` bytes is compressed or inflated inline, synchronously,
- *   as uWebSockets and Bun do: nothing waits, nothing is allocated besides
- *   zlib's own buffers, no zlib state lives on an idle connection, and one
- *   compressed frame can go to every subscriber of a topic.
- * - Larger messages, and every message of a direction that keeps its context
- *   (a zlib stream only runs on the thread pool), are offloaded: the job goes
- *   through the process-wide limiter (zlib-limiter.ts) and the connection
- *   keeps its order around it (the core holds later frames, see protocol.ts).
- *
- * Inflation is bounded as it runs: zlib stops one chunk past maxPayload, and
+ * Inflation is bounded as it runs: zlib stops one chunk past the limit, and
  * the message is refused with 1009, never truncated.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { constants, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DeflateOptions, DeflateParams } from './negotiation.js';
-import { ContextDeflater, ContextInflater, TAIL } from './zlib-context.js';
-import { zlibLimiter } from './zlib-limiter.js';
 
 export type InflateResult = Buffer | 'too-big' | 'invalid';
-/** inflate() could not finish inline: run inflateAsync() and hand its result back to the core. */
-export const DEFER = 'defer';
+
+/** The empty stored block a sync flush ends with (§7.2.1): removed from what is sent, put back before inflating. */
+export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /** Default asyncThreshold: below this many bytes of input, zlib runs inline. */
 export const DEFAULT_ASYNC_THRESHOLD = 64 * 1024;
-/**
- * An inline inflate may produce at most this many times asyncThreshold (1 MiB
- * by default, about a millisecond of work); past that the message is inflated
- * again off the main thread. A small input can stand for maxPayload of output.
- */
-const INLINE_OUTPUT_FACTOR = 16;
 
 export class PerMessageDeflate {
   /** Messages below this many bytes go out uncompressed. */
   readonly threshold: number;
-  /** Messages (compressed or to compress) of at least this many bytes are offloaded to the thread pool. */
+  /** Messages (compressed or to compress) of at least this many bytes are not (de)compressed inline. */
   readonly asyncThreshold: number;
   /** The window our compressor uses: what the peer agreed to decompress. */
   readonly sendWindowBits: number;
@@ -47,11 +35,8 @@ export class PerMessageDeflate {
   readonly sendContext: boolean;
   /** The peer may keep its context: our inflater keeps its window too. */
   readonly receiveContext: boolean;
-  private readonly level: number;
-  private readonly memLevel: number;
-  private deflater: ContextDeflater | null = null;
-  private inflater: ContextInflater | null = null;
-  private closedFlag = false;
+  readonly level: number;
+  readonly memLevel: number;
 
   constructor(
     readonly params: DeflateParams,
@@ -73,91 +58,29 @@ export class PerMessageDeflate {
     this.receiveContext = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
   }
 
-  /** True once close() ran: pending jobs are dropped, no callback follows. */
-  get closed(): boolean {
-    return this.closedFlag;
-  }
-
-  /** May a message of this many bytes be compressed inline (compress()) rather than with compressAsync()? */
-  compressesInline(size: number): boolean {
-    return !this.sendContext && size < this.asyncThreshold;
-  }
-
-  /** The compressed payload of a message (the trailing 00 00 ff ff removed), inline; only without send context. */
+  /** The compressed payload of a message (the trailing 00 00 ff ff removed), on its own: only without send context. */
   compress(data: Buffer | string): Buffer {
     return stripTail(deflateRawSync(data, this.deflateOptions()));
   }
 
   /**
-   * Compresses on the thread pool, through the limiter; done is not called
-   * once the codec is closed. One call at a time per codec (the core waits).
+   * Decompresses a message on its own, producing at most limit bytes; only
+   * without receive context (a kept window lives in a zlib stream, which
+   * runs on the thread pool).
    */
-  compressAsync(data: Buffer | string, done: (result: Buffer | Error) => void): void {
-    zlibLimiter.add((release) => {
-      if (this.closedFlag) return release();
-      const finish = (result: Buffer | Error) => {
-        release();
-        if (!this.closedFlag) done(result instanceof Error ? result : stripTail(result));
-      };
-      if (this.sendContext) {
-        (this.deflater ??= new ContextDeflater(this.sendWindowBits, this.level, this.memLevel)).compress(data, finish);
-      } else {
-        deflateRaw(data, this.deflateOptions(), (error, out) => finish(error ?? out));
-      }
-    });
+  inflate(compressed: Buffer, limit: number): InflateResult {
+    if (this.receiveContext) return 'invalid'; // unreachable: the core hands such messages to its driver
+    return inflateOnce(compressed, limit);
   }
 
-  /**
-   * Decompresses a message, producing at most limit bytes. With mayDefer
-   * (the driver can run inflateAsync), returns DEFER when the work belongs
-   * off the main thread: a large input, a large output, or a kept context.
-   */
-  inflate(compressed: Buffer, limit: number, mayDefer = false): InflateResult | typeof DEFER {
-    if (mayDefer && (this.receiveContext || compressed.length >= this.asyncThreshold)) return DEFER;
-    if (this.receiveContext) return 'invalid'; // unreachable: the core refuses a context without a driver that defers
-    const inlineLimit = mayDefer ? Math.min(limit, this.asyncThreshold * INLINE_OUTPUT_FACTOR) : limit;
-    const out = inflateOnce(compressed, inlineLimit);
-    return out === 'too-big' && inlineLimit < limit ? DEFER : out;
-  }
-
-  /** Inflates on the thread pool, through the limiter; done is not called once the codec is closed. */
-  inflateAsync(compressed: Buffer, limit: number, done: (result: InflateResult) => void): void {
-    zlibLimiter.add((release) => {
-      if (this.closedFlag) return release();
-      const finish = (result: InflateResult) => {
-        release();
-        if (!this.closedFlag) done(result);
-      };
-      if (this.receiveContext) {
-        (this.inflater ??= new ContextInflater(this.receiveWindowBits)).inflate(compressed, limit, finish);
-      } else {
-        // A stream of its own, closed after this message: it stops zlib the moment the output passes the limit, where
-        // the one-shot inflateRaw() ran on to maxOutputLength and then joined; 5 bombs grew RSS by ~40 MiB, not ~71.
-        const once = new ContextInflater(15);
-        once.inflate(compressed, limit, (result) => {
-          once.close();
-          finish(result);
-        });
-      }
-    });
-  }
-
-  /** The connection is gone: free the zlib streams now; jobs still queued or running end without a callback. */
-  close(): void {
-    if (this.closedFlag) return;
-    this.closedFlag = true;
-    this.deflater?.close();
-    this.inflater?.close();
-    this.deflater = null;
-    this.inflater = null;
-  }
-
-  private deflateOptions() {
+  /** zlib options for a one-shot compression with the agreed window (the thread-pool job uses them too). */
+  deflateOptions() {
     return { finishFlush: constants.Z_SYNC_FLUSH, windowBits: this.sendWindowBits, level: this.level, memLevel: this.memLevel };
   }
 }
 
-function stripTail(out: Buffer): Buffer {
+/** Removes the sync flush's 00 00 ff ff from a compressed message (§7.2.1). */
+export function stripTail(out: Buffer): Buffer {
   const end = out.length - 4;
   return end >= 0 && out[end] === 0 && out[end + 1] === 0 && out[end + 2] === 0xff && out[end + 3] === 0xff ? out.subarray(0, end) : out;
 }

@@ -15,6 +15,7 @@ import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
 import type { Transport, TransportListener } from './transport.js';
+import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
 
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -102,6 +103,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** @internal */ readonly transport: Transport;
   /** @internal */ readonly core: Protocol;
+  /** @internal permessage-deflate work on the thread pool (with its context streams), when negotiated. */
+  readonly deflateJobs: DeflateJobs | null;
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal flush scheduling: queued for this tick's write */
   queued = false;
@@ -150,6 +153,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.remoteAddress = transport.remoteAddress;
     this.remotePort = transport.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
+    this.deflateJobs = init.deflate ? new DeflateJobs(init.deflate) : null;
     this.core = new Protocol(
       {
         role: init.role,
@@ -337,8 +341,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   onInflateNeeded(compressed: Buffer, isBinary: boolean): void {
     void isBinary;
     this.pauseFor(PAUSED_FOR_INFLATE);
-    // The codec drops the callback once closed (finish() closes it), so nothing reaches a dead connection.
-    this.core.deflate!.inflateAsync(compressed, this.options.maxPayload, (result) => this.inflated(result));
+    // The jobs drop the callback once closed (finish() closes them), so nothing reaches a dead connection.
+    this.deflateJobs!.inflate(compressed, this.options.maxPayload, (result) => this.inflated(result));
   }
 
   private inflated(result: InflateResult): void {
@@ -350,7 +354,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** @internal A send needs compressing on the thread pool; later sends wait in the core meanwhile. */
   onDeflateNeeded(data: Buffer | string): void {
-    this.core.deflate!.compressAsync(data, (result) => this.compressed(result));
+    this.deflateJobs!.compress(data, (result) => this.compressed(result));
   }
 
   private compressed(result: Buffer | Error): void {
@@ -506,7 +510,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     idleSweeper.delete(this);
     this.core.receiveEof();
     // Frees zlib streams kept for context takeover; offloaded jobs still queued or running end without a callback.
-    this.core.deflate?.close();
+    this.deflateJobs?.close();
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
     const { code, reason, cause } = this.closeOutcome();
     try {

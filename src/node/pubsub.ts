@@ -89,7 +89,7 @@ export class TopicHub {
    * takeover (stateless, so shareable) the message is compressed once per
    * window size in use, inline, not per subscriber. A subscriber whose
    * compressor keeps its context gets its own compression, in line with its
-   * other sends (offloaded, see PerMessageDeflate).
+   * other sends (offloaded, see core/inline-budget.ts and zlib/jobs.ts).
    * Local publishes also go to the adapter; fromRemote ones came from it.
    */
   publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean, fromRemote = false): number {

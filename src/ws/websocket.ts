@@ -20,7 +20,7 @@ import type { ZlibOptions } from 'node:zlib';
 import type { WsboltError } from '../core/errors.js';
 import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { setZlibConcurrency } from '../extensions/zlib-limiter.js';
+import { setZlibConcurrency } from '../node/zlib/limiter.js';
 import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
 import { StreamTransport } from '../node/stream-transport.js';
 import type { CloseCause, Handler } from '../node/types.js';

@@ -211,9 +211,9 @@ describe('connections that end while their zlib jobs wait', () => {
     // Let the server get some messages (inflating, echoing: jobs both ways), then drop every connection while most wait.
     await until(() => serverMessages >= 3, 10_000, 'server busy');
     for (const ws of clients) ws.terminate();
-    expect(clients.every((ws) => ws.deflate!.closed)).toBe(false); // closed when the socket is gone, not before
+    expect(clients.every((ws) => ws.deflateJobs!.closed)).toBe(false); // closed when the socket is gone, not before
     expect((await closes.take(5, 10_000)).every((k) => k === 'abrupt')).toBe(true);
-    await until(() => clients.every((ws) => ws.deflate!.closed), 5000, 'client codecs closed');
+    await until(() => clients.every((ws) => ws.deflateJobs!.closed), 5000, 'client zlib jobs closed');
     await until(() => zlibStats().running === 0 && zlibStats().pending === 0, 10_000, 'limiter drained');
     expect(openZlibContexts()).toBe(contextsBefore);
     // The limiter is not stuck: a new connection's offloaded messages go through.
@@ -274,7 +274,7 @@ describe('context takeover against ws', () => {
     const closed = new Promise((resolve) => c.once('close', resolve));
     c.close(1000);
     await withTimeout(closed);
-    await until(() => ws.deflate!.closed, 5000, 'codec closed');
+    await until(() => ws.deflateJobs!.closed, 5000, 'zlib jobs closed');
     expect(openZlibContexts()).toBe(contextsBefore);
   });
 
@@ -303,8 +303,8 @@ describe('context takeover against ws', () => {
     expect(sizesOut[4]!).toBeLessThan(sizesOut[0]! / 4);
     expect(openZlibContexts()).toBe(contextsBefore + 2);
     ws.close(1000);
-    // The codec is closed once the socket is gone.
-    await until(() => ws.deflate!.closed, 5000, 'codec closed');
+    // The zlib jobs (and their streams) are closed once the socket is gone.
+    await until(() => ws.deflateJobs!.closed, 5000, 'zlib jobs closed');
     expect(openZlibContexts()).toBe(contextsBefore);
   });
 

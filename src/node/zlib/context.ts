@@ -4,8 +4,8 @@
  * stream's memory (about 2^windowBits for inflate, 4·2^windowBits plus the
  * memLevel hash for deflate) is what a connection pays for the better ratio.
  * Node's zlib streams only run on the thread pool, so every use goes through
- * the limiter (the codec does that); one job at a time per stream, which the
- * connection guarantees (sends wait in line, reading pauses while inflating).
+ * the limiter (jobs.ts does that); one job at a time per stream, which the
+ * core guarantees (sends wait in line, reading pauses while inflating).
  * close() frees the zlib memory at once and settles a job still running, so
  * that its limiter slot is released.
  *
@@ -15,9 +15,7 @@
  * an empty window: the next message is inflated on a fresh stream, as ws does.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
-
-/** The empty stored block a sync flush ends with (§7.2.1). */
-export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+import { TAIL } from '../../extensions/permessage-deflate.js';
 
 let openContexts = 0;
 
@@ -69,7 +67,7 @@ abstract class Context<S extends DeflateRaw | InflateRaw, R> {
     return this.closed;
   }
 
-  /** Frees the zlib state; a job in flight is settled (its result is then ignored by the codec). */
+  /** Frees the zlib state; a job in flight is settled (its result is then ignored by DeflateJobs). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -85,7 +83,7 @@ export class ContextDeflater extends Context<DeflateRaw, Buffer | Error> {
     super(createDeflateRaw({ windowBits, level, memLevel }), new Error('the compression context was closed'));
   }
 
-  /** The message compressed and sync-flushed (the tail still on: the codec strips it). */
+  /** The message compressed and sync-flushed (the tail still on: DeflateJobs strips it). */
   compress(data: Buffer | string, done: Settle<Buffer | Error>): void {
     this.pending = done;
     this.stream.write(data);

@@ -1,0 +1,80 @@
+/**
+ * The queue of sends held behind a message compressed off the main thread
+ * (src/core/held-sends.ts), on its own: call order is kept, only one
+ * compression is asked for at a time, held bytes are counted until framed,
+ * and drop() forgets everything (a late result is ignored).
+ */
+import { describe, expect, it } from 'vitest';
+import { OPCODE_BINARY, OPCODE_CLOSE, OPCODE_TEXT } from '../../src/core/constants.js';
+import { HeldSends } from '../../src/core/held-sends.js';
+import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
+
+const stateless = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+
+function queue(asyncThreshold = 100) {
+  const codec = new PerMessageDeflate(stateless, 'server', { asyncThreshold });
+  const out: (string | number)[][] = [];
+  const asked: (Buffer | string)[] = [];
+  const held = new HeldSends(codec, {
+    frame: (opcode, payload, fin, rsv1) => {
+      out.push([opcode, rsv1 ? 'compressed' : Buffer.from(payload).toString(), fin ? 1 : 0]);
+      return 0;
+    },
+    raw: (frames) => void out.push(['raw', Buffer.concat(frames).toString()]),
+    compressElsewhere: (data) => void asked.push(data),
+  });
+  return { held, out, asked, codec };
+}
+
+const large = 'L'.repeat(500);
+const small = 's'.repeat(50);
+
+describe('held sends', () => {
+  it('keep call order behind the compression; what is inline-compressible is compressed when its turn comes', () => {
+    const q = queue();
+    expect(q.held.waiting).toBe(false);
+    q.held.hold(OPCODE_BINARY, large, true, true, 500);
+    expect(q.asked).toEqual([large]);
+    q.held.hold(OPCODE_TEXT, 'plain', true, false, 5);
+    q.held.hold(OPCODE_TEXT, small, true, true, 50);
+    q.held.holdRaw([Buffer.from('ra'), Buffer.from('w')], 3);
+    q.held.hold(OPCODE_CLOSE, Buffer.from([3, 0xe8]), true, false, 2);
+    expect(q.out).toEqual([]);
+    expect(q.held.waiting).toBe(true);
+    expect(q.held.bytes).toBe(500 + 5 + 50 + 3 + 2);
+    q.held.resume(Buffer.from('x'));
+    expect(q.out).toEqual([
+      [OPCODE_BINARY, 'compressed', 1],
+      [OPCODE_TEXT, 'plain', 1],
+      [OPCODE_TEXT, 'compressed', 1],
+      ['raw', 'raw'],
+      [OPCODE_CLOSE, '\x03\ufffd', 1],
+    ]);
+    expect(q.held.waiting).toBe(false);
+    expect(q.held.bytes).toBe(0);
+  });
+
+  it('asks for the second compression only once the first is back', () => {
+    const q = queue();
+    q.held.hold(OPCODE_BINARY, large, true, true, 500);
+    q.held.hold(OPCODE_BINARY, large + '2', true, true, 501);
+    expect(q.asked).toHaveLength(1);
+    q.held.resume(Buffer.from('1'));
+    expect(q.asked).toHaveLength(2);
+    expect(q.held.bytes).toBe(501);
+    q.held.resume(Buffer.from('2'));
+    expect(q.out.map((f) => f[0])).toEqual([OPCODE_BINARY, OPCODE_BINARY]);
+    expect(q.held.waiting).toBe(false);
+  });
+
+  it('drop() forgets the held sends; a result arriving afterwards frames nothing', () => {
+    const q = queue();
+    q.held.hold(OPCODE_BINARY, large, true, true, 500);
+    q.held.hold(OPCODE_TEXT, 'plain', true, false, 5);
+    q.held.drop();
+    expect(q.held.waiting).toBe(false);
+    expect(q.held.bytes).toBe(0);
+    q.held.resume(Buffer.from('late'));
+    expect(q.out).toEqual([]);
+  });
+});
