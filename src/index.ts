@@ -4,7 +4,9 @@ export * from './core/index.js';
 export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
 export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
-export { Server, attach, createServer, handleUpgrade, serve, type CloseOptions, type RouteOptions, type ServeOptions, type ServerOptions } from './node/server.js';
+export { Server } from './node/server/server.js';
+export { attach, createServer, handleUpgrade, serve } from './node/server/mount.js';
+export type { CloseOptions, RouteOptions, ServeOptions, ServerOptions } from './node/server/options.js';
 export {
   ReadyState,
   SendStatus,

@@ -15,7 +15,9 @@
 import nodeCluster, { type ClusterSettings, type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
-import { type ServeOptions, type Server, serve } from '../node/server.js';
+import { serve } from '../node/server/mount.js';
+import type { ServeOptions } from '../node/server/options.js';
+import type { Server } from '../node/server/server.js';
 import { IPC_SERIALIZATION_ENV, type IpcAdapter, type IpcAdapterOptions, type IpcRelay, ipcAdapter, ipcRelay } from './ipc.js';
 
 const MARK_ENV = 'WSBOLT_CLUSTER';

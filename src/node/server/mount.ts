@@ -1,0 +1,81 @@
+/**
+ * Mounting a server, four ways: serve() (standalone: its own HTTP(S) server, 426 for plain HTTP, the handshake
+ * deadline from the TCP accept), attach() (beside the routes of an existing http/https server), handleUpgrade()
+ * (from any 'upgrade' listener) and createServer() (a server object to call handleUpgrade on).
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from '../connection.js';
+import { addAttached } from './attached.js';
+import { HandshakeDeadlines } from './handshake-deadline.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
+import { Server } from './server.js';
+
+/** From our own 'upgrade' listeners: a failure there (a bug of ours) costs this socket, not the process. */
+function upgradeSafely(server: Server<any>, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  server.handleUpgrade(req, socket, head).catch((error: unknown) => {
+    console.error(error);
+    socket.destroy();
+  });
+}
+
+/** A standalone server: listens, answers plain HTTP with 426 (or options.http), upgrades WebSocket requests. */
+export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>> {
+  const onRequest: http.RequestListener =
+    options.http ??
+    ((_req, res) => {
+      // Connection: close — a client that wanted a WebSocket has no use for a kept-alive HTTP connection.
+      res.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('426 Upgrade Required: this endpoint speaks WebSocket\n');
+    });
+  // Headers must arrive within the handshake timeout (Node caps their size at 16 KiB: 431). Node checks
+  // the deadline every connectionsCheckingInterval (30 s by default), so check often enough to honour it.
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const timing = {
+    headersTimeout: handshakeTimeout,
+    requestTimeout: Math.max(handshakeTimeout, 300_000),
+    connectionsCheckingInterval: Math.max(100, Math.min(Math.floor(handshakeTimeout / 4), 30_000)),
+  };
+  const httpServer = options.tls ? https.createServer({ ...timing, ...options.tls }, onRequest) : http.createServer(timing, onRequest);
+  const server = new Server<T>(options, httpServer, true);
+  // On the raw TCP socket, before TLS: the deadline covers the TLS handshake too.
+  const deadlines = (server.deadlines = new HandshakeDeadlines(handshakeTimeout, timing.connectionsCheckingInterval, options.tls !== undefined));
+  httpServer.on('connection', deadlines.add);
+  // A plain HTTP request: Node's request and keep-alive timeouts take over.
+  httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
+  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
+  return new Promise((resolve, fail) => {
+    httpServer.once('error', fail);
+    httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
+      httpServer.removeListener('error', fail);
+      resolve(server);
+    });
+  });
+}
+
+/** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
+export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T>): Server<T> {
+  const server = new Server<T>(options, httpServer, false);
+  addAttached(httpServer, server);
+  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
+  return server;
+}
+
+const implicitServers = new WeakMap<object, Server<any>>();
+
+/**
+ * From any 'upgrade' listener: runs the handshake with these options.
+ * Connections upgraded with the same options object share pub/sub topics.
+ */
+export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions<T>): Promise<WebSocket<T> | null> {
+  let server = implicitServers.get(options) as Server<T> | undefined;
+  if (!server) implicitServers.set(options, (server = new Server<T>(options)));
+  return server.handleUpgrade(req, socket, head);
+}
+
+/** A server object without an HTTP server of its own: call server.handleUpgrade(req, socket, head) yourself. */
+export function createServer<T = unknown>(options: ServerOptions<T>): Server<T> {
+  return new Server<T>(options);
+}

@@ -1,0 +1,60 @@
+/**
+ * The server's options, by scope: a route's (RouteOptions), the server's (ServerOptions: routes, limits, pub/sub),
+ * serve()'s (ServeOptions: listening, TLS, plain HTTP), and close()'s. Kept apart from the code that reads them so
+ * that mounting, the upgrade pipeline and admission control each import only the options, not one another.
+ */
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import type { DeflateOptions } from '../../extensions/negotiation.js';
+import type { PubSubAdapter } from '../pubsub.js';
+import type { Handler, UpgradeRequest } from '../types.js';
+
+export interface RouteOptions<T = unknown> extends Handler<T> {
+  /** Allowed Origin values (compared case-insensitively); others get 403. Requests without Origin (non-browser clients) pass. */
+  origins?: string[];
+  /** Subprotocols this route speaks (the first one the client offered wins), or a function choosing one. */
+  protocols?: string[] | ((offered: string[], req: UpgradeRequest) => string | false | null | undefined);
+  /**
+   * Milliseconds from accept to the 101. With serve() the clock starts at the TCP accept: the TLS handshake and the
+   * request count (a connection still without its request is closed), and an async upgrade hook gets what is left
+   * (503 when it runs out). Elsewhere (attach, handleUpgrade) it bounds the async upgrade hook. Default 10,000.
+   */
+  handshakeTimeout?: number;
+  /** permessage-deflate (RFC 7692): off by default; true or options to accept clients' offers. */
+  perMessageDeflate?: boolean | DeflateOptions;
+}
+
+export interface ServerOptions<T = unknown> extends RouteOptions<T> {
+  /** Only this path is served (others get 404); ignored when routes are given. */
+  path?: string;
+  /** Handlers by exact path; server-level options apply unless a route overrides them. */
+  routes?: Record<string, RouteOptions<any>>;
+  /** Most connections (open plus in handshake) at once; beyond it upgrades get 503 with Retry-After. Default unlimited. */
+  maxConnections?: number;
+  /** Most connections from one IP address at once; beyond it 503 with Retry-After. Default unlimited. */
+  maxConnectionsPerIp?: number;
+  /** Seconds suggested in Retry-After when refusing for capacity. Default 5. */
+  retryAfter?: number;
+  /** Pub/sub fan-out to other processes or machines (workers, Redis). */
+  adapter?: PubSubAdapter;
+}
+
+export interface ServeOptions<T = unknown> extends ServerOptions<T> {
+  port?: number;
+  host?: string;
+  backlog?: number;
+  /** Answers plain HTTP requests; without it they get 426 Upgrade Required. */
+  http?: http.RequestListener;
+  /** Serve wss:// with these TLS options (key, cert, ...). */
+  tls?: https.ServerOptions;
+}
+
+export interface CloseOptions {
+  /** Close code sent to every connection. Default 1001 (going away). */
+  code?: number;
+  reason?: string;
+  /** Milliseconds to wait for closing handshakes before destroying what remains. Default 5,000. */
+  timeout?: number;
+}
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;

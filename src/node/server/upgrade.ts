@@ -1,0 +1,162 @@
+/**
+ * The upgrade pipeline: an HTTP upgrade request in, an open connection or an HTTP refusal out. In order: request
+ * checks (RFC 6455 §4.2.1, in core/handshake), admission, route (404), origin (403), subprotocol, the route's
+ * upgrade hook (with its time limit and the client's early data), the 101, and the connection. The server it runs
+ * for is seen through UpgradeHost, so that this file holds the order of the steps and the server holds their state.
+ */
+import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { HandlerError } from '../../core/errors.js';
+import { buildAcceptResponse, isRejection, validateRequest } from '../../core/handshake.js';
+import { acceptOffer } from '../../extensions/negotiation.js';
+import { PerMessageDeflate } from '../../extensions/permessage-deflate.js';
+import { type ResolvedOptions, WebSocket } from '../connection.js';
+import { reportHandlerError } from '../handler-errors.js';
+import type { TopicHub } from '../pubsub.js';
+import { StreamTransport } from '../stream-transport.js';
+import { trace, traceEnabled } from '../trace.js';
+import type { AcceptOptions, UpgradeResult } from '../types.js';
+import type { Admission } from './admission.js';
+import { EarlyData } from './early-data.js';
+import type { HandshakeDeadlines } from './handshake-deadline.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, type RouteOptions } from './options.js';
+import { refuse } from './refuse.js';
+import { TIMED_OUT, isRejectionResult, withTimeout } from './upgrade-hook.js';
+import { headerValue, selectProtocol, upgradeRequest } from './upgrade-request.js';
+
+/** What the pipeline needs of the server it runs for (the Server: these are its internals). */
+export interface UpgradeHost {
+  /** close() has begun: every new upgrade gets 503. */
+  readonly closing: boolean;
+  /** serve() only: accept times of connections still without their request. */
+  readonly deadlines: HandshakeDeadlines | null;
+  readonly admission: Admission;
+  /** Sockets whose upgrade hook is running: close() destroys them. */
+  readonly pendingSockets: Set<Duplex>;
+  readonly hub: TopicHub;
+  readonly connections: Set<WebSocket<any>>;
+  /** One callback shared by every connection of the server: it gives back the connection's place. */
+  readonly onConnectionFinished: (ws: WebSocket<any>) => void;
+  /** The handler serving path, or null. */
+  route(path: string): RouteOptions<any> | null;
+  /** Whether a path no route serves is this server's to answer with 404 (several may share an HTTP server). */
+  answersNotFound(path: string): boolean;
+  /** The route's resolved connection options, built once per route. */
+  optionsFor(route: RouteOptions<any>): ResolvedOptions;
+}
+
+/** Socket errors are ignored until the connection owns the socket: a refusal or a destroy follows anyway. */
+function ignore(): void {}
+
+/**
+ * Runs the opening handshake on an upgrade request. Resolves with the open
+ * connection, or null when it was refused (the HTTP answer already sent).
+ */
+export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
+  socket.on('error', ignore); // until the connection owns the socket
+  const spent = host.deadlines?.take(socket) ?? 0;
+  if (host.closing) return refuse(socket, 503, 'the server is shutting down');
+  const valid = validateRequest(req.method, req.httpVersion, req.headers);
+  if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
+  const ip = host.admission.keyOf(socket);
+  if (!host.admission.admit(ip)) {
+    return refuse(socket, 503, 'too many connections', { 'Retry-After': host.admission.retryAfter });
+  }
+  let ws: WebSocket<T> | null = null;
+  try {
+    ws = await upgradeAdmitted<T>(host, req, socket, head, valid, ip, spent);
+    return ws;
+  } finally {
+    // An open connection gives its place back when it finishes (onConnectionFinished).
+    if (!ws) host.admission.release(ip);
+  }
+}
+
+async function upgradeAdmitted<T>(
+  host: UpgradeHost,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
+  ip: string,
+  /** Ms since accept (serve()), taken from the hook's time. */
+  spent: number,
+): Promise<WebSocket<T> | null> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const route = host.route(path);
+  if (!route) return host.answersNotFound(path) ? refuse(socket, 404, `no WebSocket endpoint at ${path}`) : null;
+
+  const origin = headerValue(req, 'origin');
+  if (route.origins && origin !== undefined && !route.origins.some((o) => o.toLowerCase() === origin.toLowerCase())) {
+    return refuse(socket, 403, 'origin not allowed');
+  }
+
+  const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
+  let protocol: string;
+  try {
+    protocol = selectProtocol(route, valid.protocols, request);
+  } catch (error) {
+    reportHandlerError(route, null, new HandlerError('protocols', error));
+    return refuse(socket, 500, 'the upgrade failed');
+  }
+
+  let result: UpgradeResult<unknown> = undefined;
+  if (route.upgrade) {
+    const early = new EarlyData(socket);
+    host.pendingSockets.add(socket);
+    let pending = true; // the hook has not returned yet: a throw now is synchronous
+    try {
+      const returned = route.upgrade(request);
+      pending = false;
+      result = await withTimeout(returned, Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
+    } catch (error) {
+      if (error === TIMED_OUT) return refuse(socket, 503, 'the upgrade took too long');
+      reportHandlerError(route, null, new HandlerError('upgrade', error, !pending));
+      return refuse(socket, 500, 'the upgrade failed');
+    } finally {
+      host.pendingSockets.delete(socket);
+      early.stop();
+    }
+    if (early.gone) {
+      socket.destroy();
+      return null;
+    }
+    if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
+  }
+  if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
+  if (host.closing) return refuse(socket, 503, 'the server is shutting down');
+  if (isRejectionResult(result)) {
+    const { status, body, headers } = result.reject;
+    return refuse(socket, status, body ?? '', headers);
+  }
+  const accepted: AcceptOptions<unknown> = result && result !== true ? result : {};
+  if (accepted.protocol !== undefined) {
+    if (!valid.protocols.includes(accepted.protocol)) return refuse(socket, 500, 'the server chose a subprotocol the client did not offer');
+    protocol = accepted.protocol;
+  }
+
+  const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
+  const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
+  socket.write(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
+  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
+  socket.removeListener('error', ignore);
+  const ws = new WebSocket<T>({
+    transport: new StreamTransport(socket),
+    role: 'server',
+    handler: route as RouteOptions<T>,
+    options: host.optionsFor(route),
+    data: accepted.data as T,
+    protocol: protocol || '',
+    extensions: negotiated?.response ?? '',
+    hub: host.hub,
+    deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
+    onFinished: host.onConnectionFinished,
+  });
+  ws.admissionKey = ip;
+  host.connections.add(ws);
+  ws.invoke('open');
+  if (ws.readyState === 1) ws.receiveHead(head);
+  return ws;
+}
