@@ -1,6 +1,27 @@
-/** wsbolt: WebSocket server and client for Node.js. */
+/**
+ * wsbolt: WebSocket server and client for Node.js. The package root exports
+ * this curated list only: the server and client API, the sans-I/O protocol
+ * for those who bring their own I/O, and the protocol's public constants.
+ * Tuning constants and internals stay inside (no `export *`).
+ */
 export { backend } from './native/index.js';
-export * from './core/index.js';
+export {
+  CloseCode,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_CLOSE_REASON,
+  MAX_CONTROL_PAYLOAD,
+  OPCODE_BINARY,
+  OPCODE_CLOSE,
+  OPCODE_CONTINUATION,
+  OPCODE_PING,
+  OPCODE_PONG,
+  OPCODE_TEXT,
+} from './core/constants.js';
+export { HandlerError, WsboltError, type CallbackName, type ProtocolErrorCode, type UsageErrorCode } from './core/errors.js';
+export { buildClosePayload, isValidReceivedCloseCode, parseClosePayload } from './core/close.js';
+export { encodeFrame, type FrameOptions } from './core/frame-writer.js';
+export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './core/protocol.js';
 export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
 export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
@@ -20,7 +41,32 @@ export {
   type UpgradeRequest,
   type UpgradeResult,
 } from './node/types.js';
-export * from './scale/index.js';
+export {
+  cluster,
+  clusterWorker,
+  ipcAdapter,
+  ipcRelay,
+  redisAdapter,
+  serveCluster,
+  type ClusterCloseOptions,
+  type ClusterHandle,
+  type ClusterOptions,
+  type ClusterPrimary,
+  type ClusterWorker,
+  type IpcAdapter,
+  type IpcAdapterOptions,
+  type IpcAdapterStats,
+  type IpcRelay,
+  type PubSubAdapter,
+  type RedisAdapter,
+  type RedisAdapterOptions,
+  type RedisAdapterStats,
+  type RedisAdapterStatus,
+  type ServeClusterOptions,
+  type WorkerContext,
+  type WorkerExit,
+  type WorkerInfo,
+} from './scale/index.js';
 export type { DeflateOptions } from './extensions/negotiation.js';
 export { setZlibConcurrency, zlibStats } from './node/zlib/limiter.js';
 export { openZlibContexts } from './node/zlib/context.js';

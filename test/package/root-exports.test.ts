@@ -1,0 +1,55 @@
+/**
+ * The package root exports a curated list: adding a name is a decision (it
+ * becomes public API), so this list changes only on purpose.
+ */
+import { expect, it } from 'vitest';
+import * as wsbolt from '../../src/index.js';
+
+it('the package root exports exactly the public API, no tuning constants or internals', () => {
+  expect(Object.keys(wsbolt).sort()).toEqual([
+    'CloseCode',
+    'DEFAULT_MAX_FRAGMENTS',
+    'DEFAULT_MAX_PAYLOAD',
+    'HandlerError',
+    'MAX_CLOSE_REASON',
+    'MAX_CONTROL_PAYLOAD',
+    'OPCODE_BINARY',
+    'OPCODE_CLOSE',
+    'OPCODE_CONTINUATION',
+    'OPCODE_PING',
+    'OPCODE_PONG',
+    'OPCODE_TEXT',
+    'Protocol',
+    'ReadyState',
+    'ReconnectingClient',
+    'SendStatus',
+    'Server',
+    'State',
+    'UnexpectedResponseError',
+    'WebSocket',
+    'WsboltError',
+    'accept',
+    'attach',
+    'backend',
+    'buildClosePayload',
+    'cluster',
+    'clusterWorker',
+    'connect',
+    'createServer',
+    'encodeFrame',
+    'handleUpgrade',
+    'ipcAdapter',
+    'ipcRelay',
+    'isValidReceivedCloseCode',
+    'openZlibContexts',
+    'parseClosePayload',
+    'reconnecting',
+    'redisAdapter',
+    'reject',
+    'serve',
+    'serveCluster',
+    'setZlibConcurrency',
+    'zlibStats',
+  ]);
+  expect('COPY_PAYLOAD_BELOW' in wsbolt).toBe(false);
+});
