@@ -3,8 +3,11 @@
 // no WriteWrap. Events go to one JS dispatch function registered by init().
 //
 // Lifetime: a Conn is freed when its handle has closed AND its JS handle
-// object was finalized, whichever comes last. The JS object is held weakly:
-// a connection JS forgot while open is closed by the finalizer, not leaked.
+// object was finalized, whichever comes last. Once reading has started, the
+// handle object is held strongly until the close event, as libuv keeps a
+// net.Socket alive: a connection in use (a listener waits for its events)
+// is never closed by a collection. Before that it is held weakly, so an
+// adopted connection JS forgot is closed by the finalizer, not leaked.
 #include "transport.h"
 
 #include <uv.h>
@@ -67,6 +70,7 @@ struct Conn {
   bool shutting = false;    // end() was called
   bool shut = false;        // our FIN has left
   bool need_drain = false;  // a write was queued since pending was last 0
+  bool held = false;        // self is a strong reference (reading started, not closed yet)
 };
 
 struct WriteReq {
@@ -154,6 +158,11 @@ void on_close(uv_handle_t* h) {
   Conn* c = static_cast<Conn*>(h->data);
   if (c->deferred_error != 0) emit(c, kError, nullptr, 0, c->deferred_error);
   emit(c, kClose);
+  if (c->held && c->self != nullptr) {
+    c->held = false;
+    uint32_t count;
+    napi_reference_unref(c->module->env, c->self, &count);
+  }
   // Set last: a finalizer that runs during the emits must not free c under us.
   c->closed = true;
   maybe_free(c);
@@ -350,6 +359,11 @@ napi_value ReadStart(napi_env env, napi_callback_info info) {
       start_close(c);
     } else {
       c->reading = true;
+      if (!c->held) {
+        c->held = true;
+        uint32_t count;
+        napi_reference_ref(env, c->self, &count);
+      }
     }
   }
   return undefined(env);
