@@ -114,6 +114,8 @@ void maybe_free(Conn* c) {
   delete c;
 }
 
+void start_close(Conn* c);
+
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
 // context: process.nextTick callbacks and microtasks run when it returns,
 // exactly as after a net.Socket 'data' event (wsbolt flushes on nextTick).
@@ -143,7 +145,13 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
       napi_get_undefined(env, &argv[2]);
     }
     napi_value result;
-    if (made == napi_ok && napi_make_callback(env, m->async, handle, fn, 3, argv, &result) == napi_pending_exception) {
+    if (made != napi_ok) {
+      // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+    } else if (napi_make_callback(env, m->async, handle, fn, 3, argv, &result) == napi_pending_exception) {
       // The dispatcher catches listener errors itself; anything left is a bug
       // that must surface as an uncaught exception, not vanish.
       napi_value exception;
