@@ -51,8 +51,16 @@ function unsupported(socket: net.Socket): string | null {
   return null;
 }
 
+/** How the socket was set to read before adoption began, to put back if the addon refuses it. */
+interface NodeReading {
+  flowing: boolean | null;
+  listeners: ((...args: unknown[]) => void)[];
+}
+
 /** Stops Node reading from the kernel for good; bytes already read stay in the Readable buffer. */
-function stopNodeReading(socket: net.Socket): void {
+function stopNodeReading(socket: net.Socket): NodeReading {
+  // read() emits 'data' too: nobody else may see the bytes taken below.
+  const saved = { flowing: socket.readableFlowing, listeners: socket.listeners('data') as NodeReading['listeners'] };
   socket.removeAllListeners('data');
   socket.pause();
   // A read() below the high-water mark calls _read, which restarts the handle; it must not.
@@ -62,6 +70,20 @@ function stopNodeReading(socket: net.Socket): void {
     handle.reading = false;
     handle.readStop();
   }
+  return saved;
+}
+
+/** Undoes stopNodeReading when the addon refused the socket: Node's bytes go back, Node reads again. */
+function restoreNodeReading(socket: net.Socket, saved: NodeReading, taken: Buffer[]): void {
+  delete (socket as unknown as { _read?: unknown })._read; // the prototype's _read restarts the handle
+  // The no-op _read never pushed, so the Readable still thinks a read is under way and would not call _read again.
+  const state = (socket as unknown as { _readableState?: { reading?: boolean } })._readableState;
+  if (state) state.reading = false;
+  for (let i = taken.length - 1; i >= 0; i--) socket.unshift(taken[i]!);
+  for (const listener of saved.listeners) socket.on('data', listener);
+  (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = saved.flowing;
+  if (saved.flowing) socket.resume();
+  else socket.read(0);
 }
 
 /** Resolves once every byte Node was asked to write has reached the kernel. */
@@ -114,22 +136,30 @@ export class NativeTransport implements Transport {
    */
   static adopt(socket: net.Socket, head?: Buffer): Promise<NativeTransport> | NativeTransport | null {
     if (unsupported(socket) !== null) return null;
-    stopNodeReading(socket);
-    if (!socket.connecting && socket.writableLength === 0 && !socket.writableCorked) return NativeTransport.takeOver(socket, head);
+    const saved = stopNodeReading(socket);
+    if (!socket.connecting && socket.writableLength === 0 && !socket.writableCorked) return NativeTransport.takeOver(socket, saved, head);
     return flushed(socket).then(() => {
-      const transport = NativeTransport.takeOver(socket, head);
+      const transport = NativeTransport.takeOver(socket, saved, head);
       if (!transport) throw new Error('NativeTransport.adopt(): the socket cannot be adopted after connecting');
       return transport;
     });
   }
 
-  private static takeOver(socket: net.Socket, head: Buffer | undefined): NativeTransport | null {
+  private static takeOver(socket: net.Socket, saved: NodeReading, head: Buffer | undefined): NativeTransport | null {
     const binding = transportBinding!;
     const fd = handleOf(socket)?.fd;
     if (typeof fd !== 'number' || fd < 0 || socket.destroyed) return null;
-    const early: Buffer[] = head && head.length > 0 ? [head] : [];
-    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) early.push(chunk);
-    const handle = binding.adopt(fd);
+    const taken: Buffer[] = [];
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) taken.push(chunk);
+    let handle: NativeHandle;
+    try {
+      handle = binding.adopt(fd);
+    } catch {
+      // e.g. EMFILE on the duplicate: the socket stays Node's, as if never touched (head stays the caller's)
+      restoreNodeReading(socket, saved, taken);
+      return null;
+    }
+    const early = head && head.length > 0 ? [head, ...taken] : taken;
     const [address, port] = binding.peer(handle) ?? [socket.remoteAddress ?? '', socket.remotePort ?? 0];
     // Closes Node's descriptor only: destroy() never calls shutdown(), and the duplicate keeps the connection.
     socket.destroy();

@@ -319,6 +319,65 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(recorder.log).toEqual(['error:undefined', 'close']);
   });
 
+  it('pause() before the first event holds even the bytes Node read before adoption until resume()', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    client.write('early');
+    await once(socket, 'readable');
+    const transport = await adopt(socket);
+    const recorder = new Recorder();
+    transport.start(recorder);
+    transport.pause();
+    client.write('late');
+    const echoed = once(client, 'data');
+    transport.write([Buffer.from('ping')]); // writing works while paused
+    expect(String((await echoed)[0])).toBe('ping');
+    expect(recorder.received).toBe(0);
+    transport.resume();
+    await recorder.until(() => recorder.text() === 'earlylate', 'held bytes, then live ones');
+  });
+
+  it('destroy() from inside onData: no more data, onClose once', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    const transport = await adopt(socket);
+    const recorder = new Recorder(() => transport.destroy());
+    transport.start(recorder);
+    const clientClosed = once(client, 'close');
+    client.write('a');
+    await recorder.event('close');
+    client.on('error', () => {});
+    client.write('b');
+    await clientClosed;
+    expect(recorder.text()).toBe('a');
+    expect(recorder.log).toEqual(['close']);
+  });
+
+  it('when the addon refuses the descriptor, adopt() returns null and the socket stays Node\'s, its bytes intact', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    client.write('early');
+    await once(socket, 'readable');
+    const original = binding.adopt;
+    (binding as { adopt: unknown }).adopt = () => {
+      throw new Error('EMFILE');
+    };
+    defer(() => ((binding as { adopt: unknown }).adopt = original));
+    expect(NativeTransport.adopt(socket, Buffer.from('head'))).toBeNull();
+    (binding as { adopt: unknown }).adopt = original;
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk));
+    socket.resume(); // a 'readable' listener had made it non-flowing, and that state is kept
+    client.write('late');
+    await withTimeout(
+      new Promise<void>((resolve) => socket.on('data', () => text === 'earlylate' && resolve())),
+      5000,
+      'bytes on the Node socket',
+    );
+    socket.write('still Node');
+    expect(String((await once(client, 'data'))[0])).toBe('still Node');
+  });
+
   it('adopt() returns null where the native path cannot be used', async () => {
     const server = await listen();
     const { socket } = await tcpPair(server);
