@@ -414,7 +414,14 @@ napi_value Write(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
       napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
     return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
-  std::vector<uv_buf_t> bufs(count);
+  // The usual write is a frame header and a payload or two: no allocation for those.
+  uv_buf_t stack_bufs[16];
+  std::vector<uv_buf_t> heap_bufs;
+  uv_buf_t* bufs = stack_bufs;
+  if (count > 16) {
+    heap_bufs.resize(count);
+    bufs = heap_bufs.data();
+  }
   size_t total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
@@ -435,7 +442,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
   size_t done = 0;
   if (c->pending == 0) {
     // uv_try_write answers UV_EAGAIN itself while libuv's queue is not empty, so order holds.
-    const int r = uv_try_write(stream, bufs.data(), count);
+    const int r = uv_try_write(stream, bufs, count);
     if (r > 0) done = static_cast<size_t>(r);
     // A hard error here is reported by the uv_write below, asynchronously.
   }
@@ -448,7 +455,8 @@ napi_value Write(napi_env env, napi_callback_info info) {
     } else {
       size_t skip = done;
       char* out = w->data;
-      for (const uv_buf_t& b : bufs) {
+      for (uint32_t i = 0; i < count; i++) {
+        const uv_buf_t& b = bufs[i];
         if (skip >= b.len) {
           skip -= b.len;
           continue;
