@@ -32,7 +32,7 @@ namespace wsbolt {
 namespace {
 
 // Event numbers passed to dispatch(handle, event, arg); src/native/transport-binding.ts mirrors them.
-enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5 };
+enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, kFlushed = 6 };
 
 // One read's worth of bytes; the kernel rarely hands more to one read() on loopback or a NIC.
 constexpr size_t kReadSize = 64 * 1024;
@@ -61,6 +61,12 @@ struct Conn {
   Module* module = nullptr;
   napi_ref self = nullptr;  // weak reference to the JS handle object
   size_t pending = 0;       // bytes accepted by write() and not yet taken by the kernel
+  // Running totals since adoption: written() bytes accepted, flushed bytes the
+  // kernel took. Writes complete in order, so "everything written before now
+  // has left" is flushed >= the written total of that moment.
+  uint64_t written = 0;
+  uint64_t flushed = 0;
+  uint64_t flush_watch = 0;  // emit kFlushed once flushed reaches this (0: nobody waits)
   int deferred_error = 0;   // a failure found inside a JS call, reported from the close callback
   bool js_alive = true;     // the finalizer has not run yet
   bool closing = false;     // uv_close was called
@@ -141,6 +147,8 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
       made = napi_create_buffer_copy(env, length, data, nullptr, &argv[2]);
     } else if (event == kError) {
       make_uv_error(env, err, &argv[2]);
+    } else if (event == kFlushed) {
+      napi_create_double(env, static_cast<double>(c->flushed), &argv[2]);
     } else {
       napi_get_undefined(env, &argv[2]);
     }
@@ -217,10 +225,16 @@ void on_write(uv_write_t* req, int status) {
   WriteReq* w = reinterpret_cast<WriteReq*>(req);
   Conn* c = w->conn;
   c->pending -= w->length;
+  const size_t length = w->length;
   free(w);
   if (status < 0) {
     if (status != UV_ECANCELED) fail(c, status);
     return;
+  }
+  c->flushed += length;
+  if (c->flush_watch != 0 && c->flushed >= c->flush_watch && !c->closing) {
+    c->flush_watch = 0;
+    emit(c, kFlushed);
   }
   if (c->pending == 0 && c->need_drain && !c->closing) {
     c->need_drain = false;
@@ -423,11 +437,22 @@ napi_value Write(napi_env env, napi_callback_info info) {
     bufs = heap_bufs.data();
   }
   size_t total = 0;
+  // Elements first, pointers after: an element getter (user code) could
+  // otherwise detach a buffer whose pointer was already taken.
+  napi_value stack_items[16];
+  std::vector<napi_value> heap_items;
+  napi_value* items = stack_items;
+  if (count > 16) {
+    heap_items.resize(count);
+    items = heap_items.data();
+  }
   for (uint32_t i = 0; i < count; i++) {
-    napi_value item;
+    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
+  }
+  for (uint32_t i = 0; i < count; i++) {
     char* data = nullptr;
     size_t length = 0;
-    if (napi_get_element(env, argv[1], i, &item) != napi_ok || !get_bytes(env, item, &data, &length))
+    if (!get_bytes(env, items[i], &data, &length))
       return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
     bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
     if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
@@ -439,11 +464,13 @@ napi_value Write(napi_env env, napi_callback_info info) {
     return result;
   }
   uv_stream_t* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
+  c->written += total;
   size_t done = 0;
   if (c->pending == 0) {
     // uv_try_write answers UV_EAGAIN itself while libuv's queue is not empty, so order holds.
     const int r = uv_try_write(stream, bufs, count);
     if (r > 0) done = static_cast<size_t>(r);
+    c->flushed += done;
     // A hard error here is reported by the uv_write below, asynchronously.
   }
   if (done < total) {
@@ -490,6 +517,29 @@ napi_value Pending(napi_env env, napi_callback_info info) {
   if (c == nullptr) return nullptr;
   napi_value result;
   napi_create_double(env, static_cast<double>(c->pending), &result);
+  return result;
+}
+
+// watchFlush(handle, target) -> -1 when the kernel has taken every byte up to
+// target (a running total of written bytes; -1 means "all written so far"),
+// else the target, after arming one kFlushed event for when it has.
+napi_value WatchFlush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.watchFlush(handle, target): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  double target = 0;
+  if (argc < 2 || napi_get_value_double(env, argv[1], &target) != napi_ok || !(target == -1 || (target >= 0 && target <= 9007199254740991.0)) ||
+      target != std::trunc(target))
+    return type_error(env, "transport.watchFlush(handle, target): an integer >= -1 expected");
+  const uint64_t mark = target < 0 ? c->written : static_cast<uint64_t>(target);
+  napi_value result;
+  if (c->flushed >= mark || c->closing) {
+    napi_create_double(env, -1, &result);
+    return result;
+  }
+  if (c->flush_watch == 0 || mark < c->flush_watch) c->flush_watch = mark;
+  napi_create_double(env, static_cast<double>(mark), &result);
   return result;
 }
 
@@ -585,6 +635,7 @@ void register_transport(napi_env env, napi_value exports) {
       {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},
       {"destroy", nullptr, Destroy, nullptr, nullptr, nullptr, attrs, nullptr},
       {"peer", nullptr, Peer, nullptr, nullptr, nullptr, attrs, nullptr},

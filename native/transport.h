@@ -8,7 +8,7 @@
 namespace wsbolt {
 
 // Defines exports.transport: init, adopt, readStart, readStop, write, pending,
-// end, destroy, peer, liveCount. Every function validates its arguments and
+// watchFlush, end, destroy, peer, liveCount. Every function validates its arguments and
 // throws a TypeError instead of touching memory it was not given.
 void register_transport(napi_env env, napi_value exports);
 

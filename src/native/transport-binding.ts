@@ -15,6 +15,8 @@ export const EVENT_END = 2;
 export const EVENT_ERROR = 3;
 export const EVENT_CLOSE = 4;
 export const EVENT_DRAIN = 5;
+/** The running total of flushed bytes reached the mark set by watchFlush(); arg: that total. */
+export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
 
@@ -28,6 +30,12 @@ export interface TransportBinding {
   /** Returns the bytes still pending after this write. */
   write(handle: NativeHandle, buffers: readonly Uint8Array[]): number;
   pending(handle: NativeHandle): number;
+  /**
+   * -1 when the kernel has taken every byte written up to target (a running
+   * total; -1 means all written so far), else the target, with one
+   * EVENT_FLUSHED armed for when it has.
+   */
+  watchFlush(handle: NativeHandle, target: number): number;
   end(handle: NativeHandle): void;
   destroy(handle: NativeHandle): void;
   peer(handle: NativeHandle): [string, number] | null;
@@ -47,7 +55,7 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'pending', 'end', 'destroy', 'peer', 'liveCount']) {
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

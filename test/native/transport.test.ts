@@ -10,7 +10,7 @@ import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { transportBinding } from '../../src/native/transport-binding.js';
 import { NativeTransport } from '../../src/node/native-transport.js';
-import type { TransportListener } from '../../src/node/transport-types.js';
+import type { TransportListener } from '../../src/node/transport.js';
 import { HOST, once } from '../node/util.js';
 import { useCleanup, withTimeout } from '../support.js';
 
@@ -198,6 +198,42 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(peer.bytes).toBe(data.length);
     expect(peer.digest()).toBe(expected);
     expect(recorder.count('drain')).toBe(1);
+  });
+
+  it('afterWrites(): called once the bytes written before it reached the kernel, in order; with an error if the connection closes first', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    const transport = await adopt(socket);
+    transport.start(new Recorder());
+    const order: string[] = [];
+    let allDone!: () => void;
+    const three = new Promise<void>((resolve) => (allDone = resolve));
+    const note = (entry: string) => order.push(entry) === 3 && allDone();
+    transport.afterWrites((error) => note(`nothing written: ${error}`));
+    client.pause();
+    const big = Buffer.alloc(8 << 20, 1);
+    transport.write([big]);
+    expect(transport.needsDrain).toBe(true);
+    expect(transport.pendingBytes).toBeGreaterThan(transport.highWaterMark);
+    transport.afterWrites((error) => note(`first: ${error}`));
+    transport.write([big]);
+    transport.afterWrites((error) => note(`second: ${error}`));
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(order).toEqual(['nothing written: null']); // the queued ones wait for the peer
+    const peer = sink(client);
+    client.resume();
+    await untilBytes(client, peer, 2 * big.length, 20_000);
+    await withTimeout(three, 5000, 'afterWrites callbacks');
+    expect(order).toEqual(['nothing written: null', 'first: null', 'second: null']);
+    expect(transport.needsDrain).toBe(false);
+
+    client.pause();
+    transport.write([big]);
+    const failed = new Promise<Error | null>((resolve) => transport.afterWrites(resolve));
+    transport.destroy();
+    expect(String(await withTimeout(failed, 5000, 'afterWrites after destroy'))).toMatch(/closed before its writes were flushed/);
+    const late = new Promise<Error | null>((resolve) => transport.afterWrites(resolve));
+    expect(String(await withTimeout(late, 5000, 'afterWrites on a closed transport'))).toMatch(/closed/);
   });
 
   it('pause() stops reading (the peer backs up) and resume() restarts it', async () => {
@@ -403,18 +439,25 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
       expect(() => b.adopt!(bad), `adopt(${String(bad)})`).toThrow(TypeError);
     }
     const notHandles = [undefined, null, 1, 'x', {}, [], Buffer.alloc(8), () => {}, Object.create(handle)];
-    for (const name of ['readStart', 'readStop', 'write', 'pending', 'end', 'destroy', 'peer']) {
+    for (const name of ['readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
       for (const bad of notHandles) expect(() => b[name]!(bad, []), `${name}(${String(bad)})`).toThrow(TypeError);
     }
     for (const bad of [undefined, null, 'str', Buffer.from('x'), [1], [{}], [null], [new Float64Array(2)], { length: 1, 0: Buffer.alloc(1) }]) {
       expect(() => b.write!(handle, bad)).toThrow(TypeError);
     }
+    for (const bad of [undefined, null, '1', -2, 1.5, NaN, 2 ** 60, {}]) expect(() => b.watchFlush!(handle, bad)).toThrow(TypeError);
+    // An element getter that detaches an earlier element's buffer: the pointers are read after every getter ran.
+    const victim = new ArrayBuffer(1 << 20);
+    const sneaky: unknown[] = [new Uint8Array(victim)];
+    Object.defineProperty(sneaky, 1, { get: () => (structuredClone(victim, { transfer: [victim] }), Buffer.from('x')), enumerable: true });
+    expect(b.write!(handle, sneaky)).toBe(0);
     const detached = new ArrayBuffer(8);
     const view = new Uint8Array(detached);
     structuredClone(detached, { transfer: [detached] });
     expect(b.write!(handle, [view])).toBe(0);
     transport.destroy();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
+    expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
   });
 
