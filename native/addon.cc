@@ -9,6 +9,7 @@
 
 #include "mask.h"
 #include "scan.h"
+#include "transport.h"
 #include "utf8.h"
 
 namespace {
@@ -165,6 +166,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"utf8Step", nullptr, Utf8Step, nullptr, nullptr, nullptr, attrs, nullptr},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
+  register_transport(env, exports);
   return exports;
 }
 

@@ -1,0 +1,650 @@
+// The native transport: one uv_tcp_t per adopted connection, on the loop Node
+// itself runs, so the connection costs no net.Socket, no Readable/Writable and
+// no WriteWrap. Events go to one JS dispatch function registered by init().
+//
+// Lifetime: a Conn is freed when its handle has closed AND its JS handle
+// object was finalized, whichever comes last. Once reading has started, the
+// handle object is held strongly until the close event, as libuv keeps a
+// net.Socket alive: a connection in use (a listener waits for its events)
+// is never closed by a collection. Before that it is held weakly, so an
+// adopted connection JS forgot is closed by the finalizer, not leaked.
+#include "transport.h"
+
+#include <uv.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+namespace wsbolt {
+namespace {
+
+// Event numbers passed to dispatch(handle, event, arg); src/native/transport-binding.ts mirrors them.
+enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, kFlushed = 6 };
+
+// One read's worth of bytes; the kernel rarely hands more to one read() on loopback or a NIC.
+constexpr size_t kReadSize = 64 * 1024;
+// More buffers than this in one write() call is a caller bug, not a workload.
+constexpr uint32_t kMaxWriteBuffers = 1 << 16;
+
+// Marks handle objects made by adopt(), so an unrelated wrapped object is never taken for a Conn.
+constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL};
+
+// Live Conns in the process (all threads): a test can watch it return to its baseline.
+std::atomic<int64_t> g_live{0};
+
+// Per environment (main thread or worker): the dispatch function and the shared read buffer.
+struct Module {
+  napi_env env = nullptr;
+  napi_ref dispatch = nullptr;
+  napi_async_context async = nullptr;
+  // Every connection reads into this one buffer and the bytes are copied out
+  // before the next read, so an idle connection owns no read memory.
+  char read_buffer[kReadSize];
+};
+
+struct Conn {
+  uv_tcp_t tcp;  // first: libuv hands back &tcp, data points back here
+  uv_shutdown_t shutdown_req;
+  Module* module = nullptr;
+  napi_ref self = nullptr;  // weak reference to the JS handle object
+  size_t pending = 0;       // bytes accepted by write() and not yet taken by the kernel
+  // Running totals since adoption: written() bytes accepted, flushed bytes the
+  // kernel took. Writes complete in order, so "everything written before now
+  // has left" is flushed >= the written total of that moment.
+  uint64_t written = 0;
+  uint64_t flushed = 0;
+  uint64_t flush_watch = 0;  // emit kFlushed once flushed reaches this (0: nobody waits)
+  int deferred_error = 0;   // a failure found inside a JS call, reported from the close callback
+  bool js_alive = true;     // the finalizer has not run yet
+  bool closing = false;     // uv_close was called
+  bool closed = false;      // the close callback has finished
+  bool reading = false;
+  bool eof = false;         // the peer sent FIN
+  bool shutting = false;    // end() was called
+  bool shut = false;        // our FIN has left
+  bool need_drain = false;  // a write was queued since pending was last 0
+  bool held = false;        // self is a strong reference (reading started, not closed yet)
+};
+
+struct WriteReq {
+  uv_write_t req;
+  Conn* conn;
+  size_t length;
+  char data[1];  // `length` bytes follow
+};
+
+napi_value type_error(napi_env env, const char* message) {
+  napi_throw_type_error(env, nullptr, message);
+  return nullptr;
+}
+
+napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+void make_uv_error(napi_env env, int err, napi_value* out) {
+  napi_value code, message;
+  napi_create_string_utf8(env, uv_err_name(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, uv_strerror(err), NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, out);
+  napi_value errno_value;
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, *out, "errno", errno_value);
+}
+
+napi_value throw_uv_error(napi_env env, int err) {
+  napi_value error;
+  make_uv_error(env, err, &error);
+  napi_throw(env, error);
+  return nullptr;
+}
+
+void maybe_free(Conn* c) {
+  if (!c->closed || c->js_alive) return;
+  g_live--;
+  delete c;
+}
+
+void start_close(Conn* c);
+
+// Calls dispatch(handle, event, arg) as a top-level callback with an async
+// context: process.nextTick callbacks and microtasks run when it returns,
+// exactly as after a net.Socket 'data' event (wsbolt flushes on nextTick).
+void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, int err = 0) {
+  if (!c->js_alive || c->self == nullptr) return;
+  Module* m = c->module;
+  napi_env env = m->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value handle = nullptr, fn = nullptr;
+  napi_get_reference_value(env, c->self, &handle);
+  if (handle != nullptr && m->dispatch != nullptr) napi_get_reference_value(env, m->dispatch, &fn);
+  if (handle != nullptr && fn != nullptr) {
+    napi_value argv[3];
+    argv[0] = handle;
+    napi_create_int32(env, event, &argv[1]);
+    napi_status made = napi_ok;
+    if (event == kData) {
+      // One fresh Buffer per read, sized to what arrived. Issue 17 replaces
+      // this: scan the frames of read_buffer here, unmask and UTF-8 check them
+      // in place, and enter JS with frame records; a frame whose payload is
+      // still arriving gets its final buffer and later reads land in it.
+      made = napi_create_buffer_copy(env, length, data, nullptr, &argv[2]);
+    } else if (event == kError) {
+      make_uv_error(env, err, &argv[2]);
+    } else if (event == kFlushed) {
+      napi_create_double(env, static_cast<double>(c->flushed), &argv[2]);
+    } else {
+      napi_get_undefined(env, &argv[2]);
+    }
+    napi_value result;
+    if (made != napi_ok) {
+      // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+    } else if (napi_make_callback(env, m->async, handle, fn, 3, argv, &result) == napi_pending_exception) {
+      // The dispatcher catches listener errors itself; anything left is a bug
+      // that must surface as an uncaught exception, not vanish.
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void on_close(uv_handle_t* h) {
+  Conn* c = static_cast<Conn*>(h->data);
+  if (c->deferred_error != 0) emit(c, kError, nullptr, 0, c->deferred_error);
+  emit(c, kClose);
+  if (c->held && c->self != nullptr) {
+    c->held = false;
+    uint32_t count;
+    napi_reference_unref(c->module->env, c->self, &count);
+  }
+  // Set last: a finalizer that runs during the emits must not free c under us.
+  c->closed = true;
+  maybe_free(c);
+}
+
+void start_close(Conn* c) {
+  if (c->closing) return;
+  c->closing = true;
+  c->reading = false;
+  // Queued writes and a pending shutdown complete with UV_ECANCELED before on_close.
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_close);
+}
+
+void fail(Conn* c, int err) {
+  if (c->closing) return;
+  emit(c, kError, nullptr, 0, err);
+  start_close(c);
+}
+
+void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  Conn* c = static_cast<Conn*>(h->data);
+  *buf = uv_buf_init(c->module->read_buffer, kReadSize);
+}
+
+void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  Conn* c = static_cast<Conn*>(s->data);
+  if (n > 0) {
+    emit(c, kData, buf->base, static_cast<size_t>(n));
+    return;
+  }
+  if (n == 0) return;  // EAGAIN
+  if (n == UV_EOF) {
+    uv_read_stop(s);
+    c->reading = false;
+    c->eof = true;
+    emit(c, kEnd);
+    if (c->shut) start_close(c);
+    return;
+  }
+  fail(c, static_cast<int>(n));
+}
+
+void on_write(uv_write_t* req, int status) {
+  WriteReq* w = reinterpret_cast<WriteReq*>(req);
+  Conn* c = w->conn;
+  c->pending -= w->length;
+  const size_t length = w->length;
+  free(w);
+  if (status < 0) {
+    if (status != UV_ECANCELED) fail(c, status);
+    return;
+  }
+  c->flushed += length;
+  if (c->flush_watch != 0 && c->flushed >= c->flush_watch && !c->closing) {
+    c->flush_watch = 0;
+    emit(c, kFlushed);
+  }
+  if (c->pending == 0 && c->need_drain && !c->closing) {
+    c->need_drain = false;
+    emit(c, kDrain);
+  }
+}
+
+void on_shutdown(uv_shutdown_t* req, int status) {
+  Conn* c = static_cast<Conn*>(req->data);
+  if (status == UV_ECANCELED) return;
+  if (status < 0) {
+    fail(c, status);
+    return;
+  }
+  c->shut = true;
+  if (c->eof) start_close(c);
+}
+
+void finalize(napi_env env, void* data, void*) {
+  Conn* c = static_cast<Conn*>(data);
+  c->js_alive = false;
+  if (c->self != nullptr) {
+    napi_delete_reference(env, c->self);
+    c->self = nullptr;
+  }
+  if (!c->closing) start_close(c);  // forgotten while open: close it, no events
+  else if (c->closed) maybe_free(c);
+}
+
+// The Conn behind a handle object made by adopt(), or null for anything else.
+Conn* unwrap(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  void* data = nullptr;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_object) return nullptr;
+  if (napi_check_object_type_tag(env, value, &kConnTag, &tagged) != napi_ok || !tagged) return nullptr;
+  if (napi_unwrap(env, value, &data) != napi_ok) return nullptr;
+  return static_cast<Conn*>(data);
+}
+
+Module* module_of(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Module*>(data);
+}
+
+// Reads (handle, ...rest) and resolves the handle; throws on anything that is not one.
+Conn* conn_arg(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, const char* usage) {
+  napi_get_cb_info(env, info, argc, argv, nullptr, nullptr);
+  Conn* c = *argc >= 1 ? unwrap(env, argv[0]) : nullptr;
+  if (c == nullptr) type_error(env, usage);
+  return c;
+}
+
+// init(dispatch): the function every connection's events go to.
+napi_value Init(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_valuetype type = napi_undefined;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function)
+    return type_error(env, "transport.init(dispatch): a function expected");
+  Module* m = module_of(env);
+  if (m->dispatch != nullptr) napi_delete_reference(env, m->dispatch);
+  napi_create_reference(env, argv[0], 1, &m->dispatch);
+  return undefined(env);
+}
+
+// adopt(fd) -> handle: a duplicate of fd, a connected TCP socket, opened on Node's loop.
+// The caller keeps fd and must release it (destroy Node's socket) without shutting it down.
+napi_value Adopt(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double value = -1;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &value) != napi_ok || !(value >= 0) || value > 2147483647.0 ||
+      value != std::trunc(value))
+    return type_error(env, "transport.adopt(fd): a descriptor (integer >= 0) expected");
+#ifdef _WIN32
+  return type_error(env, "transport.adopt(): not supported on Windows");
+#else
+  const int fd = static_cast<int>(value);
+  // Refuse anything but a connected TCP socket before libuv sees it: a file,
+  // a pipe or a UDP socket must give an error, not a half-working handle.
+  int so_type = 0;
+  socklen_t so_length = sizeof so_type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &so_type, &so_length) != 0 || so_type != SOCK_STREAM)
+    return type_error(env, "transport.adopt(fd): fd is not a stream socket");
+  sockaddr_storage address;
+  socklen_t address_length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0 ||
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6))
+    return type_error(env, "transport.adopt(fd): fd is not a TCP socket");
+  address_length = sizeof address;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0)
+    return type_error(env, "transport.adopt(fd): the socket is not connected");
+
+  Module* m = module_of(env);
+  napi_value handle;
+  if (napi_create_object(env, &handle) != napi_ok) return nullptr;
+  const int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return throw_uv_error(env, uv_translate_sys_error(errno));
+  uv_loop_t* loop = nullptr;
+  Conn* c = new (std::nothrow) Conn();
+  if (c == nullptr || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    delete c;
+    close(dup_fd);
+    return throw_uv_error(env, UV_ENOMEM);
+  }
+  c->module = m;
+  uv_tcp_init(loop, &c->tcp);
+  c->tcp.data = c;
+  c->shutdown_req.data = c;
+  const int opened = uv_tcp_open(&c->tcp, dup_fd);
+  if (opened < 0) {
+    close(dup_fd);
+    c->js_alive = false;
+    g_live++;  // maybe_free in on_close takes it back
+    start_close(c);
+    return throw_uv_error(env, opened);
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  g_live++;
+  if (napi_type_tag_object(env, handle, &kConnTag) != napi_ok ||
+      napi_wrap(env, handle, c, finalize, nullptr, nullptr) != napi_ok) {
+    c->js_alive = false;
+    start_close(c);
+    return type_error(env, "transport.adopt(): could not wrap the handle");
+  }
+  napi_create_reference(env, handle, 0, &c->self);
+  return handle;
+#endif
+}
+
+napi_value ReadStart(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.readStart(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  if (!c->closing && !c->eof && !c->reading) {
+    const int r = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
+    if (r < 0) {
+      c->deferred_error = r;
+      start_close(c);
+    } else {
+      c->reading = true;
+      if (!c->held) {
+        c->held = true;
+        uint32_t count;
+        napi_reference_ref(env, c->self, &count);
+      }
+    }
+  }
+  return undefined(env);
+}
+
+napi_value ReadStop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.readStop(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  if (!c->closing && c->reading) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->reading = false;
+  }
+  return undefined(env);
+}
+
+bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
+  void* d = nullptr;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, value, &type, length, &d, nullptr, nullptr) == napi_ok) {
+    if (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array) return false;
+  } else if (napi_get_buffer_info(env, value, &d, length) != napi_ok) {
+    return false;
+  }
+  *data = static_cast<char*>(d);
+  return true;
+}
+
+// write(handle, buffers) -> pending bytes. One vectored try now; the rest is
+// copied into one queued uv_write, so callers may reuse their buffers at once.
+// Errors are never thrown for the socket's sake: they arrive as events.
+napi_value Write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.write(handle, buffers): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
+    return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
+  // The usual write is a frame header and a payload or two: no allocation for those.
+  uv_buf_t stack_bufs[16];
+  std::vector<uv_buf_t> heap_bufs;
+  uv_buf_t* bufs = stack_bufs;
+  if (count > 16) {
+    heap_bufs.resize(count);
+    bufs = heap_bufs.data();
+  }
+  size_t total = 0;
+  // Elements first, pointers after: an element getter (user code) could
+  // otherwise detach a buffer whose pointer was already taken.
+  napi_value stack_items[16];
+  std::vector<napi_value> heap_items;
+  napi_value* items = stack_items;
+  if (count > 16) {
+    heap_items.resize(count);
+    items = heap_items.data();
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, items[i], &data, &length))
+      return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
+    bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
+    if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
+    total += length;
+  }
+  napi_value result;
+  if (c->closing || c->shutting || total == 0) {
+    napi_create_double(env, static_cast<double>(c->pending), &result);
+    return result;
+  }
+  uv_stream_t* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
+  c->written += total;
+  size_t done = 0;
+  if (c->pending == 0) {
+    // uv_try_write answers UV_EAGAIN itself while libuv's queue is not empty, so order holds.
+    const int r = uv_try_write(stream, bufs, count);
+    if (r > 0) done = static_cast<size_t>(r);
+    c->flushed += done;
+    // A hard error here is reported by the uv_write below, asynchronously.
+  }
+  if (done < total) {
+    const size_t rest = total - done;
+    WriteReq* w = static_cast<WriteReq*>(malloc(offsetof(WriteReq, data) + rest));
+    if (w == nullptr) {
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+    } else {
+      size_t skip = done;
+      char* out = w->data;
+      for (uint32_t i = 0; i < count; i++) {
+        const uv_buf_t& b = bufs[i];
+        if (skip >= b.len) {
+          skip -= b.len;
+          continue;
+        }
+        memcpy(out, b.base + skip, b.len - skip);
+        out += b.len - skip;
+        skip = 0;
+      }
+      w->conn = c;
+      w->length = rest;
+      const uv_buf_t tail = uv_buf_init(w->data, static_cast<unsigned int>(rest));
+      const int r = rest == tail.len ? uv_write(&w->req, stream, &tail, 1, on_write) : UV_E2BIG;
+      if (r < 0) {
+        free(w);
+        c->deferred_error = r;
+        start_close(c);
+      } else {
+        c->pending += rest;
+        c->need_drain = true;
+      }
+    }
+  }
+  napi_create_double(env, static_cast<double>(c->pending), &result);
+  return result;
+}
+
+napi_value Pending(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.pending(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  napi_value result;
+  napi_create_double(env, static_cast<double>(c->pending), &result);
+  return result;
+}
+
+// watchFlush(handle, target) -> -1 when the kernel has taken every byte up to
+// target (a running total of written bytes; -1 means "all written so far"),
+// else the target, after arming one kFlushed event for when it has.
+napi_value WatchFlush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.watchFlush(handle, target): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  double target = 0;
+  if (argc < 2 || napi_get_value_double(env, argv[1], &target) != napi_ok || !(target == -1 || (target >= 0 && target <= 9007199254740991.0)) ||
+      target != std::trunc(target))
+    return type_error(env, "transport.watchFlush(handle, target): an integer >= -1 expected");
+  const uint64_t mark = target < 0 ? c->written : static_cast<uint64_t>(target);
+  napi_value result;
+  if (c->flushed >= mark || c->closing) {
+    napi_create_double(env, -1, &result);
+    return result;
+  }
+  if (c->flush_watch == 0 || mark < c->flush_watch) c->flush_watch = mark;
+  napi_create_double(env, static_cast<double>(mark), &result);
+  return result;
+}
+
+// end(handle): FIN after the queued writes; the handle closes once both sides have ended.
+napi_value End(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.end(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  if (!c->closing && !c->shutting) {
+    c->shutting = true;
+    const int r = uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), on_shutdown);
+    if (r < 0) {
+      c->deferred_error = r;
+      start_close(c);
+    }
+  }
+  return undefined(env);
+}
+
+// destroy(handle): close now, queued bytes dropped; the close event follows, once.
+napi_value Destroy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.destroy(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  start_close(c);
+  return undefined(env);
+}
+
+// peer(handle) -> [address, port], or null once the socket is gone.
+napi_value Peer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.peer(handle): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  napi_value result;
+  napi_get_null(env, &result);
+  if (c->closing) return result;
+  sockaddr_storage address;
+  int length = sizeof address;
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&address), &length) != 0) return result;
+  char name[64] = {0};
+  int port = 0;
+  if (address.ss_family == AF_INET) {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&address);
+    uv_ip4_name(a, name, sizeof name);
+    port = ntohs(a->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&address);
+    uv_ip6_name(a, name, sizeof name);
+    port = ntohs(a->sin6_port);
+  } else {
+    return result;
+  }
+  napi_value pair[2];
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &pair[0]);
+  napi_create_int32(env, port, &pair[1]);
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, pair[0]);
+  napi_set_element(env, result, 1, pair[1]);
+  return result;
+}
+
+napi_value LiveCount(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_double(env, static_cast<double>(g_live.load()), &result);
+  return result;
+}
+
+void free_module(napi_env, void* data, void*) {
+  // The async context and the dispatch reference go with the environment;
+  // connections still closing stop reading before this buffer goes.
+  delete static_cast<Module*>(data);
+}
+
+}  // namespace
+
+void register_transport(napi_env env, napi_value exports) {
+  Module* m = new (std::nothrow) Module();
+  if (m == nullptr) return;
+  m->env = env;
+  napi_value name;
+  napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &m->async);
+  napi_set_instance_data(env, m, free_module, nullptr);
+
+  const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+  const napi_property_descriptor functions[] = {
+      {"init", nullptr, Init, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"adopt", nullptr, Adopt, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"readStart", nullptr, ReadStart, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"destroy", nullptr, Destroy, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"peer", nullptr, Peer, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"liveCount", nullptr, LiveCount, nullptr, nullptr, nullptr, attrs, nullptr},
+  };
+  napi_value transport;
+  napi_create_object(env, &transport);
+  napi_define_properties(env, transport, sizeof(functions) / sizeof(functions[0]), functions);
+  napi_set_named_property(env, exports, "transport", transport);
+}
+
+}  // namespace wsbolt

@@ -1,0 +1,68 @@
+/**
+ * The addon's socket layer (exports.transport, native/transport.cc), loaded
+ * the way load.ts loads the kernels: node-gyp-build, WSBOLT_NO_NATIVE=1 opts
+ * out, any failure leaves it null and callers use the stream path.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+/** An adopted connection as the addon hands it out; opaque to JS. */
+export type NativeHandle = object & { readonly __nativeTransport?: never };
+
+/** Event numbers passed to the dispatcher; native/transport.cc has the same enum. */
+export const EVENT_DATA = 1;
+export const EVENT_END = 2;
+export const EVENT_ERROR = 3;
+export const EVENT_CLOSE = 4;
+export const EVENT_DRAIN = 5;
+/** The running total of flushed bytes reached the mark set by watchFlush(); arg: that total. */
+export const EVENT_FLUSHED = 6;
+
+export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
+
+export interface TransportBinding {
+  /** The one function every connection's events go to. */
+  init(dispatch: Dispatch): void;
+  /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
+  adopt(fd: number): NativeHandle;
+  readStart(handle: NativeHandle): void;
+  readStop(handle: NativeHandle): void;
+  /** Returns the bytes still pending after this write. */
+  write(handle: NativeHandle, buffers: readonly Uint8Array[]): number;
+  pending(handle: NativeHandle): number;
+  /**
+   * -1 when the kernel has taken every byte written up to target (a running
+   * total; -1 means all written so far), else the target, with one
+   * EVENT_FLUSHED armed for when it has.
+   */
+  watchFlush(handle: NativeHandle, target: number): number;
+  end(handle: NativeHandle): void;
+  destroy(handle: NativeHandle): void;
+  peer(handle: NativeHandle): [string, number] | null;
+  /** Connections alive in the process (not yet closed and collected). */
+  liveCount(): number;
+}
+
+function disabledByEnv(): boolean {
+  const v = process.env.WSBOLT_NO_NATIVE;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+function load(): TransportBinding | null {
+  if (disabledByEnv() || process.platform === 'win32') return null;
+  try {
+    const requireHere = createRequire(__filename);
+    const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
+    const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
+    if (!raw) return null;
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
+      if (typeof raw[fn] !== 'function') return null;
+    }
+    return raw as unknown as TransportBinding;
+  } catch {
+    return null;
+  }
+}
+
+/** The addon's transport functions, or null when the addon (or this part of it) is not loaded. */
+export const transportBinding: TransportBinding | null = load();

@@ -1,0 +1,330 @@
+/**
+ * A TCP connection owned by the addon (issue 17): after the handshake the
+ * descriptor of Node's socket is duplicated and opened on Node's own libuv
+ * loop, Node's socket is released without closing the connection, and bytes
+ * flow through native/transport.cc instead of net.Socket's streams.
+ */
+import * as net from 'node:net';
+import * as stream from 'node:stream';
+import * as tls from 'node:tls';
+import {
+  EVENT_CLOSE,
+  EVENT_DATA,
+  EVENT_DRAIN,
+  EVENT_END,
+  EVENT_ERROR,
+  EVENT_FLUSHED,
+  transportBinding,
+  type NativeHandle,
+  type TransportBinding,
+} from '../native/transport-binding.js';
+import type { Transport, TransportListener } from './transport.js';
+
+const OWNER = Symbol('wsbolt.nativeTransport');
+const EMPTY = Buffer.alloc(0);
+
+/** As for a net.Socket (16 KiB on Node 20, 64 KiB from Node 22): the engine's backpressure figures stay what they were. */
+const HIGH_WATER_MARK: number =
+  typeof (stream as { getDefaultHighWaterMark?: (objectMode: boolean) => number }).getDefaultHighWaterMark === 'function'
+    ? (stream as unknown as { getDefaultHighWaterMark: (objectMode: boolean) => number }).getDefaultHighWaterMark(false)
+    : 16 * 1024;
+
+/** The parts of Node's internal TCP handle adoption needs (lib/net.js, src/stream_wrap.cc). */
+interface TcpHandle {
+  fd?: number;
+  reading?: boolean;
+  readStop?(): number;
+}
+
+type Owned = NativeHandle & { [OWNER]?: NativeTransport };
+
+function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
+  (handle as Owned)[OWNER]?.deliver(event, arg);
+}
+
+if (transportBinding) transportBinding.init(dispatch);
+
+function handleOf(socket: net.Socket): TcpHandle | null {
+  return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
+}
+
+/** Why adoption is impossible for this socket, or null when it is possible. */
+function unsupported(socket: net.Socket): string | null {
+  if (!transportBinding) return 'the addon transport is not loaded';
+  if (socket instanceof tls.TLSSocket || (socket as { encrypted?: boolean }).encrypted) return 'TLS socket';
+  if (socket.destroyed) return 'socket destroyed';
+  if (socket.readableEncoding !== null) return 'the socket decodes its input (setEncoding)';
+  const fd = handleOf(socket)?.fd;
+  if (!socket.connecting && (typeof fd !== 'number' || fd < 0)) return 'no descriptor (not a TCP socket, or Windows)';
+  return null;
+}
+
+/** How the socket was set to read before adoption began, to put back if the addon refuses it. */
+interface NodeReading {
+  flowing: boolean | null;
+  listeners: ((...args: unknown[]) => void)[];
+}
+
+/** Stops Node reading from the kernel for good; bytes already read stay in the Readable buffer. */
+function stopNodeReading(socket: net.Socket): NodeReading {
+  // read() emits 'data' too: nobody else may see the bytes taken below.
+  const saved = { flowing: socket.readableFlowing, listeners: socket.listeners('data') as NodeReading['listeners'] };
+  socket.removeAllListeners('data');
+  socket.pause();
+  // A read() below the high-water mark calls _read, which restarts the handle; it must not.
+  (socket as unknown as { _read: () => void })._read = () => {};
+  const handle = handleOf(socket);
+  if (handle && typeof handle.readStop === 'function') {
+    handle.reading = false;
+    handle.readStop();
+  }
+  return saved;
+}
+
+/** Undoes stopNodeReading when the addon refused the socket: Node's bytes go back, Node reads again. */
+function restoreNodeReading(socket: net.Socket, saved: NodeReading, taken: Buffer[]): void {
+  delete (socket as unknown as { _read?: unknown })._read; // the prototype's _read restarts the handle
+  // The no-op _read never pushed, so the Readable still thinks a read is under way and would not call _read again.
+  const state = (socket as unknown as { _readableState?: { reading?: boolean } })._readableState;
+  if (state) state.reading = false;
+  for (let i = taken.length - 1; i >= 0; i--) socket.unshift(taken[i]!);
+  for (const listener of saved.listeners) socket.on('data', listener);
+  (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = saved.flowing;
+  if (saved.flowing) socket.resume();
+  else socket.read(0);
+}
+
+/** Calls a write callback (user code): a throw surfaces as an uncaught exception, as from a stream's write callback, without cutting short the event being delivered. */
+function settle(callback: (error: Error | null) => void, error: Error | null): void {
+  try {
+    callback(error);
+  } catch (thrown) {
+    process.nextTick(() => {
+      throw thrown;
+    });
+  }
+}
+
+/** Resolves once every byte Node was asked to write has reached the kernel. */
+function flushed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const gone = () => reject(new Error('NativeTransport.adopt(): the socket closed before its writes were flushed'));
+    socket.once('close', gone);
+    if (socket.writableCorked) socket.uncork();
+    // Writes complete in order, so an empty write's callback follows every earlier one.
+    socket.write(EMPTY, (err) => {
+      socket.removeListener('close', gone);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+export class NativeTransport implements Transport {
+  readonly kind = 'native' as const;
+  readonly highWaterMark = HIGH_WATER_MARK;
+  private listener: TransportListener | null = null;
+  /** afterWrites() callbacks, each with the running write total it waits for (in order). */
+  private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
+  private drainOwed = false;
+  /** Events that came before start(), and bytes Node read before adoption: delivered first. */
+  private backlog: [number, unknown][] = [];
+  private scheduled = false;
+  private paused = false;
+  private started = false;
+  private ending = false;
+  private destroyCalled = false;
+  private closed = false;
+
+  private constructor(
+    private readonly handle: NativeHandle,
+    private readonly binding: TransportBinding,
+    early: Buffer[],
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {
+    (handle as Owned)[OWNER] = this;
+    for (const chunk of early) if (chunk.length > 0) this.backlog.push([EVENT_DATA, chunk]);
+  }
+
+  /**
+   * Takes over a connected plain TCP socket. `head` (bytes the caller already
+   * took from the socket, as an 'upgrade' event hands them) comes first, then
+   * what Node had read and not delivered. Node's pending writes (a 101
+   * response) are flushed to the kernel first, which makes the result a
+   * Promise; a socket with nothing pending is adopted at once. null when
+   * adoption is impossible (TLS, no descriptor, Windows, no addon): use the
+   * stream path. The socket must have no 'close'/'end' listeners that would
+   * take its release for the end of the connection.
+   */
+  static adopt(socket: net.Socket, head?: Buffer): Promise<NativeTransport> | NativeTransport | null {
+    if (unsupported(socket) !== null) return null;
+    const saved = stopNodeReading(socket);
+    if (!socket.connecting && socket.writableLength === 0 && !socket.writableCorked) return NativeTransport.takeOver(socket, saved, head);
+    return flushed(socket).then(() => {
+      const transport = NativeTransport.takeOver(socket, saved, head);
+      if (!transport) throw new Error('NativeTransport.adopt(): the socket cannot be adopted after connecting');
+      return transport;
+    });
+  }
+
+  private static takeOver(socket: net.Socket, saved: NodeReading, head: Buffer | undefined): NativeTransport | null {
+    const binding = transportBinding!;
+    const fd = handleOf(socket)?.fd;
+    if (typeof fd !== 'number' || fd < 0 || socket.destroyed) return null;
+    const taken: Buffer[] = [];
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) taken.push(chunk);
+    let handle: NativeHandle;
+    try {
+      handle = binding.adopt(fd);
+    } catch {
+      // e.g. EMFILE on the duplicate: the socket stays Node's, as if never touched (head stays the caller's)
+      restoreNodeReading(socket, saved, taken);
+      return null;
+    }
+    const early = head && head.length > 0 ? [head, ...taken] : taken;
+    const [address, port] = binding.peer(handle) ?? [socket.remoteAddress ?? '', socket.remotePort ?? 0];
+    // Closes Node's descriptor only: destroy() never calls shutdown(), and the duplicate keeps the connection.
+    socket.destroy();
+    return new NativeTransport(handle, binding, early, address, port);
+  }
+
+  start(listener: TransportListener): void {
+    if (this.started) throw new Error('NativeTransport.start(): already started');
+    this.started = true;
+    this.listener = listener;
+    this.schedule();
+  }
+
+  write(buffers: readonly Buffer[]): void {
+    if (!this.writable) return;
+    if (this.binding.write(this.handle, buffers) > this.highWaterMark) this.drainOwed = true;
+  }
+
+  afterWrites(callback: (error: Error | null) => void): void {
+    if (this.closed || this.destroyed) {
+      process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
+      return;
+    }
+    const mark = this.binding.watchFlush(this.handle, -1);
+    if (mark < 0) process.nextTick(callback, null);
+    else this.flushWaiters.push({ mark, callback });
+  }
+
+  get pendingBytes(): number {
+    return this.closed ? 0 : this.binding.pending(this.handle);
+  }
+
+  get needsDrain(): boolean {
+    return this.drainOwed;
+  }
+
+  get writable(): boolean {
+    return !this.ending && !this.destroyCalled && !this.closed;
+  }
+
+  get destroyed(): boolean {
+    return this.destroyCalled || this.closed;
+  }
+
+  pause(): void {
+    this.paused = true;
+    if (!this.closed) this.binding.readStop(this.handle);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.schedule();
+  }
+
+  end(): void {
+    if (this.ending || this.destroyCalled || this.closed) return;
+    this.ending = true;
+    this.binding.end(this.handle);
+  }
+
+  destroy(): void {
+    if (this.destroyCalled || this.closed) return;
+    this.destroyCalled = true;
+    // Unread input goes with the connection; what else is queued (end, close) still comes.
+    this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA);
+    this.binding.destroy(this.handle);
+  }
+
+  /** @internal Called by the addon's dispatcher. */
+  deliver(event: number, arg: unknown): void {
+    if (!this.listener || this.backlog.length > 0) {
+      this.backlog.push([event, arg]);
+      if (this.listener) this.schedule();
+      return;
+    }
+    this.call(event, arg);
+  }
+
+  /** Delivers the backlog (on a later tick: never inside the caller's start()/resume()), then reads. */
+  private schedule(): void {
+    if (this.scheduled || !this.listener) return;
+    this.scheduled = true;
+    process.nextTick(() => {
+      this.scheduled = false;
+      while (this.backlog.length > 0 && !(this.paused && this.backlog[0]![0] === EVENT_DATA)) {
+        const [event, arg] = this.backlog.shift()!;
+        this.call(event, arg);
+      }
+      if (this.backlog.length === 0 && !this.paused && !this.closed) this.binding.readStart(this.handle);
+    });
+  }
+
+  private flushedTo(total: number): void {
+    while (this.flushWaiters.length > 0 && this.flushWaiters[0]!.mark <= total) settle(this.flushWaiters.shift()!.callback, null);
+    while (this.flushWaiters.length > 0 && !this.closed) {
+      if (this.binding.watchFlush(this.handle, this.flushWaiters[0]!.mark) >= 0) break;
+      settle(this.flushWaiters.shift()!.callback, null);
+    }
+  }
+
+  private call(event: number, arg: unknown): void {
+    const listener = this.listener!;
+    if (event === EVENT_FLUSHED) return this.flushedTo(arg as number);
+    if (event === EVENT_CLOSE) {
+      this.closed = true;
+      this.drainOwed = false;
+      const waiters = this.flushWaiters.splice(0);
+      for (const { callback } of waiters) settle(callback, new Error('the connection closed before its writes were flushed'));
+    }
+    if (event === EVENT_DRAIN) {
+      // The native side reports every emptied queue; the engine wants only the drains it was told to wait for.
+      if (!this.drainOwed) return;
+      this.drainOwed = false;
+    }
+    try {
+      switch (event) {
+        case EVENT_DATA:
+          listener.onData(arg as Buffer);
+          break;
+        case EVENT_END:
+          listener.onEnd();
+          break;
+        case EVENT_ERROR:
+          listener.onError(arg as Error);
+          break;
+        case EVENT_CLOSE:
+          listener.onClose();
+          break;
+        case EVENT_DRAIN:
+          listener.onDrain();
+          break;
+      }
+    } catch (error) {
+      // A bug in the listener costs this connection, never the process.
+      if (event === EVENT_CLOSE || event === EVENT_ERROR) return;
+      this.destroy();
+      try {
+        listener.onError(error as Error);
+      } catch {
+        // already failing; onClose still follows
+      }
+    }
+  }
+}
