@@ -1,24 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
-// Every test file runs twice: once on the native addon, once with
-// WSBOLT_NO_NATIVE=1 on the TypeScript fallback. The project name in the
-// output says which.
+// Every test file runs in three configurations, named in the output:
+// - native: the addon's kernels, and the addon's transport for plain TCP (issue 17);
+// - stream: the addon's kernels over Node's streams (WSBOLT_TRANSPORT=stream);
+// - js: the TypeScript fallback (WSBOLT_NO_NATIVE=1), over Node's streams.
+// The differential test compares both kernels in one process, the transport test needs the addon's socket layer,
+// and the conformance harness and the bench instrument never load wsbolt's backends: they run once, in native.
+const runOnce = ['test/native/differential.test.ts', 'test/native/transport.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'];
+
 export default defineConfig({
   test: {
     projects: [
       {
         extends: true,
-        test: { name: 'native', env: { WSBOLT_NO_NATIVE: '', WSBOLT_EXPECT_BACKEND: 'native' } },
+        test: { name: 'native', env: { WSBOLT_NO_NATIVE: '', WSBOLT_TRANSPORT: '', WSBOLT_EXPECT_BACKEND: 'native', WSBOLT_EXPECT_TRANSPORT: 'native' } },
       },
       {
         extends: true,
-        // The differential test compares both implementations in one process, so it runs once, in the native project;
-        // the transport test needs the addon's socket layer, so it too runs in the native project only.
+        test: {
+          name: 'stream',
+          env: { WSBOLT_NO_NATIVE: '', WSBOLT_TRANSPORT: 'stream', WSBOLT_EXPECT_BACKEND: 'native', WSBOLT_EXPECT_TRANSPORT: 'stream' },
+          exclude: runOnce,
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'js',
-          env: { WSBOLT_NO_NATIVE: '1', WSBOLT_EXPECT_BACKEND: 'js' },
-          // The conformance harness and the bench instrument never load wsbolt's backends: they run once, in the native project.
-          exclude: ['test/native/differential.test.ts', 'test/native/transport.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'],
+          env: { WSBOLT_NO_NATIVE: '1', WSBOLT_TRANSPORT: '', WSBOLT_EXPECT_BACKEND: 'js', WSBOLT_EXPECT_TRANSPORT: 'stream' },
+          exclude: runOnce,
         },
       },
     ],

@@ -95,9 +95,19 @@ export function withoutSanitizers(env: NodeJS.ProcessEnv = process.env): NodeJS.
   return out;
 }
 
-/** The Node socket under a wsbolt connection carried by a StreamTransport (for byte counters and flow control in tests). */
-export function socketOf(ws: { transport: unknown }): import('node:net').Socket {
-  const transport = ws.transport as { kind: string; stream?: import('node:net').Socket };
-  if (transport.kind !== 'stream' || !transport.stream) throw new Error('this connection is not carried by a stream transport');
-  return transport.stream;
+/**
+ * The Node socket under a wsbolt connection carried by a StreamTransport (for byte counters and flow control in
+ * tests): open such connections with `transport: 'stream'`, since the native transport has no Node socket.
+ */
+export function socketOf(ws: { io: unknown }): import('node:net').Socket {
+  const io = ws.io as { kind: string; stream?: import('node:net').Socket };
+  if (io.kind !== 'stream' || !io.stream) throw new Error("this connection is not carried by a stream transport (open it with transport: 'stream')");
+  return io.stream;
 }
+
+/**
+ * The transport a plain TCP connection gets in this vitest project (WSBOLT_EXPECT_TRANSPORT): 'native' where the
+ * addon adopts sockets, 'stream' with WSBOLT_TRANSPORT=stream or WSBOLT_NO_NATIVE=1.
+ */
+export const expectedTransport: 'native' | 'stream' =
+  (process.env.WSBOLT_EXPECT_TRANSPORT as 'native' | 'stream' | undefined) || (process.env.WSBOLT_NO_NATIVE || process.env.WSBOLT_TRANSPORT === 'stream' ? 'stream' : 'native');

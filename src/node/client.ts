@@ -13,7 +13,7 @@ import { clientRequestHeaders, generateKey, validateResponse } from '../core/han
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions } from './connection.js';
-import { StreamTransport } from './stream-transport.js';
+import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
 
@@ -45,6 +45,13 @@ export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>
   maxResponseBody?: number;
   /** Offer permessage-deflate (RFC 7692). Default true; false to not offer it. */
   perMessageDeflate?: boolean | DeflateOptions;
+  /**
+   * What carries the connection after the handshake. 'native' (the default, unless the environment sets
+   * WSBOLT_TRANSPORT=stream): the addon reads and writes the TCP socket itself; where it cannot (wss://, a
+   * createConnection that gives something other than a TCP socket, WSBOLT_NO_NATIVE=1, Windows) the connection falls
+   * back to 'stream', as `ws.transport` shows. 'stream': Node's socket streams, always.
+   */
+  transport?: TransportChoice;
 }
 
 /** The error connect() rejects with when the server answers with something other than 101. */
@@ -196,20 +203,29 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
         return;
       }
       trace('client connected to %s protocol=%s', url.href, checked.protocol || '-');
-      const ws = new WebSocket<T>({
-        transport: new StreamTransport(socket),
-        role: 'client',
-        handler: options,
-        options: resolveOptions(options),
-        data: options.data as T,
-        protocol: checked.protocol,
-        extensions: checked.extensions,
-        hub: null,
-        deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
-      });
-      settle(null, ws);
-      ws.invoke('open');
-      if (ws.readyState === 1) ws.receiveHead(head);
+      const open = (opened: OpenedTransport) => {
+        if (settled) {
+          opened.transport.destroy(); // timed out meanwhile
+          return;
+        }
+        const ws = new WebSocket<T>({
+          io: opened.transport,
+          role: 'client',
+          handler: options,
+          options: resolveOptions(options),
+          data: options.data as T,
+          protocol: checked.protocol,
+          extensions: checked.extensions,
+          hub: null,
+          deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
+        });
+        settle(null, ws);
+        ws.invoke('open');
+        if (ws.readyState === 1) ws.receiveHead(opened.head);
+      };
+      const opening = openTransport(socket, head, options.transport);
+      if (opening instanceof Promise) opening.then(open, (error: Error) => settle(error));
+      else open(opening);
     });
 
     request.end();

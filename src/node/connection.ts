@@ -74,7 +74,7 @@ export function toPayload(data: SendData): Buffer | string {
 }
 
 export interface ConnectionInit<T> {
-  transport: Transport;
+  io: Transport;
   role: Role;
   handler: Handler<T>;
   options: ResolvedOptions;
@@ -101,7 +101,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   readonly extensions: string;
   readyState: ReadyState = ReadyState.OPEN;
 
-  /** @internal */ readonly transport: Transport;
+  /** @internal The byte stream under the connection. */
+  readonly io: Transport;
   /** @internal */ readonly core: Protocol;
   /** @internal permessage-deflate work on the thread pool (with its context streams), when negotiated. */
   readonly deflateJobs: DeflateJobs | null;
@@ -140,8 +141,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private rateLimited = false;
 
   constructor(init: ConnectionInit<T>) {
-    const { transport, options } = init;
-    this.transport = transport;
+    const { io, options } = init;
+    this.io = io;
     this.handler = init.handler;
     this.options = options;
     this.data = init.data;
@@ -150,8 +151,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.hub = init.hub;
     this.onFinished = init.onFinished;
     this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
-    this.remoteAddress = transport.remoteAddress;
-    this.remotePort = transport.remotePort;
+    this.remoteAddress = io.remoteAddress;
+    this.remotePort = io.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
     this.deflateJobs = init.deflate ? new DeflateJobs(init.deflate) : null;
     this.core = new Protocol(
@@ -167,15 +168,23 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
       },
       this,
     );
-    transport.start(this);
+    io.start(this);
     if (options.idleTimeout > 0 || options.messageTimeout > 0) idleSweeper.add(this);
+  }
+
+  /**
+   * Which transport carries the connection: 'native' (the addon reads and writes the TCP socket) or 'stream'
+   * (Node's net/tls streams: TLS, other Duplexes, `transport: 'stream'`, or where the addon cannot adopt a socket).
+   */
+  get transport(): 'native' | 'stream' {
+    return this.io.kind;
   }
 
   // ---- sending -------------------------------------------------------------
 
   /** Bytes queued and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.core.pendingOutputBytes + this.transport.pendingBytes;
+    return this.core.pendingOutputBytes + this.io.pendingBytes;
   }
 
   send(data: SendData, options?: SendOptions): SendStatus {
@@ -227,11 +236,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** Drops the TCP connection now, without a closing handshake (what was already sent still leaves). */
   terminate(): void {
     if (this.readyState === ReadyState.CLOSED) return;
-    if (this.queued && !this.transport.destroyed) this.flush();
+    if (this.queued && !this.io.destroyed) this.flush();
     this.forcedEnd = 'terminate';
     this.core.receiveEof();
     this.readyState = ReadyState.CLOSING;
-    this.transport.destroy();
+    this.io.destroy();
   }
 
   /** Stops reading from the peer until resume(). */
@@ -244,7 +253,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   }
 
   private pauseFor(reason: number): void {
-    if (this.pausedBy === 0) this.transport.pause();
+    if (this.pausedBy === 0) this.io.pause();
     this.pausedBy |= reason;
   }
 
@@ -252,7 +261,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private resumeFor(reason: number): void {
     if ((this.pausedBy & reason) === 0) return;
     this.pausedBy &= ~reason;
-    if (this.pausedBy === 0 && this.readyState !== ReadyState.CLOSED) this.transport.resume();
+    if (this.pausedBy === 0 && this.readyState !== ReadyState.CLOSED) this.io.resume();
   }
 
   get isPaused(): boolean {
@@ -402,7 +411,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
     this.core.receiveEof();
-    this.transport.end();
+    this.io.end();
   }
 
   /** @internal */
@@ -434,7 +443,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
-    if (this.bufferedAmount > this.transport.highWaterMark) {
+    if (this.bufferedAmount > this.io.highWaterMark) {
       this.drainOwed = true; // drain() is owed once the buffer falls back
       return SendStatus.BACKPRESSURE;
     }
@@ -451,17 +460,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal Writes everything queued this tick in one go. */
   flush(): void {
     this.queued = false;
-    const transport = this.transport;
+    const io = this.io;
     const frames = this.core.dataToSend();
-    if (frames.length > 0) transport.write(frames);
+    if (frames.length > 0) io.write(frames);
     if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
-    if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
+    if (this.drainOwed && !io.needsDrain && this.bufferedAmount <= io.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
       if (this.readyState === ReadyState.OPEN) this.invoke('drain');
     }
     // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
-    if (this.core.shouldCloseTransport()) transport.end();
+    if (this.core.shouldCloseTransport()) io.end();
   }
 
   private armCloseTimer(): void {
@@ -476,7 +485,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   destroyForTimeout(): void {
     if (this.readyState === ReadyState.CLOSED) return;
     if (!this.core.closeReceived && this.core.failure === null) this.forcedEnd = 'timeout';
-    this.transport.destroy();
+    this.io.destroy();
   }
 
   /** @internal The idle sweeper found no input for idleTimeout. */

@@ -348,7 +348,7 @@ export class WebSocket extends EventEmitter {
     const engine = this._engine!;
     if (state === CLOSING) {
       const core = engine.core;
-      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.transport.end();
+      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.io.end();
       return;
     }
     if (code !== undefined) {
@@ -483,7 +483,7 @@ export class WebSocket extends EventEmitter {
     blob.arrayBuffer().then(
       (arrayBuffer) => {
         this._bufferedAmount -= blob.size;
-        if (this._engine === null || this._engine.transport.destroyed) {
+        if (this._engine === null || this._engine.io.destroyed) {
           const err = new Error('The socket was closed while the blob was being read');
           process.nextTick(() => {
             cb?.(err);
@@ -548,7 +548,7 @@ export class WebSocket extends EventEmitter {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
-      transport: new StreamTransport(socket),
+      io: new StreamTransport(socket),
       role: this._isServer ? 'server' : 'client',
       handler: HANDLER,
       options,
@@ -625,7 +625,7 @@ export class WebSocket extends EventEmitter {
   _defer(event: Deferred): void {
     if (this._deferred === null) {
       this._deferred = [event];
-      if (this._engine && !this._engine.transport.destroyed) this._engine.pause();
+      if (this._engine && !this._engine.io.destroyed) this._engine.pause();
       setImmediate(drainDeferred, this);
     } else {
       this._deferred.push(event);
@@ -670,7 +670,7 @@ function flushCallbacks(ws: WebSocket): void {
   const done = (err?: Error | null) => {
     for (const cb of callbacks) cb(err ?? null);
   };
-  engine.transport.afterWrites(done);
+  engine.io.afterWrites(done);
 }
 
 /** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */

@@ -100,7 +100,7 @@ describe('the engine over a Duplex that is not a socket', () => {
     );
     client.send('hello');
     expect(await withTimeout(messages.next())).toBe('echo hello');
-    const closed = new Promise<number>((resolve) => (client as unknown as { transport: { stream: Duplex } }).transport.stream.once('close', () => resolve(client.readyState)));
+    const closed = new Promise<number>((resolve) => (client as unknown as { io: { stream: Duplex } }).io.stream.once('close', () => resolve(client.readyState)));
     client.close(1000);
     expect(await withTimeout(closed)).toBe(3);
   });

@@ -6,6 +6,7 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { DeflateOptions } from '../../extensions/negotiation.js';
+import type { TransportChoice } from '../open-transport.js';
 import type { PubSubAdapter } from '../pubsub.js';
 import type { Handler, UpgradeRequest } from '../types.js';
 
@@ -22,6 +23,13 @@ export interface RouteOptions<T = unknown> extends Handler<T> {
   handshakeTimeout?: number;
   /** permessage-deflate (RFC 7692): off by default; true or options to accept clients' offers. */
   perMessageDeflate?: boolean | DeflateOptions;
+  /**
+   * What carries the connection after the handshake. 'native' (the default, unless the environment sets
+   * WSBOLT_TRANSPORT=stream): the addon reads and writes the TCP socket itself; where it cannot (TLS, a Duplex that
+   * is not a TCP socket, WSBOLT_NO_NATIVE=1, Windows) the connection falls back to 'stream', as `ws.transport` shows.
+   * 'stream': Node's socket streams, always.
+   */
+  transport?: TransportChoice;
 }
 
 export interface ServerOptions<T = unknown> extends RouteOptions<T> {

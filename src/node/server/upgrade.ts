@@ -13,7 +13,7 @@ import { PerMessageDeflate } from '../../extensions/permessage-deflate.js';
 import { type ResolvedOptions, WebSocket } from '../connection.js';
 import { reportHandlerError } from '../handler-errors.js';
 import type { TopicHub } from '../pubsub.js';
-import { StreamTransport } from '../stream-transport.js';
+import { openTransport } from '../open-transport.js';
 import { trace, traceEnabled } from '../trace.js';
 import type { AcceptOptions, UpgradeResult } from '../types.js';
 import type { Admission } from './admission.js';
@@ -139,11 +139,29 @@ async function upgradeAdmitted<T>(
 
   const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
   const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
-  socket.write(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
-  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
+  const response = Buffer.from(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
+  // Ours go first: the native transport releases Node's socket, which then emits 'close'.
   socket.removeListener('error', ignore);
+  const opening = openTransport(socket, head, route.transport);
+  let opened: Awaited<typeof opening>;
+  if (opening instanceof Promise) {
+    try {
+      opened = await opening;
+    } catch {
+      return null; // the client went away while Node flushed what it still had to write
+    }
+    if (host.closing) {
+      opened.transport.destroy();
+      return null;
+    }
+  } else {
+    opened = opening;
+  }
+  // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
+  opened.transport.write([response]);
+  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s (%s)', url, request.remoteAddress, request.remotePort, protocol || '-', opened.transport.kind);
   const ws = new WebSocket<T>({
-    transport: new StreamTransport(socket),
+    io: opened.transport,
     role: 'server',
     handler: route as RouteOptions<T>,
     options: host.optionsFor(route),
@@ -157,6 +175,6 @@ async function upgradeAdmitted<T>(
   ws.admissionKey = ip;
   host.connections.add(ws);
   ws.invoke('open');
-  if (ws.readyState === 1) ws.receiveHead(head);
+  if (ws.readyState === 1) ws.receiveHead(opened.head);
   return ws;
 }
