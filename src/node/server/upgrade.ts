@@ -5,6 +5,7 @@
  * for is seen through UpgradeHost, so that this file holds the order of the steps and the server holds their state.
  */
 import type * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandlerError } from '../../core/errors.js';
 import { buildAcceptResponse, isRejection, validateRequest } from '../../core/handshake.js';
@@ -142,6 +143,9 @@ async function upgradeAdmitted<T>(
   const response = Buffer.from(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
   // Ours go first: the native transport releases Node's socket, which then emits 'close'.
   socket.removeListener('error', ignore);
+  // The request the hooks saw reads its address from the socket lazily; Node's socket keeps it once asked (_peername),
+  // which it must be before the native transport releases the socket.
+  if (route.upgrade || typeof route.protocols === 'function') void (socket as Partial<Socket>).remotePort;
   const opening = openTransport(socket, head, route.transport);
   let opened: Awaited<typeof opening>;
   if (opening instanceof Promise) {
