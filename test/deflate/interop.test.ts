@@ -14,7 +14,7 @@ import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect } from '../../src/index.js';
 import { rng } from '../helpers.js';
 import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js';
+import { socketOf } from '../support.js'; // Node's socket counts the bytes: the connections measured ask for transport 'stream'
 
 const defer = useCleanup();
 
@@ -50,7 +50,7 @@ async function ourServer(openPeer: (url: string) => Promise<Omit<Pair, 'ours'>>)
   const messages = new Map<WebSocket, Queue<Message>>();
   const closes = new Map<WebSocket, (v: { code: number; reason: string; cause: CloseCause }) => void>();
   const closedOf = new Map<WebSocket, Promise<{ code: number; reason: string; cause: CloseCause }>>();
-  const server = await startServer(defer, {
+  const server = await startServer(defer, { transport: 'stream' as const,
     perMessageDeflate: true,
     open: (ws) => {
       messages.set(ws, new Queue());
@@ -137,7 +137,7 @@ async function ourClient(kind: 'ws' | 'wsbolt'): Promise<Pair> {
     const sockets = new Queue<{ ws: WebSocket; messages: Queue<Message>; closed: Promise<{ code: number; reason: string; cause: CloseCause }> }>();
     const closes = new Map<WebSocket, (v: { code: number; reason: string; cause: CloseCause }) => void>();
     const queues = new Map<WebSocket, Queue<Message>>();
-    const server = await startServer(defer, {
+    const server = await startServer(defer, { transport: 'stream' as const,
       perMessageDeflate: true,
       open: (ws) => {
         queues.set(ws, new Queue());
@@ -153,7 +153,7 @@ async function ourClient(kind: 'ws' | 'wsbolt'): Promise<Pair> {
   let onClose!: (v: { code: number; reason: string; cause: CloseCause }) => void;
   const closed = new Promise<{ code: number; reason: string; cause: CloseCause }>((resolve) => (onClose = resolve));
   const ws = await withTimeout(
-    connect(url, {
+    connect(url, { transport: 'stream' as const,
       message: (_ws, data, isBinary) => messages.push({ data, isBinary }),
       close: (_ws, code, reason, cause) => onClose({ code, reason, cause }),
     }),
@@ -278,7 +278,7 @@ describe('limits and options over a real connection', () => {
     let onClose!: (v: { code: number; cause: CloseCause }) => void;
     const closed = new Promise<{ code: number; cause: CloseCause }>((resolve) => (onClose = resolve));
     const ws = await withTimeout(
-      connect(`ws://${HOST}:${(wss.address() as net.AddressInfo).port}/`, {
+      connect(`ws://${HOST}:${(wss.address() as net.AddressInfo).port}/`, { transport: 'stream' as const,
         maxPayload: 64 * 1024,
         message: (_ws, data) => messages.push(data.length),
         close: (_ws, code, _reason, cause) => onClose({ code, cause }),
@@ -302,7 +302,7 @@ describe('limits and options over a real connection', () => {
 
   it('send options and thresholds through the connection API: compress: false, compress: true, a custom threshold', async () => {
     const sockets = new Queue<WebSocket>();
-    const server = await startServer(defer, { perMessageDeflate: { threshold: 100_000 }, open: (ws) => sockets.push(ws) });
+    const server = await startServer(defer, { transport: 'stream' as const, perMessageDeflate: { threshold: 100_000 }, open: (ws) => sockets.push(ws) });
     const p = await wsClientPeer(`ws://${HOST}:${server.port}/`);
     const ws = await sockets.next();
     const big = compressible(50_000, 9);
@@ -324,7 +324,7 @@ describe('undici WebSocket specifics', () => {
     const requests = new Queue<string | undefined>();
     const sockets = new Queue<WebSocket>();
     const received = new Queue<Message>();
-    const server = await startServer(defer, {
+    const server = await startServer(defer, { transport: 'stream' as const,
       perMessageDeflate: true,
       upgrade: (req) => {
         requests.push(req.header('sec-websocket-extensions'));
