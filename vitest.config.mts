@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 // - stream: the addon's kernels over Node's streams (WSBOLT_TRANSPORT=stream);
 // - js: the TypeScript fallback (WSBOLT_NO_NATIVE=1), over Node's streams.
 // The differential test compares both kernels in one process, the transport test needs the addon's socket layer,
-// and the conformance harness and the bench instrument never load wsbolt's backends: they run once, in native.
-const runOnce = ['test/native/differential.test.ts', 'test/native/transport.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'];
+// the descriptor-leak test (10,000 connections) is about the native transport, and the conformance harness and the
+// bench instrument never load wsbolt's backends: they run once, in native.
+const runOnce = ['test/native/differential.test.ts', 'test/native/transport.test.ts', 'test/native/descriptors.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'];
 
 export default defineConfig({
   test: {
