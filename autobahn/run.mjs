@@ -2,8 +2,10 @@
 /**
  * npm run autobahn: the conformance run. For each mode (server: the harness
  * is the fuzzing client and tests testee-server.mjs; client: the harness is
- * the fuzzing server and tests testee-client.mjs) and each variant (native
- * addon, TypeScript fallback via WSBOLT_NO_NATIVE=1), it runs the selected
+ * the fuzzing server and tests testee-client.mjs) and each variant (native:
+ * the addon's kernels and its transport; stream: the addon's kernels over
+ * Node's streams, WSBOLT_TRANSPORT=stream; fallback: the TypeScript fallback,
+ * WSBOLT_NO_NATIVE=1), it runs the selected
  * cases, writes reports/servers and reports/clients (index.json, index.html,
  * one JSON and one HTML page per case), prints the verdict table, and exits
  * non-zero if any case is below OK (lib/verdicts.mjs has the rules).
@@ -12,8 +14,8 @@
  *   --sections 1-7,9,10   sections, ranges or case patterns (9.3.*, 6.4.1); default 1-7,9,10
  *   --mode server|client|both   which side to test; default both
  *   --testee <cmd>        another testee (script path or shell command; needs --mode server or client)
- *   --agent <name>        report name (with two variants, "-native"/"-fallback" is appended)
- *   --variants native,fallback|none   WSBOLT_NO_NATIVE settings to run; default native,fallback
+ *   --agent <name>        report name (with several variants, "-native"/"-stream"/"-fallback" is appended)
+ *   --variants native,stream,fallback|none   configurations to run; default native,stream,fallback
  *                         (none for a --testee)
  *   --outdir <dir>        default autobahn/reports
  *   --case-timeout <s>    cap every case at s seconds (the cases have their own caps too)
@@ -44,11 +46,18 @@ const { values } = parseArgs({
 const modes = values.mode === 'both' ? ['server', 'client'] : [values.mode];
 if (!modes.every((m) => m === 'server' || m === 'client')) throw new Error(`--mode must be server, client or both (got ${values.mode})`);
 if (values.testee && modes.length !== 1) throw new Error('--testee needs --mode server or --mode client');
-const variants = (values.variants ?? (values.testee ? 'none' : 'native,fallback')).split(',').map((s) => s.trim());
+const variants = (values.variants ?? (values.testee ? 'none' : 'native,stream,fallback')).split(',').map((s) => s.trim());
 const caseIds = selectCases({ cases: sectionsToPatterns(values.sections) });
 const caseTimeout = values['case-timeout'] ? Number(values['case-timeout']) : undefined;
-const ENV = { native: { WSBOLT_NO_NATIVE: '' }, fallback: { WSBOLT_NO_NATIVE: '1' }, none: {} };
-const BACKEND = { native: 'native', fallback: 'js' };
+const ENV = {
+  native: { WSBOLT_NO_NATIVE: '', WSBOLT_TRANSPORT: '' },
+  stream: { WSBOLT_NO_NATIVE: '', WSBOLT_TRANSPORT: 'stream' },
+  fallback: { WSBOLT_NO_NATIVE: '1', WSBOLT_TRANSPORT: '' },
+  none: {},
+};
+const BACKEND = { native: 'native', stream: 'native', fallback: 'js' };
+/** What carries the testee's connections (it prints "transport <kind>" at its first one). */
+const TRANSPORT = { native: 'native', stream: 'stream', fallback: 'stream' };
 
 function agentName(variant) {
   const base = values.agent ?? (values.testee ? 'testee' : 'wsbolt');
@@ -71,7 +80,9 @@ async function testServer(variant, agent) {
     const [, p, backend] = ready.split(/\s+/);
     checkBackend(variant, backend, agent);
     const url = `ws://127.0.0.1:${/^\d+$/.test(p ?? '') ? p : port}`;
-    return await runFuzzingClient({ url, agent, caseIds, caseTimeout, onResult: progress(agent) });
+    const results = await runFuzzingClient({ url, agent, caseIds, caseTimeout, onResult: progress(agent) });
+    checkTransport(variant, testee.lines, agent);
+    return results;
   } finally {
     await stopTestee(testee);
   }
@@ -90,6 +101,7 @@ async function testClient(variant, agent) {
     const code = await Promise.race([testee.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), bound)))]);
     const backendLine = testee.lines.find((l) => l.startsWith('backend '));
     if (backendLine) checkBackend(variant, backendLine.split(/\s+/)[1], agent);
+    checkTransport(variant, testee.lines, agent);
     if (code !== 0) problems.push(`${agent}: testee client ${code === 'timeout' ? 'did not finish in time' : `exited with ${code}`}\n${testee.lines.slice(-20).join('\n')}`);
     return results;
   } finally {
@@ -103,6 +115,13 @@ function checkBackend(variant, backend, agent) {
   if (values.testee || !BACKEND[variant]) return;
   console.log(`  ${agent}: backend ${backend}`);
   if (backend !== BACKEND[variant]) problems.push(`${agent}: expected the ${BACKEND[variant]} backend, the testee runs ${backend}`);
+}
+
+function checkTransport(variant, lines, agent) {
+  if (values.testee || !TRANSPORT[variant]) return;
+  const transport = lines.find((l) => l.startsWith('transport '))?.split(/\s+/)[1];
+  console.log(`  ${agent}: transport ${transport}`);
+  if (transport !== TRANSPORT[variant]) problems.push(`${agent}: expected the ${TRANSPORT[variant]} transport, the testee used ${transport}`);
 }
 
 let failed = false;

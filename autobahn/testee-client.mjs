@@ -3,11 +3,13 @@
  * getCaseCount, then runCase?case=N&agent=AGENT for every case (echoing every
  * message with its type), then updateReports?agent=AGENT. Public API only.
  * Env: AUTOBAHN_URL (the fuzzing server), AGENT; WSBOLT_NO_NATIVE=1 selects
- * the TypeScript fallback. Prints "backend <name>" first.
+ * the TypeScript fallback, WSBOLT_TRANSPORT=stream Node's streams. Prints
+ * "backend <name>" first, and "transport <kind>" at the first connection.
  */
 import { backend, connect } from 'wsbolt';
 
 const MiB = 1024 * 1024;
+let reported = false;
 const base = process.env.AUTOBAHN_URL ?? 'ws://127.0.0.1:9001';
 const agent = process.env.AGENT ?? 'wsbolt';
 console.log(`backend ${backend}`);
@@ -25,6 +27,11 @@ function session(url) {
       // ask the client to reset (13.2, 13.5, 13.6); the server testee runs our keeping compressor.
       // asyncThreshold 16 KiB sends the larger messages through the thread-pool path too.
       perMessageDeflate: { serverNoContextTakeover: false, asyncThreshold: 16 * 1024 },
+      open(ws) {
+        // Once, for run.mjs to check the configuration (WSBOLT_TRANSPORT=stream, WSBOLT_NO_NATIVE=1).
+        if (!reported) console.log(`transport ${ws.transport}`);
+        reported = true;
+      },
       message(ws, data, isBinary) {
         messages.push(data);
         ws.send(data, { binary: isBinary });

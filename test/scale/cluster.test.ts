@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Child, FIXTURES, HOST, type Peer, peer, requireBuiltScale, startNode, texts, useCleanup, withTimeout } from './util.js';
+import { expectedTransport } from '../support.js';
 
 const defer = useCleanup();
 const APP = join(FIXTURES, 'cluster-app.cjs');
@@ -46,6 +47,8 @@ describe('serveCluster with 2 workers', () => {
     const [a, a2] = groups.get(pid1!)!;
     const [b, b2] = groups.get(pid2!)!;
     expect(pid1).not.toBe(pid2);
+    // A worker's socket (handed over by the primary through node:cluster) is adopted like any other.
+    for (const p of [a!, a2!, b!, b2!]) expect(p.welcome.transport).toBe(expectedTransport);
 
     for (const p of [a2!, b!, b2!]) await p.ask({ op: 'sub', topic: 'room' });
     await b!.ask({ op: 'sub', topic: 'bin' });

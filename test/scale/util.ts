@@ -321,8 +321,8 @@ export interface Received {
 
 export interface Peer {
   client: WsSocket;
-  /** The server's welcome: { welcome: name, pid, index? }. */
-  welcome: { welcome: string; pid: number; index?: number };
+  /** The server's welcome: { welcome: name, pid, index?, transport }. */
+  welcome: { welcome: string; pid: number; index?: number; transport?: string };
   /** Published messages (everything that is not a JSON reply), in order. */
   messages: Queue<Received>;
   /** The server's JSON replies ({"ok": ...}), in order. */
