@@ -13,7 +13,7 @@ import { clientRequestHeaders, generateKey, validateResponse } from '../core/han
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
 import { WebSocket, resolveOptions } from './connection.js';
-import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
+import { type OpenedTransport, type TransportChoice, openTransport, validateTransportChoice } from './open-transport.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
 
@@ -93,6 +93,7 @@ export function connect<T = unknown>(url: string | URL, options: ConnectOptions<
   try {
     target = parseTarget(url);
     if (options.perMessageDeflate && options.perMessageDeflate !== true) validateDeflateOptions(options.perMessageDeflate);
+    validateTransportChoice(options.transport);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -120,3 +120,12 @@ describe('ws.transport', () => {
 function expectedBackendIsNative(): boolean {
   return process.env.WSBOLT_EXPECT_BACKEND === 'native';
 }
+
+describe('the transport option', () => {
+  it('refuses a value other than native or stream, at startup and at connect, with a RangeError', async () => {
+    const { createServer } = await import('../../src/index.js');
+    expect(() => createServer({ transport: 'tcp' as 'native' })).toThrow(RangeError);
+    expect(() => createServer({ routes: { '/': { transport: 'uring' as 'native' } } })).toThrow(/transport must be 'native' or 'stream'/);
+    await expect(connect(`ws://${HOST}:1/`, { transport: 'fast' as 'native' })).rejects.toThrow(RangeError);
+  });
+});

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateDeflateOptions } from '../../extensions/permessage-deflate.js';
 import { type ResolvedOptions, type WebSocket, resolveOptions, type SendData } from '../connection.js';
+import { validateTransportChoice } from '../open-transport.js';
 import { TopicHub } from '../pubsub.js';
 import { Admission } from './admission.js';
 import { answersNotFoundAmongAttached } from './attached.js';
@@ -46,6 +47,7 @@ export class Server<T = unknown> implements UpgradeHost {
     this.admission = new Admission(options);
     for (const route of [options, ...Object.values(options.routes ?? {})]) {
       if (route.perMessageDeflate && route.perMessageDeflate !== true) validateDeflateOptions(route.perMessageDeflate);
+      validateTransportChoice(route.transport);
     }
     if (options.adapter) {
       this.hub.adapter = options.adapter;

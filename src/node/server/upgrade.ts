@@ -141,6 +141,8 @@ async function upgradeAdmitted<T>(
   const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
   const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
   const response = Buffer.from(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
+  // The peer's address is read from Node's socket, so before the native transport releases it.
+  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
   // Ours go first: the native transport releases Node's socket, which then emits 'close'.
   socket.removeListener('error', ignore);
   // The request the hooks saw reads its address from the socket lazily; Node's socket keeps it once asked (_peername),
@@ -163,7 +165,6 @@ async function upgradeAdmitted<T>(
   }
   // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
   opened.transport.write([response]);
-  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s (%s)', url, request.remoteAddress, request.remotePort, protocol || '-', opened.transport.kind);
   const ws = new WebSocket<T>({
     io: opened.transport,
     role: 'server',
