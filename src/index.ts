@@ -25,6 +25,7 @@ export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role,
 export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
 export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
+export type { TransportChoice } from './node/open-transport.js';
 export { Server } from './node/server/server.js';
 export { attach, createServer, handleUpgrade, serve } from './node/server/mount.js';
 export type { CloseOptions, RouteOptions, ServeOptions, ServerOptions } from './node/server/options.js';
