@@ -26,3 +26,17 @@ export function control(mode) {
     }
   });
 }
+
+let transportReported = false;
+
+/**
+ * Prints "transport=<name>" for the first connection that says which socket
+ * layer it runs on (wsbolt's ws.transport), so the bench can check that a
+ * contestant measured the transport it is named after. Connections without
+ * the property print nothing.
+ */
+export function reportTransport(ws) {
+  if (transportReported) return;
+  transportReported = true;
+  if ('transport' in ws) console.log(`transport=${ws.transport}`);
+}
