@@ -3,9 +3,12 @@
 // native transport (bench/results/latest.json as it was then), frozen in
 // bench/results/stream-reference.json so later publications do not replace
 // them. Figures from another machine or Node compare nothing: the suite says
-// so when they differ.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// so when they differ, and the targets get no verdict. To measure them again
+// on the machine that runs the bench: run the bench on the last commit before
+// the native transport, then
+//   node bench/lib/reference.mjs bench/results/<that run>.json "<where it came from>"
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REFERENCE_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'stream-reference.json');
@@ -40,4 +43,15 @@ export function referenceMismatch(reference, machine) {
   const m = reference.machine;
   const diff = ['cpu', 'cores', 'node'].filter((k) => m?.[k] !== machine[k]);
   return diff.length ? `the reference run had ${diff.map((k) => `${k} ${m?.[k]}`).join(', ')}; this one ${diff.map((k) => `${k} ${machine[k]}`).join(', ')}` : null;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [file, source] = process.argv.slice(2);
+  if (!file || !source) {
+    console.error('usage: node bench/lib/reference.mjs <bench/results/run.json> "<where that run came from>"');
+    process.exit(2);
+  }
+  const doc = referenceFrom(JSON.parse(readFileSync(file, 'utf8')), 'wsbolt', source);
+  writeFileSync(REFERENCE_FILE, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`${REFERENCE_FILE}: wsbolt in ${Object.keys(doc.scenarios).join(', ') || 'no scenario'}`);
 }

@@ -59,6 +59,11 @@ export function judge(target, result, reference = null) {
   const achieved = base ? advantage(own.median, base.median, result.better) : null;
   const parts = [];
   const notes = [];
+  // Figures from another machine or Node show the size of a difference, never a verdict.
+  if (target.reference && reference.mismatch) {
+    parts.push(null);
+    notes.push(`reference from another setup: ${reference.mismatch}`);
+  }
   let bound = null;
   if (target.min !== undefined) {
     const ownFloor = own.limited > 0;
