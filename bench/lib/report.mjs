@@ -10,7 +10,7 @@ import { TARGETS } from './scenarios.mjs';
 const LABELS = Object.fromEntries(CONTESTANTS.map((c) => [c.name, c.label]));
 const label = (name) => LABELS[name] ?? name;
 /** issue 17's yardstick: its own column in the scenario tables when it ran. */
-const REFERENCE_IMPL = 'uws';
+const YARDSTICK = 'uws';
 
 /** Compact numbers for tables: 1.23M, 113k, 8.9k, 950; memory with two decimals. */
 export function short(value, unit) {
@@ -55,9 +55,9 @@ function reportedAs(c) {
 export function scenarioTable(result) {
   // Bytes per second say something only for plain echo (compressed sizes are the server's choice).
   const mib = result.load.mode === 'echo' && !result.load.deflate;
-  const ref = result.summary[REFERENCE_IMPL];
+  const ref = result.summary[YARDSTICK];
   const rows = [
-    `| contestant | median ${result.unit} | min–max |${mib ? ' MiB/s |' : ''} loadgen CPU % | server CPU % | runs used | errors | × ws${result.better === 'lower' ? ' (ws ÷ it)' : ''} |${ref ? ` × ${label(REFERENCE_IMPL)} |` : ''}`,
+    `| contestant | median ${result.unit} | min–max |${mib ? ' MiB/s |' : ''} loadgen CPU % | server CPU % | runs used | errors | × ws${result.better === 'lower' ? ' (ws ÷ it)' : ''} |${ref ? ` × ${label(YARDSTICK)} |` : ''}`,
     `|---|---:|---:|${mib ? '---:|' : ''}---:|---:|---:|---:|---:|${ref ? '---:|' : ''}`,
   ];
   for (const [name, c] of Object.entries(result.contestants)) {
