@@ -111,7 +111,7 @@ describe('many idle connections', () => {
       `idle x${N} (ulimit ${limit}): rss ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB (${(perConnection / 1024).toFixed(1)} KiB per connection, heap ${(after.heapUsed / MiB).toFixed(1)} MiB); rtt while opening ${JSON.stringify(rttOpening)}, idle ${JSON.stringify(rttIdle)}`,
     );
     expect(stats.connections).toBe(N + 1);
-    expect(sockets.every((s) => !s.ended)).toBe(true);
+    expect(sockets.every((s) => !s.isEnded)).toBe(true);
     expect(rttIdle.max, 'echo round trip with every connection idle (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(rttOpening.max, 'echo round trip while connections open (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(perConnection, 'server RSS per idle connection (bytes)').toBeLessThan(rssBound(32 * 1024));
