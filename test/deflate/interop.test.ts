@@ -12,9 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect } from '../../src/index.js';
-import { rng } from '../helpers.js';
-import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js';
+import { HOST, Queue, rng, socketOf, startServer, useCleanup, withTimeout } from '../kit/index.js';
+import { compressible } from './util.js';
 
 const defer = useCleanup();
 

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WsClient from 'ws';
 import { type WebSocket, connect } from '../../src/index.js';
-import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js';
+import { HOST, Queue, socketOf, startServer, useCleanup, withTimeout } from '../kit/index.js';
+import { compressible } from './util.js';
 
 const defer = useCleanup();
 const N = 1000;
