@@ -4,14 +4,16 @@
 //   npm run bench -- c                   one scenario (letter or name: echo-32, echo-1k,
 //   npm run bench -- echo-1k storm       echo-64k, echo-1m, broadcast, storm, idle, deflate,
 //                                        idle-deflate)
-//   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-js wsbolt-ws ws ws-js bun)
+//   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-stream wsbolt-js wsbolt-ws ws ws-js
+//                                        uws bun node-net)
 //            --verify                    the load generator checks every byte of every echo
 //            --publish / --no-publish    write latest.json, latest.svg and the README section
 //                                        (default: only after a full run of everything)
 //   env: ROUNDS (3), DURATION (3 s), WARMUP (1 s), QUIET_WAIT (10 s: before each run, wait up to
 //        this long for other processes to leave the CPUs alone; 0: do not wait),
 //        IDLE_CONNS (10000: scenario g), IDLE_DEFLATE_CONNS (1000: scenario i),
-//        BUN_BINARY (a Bun to use instead of the npm one)
+//        BUN_BINARY (a Bun to use instead of the npm one), UWS_PATH (uWebSockets.js instead of
+//        ../shared/anchors/uws; skipped with a note when it is missing or does not load here)
 //
 // Output: a table per scenario as it finishes, then the overview and the
 // targets; bench/results/<timestamp>.json always.
@@ -19,6 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contestants, findBun } from './lib/contestants.mjs';
+import { loadReference, referenceMismatch } from './lib/reference.mjs';
 import { prepare } from './lib/measure.mjs';
 import { hardFdLimit, taskset } from './lib/proc.mjs';
 import { machine, machineLine, overviewTable, resultDocument, scenarioTable, targetsTable } from './lib/report.mjs';
@@ -92,6 +95,10 @@ async function main() {
   const m = machine({ taskset });
   console.log(`machine: ${machineLine(m, bun)}`);
   console.log(`${settings.rounds} rounds × ${settings.duration} s (+${settings.warmup} s warm-up); contestants: ${list.map((c) => c.name).join(', ')}`);
+  const stored = loadReference();
+  const mismatch = referenceMismatch(stored, m);
+  if (mismatch) console.log(`note: wsbolt-stream's "within 5 %" targets get no verdict: ${mismatch}`);
+  const reference = stored && mismatch ? { ...stored, mismatch } : stored;
 
   const results = [];
   for (const base of args.scenarios) {
@@ -108,10 +115,10 @@ async function main() {
 
   const wallSeconds = Math.round((performance.now() - started) / 1000);
   console.log(`\n## Overview (${machineLine(m, bun)})\n\n${overviewTable(results)}`);
-  console.log(`\n## Targets\n\n${targetsTable(results)}`);
+  console.log(`\n## Targets\n\n${targetsTable(results, reference)}`);
   console.log(`\nwall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
 
-  const doc = resultDocument({ results, settings, machine: m, skipped, wallSeconds, bun });
+  const doc = resultDocument({ results, settings, machine: m, skipped, wallSeconds, bun, reference });
   mkdirSync(RESULTS, { recursive: true });
   const stamp = m.date.replace(/[:.]/g, '-');
   writeFileSync(join(RESULTS, `${stamp}.json`), `${JSON.stringify(doc, null, 2)}\n`);

@@ -12,6 +12,9 @@ export const LIMITED_CPU = 90; // % of one core: above this the load generator i
 // this the run shared the machine (tests, builds) and its number is suspect.
 export const NOISY_CPU = 25;
 
+/** What the server said about itself: its ready line's backend, its first connection's transport. */
+const reported = (server) => ({ backend: server.backend, transport: server.transport });
+
 function serverEnv(contestant, scenario, port) {
   const mode = scenario.load.mode === 'storm' ? 'echo' : scenario.load.mode;
   return { ...contestant.env, PORT: String(port), MODE: mode, DEFLATE: scenario.load.deflate ? '1' : '0' };
@@ -35,8 +38,8 @@ async function throughput(contestant, scenario, { duration, warmup }) {
   const run = await runLoadgen(loadgenArgs(scenario.load, port, { duration, warmup }), server.pid, warmup + duration + 30);
   const crashed = server.crashed();
   await stopServer(server);
-  if (crashed) return { failure: `server exited during the run: ${server.stderr.join(' | ')}`, backend: server.backend };
-  if (run.error) return { failure: `${run.error}${run.diag.length ? ` (${run.diag.join(' | ')})` : ''}`, backend: server.backend };
+  if (crashed) return { failure: `server exited during the run: ${server.stderr.join(' | ')}`, ...reported(server) };
+  if (run.error) return { failure: `${run.error}${run.diag.length ? ` (${run.diag.join(' | ')})` : ''}`, ...reported(server) };
   const r = run.report;
   return {
     value: r.rate,
@@ -48,7 +51,7 @@ async function throughput(contestant, scenario, { duration, warmup }) {
     noisy: run.otherCpu !== null && run.otherCpu > NOISY_CPU,
     errors: r.errors,
     errorKinds: r.error_kinds,
-    backend: server.backend,
+    ...reported(server),
     diag: run.diag,
   };
 }
@@ -68,7 +71,7 @@ async function idle(contestant, scenario, { conns }) {
   const { server, port } = started;
   const fail = async (why) => {
     await stopServer(server);
-    return { failure: why, backend: server.backend };
+    return { failure: why, ...reported(server) };
   };
   if (scenario.load.deflate) {
     const warm = holdIdle(loadgenArgs({ ...scenario.load, conns: 1 }, port, { duration: 600, warmup: 0 }), 60);
@@ -91,8 +94,8 @@ async function idle(contestant, scenario, { conns }) {
   const report = await hold.release();
   const crashed = server.crashed();
   await stopServer(server);
-  if (crashed || gc !== 'gc done') return { failure: `server exited during the run: ${server.stderr.join(' | ')}`, backend: server.backend };
-  if (before === null || after === null) return { failure: 'no VmRSS in /proc (not Linux?)', backend: server.backend };
+  if (crashed || gc !== 'gc done') return { failure: `server exited during the run: ${server.stderr.join(' | ')}`, ...reported(server) };
+  if (before === null || after === null) return { failure: 'no VmRSS in /proc (not Linux?)', ...reported(server) };
   // Connections the server dropped while we measured are errors too: the load generator saw them close.
   const errors = (report?.errors ?? 1) + (conns - opened);
   return {
@@ -104,7 +107,7 @@ async function idle(contestant, scenario, { conns }) {
     noisy: false,
     errors,
     errorKinds: report?.error_kinds ?? { report: 'missing' },
-    backend: server.backend,
+    ...reported(server),
     diag: hold.diag,
   };
 }

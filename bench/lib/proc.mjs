@@ -114,7 +114,8 @@ export function track(argv, options) {
 
 /**
  * Starts a bench server (argv already pinned/wrapped) and waits for its
- * "ready [backend=...]" line. stdin is a pipe so the idle scenario can send
+ * "ready [backend=...]" line ("transport=..." lines, printed later, are kept
+ * as handle.transport). stdin is a pipe so the idle scenario can send
  * control commands (bench/servers/control.mjs). Resolves with a handle;
  * handle.ready is false when it never got ready.
  */
@@ -125,10 +126,13 @@ export async function startServer(argv, env, { readyTimeoutMs = 15_000 } = {}) {
   const waiters = [];
   lines(child.stderr, (l) => stderr.push(l) > 20 && stderr.shift());
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let transport = null;
   const ready = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), readyTimeoutMs);
     lines(child.stdout, (l) => {
-      if (l.startsWith('ready')) {
+      if (l.startsWith('transport=')) {
+        transport = l.slice('transport='.length).trim(); // diagnostic, never a command's answer
+      } else if (l.startsWith('ready')) {
         clearTimeout(timer);
         resolve(l);
       } else {
@@ -150,6 +154,10 @@ export async function startServer(argv, env, { readyTimeoutMs = 15_000 } = {}) {
     pid: child.pid,
     ready: ready !== null,
     backend: ready?.match(/backend=(\S+)/)?.[1] ?? null,
+    /** What the server printed as "transport=<name>" (its first connection's), or null. */
+    get transport() {
+      return transport;
+    },
     stderr,
     exited,
     crashed: () => child.exitCode !== null || child.signalCode !== null,

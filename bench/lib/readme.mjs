@@ -14,13 +14,14 @@ export function benchSection(doc, { chart = 'bench/results/latest.svg', json = '
     `Latest \`npm run bench\`: ${machineLine(doc.machine, doc.bun)}. ` +
       `${s.rounds} rounds × ${s.duration} s (+${s.warmup} s warm-up) per contestant and scenario, medians; raw runs in [\`${json}\`](${json}).`,
     '',
-    `![wsbolt, ws and Bun, × ws + bufferutil per scenario](${chart})`,
+    `![wsbolt (both transports and the fallback), ws, uWebSockets.js and Bun, × ws + bufferutil per scenario](${chart})`,
     '',
     overviewTable(doc.scenarios),
     '',
-    'Targets (issue 6):',
+    'Targets (issues 6 and 17; "before the native transport" is the run of ' +
+      `${doc.reference?.machine?.date?.slice(0, 10) ?? '(none)'} kept in \`bench/results/stream-reference.json\`):`,
     '',
-    targetsTable(doc.scenarios),
+    targetsTable(doc.scenarios, doc.reference ?? null),
   ].join('\n');
 }
 

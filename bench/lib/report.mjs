@@ -4,11 +4,13 @@
 // bench/results/. Pure functions of the results, except machine().
 import { cpus, release, totalmem, type } from 'node:os';
 import { CONTESTANTS, BASELINE } from './contestants.mjs';
-import { judge } from './stats.mjs';
+import { advantage, judge } from './stats.mjs';
 import { TARGETS } from './scenarios.mjs';
 
 const LABELS = Object.fromEntries(CONTESTANTS.map((c) => [c.name, c.label]));
 const label = (name) => LABELS[name] ?? name;
+/** issue 17's yardstick: its own column in the scenario tables when it ran. */
+const YARDSTICK = 'uws';
 
 /** Compact numbers for tables: 1.23M, 113k, 8.9k, 950; memory with two decimals. */
 export function short(value, unit) {
@@ -41,19 +43,28 @@ export function presentContestants(results) {
   return CONTESTANTS.map((c) => c.name).filter((n) => seen.has(n));
 }
 
-/** The table printed after a scenario: every contestant, median, min–max, CPU, errors, ratio. */
+/** "[backend, transport]" as the server reported them, with what was expected when that differs. */
+function reportedAs(c) {
+  const parts = [];
+  if (c.backend) parts.push(c.expect && c.backend !== c.expect ? `${c.backend}, expected ${c.expect}` : c.backend);
+  if (c.transport) parts.push(`${c.transport} transport${c.expectTransport && c.transport !== c.expectTransport ? `, expected ${c.expectTransport}` : ''}`);
+  return parts.length ? ` [${parts.join('; ')}]` : '';
+}
+
+/** The table printed after a scenario: every contestant, median, min–max, CPU, errors, ratios to ws (and to uWS when it ran). */
 export function scenarioTable(result) {
   // Bytes per second say something only for plain echo (compressed sizes are the server's choice).
   const mib = result.load.mode === 'echo' && !result.load.deflate;
+  const ref = result.summary[YARDSTICK];
   const rows = [
-    `| contestant | median ${result.unit} | min–max |${mib ? ' MiB/s |' : ''} loadgen CPU % | server CPU % | runs used | errors | × ws${result.better === 'lower' ? ' (ws ÷ it)' : ''} |`,
-    `|---|---:|---:|${mib ? '---:|' : ''}---:|---:|---:|---:|---:|`,
+    `| contestant | median ${result.unit} | min–max |${mib ? ' MiB/s |' : ''} loadgen CPU % | server CPU % | runs used | errors | × ws${result.better === 'lower' ? ' (ws ÷ it)' : ''} |${ref ? ` × ${label(YARDSTICK)} |` : ''}`,
+    `|---|---:|---:|${mib ? '---:|' : ''}---:|---:|---:|---:|---:|${ref ? '---:|' : ''}`,
   ];
   for (const [name, c] of Object.entries(result.contestants)) {
     const s = result.summary[name];
-    const who = `${label(name)}${c.backend ? ` [${c.backend}]` : ''}`;
+    const who = `${label(name)}${reportedAs(c)}`;
     if (!s) {
-      rows.push(`| ${who} | failed | |${mib ? ' |' : ''} | | | ${c.failures.length} failed runs | |`);
+      rows.push(`| ${who} | failed | |${mib ? ' |' : ''} | | | ${c.failures.length} failed runs | |${ref ? ' |' : ''}`);
       continue;
     }
     const used = c.runs.filter((r) => !r.noisy || s.allNoisy);
@@ -66,7 +77,8 @@ export function scenarioTable(result) {
       `| ${who} | ${short(s.median, result.unit)} | ${short(s.min, result.unit)}–${short(s.max, result.unit)} | ` +
         `${mib ? `${med('mibPerSec')} | ` : ''}` +
         `${med('loadgenCpu')}${flag} | ${med('serverCpu')} | ${s.runsUsed} of ${s.runsTotal}${s.allNoisy ? ' (busy)' : ''} | ` +
-        `${s.errors}${s.failures ? ` (+${s.failures} failed)` : ''} | ${times(result.ratios[name])} |`,
+        `${s.errors}${s.failures ? ` (+${s.failures} failed)` : ''} | ${times(result.ratios[name])} |` +
+        `${ref ? ` ${times(advantage(s.median, ref.median, result.better))} |` : ''}`,
     );
   }
   return rows.join('\n');
@@ -100,20 +112,41 @@ export function overviewTable(results) {
   return text;
 }
 
-/** The targets of issue 6 with what this run achieved. */
-export function targetRows(results) {
+/** The targets of issues 6 and 17 with what this run achieved (`reference`: see reference.mjs). */
+export function targetRows(results, reference = null) {
   const byId = Object.fromEntries(results.map((r) => [r.id, r]));
-  return TARGETS.filter((t) => byId[t.scenario]).map((t) => ({ ...t, ...judge(t, byId[t.scenario]), title: byId[t.scenario].title }));
+  return TARGETS.filter((t) => byId[t.scenario]).map((t) => ({ ...t, ...judge(t, byId[t.scenario], reference), title: byId[t.scenario].title }));
 }
 
-export function targetsTable(results) {
-  const rows = ['| scenario | contestant | target | achieved | |', '|---|---|---|---:|---|'];
-  for (const t of targetRows(results)) {
-    const verdict = t.met === null ? 'n/a' : t.met ? 'met' : 'missed';
-    rows.push(
-      `| ${t.scenario}) ${t.title} | ${label(t.contestant)} vs ${label(t.baseline)} | ${t.text} | ` +
-        `${times(t.achieved)}${t.note ? ` (${t.note})` : ''} | ${verdict} |`,
-    );
+/**
+ * Where a target lies on the chart's scale (× ws, memory inverted), from this
+ * run alone; null when it cannot be drawn (a reference-run target, or a
+ * baseline that did not run).
+ */
+export function targetRatio(t, result) {
+  if (t.reference) return null;
+  const levels = [];
+  if (t.min !== undefined) {
+    const base = t.baseline === BASELINE ? 1 : result.ratios[t.baseline];
+    if (!(base > 0)) return null;
+    levels.push(t.min * base);
+  }
+  const ws = result.summary[BASELINE];
+  if (t.maxValue !== undefined && ws) levels.push(advantage(t.maxValue, ws.median, result.better));
+  const drawable = levels.filter((x) => x > 0);
+  return drawable.length ? Math.max(...drawable) : null;
+}
+
+const boundText = { floor: '≥ ', ceiling: '≤ ', both: '~' };
+const verdict = (t) => (t.met === true ? 'met' : t.met === false ? 'missed' : t.bound ? 'not settled (load generator limited)' : 'n/a');
+const against = (t, reference) =>
+  !t.baseline ? '' : t.reference ? ` vs ${t.baseline}, run of ${reference?.machine?.date?.slice(0, 10) ?? '(none)'}` : ` vs ${label(t.baseline)}`;
+
+export function targetsTable(results, reference = null) {
+  const rows = ['| issue | scenario | contestant | target | achieved | |', '|---:|---|---|---|---:|---|'];
+  for (const t of targetRows(results, reference)) {
+    const achieved = t.achieved === null ? t.note : `${boundText[t.bound] ?? ''}${times(t.achieved)}${t.note ? ` (${t.note})` : ''}`;
+    rows.push(`| ${t.issue} | ${t.scenario}) ${t.title} | ${label(t.contestant)}${against(t, reference)} | ${t.text} | ${achieved} | ${verdict(t)} |`);
   }
   return rows.join('\n');
 }
@@ -122,7 +155,7 @@ export const machineLine = (m, bun) =>
   `${m.cpu}, ${m.cores} cores, ${m.os}, Node ${m.node}${bun ? `, ${bun}` : ''}; ${m.pinned}; ${m.date.slice(0, 10)}`;
 
 /** The JSON document: settings, machine, and per scenario the raw runs, summaries, ratios and targets. */
-export function resultDocument({ results, settings, machine: m, skipped, wallSeconds, bun }) {
+export function resultDocument({ results, settings, machine: m, skipped, wallSeconds, bun, reference = null }) {
   return {
     generator: 'wsbolt bench/suite.mjs',
     machine: m,
@@ -132,13 +165,16 @@ export function resultDocument({ results, settings, machine: m, skipped, wallSec
     wallSeconds,
     baseline: BASELINE,
     scenarios: results.map(({ trouble, ...r }) => r),
-    targets: targetRows(results).map(({ scenario, contestant, baseline, text, achieved, met, note }) => ({
+    reference,
+    targets: targetRows(results, reference).map(({ issue, scenario, contestant, baseline, reference: old, text, achieved, met, note, bound }) => ({
+      issue,
       scenario,
       contestant,
-      baseline,
+      baseline: old ? `${baseline} (reference run)` : baseline,
       target: text,
       achieved,
       met,
+      bound,
       note,
     })),
   };

@@ -29,7 +29,12 @@ function runLine(scenario, run) {
  */
 export async function runScenario(scenario, list, opts) {
   const log = opts.log ?? console.log;
-  const per = Object.fromEntries(list.map((c) => [c.name, { label: c.label, expect: c.expect, backend: null, version: c.version, runs: [], failures: [] }]));
+  const per = Object.fromEntries(
+    list.map((c) => [
+      c.name,
+      { label: c.label, expect: c.expect, backend: null, expectTransport: c.transport ?? null, transport: null, version: c.version, runs: [], failures: [] },
+    ]),
+  );
   let trouble = false;
   for (let round = 1; round <= opts.rounds; round++) {
     for (const contestant of list) {
@@ -42,7 +47,9 @@ export async function runScenario(scenario, list, opts) {
       }
       const run = await measure(contestant, scenario, opts);
       if (run.backend) r.backend = run.backend;
+      if (run.transport) r.transport = run.transport;
       const wrongBackend = contestant.expect && run.backend && run.backend !== contestant.expect;
+      const wrongTransport = contestant.transport && run.transport && run.transport !== contestant.transport;
       if (run.failure) {
         r.failures.push(run.failure);
         trouble = true;
@@ -56,7 +63,8 @@ export async function runScenario(scenario, list, opts) {
       log(
         `${label} ${runLine(scenario, run)}${errs}` +
           `${run.limited ? '  [limited by the load generator]' : ''}${run.noisy ? '  [machine busy with other work]' : ''}` +
-          `${wrongBackend ? `  [backend ${run.backend}, expected ${contestant.expect}]` : ''}`,
+          `${wrongBackend ? `  [backend ${run.backend}, expected ${contestant.expect}]` : ''}` +
+          `${wrongTransport ? `  [transport ${run.transport}, expected ${contestant.transport}]` : ''}`,
       );
       for (const l of diag ?? []) log(`    ${l}`);
     }

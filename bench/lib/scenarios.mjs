@@ -79,19 +79,36 @@ export const describeLoad = (load) => {
 };
 
 /**
- * The targets: `contestant` against `baseline` in `scenario`, as a factor
- * "× better" (rates: contestant ÷ baseline; memory: baseline ÷ contestant).
- * `ahead`: must also beat that contestant when it ran. `maxValue`: an
- * absolute ceiling on the contestant's value as well.
+ * The targets of issues 6 and 17: `contestant` against `baseline` in
+ * `scenario`, as a factor "× better" (rates: contestant ÷ baseline; memory:
+ * baseline ÷ contestant), at least `min`. `reference`: the baseline is not in
+ * this run but the contestant of that name in the reference run
+ * (bench/results/stream-reference.json). `ahead`: must also beat that
+ * contestant when it ran. `maxValue`: an absolute ceiling on the
+ * contestant's value (alone when there is no baseline).
  */
+const UWS_SCENARIOS = ['a', 'b', 'c', 'd', 'e'];
 export const TARGETS = [
-  { scenario: 'a', contestant: 'wsbolt', baseline: 'ws', min: 7, text: '≥ 7× ws (≈ half of Bun)' },
-  { scenario: 'b', contestant: 'wsbolt', baseline: 'ws', min: 5, text: '≥ 5× ws' },
-  { scenario: 'c', contestant: 'wsbolt', baseline: 'ws', min: 1.3, ahead: 'bun', text: '≥ 1.3× ws (ahead of Bun)' },
-  { scenario: 'd', contestant: 'wsbolt', baseline: 'ws', min: 1.3, text: '≥ 1.3× ws' },
-  { scenario: 'e', contestant: 'wsbolt', baseline: 'ws', min: 10, text: '≥ 10× ws' },
-  { scenario: 'f', contestant: 'wsbolt', baseline: 'ws', min: 2, text: '≥ 2× ws' },
-  { scenario: 'g', contestant: 'wsbolt', baseline: 'ws', min: 2, maxValue: 3.4, text: '≤ 3.4 KB per connection (≤ ½ of ws)' },
-  { scenario: 'a', contestant: 'wsbolt-js', baseline: 'ws-js', min: 5, text: 'fallback ≥ 5× ws pure JS' },
-  { scenario: 'c', contestant: 'wsbolt-js', baseline: 'ws-js', min: 2, text: 'fallback ≥ 2× ws pure JS' },
+  { issue: 6, scenario: 'a', contestant: 'wsbolt', baseline: 'ws', min: 7, text: '≥ 7× ws (≈ half of Bun)' },
+  { issue: 6, scenario: 'b', contestant: 'wsbolt', baseline: 'ws', min: 5, text: '≥ 5× ws' },
+  { issue: 6, scenario: 'c', contestant: 'wsbolt', baseline: 'ws', min: 1.3, ahead: 'bun', text: '≥ 1.3× ws (ahead of Bun)' },
+  { issue: 6, scenario: 'd', contestant: 'wsbolt', baseline: 'ws', min: 1.3, text: '≥ 1.3× ws' },
+  { issue: 6, scenario: 'e', contestant: 'wsbolt', baseline: 'ws', min: 10, text: '≥ 10× ws' },
+  { issue: 6, scenario: 'f', contestant: 'wsbolt', baseline: 'ws', min: 2, text: '≥ 2× ws' },
+  { issue: 6, scenario: 'g', contestant: 'wsbolt', baseline: 'ws', min: 2, maxValue: 3.4, text: '≤ 3.4 KB per connection (≤ ½ of ws)' },
+  { issue: 6, scenario: 'a', contestant: 'wsbolt-js', baseline: 'ws-js', min: 5, text: 'fallback ≥ 5× ws pure JS' },
+  { issue: 6, scenario: 'c', contestant: 'wsbolt-js', baseline: 'ws-js', min: 2, text: 'fallback ≥ 2× ws pure JS' },
+  // Issue 17: the native transport level with uWebSockets.js, its idle connections below Bun's, and the
+  // stream path (native kernels on net.Socket) no slower than wsbolt was before the native transport.
+  ...UWS_SCENARIOS.map((scenario) => ({ issue: 17, scenario, contestant: 'wsbolt', baseline: 'uws', min: 1, text: '≥ uWebSockets.js' })),
+  { issue: 17, scenario: 'g', contestant: 'wsbolt', baseline: null, maxValue: 1.5, text: '≤ 1.5 KB per connection' },
+  ...SCENARIOS.map(({ id }) => ({
+    issue: 17,
+    scenario: id,
+    contestant: 'wsbolt-stream',
+    baseline: 'wsbolt',
+    reference: true,
+    min: 0.95,
+    text: 'within 5 % of wsbolt before the native transport',
+  })),
 ];

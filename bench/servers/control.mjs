@@ -26,3 +26,18 @@ export function control(mode) {
     }
   });
 }
+
+let transportReported = false;
+
+/**
+ * Prints "transport=<name>" for the first connection if it says which socket
+ * layer it runs on (issue 17's ws.transport, 'native' or 'stream'), so the
+ * bench can check that a contestant measured the transport it is named
+ * after. Builds where ws.transport is absent, or is not that string, print
+ * nothing.
+ */
+export function reportTransport(ws) {
+  if (transportReported) return;
+  transportReported = true;
+  if (typeof ws.transport === 'string') console.log(`transport=${ws.transport}`);
+}

@@ -1,11 +1,12 @@
-// Bench server: bench/servers/ws.mjs unchanged but for the import (wsbolt/ws) and its ready line.
+// Bench server: bench/servers/ws.mjs unchanged but for the import (wsbolt/ws), its ready line and
+// the "transport=<native|stream>" line for its first connection (as servers/wsbolt.mjs prints it).
 // (Shows what the compatibility layer costs next to ws and to the handler API.)
 // PORT: port on 127.0.0.1. MODE: echo (default) | broadcast (every message to
 // every connection, the sender included: the usual ws broadcast loop) | idle
 // (echo, plus the gc command of control.mjs). DEFLATE=1: permessage-deflate.
 import { WebSocketServer, WebSocket } from "../../dist/ws/index.mjs";
 import { backend } from '../../dist/index.mjs';
-import { control } from './control.mjs';
+import { control, reportTransport } from './control.mjs';
 
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
@@ -15,6 +16,7 @@ const perMessageDeflate =
 
 const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, perMessageDeflate });
 wss.on('connection', (ws) => {
+  reportTransport(ws);
   ws.on('error', () => {}); // the load generator just drops its sockets at the end
   if (broadcast) {
     ws.on('message', (data, isBinary) => {

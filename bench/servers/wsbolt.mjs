@@ -3,9 +3,11 @@
 // every connection, the sender included, through one topic) | idle (echo, plus
 // the gc command of control.mjs). DEFLATE=1: permessage-deflate on (defaults:
 // threshold 1024 B; the load generator asks for no context takeover).
-// Prints "ready backend=<native|js>" once listening (WSBOLT_NO_NATIVE=1 forces js).
+// Prints "ready backend=<native|js>" once listening (WSBOLT_NO_NATIVE=1 forces js),
+// and "transport=<native|stream>" for its first connection when connections
+// say which socket layer they use (WSBOLT_TRANSPORT=stream picks streams).
 import { serve, backend } from '../../dist/index.mjs';
-import { control } from './control.mjs';
+import { control, reportTransport } from './control.mjs';
 
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
@@ -17,6 +19,7 @@ const server = await serve({
   maxPayload: 64 * 1024 * 1024,
   perMessageDeflate: process.env.DEFLATE === '1',
   open(ws) {
+    reportTransport(ws);
     if (broadcast) ws.subscribe(TOPIC);
   },
   message(ws, data, isBinary) {

@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MiB, RTT_BOUND_MS, RawSocket, ServerChild, frame, prober, rssBound, useCleanup, withTimeout } from './util.js';
+import { clientFrame, type RawClient, useCleanup, withTimeout } from '../kit/index.js';
+import { MiB, prober, upgrade, rssBound, RTT_BOUND_MS, ServerChild } from './util.js';
 
 const defer = useCleanup();
 /** The engine's default maxBackpressure, which wsbolt/ws pauses reading at too. */
@@ -22,16 +23,16 @@ const APIS = [
 
 const FLOODS = [
   // 125-byte pings, each answered by an automatic pong.
-  { kind: 'pings', batch: () => Buffer.concat(Array.from({ length: 1000 }, () => frame(9, randomBytes(125)))), echoes: 10 },
+  { kind: 'pings', batch: () => Buffer.concat(Array.from({ length: 1000 }, () => clientFrame(9, randomBytes(125)))), echoes: 10 },
   // 16 KiB binary messages, each echoed by the server's message handler or listener.
-  { kind: 'echoed messages', batch: () => Buffer.concat(Array.from({ length: 8 }, () => frame(2, randomBytes(16 * 1024)))), echoes: 2 },
+  { kind: 'echoed messages', batch: () => Buffer.concat(Array.from({ length: 8 }, () => clientFrame(2, randomBytes(16 * 1024)))), echoes: 2 },
 ];
 
 /**
  * Writes the batch again and again until the server pauses the connection,
  * our writes stall (the server stopped reading), or FLOOD_BYTES are sent.
  */
-async function flood(server: ServerChild, raw: RawSocket, batch: Buffer): Promise<{ sent: number; how: string }> {
+async function flood(server: ServerChild, raw: RawClient, batch: Buffer): Promise<{ sent: number; how: string }> {
   let paused = false;
   let wake = () => {};
   const onPaused = () => {
@@ -43,7 +44,7 @@ async function flood(server: ServerChild, raw: RawSocket, batch: Buffer): Promis
   try {
     while (sent < FLOOD_BYTES) {
       if (paused) return { sent, how: 'server paused reading' };
-      if (raw.isClosed || raw.ended) return { sent, how: 'server closed' };
+      if (raw.isClosed || raw.isEnded) return { sent, how: 'server closed' };
       sent += batch.length;
       if (!raw.write(batch)) {
         const drained = await withTimeout(
@@ -71,7 +72,7 @@ describe('floods from a peer that does not read', () => {
         const probe = await prober(server.port, defer);
         const before = await server.mem(true);
         await server.request('reset');
-        const raw = await RawSocket.upgrade(server.port);
+        const raw = await upgrade(server.port);
         defer(() => raw.destroy());
         raw.socket.pause(); // never read what the server sends
 
@@ -87,9 +88,9 @@ describe('floods from a peer that does not read', () => {
         expect(await probe.rtt()).toBeLessThan(RTT_BOUND_MS);
 
         // The peer reads again: the server answers the rest.
-        const framesBefore = raw.frames.length;
+        const framesBefore = raw.frames.items.length;
         raw.socket.resume();
-        await raw.waitFor(() => raw.frames.length > framesBefore + echoes * 100, 20_000, 'answers after the peer reads again');
+        await raw.waitFor(() => raw.frames.items.length > framesBefore + echoes * 100, 20_000, 'answers after the peer reads again');
         expect(server.alive).toBe(true);
       }, 90_000);
     }

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants as zlib, createDeflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MiB, RTT_BOUND_MS, RawSocket, ServerChild, claimHeader, frame, prober, rssBound, summarize, useCleanup, withTimeout } from './util.js';
+import { claimHeader, clientFrame, type RawClient, useCleanup, withTimeout } from '../kit/index.js';
+import { MiB, prober, upgrade, rssBound, RTT_BOUND_MS, ServerChild, summarize } from './util.js';
 
 const defer = useCleanup();
 const DEFAULT_MAX_PAYLOAD = 16 * MiB;
@@ -33,14 +34,14 @@ describe('frame headers claiming absurd lengths', () => {
     const attack = (async () => {
       for (const [claim, expected] of claims) {
         for (let i = 0; i < PER_CLAIM; i++) {
-          const raw = await RawSocket.upgrade(server.port);
+          const raw = await upgrade(server.port);
           const start = performance.now();
           raw.write(claimHeader(2, claim));
           const code = await raw.closeCode(5000).catch(() => 0);
           const ms = performance.now() - start;
           // The server drops TCP after its close frame when the connection failed.
-          await raw.waitFor(() => raw.ended, 5000, 'server ends TCP').catch(() => {});
-          results.push({ claim: claim.toString(), code, expected, ms, ended: raw.ended });
+          await raw.waitFor(() => raw.isEnded, 5000, 'server ends TCP').catch(() => {});
+          results.push({ claim: claim.toString(), code, expected, ms, ended: raw.isEnded });
           raw.destroy();
         }
       }
@@ -64,9 +65,9 @@ describe('frame headers claiming absurd lengths', () => {
     const probe = await prober(server.port, defer);
     const before = await server.mem(true);
     const N = 100;
-    const sockets: RawSocket[] = [];
+    const sockets: RawClient[] = [];
     for (let i = 0; i < N; i++) {
-      const raw = await RawSocket.upgrade(server.port);
+      const raw = await upgrade(server.port);
       defer(() => raw.destroy());
       // The header, then 1 KiB of the payload: the frame straddles reads, so its buffer is allocated.
       raw.write(Buffer.concat([claimHeader(2, BigInt(MAX)), randomBytes(1024)]));
@@ -96,10 +97,10 @@ describe('allocation failure', () => {
     const codes: number[] = [];
     let uncaught = '';
     server.on('uncaught', (m: { error: string }) => (uncaught ||= m.error));
-    const sockets: RawSocket[] = [];
+    const sockets: RawClient[] = [];
     const attack = (async () => {
       for (let i = 0; i < N && !uncaught && server.alive; i++) {
-        const raw = await RawSocket.upgrade(server.port).catch(() => null);
+        const raw = await upgrade(server.port).catch(() => null);
         if (!raw) break;
         defer(() => raw.destroy());
         sockets.push(raw);
@@ -110,7 +111,7 @@ describe('allocation failure', () => {
       }
     })();
     await withTimeout(attack, 60_000, 'attack');
-    for (const s of sockets) if (s.frames.some((f) => f.opcode === 8)) codes.push(await s.closeCode());
+    for (const s of sockets) if (s.frames.items.some((f) => f.opcode === 8)) codes.push(await s.closeCode());
     const stats = server.alive ? await server.stats() : null;
     console.log(`allocation failure: ${sockets.length} connections, ${codes.length} closed by the server (codes ${[...new Set(codes)]}); server ${server.alive ? 'alive' : `exited ${server.exitCode}`}; uncaught: ${uncaught.split('\n').slice(0, 5).join(' | ') || 'none'}`);
     expect(uncaught, 'an exception escaped wsbolt (without a handler the process exits)').toBe('');
@@ -121,10 +122,10 @@ describe('allocation failure', () => {
 });
 
 /** Writes frames in batches, one batch per drain, until done or the peer stops reading (no drain within ms). */
-async function writeAll(raw: RawSocket, batches: Buffer[], stallMs = 3000): Promise<{ written: number; stalled: boolean }> {
+async function writeAll(raw: RawClient, batches: Buffer[], stallMs = 3000): Promise<{ written: number; stalled: boolean }> {
   let written = 0;
   for (const b of batches) {
-    if (raw.isClosed || raw.ended) break;
+    if (raw.isClosed || raw.isEnded) break;
     written++;
     if (!raw.write(b)) {
       const drained = await withTimeout(
@@ -144,11 +145,11 @@ async function writeAll(raw: RawSocket, batches: Buffer[], stallMs = 3000): Prom
 
 function fragmentFlood(total: number, perBatch = 10_000): Buffer[] {
   const batches: Buffer[] = [];
-  const one = frame(0, 'x', { fin: false });
+  const one = clientFrame(0, 'x', { fin: false });
   for (let sent = 0; sent < total; ) {
     const n = Math.min(perBatch, total - sent);
     const parts: Buffer[] = [];
-    for (let i = 0; i < n; i++) parts.push(sent + i === 0 ? frame(1, 'x', { fin: false }) : one);
+    for (let i = 0; i < n; i++) parts.push(sent + i === 0 ? clientFrame(1, 'x', { fin: false }) : one);
     batches.push(Buffer.concat(parts));
     sent += n;
   }
@@ -160,7 +161,7 @@ describe('one-byte fragments', () => {
     const server = await ServerChild.start({ maxFragments: 1000 }, defer);
     const probe = await prober(server.port, defer);
     const before = await server.mem(true);
-    const raw = await RawSocket.upgrade(server.port);
+    const raw = await upgrade(server.port);
     defer(() => raw.destroy());
     const start = performance.now();
     const flood = writeAll(raw, fragmentFlood(100_000));
@@ -185,19 +186,19 @@ describe('one-byte fragments', () => {
     const before = await server.mem(true);
 
     // Under the cap: 100,000 one-byte fragments and a final one are a 100,001-byte message, echoed.
-    const ok = await RawSocket.upgrade(server.port);
+    const ok = await upgrade(server.port);
     defer(() => ok.destroy());
     const batches = fragmentFlood(100_000);
-    batches.push(frame(0, 'x', { fin: true }));
+    batches.push(clientFrame(0, 'x', { fin: true }));
     const sending = writeAll(ok, batches);
-    const echoed = ok.waitFor(() => ok.frames.some((f) => f.opcode === 1) || ok.bytesReceived >= 100_001, 20_000, 'echo of the 100,001-byte message');
+    const echoed = ok.waitFor(() => ok.frames.items.some((f) => f.opcode === 1) || ok.bytesReceived >= 100_001, 20_000, 'echo of the 100,001-byte message');
     const rtt1 = summarize(await probe.during(echoed.catch(() => null)));
     await echoed;
     await sending;
     expect(ok.bytesReceived).toBe(100_001);
 
     // Over the cap.
-    const raw = await RawSocket.upgrade(server.port);
+    const raw = await upgrade(server.port);
     defer(() => raw.destroy());
     const flood = writeAll(raw, fragmentFlood(DEFAULT_MAX_FRAGMENTS + 1));
     const code = raw.closeCode(20_000);
@@ -244,18 +245,18 @@ describe('compression bombs (perMessageDeflate: true)', () => {
       await server.request('reset');
 
       // A control first: a compressed message under the limit comes back.
-      const good = await RawSocket.upgrade(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' });
+      const good = await upgrade(server.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } });
       defer(() => good.destroy());
       expect(good.head.toLowerCase()).toContain('permessage-deflate');
-      good.write(frame(2, await zeroBomb(1000), { rsv: 0x40 }));
-      await good.waitFor(() => good.frames.length > 0, 5000, 'echo of a small compressed message');
+      good.write(clientFrame(2, await zeroBomb(1000), { rsv: 0x40 }));
+      await good.waitFor(() => good.frames.items.length > 0, 5000, 'echo of a small compressed message');
 
       const codes: number[] = [];
       const ATTACKERS = 5;
       const attack = (async () => {
         for (let i = 0; i < ATTACKERS; i++) {
-          const raw = await RawSocket.upgrade(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' });
-          raw.write(frame(2, bomb, { rsv: 0x40 }));
+          const raw = await upgrade(server.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } });
+          raw.write(clientFrame(2, bomb, { rsv: 0x40 }));
           codes.push(await raw.closeCode(20_000).catch(() => 0));
           raw.destroy();
         }
@@ -283,12 +284,12 @@ describe('ping flood from a peer that does not read', () => {
     const probe = await prober(server.port, defer);
     const before = await server.mem(true);
     await server.request('reset');
-    const raw = await RawSocket.upgrade(server.port);
+    const raw = await upgrade(server.port);
     defer(() => raw.destroy());
     raw.socket.pause(); // never read the pongs
     const paused = new Promise<void>((resolve) => server.once('paused', () => resolve()));
 
-    const ping = frame(9, randomBytes(125));
+    const ping = clientFrame(9, randomBytes(125));
     const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping)); // 135 KB of pings
     let stop = false;
     void paused.then(() => (stop = true));
@@ -320,9 +321,9 @@ describe('ping flood from a peer that does not read', () => {
     expect(await probe.rtt()).toBeLessThan(RTT_BOUND_MS);
 
     // The peer reads again: pongs flow, the server reads the rest of the pings.
-    const pongsBefore = raw.frames.length;
+    const pongsBefore = raw.frames.items.length;
     raw.socket.resume();
-    await raw.waitFor(() => raw.frames.length > pongsBefore + 1000, 20_000, 'pongs after the peer reads again');
-    expect(raw.frames.every((f) => f.opcode === 10)).toBe(true);
+    await raw.waitFor(() => raw.frames.items.length > pongsBefore + 1000, 20_000, 'pongs after the peer reads again');
+    expect(raw.frames.items.every((f) => f.opcode === 10)).toBe(true);
   }, 90_000);
 });

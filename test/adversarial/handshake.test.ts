@@ -14,22 +14,8 @@ import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, constants as zlib } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  HOST,
-  MiB,
-  RTT_BOUND_MS,
-  RawSocket,
-  ServerChild,
-  fdLimit,
-  frame,
-  handshake,
-  prober,
-  rawRequest,
-  rssBound,
-  summarize,
-  useCleanup,
-  withTimeout,
-} from './util.js';
+import { clientFrame, handshakeRequest, HOST, useCleanup, withTimeout } from '../kit/index.js';
+import { fdLimit, MiB, openRaw, upgrade, prober, rawRequest, rssBound, RTT_BOUND_MS, ServerChild, summarize } from './util.js';
 
 const defer = useCleanup();
 
@@ -43,7 +29,7 @@ describe('slowloris: the handshake one byte at a time', () => {
     const before = await server.mem(true);
     await server.request('reset');
 
-    const request = handshake();
+    const request = handshakeRequest();
     const sockets: { socket: net.Socket; sent: number; closedAt: number; answer: string }[] = [];
     const connected: Promise<void>[] = [];
     const start = performance.now();
@@ -98,7 +84,7 @@ const key = () => randomBytes(16).toString('base64');
 const b64 = (n: number) => randomBytes(n).toString('base64');
 
 function malformed(): Case[] {
-  const h = (headers: Record<string, string | null>, line = 'GET /ws HTTP/1.1', extra: string[] = []) => handshake(headers, line, extra);
+  const h = (headers: Record<string, string | null>, line = 'GET /ws HTTP/1.1', extra: string[] = []) => handshakeRequest('/', headers, line, extra);
   const k = key();
   return [
     { name: 'missing Upgrade (plain HTTP request)', request: h({ Upgrade: null }), status: 426 },
@@ -133,7 +119,7 @@ function malformed(): Case[] {
     { name: 'space in a header name', request: h({}, undefined, ['Sec WebSocket-Key: x']), status: 400 },
     { name: 'NUL in a header value', request: h({ 'X-Bad': 'a\u0000b' }), status: 400 },
     { name: 'Content-Length and Transfer-Encoding together', request: h({}, undefined, ['Content-Length: 5', 'Transfer-Encoding: chunked']), status: 400 },
-    { name: 'wrong path', request: handshake({}, 'GET /nope HTTP/1.1'), status: 404 },
+    { name: 'wrong path', request: handshakeRequest('/', {}, 'GET /nope HTTP/1.1'), status: 404 },
     { name: 'Origin not allowed', request: h({ Origin: 'http://evil.example' }), status: 403 },
     // Controls: unusual but valid requests are accepted.
     { name: 'control: mixed-case tokens, extra Connection tokens', request: h({ Upgrade: 'WebSocket', Connection: 'keep-alive, Upgrade' }), status: 101 },
@@ -168,7 +154,7 @@ describe('malformed handshakes', () => {
     console.log(`malformed handshakes: ${results.length - wrong.length}/${results.length} as expected${wrong.length ? `; unexpected: ${wrong.map((r) => `${r.name}: ${r.status} (expected ${r.expected})`).join('; ')}` : ''}`);
 
     // Still alive and answering: a valid handshake on /ws gets 101 and an echo.
-    const ok = await rawRequest(server.port, handshake({}, 'GET /ws HTTP/1.1'));
+    const ok = await rawRequest(server.port, handshakeRequest('/', {}, 'GET /ws HTTP/1.1'));
     expect(ok.status).toBe(101);
     expect(rtt.max, 'honest echo round trip during the malformed handshakes (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(await probe.rtt()).toBeLessThan(RTT_BOUND_MS);
@@ -190,7 +176,7 @@ describe('TCP resets at every stage', () => {
     const ROUNDS = Number(process.env.ADVERSARIAL_RESET_ROUNDS ?? 25);
     const stages: Record<string, number> = {};
     const count = (stage: string) => (stages[stage] = (stages[stage] ?? 0) + 1);
-    const big = frame(2, randomBytes(256 * 1024));
+    const big = clientFrame(2, randomBytes(256 * 1024));
     const deflated = (() => {
       const d = deflateRawSync(Buffer.alloc(512 * 1024, 0x61), { finishFlush: zlib.Z_SYNC_FLUSH });
       return d.subarray(0, d.length - 4);
@@ -200,65 +186,65 @@ describe('TCP resets at every stage', () => {
       for (let round = 0; round < ROUNDS; round++) {
         // 1. During the request line / headers.
         {
-          const raw = await RawSocket.connect(server.port);
-          raw.write(handshake().slice(0, 10 + (round % 60)));
+          const raw = await openRaw(server.port);
+          raw.write(handshakeRequest().slice(0, 10 + (round % 60)));
           raw.socket.resetAndDestroy();
           count('headers');
         }
         // 2. Full request written, reset before the answer.
         {
-          const raw = await RawSocket.connect(server.port);
-          raw.write(handshake());
+          const raw = await openRaw(server.port);
+          raw.write(handshakeRequest());
           raw.socket.resetAndDestroy();
           count('request-sent');
         }
         // 3. Right after the 101.
         {
-          const raw = await RawSocket.upgrade(server.port);
+          const raw = await upgrade(server.port);
           raw.socket.resetAndDestroy();
           count('after-101');
         }
         // 4. Mid-frame: half of a 256 KiB frame.
         {
-          const raw = await RawSocket.upgrade(server.port);
+          const raw = await upgrade(server.port);
           raw.write(big.subarray(0, big.length >> 1));
           raw.socket.resetAndDestroy();
           count('mid-frame');
         }
         // 5. Mid-message: a first fragment, then a reset.
         {
-          const raw = await RawSocket.upgrade(server.port);
-          raw.write(frame(1, 'first part', { fin: false }));
+          const raw = await upgrade(server.port);
+          raw.write(clientFrame(1, 'first part', { fin: false }));
           raw.socket.resetAndDestroy();
           count('mid-message');
         }
         // 6. Mid-close: our close frame out, reset before the server's answer is read.
         {
-          const raw = await RawSocket.upgrade(server.port);
-          raw.write(frame(8, Buffer.from([0x03, 0xe8])));
+          const raw = await upgrade(server.port);
+          raw.write(clientFrame(8, Buffer.from([0x03, 0xe8])));
           raw.socket.resetAndDestroy();
           count('close-sent');
         }
         // 7. Mid-close: the server's close frame received, reset instead of the TCP close.
         {
-          const raw = await RawSocket.upgrade(server.port);
-          raw.write(frame(8, Buffer.from([0x03, 0xe8])));
+          const raw = await upgrade(server.port);
+          raw.write(clientFrame(8, Buffer.from([0x03, 0xe8])));
           await raw.closeCode(5000);
           raw.socket.resetAndDestroy();
           count('close-answered');
         }
         // 8. While the server sends: it echoes 256 KiB, we reset after the first bytes arrive.
         {
-          const raw = await RawSocket.upgrade(server.port);
+          const raw = await upgrade(server.port);
           raw.write(big);
-          await raw.waitFor(() => raw.bytesReceived > 0 || raw.frames.length > 0 || raw.ended, 5000, 'echo starts').catch(() => {});
+          await raw.waitFor(() => raw.bytesReceived > 0 || raw.frames.items.length > 0 || raw.isEnded, 5000, 'echo starts').catch(() => {});
           raw.socket.resetAndDestroy();
           count('server-sending');
         }
         // 9. permessage-deflate: half of a compressed message.
         {
-          const raw = await RawSocket.upgrade(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' });
-          raw.write(frame(2, deflated.subarray(0, deflated.length >> 1), { fin: false, rsv: 0x40 }));
+          const raw = await upgrade(server.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } });
+          raw.write(clientFrame(2, deflated.subarray(0, deflated.length >> 1), { fin: false, rsv: 0x40 }));
           raw.socket.resetAndDestroy();
           count('mid-deflate');
         }
@@ -287,18 +273,18 @@ describe('a client streaming during a slow async upgrade hook', () => {
   const LATE_BOUND_MS = 250;
   const PAYLOAD = 64 * 1024;
   /** One masked 64 KiB binary message, written again and again: valid frames, so an accepted connection can count them. */
-  const message = frame(2, randomBytes(PAYLOAD));
+  const message = clientFrame(2, randomBytes(PAYLOAD));
 
   /**
    * Sends the handshake for `path`, then frames back to back, each write waiting for 'drain' once the socket is full,
    * until the server answers or ATTEMPT bytes went out. Returns how late the answer came after the hook's settling time.
    */
   async function streamUntilAnswer(port: number, path: string) {
-    const raw = await RawSocket.connect(port);
+    const raw = await openRaw(port);
     defer(() => raw.destroy());
-    const answered = () => raw.headReceived || raw.ended;
+    const answered = () => raw.headReceived || raw.isEnded;
     const started = performance.now();
-    raw.write(handshake({}, `GET ${path} HTTP/1.1`));
+    raw.write(handshakeRequest('/', {}, `GET ${path} HTTP/1.1`));
     let writes = 0;
     while (writes * message.length < ATTEMPT && !answered()) {
       writes++;
@@ -345,7 +331,7 @@ describe('a client streaming during a slow async upgrade hook', () => {
     expect(growth, 'server RSS growth').toBeLessThan(rssBound(32 * MiB));
     expect(late, 'ms from the hook settling to the 101').toBeLessThan(LATE_BOUND_MS);
     // A close after the last frame: once it is answered, every frame before it has been processed.
-    raw.write(frame(8, Buffer.from([0x03, 0xe8])));
+    raw.write(clientFrame(8, Buffer.from([0x03, 0xe8])));
     expect(await raw.closeCode(30_000)).toBe(1000);
     const stats = await server.stats();
     expect({ messages: stats.messages, bytes: stats.messageBytes }).toEqual({ messages: writes, bytes: writes * PAYLOAD });

@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import WsClient from 'ws';
-import { HOST, MiB, RTT_BOUND_MS, RawSocket, ServerChild, fdLimit, prober, rssBound, summarize, useCleanup, withTimeout } from './util.js';
+import { HOST, type RawClient, useCleanup, withTimeout } from '../kit/index.js';
+import { fdLimit, MiB, upgrade, prober, rssBound, RTT_BOUND_MS, ServerChild, summarize } from './util.js';
 
 const defer = useCleanup();
 
@@ -35,7 +36,7 @@ describe('a subscriber that never reads', () => {
       await withTimeout(new Promise((resolve, reject) => c.once('open', resolve).once('error', reject)), 10_000, 'subscriber open');
       defer(() => c.terminate());
     }
-    const slow = await RawSocket.upgrade(server.port, {}, undefined, '/sub');
+    const slow = await upgrade(server.port, { path: '/sub' });
     defer(() => slow.destroy());
     slow.socket.pause();
     const subscribers = READERS + 1;
@@ -56,7 +57,7 @@ describe('a subscriber that never reads', () => {
     expect(rtt.max, 'honest echo round trip (ms)').toBeLessThan(RTT_BOUND_MS);
 
     // Accounting: every delivery publish() counted arrives (the stalled peer's once it reads), and no other.
-    const slowGot = () => slow.frames.filter((f) => f.opcode === 2).length;
+    const slowGot = () => slow.frames.items.filter((f) => f.opcode === 2).length;
     const total = () => received.reduce((a, b) => a + b, 0) + slowGot();
     const arrived = new Promise<void>((resolve) => {
       const check = () => {
@@ -65,7 +66,7 @@ describe('a subscriber that never reads', () => {
         slow.socket.off('data', onSlowData);
         resolve();
       };
-      const onSlowData = () => setImmediate(check); // after RawSocket has parsed the chunk
+      const onSlowData = () => setImmediate(check); // after RawClient has parsed the chunk
       progress.on('message', check);
       slow.socket.on('data', onSlowData);
       check();
@@ -87,14 +88,14 @@ describe('many idle connections', () => {
     const server = await ServerChild.start({}, defer);
     const probe = await prober(server.port, defer);
     const before = await server.mem(true);
-    const sockets: RawSocket[] = [];
+    const sockets: RawClient[] = [];
     defer(() => {
       for (const s of sockets) s.destroy();
     });
     const opening = (async () => {
       const BATCH = 200;
       for (let i = 0; i < N; i += BATCH) {
-        const batch = await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => RawSocket.upgrade(server.port)));
+        const batch = await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => upgrade(server.port)));
         sockets.push(...batch);
       }
     })();
@@ -110,7 +111,7 @@ describe('many idle connections', () => {
       `idle x${N} (ulimit ${limit}): rss ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB (${(perConnection / 1024).toFixed(1)} KiB per connection, heap ${(after.heapUsed / MiB).toFixed(1)} MiB); rtt while opening ${JSON.stringify(rttOpening)}, idle ${JSON.stringify(rttIdle)}`,
     );
     expect(stats.connections).toBe(N + 1);
-    expect(sockets.every((s) => !s.ended)).toBe(true);
+    expect(sockets.every((s) => !s.isEnded)).toBe(true);
     expect(rttIdle.max, 'echo round trip with every connection idle (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(rttOpening.max, 'echo round trip while connections open (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(perConnection, 'server RSS per idle connection (bytes)').toBeLessThan(rssBound(32 * 1024));

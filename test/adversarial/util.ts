@@ -1,18 +1,15 @@
 /**
  * Helpers for the adversarial tests: a wsbolt server in a child process
  * (server-child.cjs) driven over IPC, an honest `ws` client that measures
- * echo round trips while an attack runs, raw sockets that speak the handshake
- * and frames by hand. Nothing here sleeps: waits are for events, bounded by
+ * echo round trips while an attack runs, and the kit's RawClient with a
+ * bound on what it keeps (test/kit/raw-client.ts). Nothing here sleeps: waits are for events, bounded by
  * timeouts that fail the test.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import WsClient from 'ws';
 
-export const HOST = '127.0.0.1';
 export const MiB = 1024 * 1024;
 /** Upper bound for an honest client's echo round trip while an attack runs (ADVERSARIAL_RTT_MS overrides). */
 export const RTT_BOUND_MS = Number(process.env.ADVERSARIAL_RTT_MS ?? 500);
@@ -24,9 +21,7 @@ export const RTT_BOUND_MS = Number(process.env.ADVERSARIAL_RTT_MS ?? 500);
  */
 export const rssBound = (bytes: number): number => bytes * Number(process.env.ADVERSARIAL_RSS_FACTOR ?? 1);
 
-import { useCleanup, withTimeout } from '../support.js';
-export { useCleanup, withTimeout };
-
+import { HOST, RawClient, type UpgradeOptions, withTimeout } from '../kit/index.js';
 
 /** The ASan runtime is preloaded (`npm run test:asan`, scripts/fuzz/build-asan.sh). */
 const SANITIZED = /libasan|libclang_rt\.asan/.test(process.env.LD_PRELOAD ?? '');
@@ -247,210 +242,30 @@ export function summarize(times: number[]): { n: number; median: number; p95: nu
 
 // ---- raw sockets ------------------------------------------------------------------------
 
-export const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+/** Payloads kept by the raw clients here: control frames and probes; bigger ones are only counted. */
+const KEEP_PAYLOAD_UP_TO = 4096;
 
-/** A handshake request; header values null are left out, extra raw lines appended as they are. */
-export function handshake(headers: Record<string, string | null> = {}, requestLine = 'GET / HTTP/1.1', extraLines: string[] = []): string {
-  const base: Record<string, string | null> = {
-    Host: HOST,
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-    'Sec-WebSocket-Version': '13',
-  };
-  for (const [name, value] of Object.entries(headers)) {
-    const existing = Object.keys(base).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (existing) delete base[existing];
-    base[name] = value;
-  }
-  let text = `${requestLine}\r\n`;
-  for (const [name, value] of Object.entries(base)) if (value !== null) text += `${name}: ${value}\r\n`;
-  for (const line of extraLines) text += `${line}\r\n`;
-  return `${text}\r\n`;
+/** A RawClient that completed the handshake. */
+export function upgrade(port: number, options: Omit<UpgradeOptions, 'keepPayloadUpTo'> = {}): Promise<RawClient> {
+  return RawClient.connect(port, { ...options, keepPayloadUpTo: KEEP_PAYLOAD_UP_TO });
 }
 
-export interface Frame {
-  fin: boolean;
-  opcode: number;
-  payload: Buffer;
-}
-
-/** Builds a client frame (masked unless mask is false). */
-export function frame(opcode: number, payload: Buffer | string = Buffer.alloc(0), options: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const n = body.length;
-  const mask = options.mask !== false;
-  const head: number[] = [((options.fin ?? true) ? 0x80 : 0) | (options.rsv ?? 0) | opcode];
-  const m = mask ? 0x80 : 0;
-  if (n < 126) head.push(m | n);
-  else if (n < 65536) head.push(m | 126, n >> 8, n & 0xff);
-  else {
-    head.push(m | 127);
-    const big = BigInt(n);
-    for (let i = 7; i >= 0; i--) head.push(Number((big >> BigInt(i * 8)) & 0xffn));
-  }
-  if (!mask) return Buffer.concat([Buffer.from(head), body]);
-  const key = randomBytes(4);
-  const masked = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) masked[i] = body[i]! ^ key[i & 3]!;
-  return Buffer.concat([Buffer.from(head), key, masked]);
-}
-
-/** A frame header claiming `length` bytes (a bigint, written as a 64-bit length), masked. */
-export function claimHeader(opcode: number, length: bigint, fin = true): Buffer {
-  const head = Buffer.alloc(14);
-  head[0] = (fin ? 0x80 : 0) | opcode;
-  head[1] = 0x80 | 127;
-  head.writeBigUInt64BE(length, 2);
-  head.writeUInt32BE(0x11223344, 10);
-  return head;
-}
-
-export class RawSocket {
-  readonly frames: Frame[] = [];
-  head = '';
-  status = 0;
-  /** Bytes received after the HTTP head. */
-  private pending: Buffer = Buffer.alloc(0);
-  private headDone = false;
-  private waiters: (() => void)[] = [];
-  readonly closed: Promise<void>;
-  isClosed = false;
-  /** Set when the server sent a TCP FIN (end) or the socket closed. */
-  ended = false;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => {
-      this.ended = true;
-      this.wake();
-    });
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.isClosed = true;
-        this.ended = true;
-        this.wake();
-        resolve();
-      }),
-    );
-  }
-
-  static connect(port: number): Promise<RawSocket> {
-    const socket = net.connect({ host: HOST, port });
-    const raw = new RawSocket(socket);
-    return withTimeout(
-      new Promise<RawSocket>((resolve, reject) => {
-        socket.once('connect', () => resolve(raw));
-        socket.once('error', reject);
-      }),
-      10_000,
-      'raw connect',
-    );
-  }
-
-  /** Connects, sends the handshake (with `after` appended), waits for the answer head. */
-  static async upgrade(port: number, headers: Record<string, string | null> = {}, after?: Buffer, path = '/'): Promise<RawSocket> {
-    const raw = await RawSocket.connect(port);
-    const request = Buffer.from(handshake(headers, `GET ${path} HTTP/1.1`), 'latin1');
-    raw.socket.write(after ? Buffer.concat([request, after]) : request);
-    await raw.waitFor(() => raw.headDone, 10_000, 'handshake answer');
-    if (raw.status !== 101) throw new Error(`handshake answered ${raw.status}: ${raw.head}`);
-    return raw;
-  }
-
-  private wake(): void {
-    const list = this.waiters;
-    this.waiters = [];
-    for (const w of list) w();
-  }
-
-  /** Resolves once cond() holds, re-checked on every byte received and at close; bounded by ms. */
-  waitFor(cond: () => boolean, ms: number, label: string): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return withTimeout(
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (cond()) resolve();
-          else if (this.isClosed) reject(new Error(`${label}: the socket closed first`));
-          else this.waiters.push(check);
-        };
-        this.waiters.push(check);
-      }),
-      ms,
-      label,
-    );
-  }
-
-  /** The first close frame's code (1005 for an empty one), waiting at most ms. */
-  async closeCode(ms = 5000): Promise<number> {
-    await this.waitFor(() => this.frames.some((f) => f.opcode === 8), ms, 'close frame');
-    const f = this.frames.find((x) => x.opcode === 8)!;
-    return f.payload.length >= 2 ? f.payload.readUInt16BE(0) : 1005;
-  }
-
-  private onData(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    if (!this.headDone) {
-      const end = this.pending.indexOf('\r\n\r\n');
-      if (end === -1) {
-        this.wake();
-        return;
-      }
-      this.head = this.pending.subarray(0, end).toString('latin1');
-      this.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(this.head)?.[1] ?? 0);
-      this.headDone = true;
-      this.pending = this.pending.subarray(end + 4);
-    }
-    for (;;) {
-      const b = this.pending;
-      if (b.length < 2) break;
-      let len = b[1]! & 0x7f;
-      let hl = 2;
-      if (len === 126) {
-        if (b.length < 4) break;
-        len = b.readUInt16BE(2);
-        hl = 4;
-      } else if (len === 127) {
-        if (b.length < 10) break;
-        len = Number(b.readBigUInt64BE(2));
-        hl = 10;
-      }
-      if (b.length < hl + len) break;
-      // Keep only small payloads (control frames, probes); big ones only count.
-      this.frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload: len <= 4096 ? Buffer.from(b.subarray(hl, hl + len)) : Buffer.alloc(0) });
-      this.bytesReceived += len;
-      this.pending = b.subarray(hl + len);
-    }
-    this.wake();
-  }
-
-  bytesReceived = 0;
-
-  get headReceived(): boolean {
-    return this.headDone;
-  }
-
-  write(bytes: Buffer | string): boolean {
-    return this.socket.write(bytes);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
+/** A RawClient that sent nothing yet. */
+export function openRaw(port: number): Promise<RawClient> {
+  return RawClient.open(port, { keepPayloadUpTo: KEEP_PAYLOAD_UP_TO });
 }
 
 /** Sends a raw HTTP request and returns the status line's code (0 if the server closed without one) and the head. */
 export async function rawRequest(port: number, request: string | Buffer, ms = 5000): Promise<{ status: number; head: string; closed: boolean }> {
-  const raw = await RawSocket.connect(port);
+  const raw = await openRaw(port);
   raw.write(request);
   try {
-    await raw.waitFor(() => raw.headReceived || raw.ended, ms, 'HTTP answer');
+    await raw.waitFor(() => raw.headReceived || raw.isEnded, ms, 'HTTP answer');
   } catch {
     // no answer within ms: reported as status 0
   }
   // An error answer must be followed by the server closing the connection.
-  let closed = raw.isClosed || raw.ended;
+  let closed = raw.isClosed || raw.isEnded;
   if (raw.status !== 101 && !closed) {
     closed = await withTimeout(raw.closed.then(() => true), 2000, 'close after the answer').catch(() => false);
   }

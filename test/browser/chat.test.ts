@@ -13,16 +13,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST, ROOT, start, useCleanup, withTimeout, wsConnect } from '../examples/support.js';
-import { withoutSanitizers } from '../support.js';
 import { type Mode, type PeerEnd, ourServer, perSuite, runMatrix } from '../interop/harness.js';
 import { backend } from '../interop/matrix.js';
+import { HOST, ROOT, start, useCleanup, withoutSanitizers, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const SCREENSHOT = `${ROOT}test/browser/artifacts/${backend === 'native' ? 'chat.png' : `chat-${backend}.png`}`;
+const SCREENSHOT = `${ROOT}/test/browser/artifacts/${backend === 'native' ? 'chat.png' : `chat-${backend}.png`}`;
 
 /** Where playwright-core would load from (an optional devDependency, imported dynamically), or null. Honours NODE_PATH. */
 function findPlaywright(): string | null {
@@ -115,7 +114,7 @@ describe('the chat demo in Chromium', () => {
     const stats = await node.json.find((m) => m.type === 'stats' && m.connections === 2, 5000, 'stats counting both');
     expect(stats.deflate).toBe(2);
 
-    mkdirSync(`${ROOT}test/browser/artifacts`, { recursive: true });
+    mkdirSync(`${ROOT}/test/browser/artifacts`, { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`screenshot: ${SCREENSHOT}`);
     expect(errors).toEqual([]);

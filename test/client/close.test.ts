@@ -1,7 +1,8 @@
 /** The closing handshake from the client's side: codes both ways, who drops TCP, the close timeout, terminate(). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReadyState, SendStatus } from '../../src/index.js';
-import { KINDS, cleanup, client, closePayload, deferred, frameReader, rawWebSocketServer, serverFrame, startServer, withTimeout } from './util.js';
+import { cleanup, closeBody, deferred, frameReader, rawWebSocketServer, serverFrame, withTimeout } from '../kit/index.js';
+import { client, KINDS, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -19,7 +20,7 @@ describe.each(KINDS)('closing with a %s server', (kind) => {
     // echoes code and reason, our server echoes the code only.
     expect(closed).toEqual({ code: 4001, reason: 'x', cause: { kind: 'local' } }); // both servers echo code and reason
     expect(ws.readyState).toBe(ReadyState.CLOSED);
-    expect(closes.length).toBe(0);
+    expect(closes.pending).toBe(0);
   });
 
   it('the server closes with 4002: the client reports 4002 and its reason with cause remote', async () => {
@@ -87,13 +88,13 @@ describe('closing with a raw server', () => {
     const close = await frames.next();
     expect(close.opcode).toBe(8);
     expect(close.payload.readUInt16BE(0)).toBe(4001);
-    socket.write(serverFrame(8, closePayload(4001)));
+    socket.write(serverFrame(8, closeBody(4001)));
 
     // An absence check, so it needs a window: the client must not end TCP
     // on its own (it would do so within a tick of reading our close frame).
     const early = await Promise.race([clientEnded.promise, new Promise<null>((resolve) => setTimeout(() => resolve(null), 250))]);
     expect(early, 'the client ended TCP before the server did').toBeNull();
-    expect(closes.length).toBe(0);
+    expect(closes.pending).toBe(0);
     expect(ws.readyState).toBe(ReadyState.CLOSING);
 
     const serverEnded = Date.now();
@@ -133,7 +134,7 @@ describe('closing with a raw server', () => {
     const started = Date.now();
     ws.close(4001, 'x');
     expect((await frames.next()).opcode).toBe(8);
-    socket.write(serverFrame(8, closePayload(4001, 'x')));
+    socket.write(serverFrame(8, closeBody(4001, 'x')));
     const closed = await closes.next(3000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(closed).toEqual({ code: 4001, reason: 'x', cause: { kind: 'local' } });
@@ -145,7 +146,7 @@ describe('closing with a raw server', () => {
     const { closes } = await client(raw.url, { closeTimeout: 200 });
     const { socket } = await raw.connections.next();
     const frames = frameReader(socket);
-    socket.write(serverFrame(8, closePayload(4002, 'go')));
+    socket.write(serverFrame(8, closeBody(4002, 'go')));
     const echo = await frames.next();
     expect(echo.opcode).toBe(8);
     expect(echo.masked).toBe(true);

@@ -6,7 +6,8 @@
 import { format } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ConnectOptions, type WebSocket, type WsboltError, connect, reconnecting } from '../../src/index.js';
-import { HOST, Queue, cleanup, client, defer, freePort, startOurs, startServer, withTimeout } from './util.js';
+import { cleanup, defer, freePort, HOST, Queue, withTimeout } from '../kit/index.js';
+import { client, startOurs, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -102,7 +103,7 @@ describe('a failing client close callback', () => {
     const report = await reports.next(5000);
     expect(report.ws).toBe(ws);
     expectHandlerError(report.error, thrown, 'close');
-    expect(reports.length).toBe(0);
+    expect(reports.pending).toBe(0);
   });
 });
 

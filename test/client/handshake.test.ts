@@ -1,7 +1,8 @@
 /** The client's opening handshake: what it sends, and every way a server's answer can be wrong. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UnexpectedResponseError, WsboltError, connect, reject as refuse } from '../../src/index.js';
-import { HOST, KINDS, type RawRequest, cleanup, client, deferred, failure, freePort, rawServer, serverFrame, startOurs, startServer, switchingProtocols, withTimeout } from './util.js';
+import { cleanup, deferred, failure, freePort, HOST, type RawRequest, rawServer, serverFrame, switchingProtocols, withTimeout } from '../kit/index.js';
+import { client, KINDS, startOurs, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -195,7 +196,7 @@ describe('bad answers from the server', () => {
     expect(error).toBeInstanceOf(UnexpectedResponseError);
     expect(error.status).toBe(302);
     expect(error.headers.location).toBe('ws://127.0.0.1:1/elsewhere');
-    expect(raw.connections.seen.length).toBe(1);
+    expect(raw.connections.items.length).toBe(1);
   });
 
   it('401 with WWW-Authenticate: status, headers and body on the error', async () => {

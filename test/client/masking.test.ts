@@ -1,6 +1,7 @@
 /** Client frames on the wire, read by a raw server: every frame masked, keys vary, the user's buffers untouched. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, client, frameReader, rawWebSocketServer } from './util.js';
+import { cleanup, frameReader, rawWebSocketServer } from '../kit/index.js';
+import { client } from './util.js';
 
 afterEach(cleanup);
 

@@ -1,7 +1,8 @@
 /** Data and control frames between our client and two servers: ours (serve) and ws. */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KINDS, cleanup, client, startServer } from './util.js';
+import { cleanup } from '../kit/index.js';
+import { client, KINDS, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -87,7 +88,7 @@ describe.each(KINDS)('client ↔ %s server', (kind) => {
     const echoed = await messages.take(2);
     expect(echoed[0]!.data.toString()).toBe('fragmented ✓');
     expect(echoed[1]!.data.toString('hex')).toBe('010203');
-    expect(peer.messages.length).toBe(0);
+    expect(peer.messages.pending).toBe(0);
   });
 
   it('receives a message the server sends in fragments as one message', async () => {

@@ -1,7 +1,8 @@
 /** reconnecting(): backoff, restarts, sends while disconnected, the queue, close(), finalCodes, maxAttempts. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CloseCause, ReadyState, type ReconnectingClient, type ReconnectingOptions, type WebSocket, WsboltError, reconnecting } from '../../src/index.js';
-import { HOST, Queue, cleanup, defer, deferred, frameReader, freePort, rawServer, recorder, startOurs, switchingProtocols, withTimeout } from './util.js';
+import { cleanup, defer, deferred, frameReader, freePort, handlerRecorder, HOST, Queue, rawServer, switchingProtocols, withTimeout } from '../kit/index.js';
+import { startOurs } from './util.js';
 
 afterEach(cleanup);
 
@@ -26,9 +27,9 @@ interface Attempt {
   cause: CloseCause | Error;
 }
 
-/** reconnecting() with a recorder for every callback; the client is closed after the test. */
+/** reconnecting() with a handlerRecorder for every callback; the client is closed after the test. */
 async function start<T = unknown>(url: string, options: Omit<ReconnectingOptions<T>, 'reconnecting' | 'giveUp'>) {
-  const rec = recorder<T>();
+  const rec = handlerRecorder<T>();
   const attempts = new Queue<Attempt>('reconnecting callback');
   const giveUps = new Queue<CloseCause | Error>('giveUp');
   const clientPromise = reconnecting<T>(url, {
@@ -60,7 +61,7 @@ describe('reconnecting()', () => {
       reconnect: { initialDelay: 20, factor: 2, maxDelay: 10_000, jitter: 0, stableAfter: 0 },
     });
     const client = await clientPromise;
-    expect(opens.seen.length).toBe(1);
+    expect(opens.items.length).toBe(1);
     const ws1 = await opens.next();
     expect(client.current).toBe(ws1);
     expect(client.readyState).toBe(ReadyState.OPEN);
@@ -90,7 +91,7 @@ describe('reconnecting()', () => {
     expect(ws2).not.toBe(ws1);
     expect(client.current).toBe(ws2);
     expect(client.readyState).toBe(ReadyState.OPEN);
-    for (const a of attempts.seen) expect(a.delay).toBe(20 * 2 ** (a.attempt - 1));
+    for (const a of attempts.items) expect(a.delay).toBe(20 * 2 ** (a.attempt - 1));
     await second.peers.next();
     client.send('after');
     expect((await second.received.next()).toString()).toBe('after');
@@ -98,11 +99,11 @@ describe('reconnecting()', () => {
 
     // A stable open resets the count: the next loss starts again at attempt 1.
     attempts.clear();
-    const before = attempts.seen.length;
+    const before = attempts.items.length;
     await second.server.close();
     await closes.next();
     const again = await attempts.next();
-    expect(attempts.seen.length).toBe(before + 1);
+    expect(attempts.items.length).toBe(before + 1);
     expect([again.attempt, again.delay]).toEqual([1, 20]);
   });
 
@@ -121,7 +122,7 @@ describe('reconnecting()', () => {
       [5, 160],
     ]);
     // Every attempt did open: it is the connections' short life, not failed attempts, that keeps the backoff growing.
-    expect(opens.seen.length).toBeGreaterThanOrEqual(5);
+    expect(opens.items.length).toBeGreaterThanOrEqual(5);
     for (const a of seen) expect((a.cause as CloseCause).kind).toBe('remote');
   });
 
@@ -173,17 +174,17 @@ describe('reconnecting()', () => {
       5000,
       'start() to fail',
     );
-    expect(attempts.seen.map((a) => [a.attempt, a.delay])).toEqual([
+    expect(attempts.items.map((a) => [a.attempt, a.delay])).toEqual([
       [1, 5],
       [2, 15],
       [3, 45],
       [4, 50],
       [5, 50],
     ]);
-    expect(giveUps.seen.length).toBe(1);
-    expect((giveUps.seen[0] as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
-    expect(error).toBe(giveUps.seen[0]);
-    expect(opens.seen.length).toBe(0);
+    expect(giveUps.items.length).toBe(1);
+    expect((giveUps.items[0] as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(error).toBe(giveUps.items[0]);
+    expect(opens.items.length).toBe(0);
   });
 
   it('jitter randomises each delay within [base × (1 − jitter), base]', async () => {
@@ -192,8 +193,8 @@ describe('reconnecting()', () => {
       reconnect: { initialDelay: 20, factor: 1, jitter: 0.5, maxAttempts: 6 },
     });
     await clientPromise.catch(() => {});
-    expect(attempts.seen.length).toBe(6);
-    for (const a of attempts.seen) {
+    expect(attempts.items.length).toBe(6);
+    for (const a of attempts.items) {
       expect(a.delay).toBeGreaterThanOrEqual(10);
       expect(a.delay).toBeLessThanOrEqual(20);
     }
@@ -203,7 +204,7 @@ describe('reconnecting()', () => {
     const server = await echo();
     const { clientPromise, attempts, closes } = await start(server.url, { reconnect: true });
     const client = await clientPromise;
-    server.peers.seen[0]!.close(4000, 'go');
+    server.peers.items[0]!.close(4000, 'go');
     await closes.next();
     const a = await attempts.next();
     client.close();
@@ -245,8 +246,8 @@ describe('reconnecting()', () => {
     expect(closed.cause.kind).toBe('local');
     // The reconnect decision is made synchronously in the close callback: had it
     // been taken, reconnecting() would have been called by now.
-    expect(attempts.seen.length).toBe(0);
-    expect(giveUps.seen.length).toBe(0);
+    expect(attempts.items.length).toBe(0);
+    expect(giveUps.items.length).toBe(0);
     expect(client.readyState).toBe(ReadyState.CLOSED);
     expect(client.current).toBeNull();
     expectNotConnected(() => client.send('after close'));
@@ -264,9 +265,9 @@ describe('reconnecting()', () => {
     const second = await echo(first.port);
     // An absence check needs a window: several times the pending delay.
     await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(second.peers.seen.length).toBe(0);
-    expect(attempts.seen.length).toBe(1);
-    expect(opens.seen.length).toBe(1);
+    expect(second.peers.items.length).toBe(0);
+    expect(attempts.items.length).toBe(1);
+    expect(opens.items.length).toBe(1);
   });
 
   it('client.close() while an attempt is in flight: the connection that completes afterwards is not kept open', async () => {
@@ -292,7 +293,7 @@ describe('reconnecting()', () => {
     socket.write(switchingProtocols(request));
 
     const outcome = await withTimeout(released.promise, 1000, 'the client to let go of the connection it opened after close()').catch((e) => String(e));
-    expect({ outcome, opens: opens.seen.length, current: client.current === null ? null : `open (readyState ${client.current.readyState})` }).toEqual({
+    expect({ outcome, opens: opens.items.length, current: client.current === null ? null : `open (readyState ${client.current.readyState})` }).toEqual({
       outcome: expect.stringMatching(/^(FIN|closed|frame opcode 8)$/),
       opens: 1, // open() must not run for a client that was closed
       current: null,
@@ -317,9 +318,9 @@ describe('reconnecting()', () => {
     (await first.peers.next()).close(4003, 'banned');
     const closed = await closes.next();
     expect(closed.code).toBe(4003);
-    expect(attempts.seen.length).toBe(1);
-    expect(giveUps.seen.length).toBe(1);
-    expect(giveUps.seen[0]).toEqual({ kind: 'remote' });
+    expect(attempts.items.length).toBe(1);
+    expect(giveUps.items.length).toBe(1);
+    expect(giveUps.items[0]).toEqual({ kind: 'remote' });
     expect(client.readyState).toBe(ReadyState.CLOSED);
     expectNotConnected(() => client.send('x'));
   });
@@ -333,9 +334,9 @@ describe('reconnecting()', () => {
     await first.server.close();
     await closes.next();
     const cause = await giveUps.next(5000);
-    expect(attempts.seen.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    expect(attempts.items.map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect((cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
-    expect(giveUps.seen.length).toBe(1);
+    expect(giveUps.items.length).toBe(1);
     expect(client.readyState).toBe(ReadyState.CLOSED);
     expectNotConnected(() => client.send('x'));
   });

@@ -1,7 +1,8 @@
 /** followRedirects: hops, limits, and credentials across origins. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WsboltError, connect } from '../../src/index.js';
-import { HOST, KINDS, type RawServer, cleanup, client, failure, rawServer, startServer, switchingProtocols, withTimeout } from './util.js';
+import { cleanup, failure, HOST, type RawServer, rawServer, switchingProtocols, withTimeout } from '../kit/index.js';
+import { client, KINDS, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -65,9 +66,9 @@ describe('redirects', () => {
     expect(error).toBeInstanceOf(WsboltError);
     expect(error.code).toBe('ERR_TOO_MANY_REDIRECTS');
     expect(open).not.toHaveBeenCalled();
-    expect(hop1.connections.seen.length).toBe(1);
-    expect(hop2.connections.seen.length).toBe(1);
-    expect(target.peers.seen.length).toBe(0);
+    expect(hop1.connections.items.length).toBe(1);
+    expect(hop2.connections.items.length).toBe(1);
+    expect(target.peers.items.length).toBe(0);
   });
 
   it('the same two hops with maxRedirects: 2 arrive', async () => {
@@ -82,7 +83,7 @@ describe('redirects', () => {
     const loop = await redirecting((port) => `ws://${HOST}:${port}/again`);
     const error = await failure(() => connect(loop.url, { followRedirects: true }));
     expect(error.code).toBe('ERR_TOO_MANY_REDIRECTS');
-    expect(loop.connections.seen.length).toBe(11);
+    expect(loop.connections.items.length).toBe(11);
   });
 
   it('handshakeTimeout covers the whole chain: a hop that never answers times out at the original deadline', async () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type UpgradeRequest, connect } from '../../src/index.js';
-import { HOST, Queue, cleanup, client, defer, failure, startOurs } from './util.js';
+import { cleanup, defer, failure, HOST, Queue } from '../kit/index.js';
+import { client, startOurs } from './util.js';
 
 afterEach(cleanup);
 
@@ -92,7 +93,7 @@ describe('wss://', () => {
     const error = await failure(() => connect(`wss://localhost:${server.port}/`, { open, handshakeTimeout: 5000 }));
     expect(open).not.toHaveBeenCalled();
     expect(error.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
-    expect(server.requests.seen.length).toBe(0);
+    expect(server.requests.items.length).toBe(0);
   });
 
   it('rejectUnauthorized: false connects to a self-signed server', async () => {

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, startServer } from './util.js';
+import { cleanup } from '../kit/index.js';
+import { startServer } from './util.js';
 
 afterEach(cleanup);
 

@@ -1,7 +1,8 @@
 /** What connect() accepts as a URL and what reaches the server from it. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WsboltError, connect } from '../../src/index.js';
-import { HOST, cleanup, client, failure, ipv6Loopback, startServer } from './util.js';
+import { cleanup, failure, HOST, ipv6Loopback } from '../kit/index.js';
+import { client, startServer } from './util.js';
 
 afterEach(cleanup);
 

@@ -1,6 +1,6 @@
 /** The same bytes, however the network cuts them, give the same events. */
 import { describe, expect, it } from 'vitest';
-import { type Event, feed, frame, recorder, rng } from '../helpers.js';
+import { type Event, feed, frame, protocolRecorder, rng } from '../kit/index.js';
 
 const M = { mask: true } as const;
 const text = (s: string) => Buffer.from(s).toString('hex');
@@ -38,14 +38,14 @@ describe('chunking', () => {
   const bytes = stream();
 
   it('in one piece', () => {
-    const r = recorder('server');
+    const r = protocolRecorder('server');
     feed(r.protocol, bytes);
     expect(r.events).toEqual(expected);
   });
 
   it('split in two at every byte boundary', () => {
     for (let at = 1; at < bytes.length; at++) {
-      const r = recorder('server');
+      const r = protocolRecorder('server');
       feed(r.protocol, bytes, [at]);
       expect(r.events, `split at ${at}`).toEqual(expected);
     }
@@ -54,7 +54,7 @@ describe('chunking', () => {
   it('split in three at every pair of boundaries within the first 120 bytes', () => {
     for (let a = 1; a < 120; a++) {
       for (let b = a + 1; b < 121; b++) {
-        const r = recorder('server');
+        const r = protocolRecorder('server');
         feed(r.protocol, bytes, [a, b]);
         expect(r.events, `split at ${a}, ${b}`).toEqual(expected);
       }
@@ -62,7 +62,7 @@ describe('chunking', () => {
   });
 
   it('one byte at a time', () => {
-    const r = recorder('server');
+    const r = protocolRecorder('server');
     feed(r.protocol, bytes, Array.from({ length: bytes.length }, (_, i) => i));
     expect(r.events).toEqual(expected);
   });
@@ -73,7 +73,7 @@ describe('chunking', () => {
       const cuts = new Set<number>();
       const n = 1 + random.int(12);
       for (let i = 0; i < n; i++) cuts.add(1 + random.int(bytes.length - 1));
-      const r = recorder('server');
+      const r = protocolRecorder('server');
       feed(r.protocol, bytes, [...cuts].sort((x, y) => x - y));
       expect(r.events, `cuts ${[...cuts]}`).toEqual(expected);
     }
@@ -92,7 +92,7 @@ describe('chunking', () => {
       { type: 'message', data: '03'.repeat(70000), binary: true },
     ];
     for (const at of [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 1000, 65536, unmasked.length - 1]) {
-      const r = recorder('client');
+      const r = protocolRecorder('client');
       feed(r.protocol, unmasked, [at]);
       expect(r.events, `split at ${at}`).toEqual(want);
     }

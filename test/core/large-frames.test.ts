@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Protocol } from '../../src/core/index.js';
-import { feed, frame, rng } from '../helpers.js';
+import { feed, frame, rng } from '../kit/index.js';
 
 function receiver(maxPayload = 64 * 1024 * 1024) {
   const messages: { data: Buffer; binary: boolean }[] = [];

@@ -1,6 +1,6 @@
 /** RFC 6455 §5.7: the example frames, byte for byte, in both directions. */
 import { describe, expect, it } from 'vitest';
-import { recorder } from '../helpers.js';
+import { protocolRecorder } from '../kit/index.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const HELLO = Buffer.from('Hello').toString('hex');
@@ -10,23 +10,23 @@ const range = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i &
 describe('RFC 6455 §5.7 examples', () => {
   it('single-frame unmasked text: decoded by a client, encoded by a server', () => {
     const wire = hex('81 05 48 65 6c 6c 6f');
-    const client = recorder('client');
+    const client = protocolRecorder('client');
     client.protocol.receive(Buffer.from(wire));
     expect(client.events).toEqual([{ type: 'message', data: HELLO, binary: false }]);
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.send('Hello', false);
     expect(Buffer.concat(server.protocol.dataToSend())).toEqual(wire);
   });
 
   it('single-frame masked text: decoded by a server, encoded by a client', () => {
     const wire = hex('81 85 37 fa 21 3d 7f 9f 4d 51 58');
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.receive(Buffer.from(wire));
     expect(server.events).toEqual([{ type: 'message', data: HELLO, binary: false }]);
-    const client = recorder('client', { maskKey: rfcKey });
+    const client = protocolRecorder('client', { maskKey: rfcKey });
     client.protocol.send('Hello', false);
     expect(Buffer.concat(client.protocol.dataToSend())).toEqual(wire);
-    const clientBuffer = recorder('client', { maskKey: rfcKey });
+    const clientBuffer = protocolRecorder('client', { maskKey: rfcKey });
     const user = Buffer.from('Hello');
     clientBuffer.protocol.send(user, false);
     expect(Buffer.concat(clientBuffer.protocol.dataToSend())).toEqual(wire);
@@ -35,10 +35,10 @@ describe('RFC 6455 §5.7 examples', () => {
 
   it('fragmented unmasked text', () => {
     const wire = hex('01 03 48 65 6c 80 02 6c 6f');
-    const client = recorder('client');
+    const client = protocolRecorder('client');
     client.protocol.receive(Buffer.from(wire));
     expect(client.events).toEqual([{ type: 'message', data: HELLO, binary: false }]);
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.send('Hel', false, { fin: false });
     server.protocol.send('lo', false);
     expect(Buffer.concat(server.protocol.dataToSend())).toEqual(wire);
@@ -46,12 +46,12 @@ describe('RFC 6455 §5.7 examples', () => {
 
   it('unmasked ping and masked pong', () => {
     const ping = hex('89 05 48 65 6c 6c 6f');
-    const client = recorder('client', { maskKey: rfcKey });
+    const client = protocolRecorder('client', { maskKey: rfcKey });
     client.protocol.receive(Buffer.from(ping));
     expect(client.events).toEqual([{ type: 'ping', data: HELLO }]);
     // The automatic answer is the RFC's masked pong.
     expect(Buffer.concat(client.protocol.dataToSend())).toEqual(hex('8a 85 37 fa 21 3d 7f 9f 4d 51 58'));
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.ping('Hello');
     expect(Buffer.concat(server.protocol.dataToSend())).toEqual(ping);
     server.protocol.receive(hex('8a 85 37 fa 21 3d 7f 9f 4d 51 58'));
@@ -60,20 +60,20 @@ describe('RFC 6455 §5.7 examples', () => {
 
   it('256 bytes binary in a single unmasked frame (16-bit length)', () => {
     const wire = Buffer.concat([hex('82 7e 01 00'), range(256)]);
-    const client = recorder('client');
+    const client = protocolRecorder('client');
     client.protocol.receive(Buffer.from(wire));
     expect(client.events).toEqual([{ type: 'message', data: range(256).toString('hex'), binary: true }]);
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.send(range(256), true);
     expect(Buffer.concat(server.protocol.dataToSend())).toEqual(wire);
   });
 
   it('64 KiB binary in a single unmasked frame (64-bit length)', () => {
     const wire = Buffer.concat([hex('82 7f 00 00 00 00 00 01 00 00'), range(65536)]);
-    const client = recorder('client');
+    const client = protocolRecorder('client');
     client.protocol.receive(Buffer.from(wire));
     expect(client.events).toEqual([{ type: 'message', data: range(65536).toString('hex'), binary: true }]);
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.send(range(65536), true);
     expect(Buffer.concat(server.protocol.dataToSend())).toEqual(wire);
   });

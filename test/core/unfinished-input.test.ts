@@ -5,13 +5,13 @@
  * of the driver's without waiting for the peer.
  */
 import { describe, expect, it } from 'vitest';
-import { frame, parseFrames, recorder } from '../helpers.js';
+import { frame, parseFrames, protocolRecorder } from '../kit/index.js';
 
 const M = { mask: true } as const;
 
 describe('unfinished input', () => {
   it('inputPending holds from the first byte of a message to its last; messagesReceived counts what completed', () => {
-    const { protocol } = recorder('server');
+    const { protocol } = protocolRecorder('server');
     const whole = frame({ opcode: 2, payload: Buffer.alloc(100, 1), ...M });
     expect([protocol.inputPending, protocol.messagesReceived]).toEqual([false, 0]);
     protocol.receive(Buffer.from(whole.subarray(0, 1))); // half a header
@@ -26,7 +26,7 @@ describe('unfinished input', () => {
   });
 
   it('between fragments the message is still pending, and control frames inside it do not count as messages', () => {
-    const { protocol } = recorder('server');
+    const { protocol } = protocolRecorder('server');
     protocol.receive(frame({ opcode: 1, payload: 'a', fin: false, ...M }));
     expect([protocol.inputPending, protocol.messagesReceived]).toEqual([true, 0]);
     protocol.receive(frame({ opcode: 9, payload: 'p', ...M }));
@@ -38,7 +38,7 @@ describe('unfinished input', () => {
   });
 
   it('abandonInput queues the close, stops reading, and asks for the transport to close at once', () => {
-    const { protocol, events } = recorder('server');
+    const { protocol, events } = protocolRecorder('server');
     const whole = frame({ opcode: 2, payload: Buffer.alloc(100, 1), ...M });
     protocol.receive(Buffer.from(whole.subarray(0, 20)));
     protocol.abandonInput(1008, 'message timeout');

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { Protocol, type ProtocolOptions } from '../../src/core/index.js';
 import { backends } from '../../src/native/index.js';
 import * as contract from '../../src/native/types.js';
-import { frame, recorder, sentCloseCode } from '../helpers.js';
+import { frame, protocolRecorder, sentCloseCode } from '../kit/index.js';
 
 const M = { mask: true } as const; // what a client sends
 
 function serverFails(bytes: Buffer, options = {}) {
-  const s = recorder('server', options);
+  const s = protocolRecorder('server', options);
   s.protocol.receive(Buffer.from(bytes));
   const error = s.events.find((e) => e.type === 'error');
   return { ...s, error, sent: sentCloseCode(s.protocol.dataToSend()) };
@@ -26,7 +26,7 @@ describe('header rules (§5.2)', () => {
   });
 
   it('RSV1 claimed by an extension is accepted on data frames but not on control frames', () => {
-    const ok = recorder('server', { rsvMask: 0x40 });
+    const ok = protocolRecorder('server', { rsvMask: 0x40 });
     ok.protocol.receive(frame({ opcode: 2, payload: 'ab', rsv: 0x40, ...M }));
     expect(ok.events).toEqual([{ type: 'message', data: '6162', binary: true }]);
     const r = serverFails(frame({ opcode: 9, payload: 'ab', rsv: 0x40, ...M }), { rsvMask: 0x40 });
@@ -50,7 +50,7 @@ describe('header rules (§5.2)', () => {
   });
 
   it('a 125-byte ping is fine', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(frame({ opcode: 9, payload: Buffer.alloc(125, 1), ...M }));
     expect(s.events).toEqual([{ type: 'ping', data: '01'.repeat(125) }]);
   });
@@ -58,7 +58,7 @@ describe('header rules (§5.2)', () => {
   it('server rejects an unmasked frame, client rejects a masked one → 1002', () => {
     const r = serverFails(frame({ opcode: 1, payload: 'x' }));
     expect(r.error).toEqual({ type: 'error', code: 'WS_ERR_EXPECTED_MASK', closeCode: 1002 });
-    const c = recorder('client');
+    const c = protocolRecorder('client');
     c.protocol.receive(frame({ opcode: 1, payload: 'x', mask: true }));
     expect(c.events).toEqual([{ type: 'error', code: 'WS_ERR_UNEXPECTED_MASK', closeCode: 1002 }]);
     expect(sentCloseCode(c.protocol.dataToSend())).toBe(1002);
@@ -85,7 +85,7 @@ describe('header rules (§5.2)', () => {
   });
 
   it('rules are checked as soon as their bytes arrive (one byte at a time)', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(Buffer.from([0x83])); // reserved opcode, nothing else yet
     expect(s.events).toEqual([{ type: 'error', code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 }]);
   });
@@ -168,7 +168,7 @@ describe('fragmentation and limits (§5.4)', () => {
   });
 
   it('control frames may interleave with fragments', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(
       Buffer.concat([
         frame({ opcode: 1, payload: 'He', fin: false, ...M }),
@@ -191,7 +191,7 @@ describe('fragmentation and limits (§5.4)', () => {
   });
 
   it('a message exactly at maxPayload is accepted', () => {
-    const s = recorder('server', { maxPayload: 1000 });
+    const s = protocolRecorder('server', { maxPayload: 1000 });
     s.protocol.receive(Buffer.concat([frame({ opcode: 2, payload: Buffer.alloc(500), fin: false, ...M }), frame({ opcode: 0, payload: Buffer.alloc(500), ...M })]));
     expect(s.events).toEqual([{ type: 'message', data: '00'.repeat(1000), binary: true }]);
   });
@@ -206,7 +206,7 @@ describe('fragmentation and limits (§5.4)', () => {
   it('many fragments are joined in order', () => {
     const parts = [frame({ opcode: 2, payload: Buffer.from([0]), fin: false, ...M })];
     for (let i = 1; i < 3000; i++) parts.push(frame({ opcode: 0, payload: Buffer.from([i & 0xff]), fin: i === 2999, ...M }));
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(Buffer.concat(parts));
     const expected = Buffer.from(Array.from({ length: 3000 }, (_, i) => i & 0xff)).toString('hex');
     expect(s.events).toEqual([{ type: 'message', data: expected, binary: true }]);
@@ -223,7 +223,7 @@ describe('UTF-8 (§8.1)', () => {
   });
 
   it('a code point split across fragments is valid', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(
       Buffer.concat([
         frame({ opcode: 1, payload: euro.subarray(0, 1), fin: false, ...M }),
@@ -235,7 +235,7 @@ describe('UTF-8 (§8.1)', () => {
   });
 
   it('fails at the fragment that breaks the text, before the message ends', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(frame({ opcode: 1, payload: 'ok', fin: false, ...M }));
     expect(s.events).toEqual([]);
     s.protocol.receive(frame({ opcode: 0, payload: Buffer.from([0xf4, 0x90]), fin: false, ...M })); // above U+10FFFF
@@ -245,7 +245,7 @@ describe('UTF-8 (§8.1)', () => {
   it('fails inside a frame whose rest has not arrived (Autobahn 6.4.3/6.4.4)', () => {
     const payload = Buffer.concat([Buffer.from('κόσμε'), Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.from('edited')]);
     const wire = frame({ opcode: 1, payload, ...M });
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(Buffer.from(wire.subarray(0, 6 + 11)));
     expect(s.events).toEqual([]);
     s.protocol.receive(Buffer.from(wire.subarray(17, 19))); // f4 90: already impossible
@@ -259,10 +259,10 @@ describe('UTF-8 (§8.1)', () => {
 
   it('binary messages are not checked; skipUtf8Validation turns the check off', () => {
     const bad = Buffer.from([0xff, 0xfe]);
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(frame({ opcode: 2, payload: bad, ...M }));
     expect(s.events).toEqual([{ type: 'message', data: 'fffe', binary: true }]);
-    const t = recorder('server', { skipUtf8Validation: true });
+    const t = protocolRecorder('server', { skipUtf8Validation: true });
     t.protocol.receive(frame({ opcode: 1, payload: bad, ...M }));
     expect(t.events).toEqual([{ type: 'message', data: 'fffe', binary: false }]);
   });
@@ -289,7 +289,7 @@ describe('close frames (§5.5.1, §7.4)', () => {
   });
 
   it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])('valid close code %i is echoed', (code) => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(close(withCode(code, Buffer.from('bye'))));
     expect(s.events).toEqual([{ type: 'close', code, reason: 'bye' }]);
     expect(sentCloseCode(s.protocol.dataToSend())).toBe(code);
@@ -303,21 +303,21 @@ describe('close frames (§5.5.1, §7.4)', () => {
   });
 
   it('an empty close is answered with an empty close and reported as 1005', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(close(Buffer.alloc(0)));
     expect(s.events).toEqual([{ type: 'close', code: 1005, reason: '' }]);
     expect(sentCloseCode(s.protocol.dataToSend())).toBe(1005);
   });
 
   it('input after a close frame is discarded', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(Buffer.concat([close(withCode(1000)), frame({ opcode: 1, payload: 'late', ...M })]));
     s.protocol.receive(frame({ opcode: 1, payload: 'later', ...M }));
     expect(s.events).toEqual([{ type: 'close', code: 1000, reason: '' }]);
   });
 
   it('input after a failure is discarded', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receive(Buffer.concat([frame({ opcode: 3, ...M }), frame({ opcode: 1, payload: 'late', ...M })]));
     s.protocol.receive(frame({ opcode: 1, payload: 'later', ...M }));
     expect(s.events).toEqual([{ type: 'error', code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 }]);
@@ -327,7 +327,7 @@ describe('close frames (§5.5.1, §7.4)', () => {
 
 describe('closing handshake state', () => {
   it('server-initiated: expects the peer close, then drops TCP', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.close(1001, 'going');
     expect(sentCloseCode(s.protocol.dataToSend())).toBe(1001);
     expect(s.protocol.closeExpected()).toBe(true);
@@ -341,7 +341,7 @@ describe('closing handshake state', () => {
   });
 
   it('client-initiated: after the handshake the client waits for the server to drop TCP', () => {
-    const c = recorder('client');
+    const c = protocolRecorder('client');
     c.protocol.close(1000);
     expect(c.protocol.closeExpected()).toBe(true);
     c.protocol.receive(frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }));
@@ -350,13 +350,13 @@ describe('closing handshake state', () => {
   });
 
   it('EOF without a close frame is 1006', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.receiveEof();
     expect(s.protocol.closeCode).toBe(1006);
   });
 
   it('sending after close throws a typed error; close() twice sends one frame', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.close();
     s.protocol.close(1000);
     expect(s.protocol.dataToSend()).toHaveLength(1);
@@ -364,30 +364,30 @@ describe('closing handshake state', () => {
   });
 
   it.each([1005, 1006, 1015, 999, 5000])('close(%i) is refused', (code) => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     expect(() => s.protocol.close(code)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CLOSE_CODE' }));
     expect(s.protocol.dataToSend()).toEqual([]);
   });
 
   it('a reason over 123 bytes is refused; 123 bytes fit', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     expect(() => s.protocol.close(1000, 'é'.repeat(62))).toThrow(expect.objectContaining({ code: 'ERR_CLOSE_REASON_TOO_LONG' }));
     s.protocol.close(1000, 'x'.repeat(123));
     expect(Buffer.concat(s.protocol.dataToSend()).length).toBe(2 + 125);
   });
 
   it('ping payloads over 125 bytes are refused', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     expect(() => s.protocol.ping(Buffer.alloc(126))).toThrow(expect.objectContaining({ code: 'ERR_CONTROL_PAYLOAD_TOO_LONG' }));
   });
 });
 
 describe('auto-pong', () => {
   it('answers a ping with the same payload by default, not when autoPong is false', () => {
-    const on = recorder('server');
+    const on = protocolRecorder('server');
     on.protocol.receive(frame({ opcode: 9, payload: 'abc', ...M }));
     expect(Buffer.concat(on.protocol.dataToSend())).toEqual(frame({ opcode: 10, payload: 'abc' }));
-    const off = recorder('server', { autoPong: false });
+    const off = protocolRecorder('server', { autoPong: false });
     off.protocol.receive(frame({ opcode: 9, payload: 'abc', ...M }));
     expect(off.events).toEqual([{ type: 'ping', data: Buffer.from('abc').toString('hex') }]);
     expect(off.protocol.dataToSend()).toEqual([]);
@@ -396,7 +396,7 @@ describe('auto-pong', () => {
 
 describe('client masking', () => {
   it('masks every frame with a fresh key and leaves the user buffer untouched', () => {
-    const c = recorder('client');
+    const c = protocolRecorder('client');
     const data = Buffer.alloc(4096, 0x61);
     c.protocol.send(data, true);
     c.protocol.send(data, true);
@@ -408,7 +408,7 @@ describe('client masking', () => {
     expect(a[1]! & 0x80).toBe(0x80);
     expect(b[1]! & 0x80).toBe(0x80);
     expect(a.subarray(4, 8).equals(b.subarray(4, 8))).toBe(false);
-    const server = recorder('server');
+    const server = protocolRecorder('server');
     server.protocol.receive(Buffer.from(wire));
     expect(server.events).toHaveLength(2);
     expect(server.events[0]).toEqual({ type: 'message', data: data.toString('hex'), binary: true });

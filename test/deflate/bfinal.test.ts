@@ -3,7 +3,7 @@
  * with BFINAL set, RFC 7692 §7.2.3.4), sync-flushes or full-flushes, and
  * mixes of these: every message is delivered intact under every context
  * takeover setting, on our server, on our client and through wsbolt/ws. The
- * peer is made by hand (node:zlib and the frame encoder of test/helpers.ts),
+ * peer is made by hand (node:zlib and the frame encoder of test/kit/wire.ts),
  * so the compressor's flush mode is the test's choice per message.
  */
 import { createHash } from 'node:crypto';
@@ -12,8 +12,8 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
 import Bolt from '../../src/ws/index.js';
-import { frame, parseFrames, rng } from '../helpers.js';
-import { HOST, Queue, TAIL, acceptFor, rawUpgradeServer, startServer, useCleanup, withTimeout } from './util.js';
+import { acceptFor, frame, HOST, httpUpgradeServer, parseFrames, Queue, rng, startServer, useCleanup, withTimeout } from '../kit/index.js';
+import { TAIL } from './util.js';
 
 const defer = useCleanup();
 const KiB = 1024;
@@ -137,7 +137,7 @@ async function rawClient(port: number, offer: string) {
 /** A raw server answering the upgrade with `extensions`; the sockets it accepted, one by one. */
 async function rawServer(extensions: string) {
   const sockets = new Queue<net.Socket>();
-  const { port } = await rawUpgradeServer(defer, (req, socket) => {
+  const { port } = await httpUpgradeServer(defer, (req, socket) => {
     const accept = acceptFor(String(req.headers['sec-websocket-key']));
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: ${extensions}\r\n\r\n`);
     sockets.push(socket);

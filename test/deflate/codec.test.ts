@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeflateParams } from '../../src/extensions/negotiation.js';
 import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
 import { type CloseCause, type WebSocket } from '../../src/index.js';
-import { frame, recorder, rng, sentCloseCode } from '../helpers.js';
-import { HOST, Queue, TAIL, acceptFor, compressible, parseFrames, startServer, useCleanup, withTimeout } from './util.js';
+import { acceptFor, frame, HOST, parseFrames, protocolRecorder, Queue, rng, sentCloseCode, startServer, useCleanup, withTimeout } from '../kit/index.js';
+import { compressible, TAIL } from './util.js';
 
 /*
  * node:zlib seen through a pass-through wrapper that records how the codec
@@ -49,10 +49,10 @@ const hex = (b: Buffer | string) => Buffer.from(b).toString('hex');
 const zinflate = (payload: Buffer, windowBits = 15) => zlib.inflateRawSync(Buffer.concat([payload, TAIL]), { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
 
 function deflating(role: 'server' | 'client', options: Record<string, unknown> = {}, deflateOptions = {}) {
-  return recorder(role, { deflate: new PerMessageDeflate(params(), role, deflateOptions), ...options });
+  return protocolRecorder(role, { deflate: new PerMessageDeflate(params(), role, deflateOptions), ...options });
 }
 
-function failure(r: ReturnType<typeof recorder>) {
+function failure(r: ReturnType<typeof protocolRecorder>) {
   return { error: r.events.find((e) => e.type === 'error'), sent: sentCloseCode(r.protocol.dataToSend()) };
 }
 
@@ -401,7 +401,7 @@ describe('receive-side failures with permessage-deflate', () => {
   });
 
   it('RSV1 without the extension → 1002', () => {
-    const r = recorder('server');
+    const r = protocolRecorder('server');
     r.protocol.receive(frame({ opcode: 2, payload: codec().compress('hello'), rsv: 0x40, ...M }));
     expect(failure(r)).toEqual({ error: { type: 'error', code: 'WS_ERR_UNEXPECTED_RSV_1', closeCode: 1002 }, sent: 1002 });
   });
@@ -560,7 +560,7 @@ describe('sending with permessage-deflate', () => {
   });
 
   it('without the extension, compress: true changes nothing', () => {
-    const s = recorder('server');
+    const s = protocolRecorder('server');
     s.protocol.send(compressible(5000), true, { compress: true });
     const [f] = parseFrames(s.protocol.dataToSend());
     expect(f!.rsv1).toBe(false);
@@ -609,7 +609,7 @@ describe('sending with permessage-deflate', () => {
 
   it('sent with a limited window: a peer with that window can inflate', () => {
     const p: DeflateParams = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 15 };
-    const s = recorder('server', { deflate: new PerMessageDeflate(p, 'server') });
+    const s = protocolRecorder('server', { deflate: new PerMessageDeflate(p, 'server') });
     const data = Buffer.concat([compressible(40 * KiB), rng(3).bytes(5000), compressible(40 * KiB)]);
     s.protocol.send(data, true);
     const [f] = parseFrames(s.protocol.dataToSend());

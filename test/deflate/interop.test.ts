@@ -12,9 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect } from '../../src/index.js';
-import { rng } from '../helpers.js';
-import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js'; // Node's socket counts the bytes: the connections measured ask for transport 'stream'
+import { HOST, Queue, rng, socketOf, startServer, useCleanup, withTimeout } from '../kit/index.js'; // socketOf: Node's socket counts the bytes, so the connections measured ask for transport 'stream'
+import { compressible } from './util.js';
 
 const defer = useCleanup();
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import WsClient, { WebSocketServer } from 'ws';
 import { type DeflateOptions, acceptOffer, acceptResponse, buildOffer, parseExtensions } from '../../src/extensions/negotiation.js';
 import { type WebSocket, connect } from '../../src/index.js';
-import { HOST, Queue, acceptFor, rawUpgradeServer, startServer, useCleanup, withTimeout } from './util.js';
+import { acceptFor, HOST, httpUpgradeServer, Queue, startServer, useCleanup, withTimeout } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -435,7 +435,7 @@ describe('handshakes over sockets', () => {
     const closed = new Queue<void>();
     return {
       closed,
-      ...(await rawUpgradeServer(defer, (req, socket) => {
+      ...(await httpUpgradeServer(defer, (req, socket) => {
         // The HTTP server's sockets are half-open capable: the client dropping the connection shows as 'end'.
         let gone = false;
         const done = () => {

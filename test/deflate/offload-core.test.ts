@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { Protocol, type WsboltError } from '../../src/core/index.js';
 import type { DeflateOptions, DeflateParams } from '../../src/extensions/negotiation.js';
 import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
-import { type Event, frame, rng } from '../helpers.js';
-import { compressible, parseFrames } from './util.js';
+import { type Event, frame, parseFrames, rng } from '../kit/index.js';
+import { compressible } from './util.js';
 
 const M = { mask: true } as const;
 const hex = (b: Buffer | string) => Buffer.from(b).toString('hex');

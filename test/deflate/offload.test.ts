@@ -11,9 +11,8 @@ import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect, openZlibContexts, setZlibConcurrency, zlibStats } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { HOST, Queue, TAIL, compressible, parseFrames, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js'; // Node's socket counts the bytes: the connections measured ask for transport 'stream'
+import { frame, HOST, parseFrames, Queue, socketOf, startServer, useCleanup, withTimeout } from '../kit/index.js'; // socketOf: Node's socket counts the bytes, so the connections measured ask for transport 'stream'
+import { compressible, TAIL } from './util.js';
 
 const defer = useCleanup();
 const KiB = 1024;

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WsClient from 'ws';
 import { type WebSocket, connect } from '../../src/index.js';
-import { HOST, Queue, compressible, startServer, useCleanup, withTimeout } from './util.js';
-import { socketOf } from '../support.js'; // Node's socket counts the bytes: the connections measured ask for transport 'stream'
+import { HOST, Queue, socketOf, startServer, useCleanup, withTimeout } from '../kit/index.js'; // socketOf: Node's socket counts the bytes, so the connections measured ask for transport 'stream'
+import { compressible } from './util.js';
 
 const defer = useCleanup();
 const N = 1000;

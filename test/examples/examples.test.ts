@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CloseCause, UnexpectedResponseError, connect, serve } from '../../src/index.js';
-import { HOST, Queue, ROOT, freePort, start, useCleanup, withTimeout, wsConnect } from './support.js';
+import { freePort, HOST, Queue, ROOT, start, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 

@@ -2,8 +2,8 @@
  * Interop, wsbolt as the client: servers from `ws` and Python's `websockets`.
  * The matrix lands in test/interop/artifacts/matrix.md.
  */
-import { useCleanup } from '../examples/support.js';
 import { type Pair, ourClient, pythonServerPeers, pythonWebsockets, runMatrix, wsServerPeer, wsVersion } from './harness.js';
+import { useCleanup } from '../kit/index.js';
 
 const defer = useCleanup();
 const pythonServer = pythonServerPeers();

@@ -14,9 +14,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import WsClient, { WebSocketServer } from 'ws';
 import { type CloseCause, type WebSocket, connect, serve } from '../../src/index.js';
-import { type Child, HOST, Queue, type Received, type WsSocket, start, withTimeout } from '../examples/support.js';
-import { withoutSanitizers } from '../support.js';
 import { type Column, COLUMNS, Matrix } from './matrix.js';
+import { type Child, HOST, Queue, type Received, start, withoutSanitizers, withTimeout } from '../kit/index.js';
+
+/** A `ws` socket (the package ships no types; test/shims.d.ts makes it any). */
+type WsSocket = InstanceType<typeof WsClient>;
 
 export type Mode = 'on' | 'off';
 export type Defer = (fn: () => unknown) => void;

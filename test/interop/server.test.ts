@@ -3,8 +3,8 @@
  * WebSocket) and Python's `websockets`. Chromium is in test/browser. The
  * matrix lands in test/interop/artifacts/matrix.md.
  */
-import { useCleanup } from '../examples/support.js';
 import { type Pair, ourServer, pythonClientPeers, pythonWebsockets, runMatrix, undiciPeer, undiciVersion, wsClientPeer, wsVersion } from './harness.js';
+import { useCleanup } from '../kit/index.js';
 
 const defer = useCleanup();
 const pythonClient = pythonClientPeers();

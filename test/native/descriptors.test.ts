@@ -7,8 +7,7 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Server, type WebSocket, connect, serve } from '../../src/index.js';
-import { HOST, RawClient } from '../node/util.js';
-import { expectedTransport, withTimeout } from '../support.js';
+import { HOST, RawClient, expectedTransport, withTimeout } from '../kit/index.js';
 
 const TOTAL = 10_000;
 const BATCH = 200;

@@ -12,7 +12,7 @@ import { Protocol, type Role } from '../../src/core/index.js';
 import { backends } from '../../src/native/index.js';
 import * as contract from '../../src/native/types.js';
 import type { Backend } from '../../src/native/types.js';
-import { frame, rng } from '../helpers.js';
+import { frame, rng } from '../kit/index.js';
 
 type Random = ReturnType<typeof rng>;
 

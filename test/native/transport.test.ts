@@ -11,8 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { transportBinding } from '../../src/native/transport-binding.js';
 import { NativeTransport } from '../../src/node/native-transport.js';
 import type { TransportListener } from '../../src/node/transport.js';
-import { HOST, once } from '../node/util.js';
-import { useCleanup, withTimeout } from '../support.js';
+import { HOST, once, useCleanup, withTimeout } from '../kit/index.js';
 
 const defer = useCleanup();
 const binding = transportBinding!;

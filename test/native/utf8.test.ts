@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { active, backends } from '../../src/native/index.js';
 import { utf8Continue } from '../../src/core/utf8.js';
-import { rng } from '../helpers.js';
+import { rng } from '../kit/index.js';
 
 const SAMPLES = ['a', 'é', '€', '𝄞', '\u{10ffff}', '\u{fffd}', 'κόσμε', '\u{7ff}', '\u{800}', '\u{d7ff}', '\u{e000}', '\u{10000}'];
 const NASTY = [0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x90, 0x8f];

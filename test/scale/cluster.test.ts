@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Child, FIXTURES, HOST, type Peer, peer, requireBuiltScale, startNode, texts, useCleanup, withTimeout } from './util.js';
-import { expectedTransport } from '../support.js';
+import { type Child, HOST, expectedTransport, start, useCleanup, withTimeout } from '../kit/index.js';
+import { FIXTURES, type Peer, peer, requireBuiltScale, texts } from './util.js';
 
 const defer = useCleanup();
 const APP = join(FIXTURES, 'cluster-app.cjs');
@@ -14,7 +14,7 @@ const APP = join(FIXTURES, 'cluster-app.cjs');
 beforeAll(() => requireBuiltScale());
 
 async function startCluster(env: Record<string, string> = {}, script = APP): Promise<{ app: Child; port: number; url: string }> {
-  const app = startNode(defer, script, env);
+  const app = start(defer, [script], { env });
   await app.waitFor(/^cluster ready /, 20_000);
   const port = Number((await app.waitFor(/^listening .* port=(\d+)/))[1]);
   return { app, port, url: `ws://${HOST}:${port}/` };
@@ -125,7 +125,7 @@ describe('serveCluster with 2 workers', () => {
   });
 
   it('fails the start (and exits) when a worker cannot set up', async () => {
-    const app = startNode(defer, APP, { FAIL_SETUP: '1' });
+    const app = start(defer, [APP], { env: { FAIL_SETUP: '1' } });
     const failed = await app.waitFor(/^start failed "cluster: worker \d failed to start: .*EADDRNOTAVAIL/, 20_000);
     expect(failed).toBeTruthy();
     expect((await withTimeout(app.exited, 10_000, 'exit')).code).toBe(1);

@@ -7,7 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RedisAdapter, type RedisAdapterStatus, redisAdapter } from '../../src/scale/redis.js';
-import { Queue, freePort, redisAvailability, startProxy, startRedis, useCleanup } from './util.js';
+import { freePort, Queue, useCleanup } from '../kit/index.js';
+import { redisAvailability, startProxy, startRedis } from './util.js';
 
 const defer = useCleanup();
 const redis = redisAvailability();

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, HOST, peer, requireBuiltScale, startNode, texts, useCleanup } from './util.js';
+import { HOST, start, useCleanup } from '../kit/index.js';
+import { FIXTURES, peer, requireBuiltScale, texts } from './util.js';
 
 const defer = useCleanup();
 
@@ -14,7 +15,7 @@ beforeAll(() => requireBuiltScale());
 
 describe('redisAdapter without ioredis', () => {
   it('reports it, rejects ready(), and leaves local delivery working', async () => {
-    const child = startNode(defer, join(FIXTURES, 'no-ioredis.cjs'), {}, ['--import', join(FIXTURES, 'hide-ioredis.mjs')]);
+    const child = start(defer, ['--import', join(FIXTURES, 'hide-ioredis.mjs'), join(FIXTURES, 'no-ioredis.cjs')]);
     await child.waitFor(/^loaded-at-start false$/);
     const port = Number((await child.waitFor(/^listening (\d+)/))[1]);
     await child.waitFor(/^error ".*ioredis package could not be loaded \(npm install ioredis\)/);

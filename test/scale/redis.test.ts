@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Child, FIXTURES, HOST, type Peer, type RedisServer, peer, redisAvailability, requireBuiltScale, startNode, startRedis, texts, useCleanup } from './util.js';
+import { type Child, HOST, start, useCleanup } from '../kit/index.js';
+import { FIXTURES, type Peer, peer, redisAvailability, type RedisServer, requireBuiltScale, startRedis, texts } from './util.js';
 
 const defer = useCleanup();
 const NODE = join(FIXTURES, 'redis-node.cjs');
@@ -21,7 +22,7 @@ interface Node {
 async function startNodes(server: RedisServer, names = ['A', 'B']): Promise<Node[]> {
   return Promise.all(
     names.map(async (name) => {
-      const child = startNode(defer, NODE, { REDIS_URL: server.url, NODE_NAME: name });
+      const child = start(defer, [NODE], { env: { REDIS_URL: server.url, NODE_NAME: name } });
       const port = Number((await child.waitFor(/^listening (\d+)/))[1]);
       await child.waitFor(/^status ready$/);
       const url = `ws://${HOST}:${port}/`;

@@ -9,28 +9,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import WsClient from 'ws';
 
-export const HOST = '127.0.0.1';
-export const ROOT = resolve(__dirname, '../..');
+import { HOST, Queue, ROOT, freePort, withTimeout, withoutSanitizers } from '../kit/index.js';
+
 export const FIXTURES = join(__dirname, 'fixtures');
-
-import { Queue, withTimeout, withoutSanitizers } from '../support.js';
-export { Queue, withTimeout };
-
-
-import { useCleanup } from '../support.js';
-export { useCleanup };
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, HOST, done));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 // ---- the built package ---------------------------------------------------------
 
@@ -210,103 +194,6 @@ export async function startProxy(defer: (fn: () => unknown) => void, targetPort:
     },
     talking: (n) => (talked >= n ? Promise.resolve() : withTimeout(new Promise<void>((done) => talkWaiters.push([n, done])), 10_000, `${n} proxied connections talking`)),
   };
-}
-
-// ---- child processes ------------------------------------------------------------
-
-export interface Child {
-  proc: ChildProcess;
-  lines: string[];
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly alive: boolean;
-  /** The first line from index `from` on that matches; rejects if the process exits first or after ms. */
-  waitFor(pattern: RegExp, ms?: number, from?: number): Promise<RegExpMatchArray>;
-  /** Sends signal and waits for the exit (SIGKILL after ms). */
-  stop(signal?: NodeJS.Signals, ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs a node script with the test's environment plus env; killed after the test whatever happens. */
-export function startNode(defer: (fn: () => unknown) => void, script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let err = '';
-  let partial = '';
-  let gone = false;
-  const listeners = new Set<() => void>();
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop()!;
-    lines.push(...parts);
-    for (const listener of listeners) listener();
-  });
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    proc.once('error', (error) => {
-      err += String(error);
-      done({ code: null, signal: null });
-    });
-    proc.once('exit', (code, signal) => done({ code, signal }));
-  });
-  void exited.then(() => {
-    gone = true;
-    if (partial) lines.push(partial);
-    partial = '';
-    for (const listener of listeners) listener();
-  });
-  const name = script.split('/').pop();
-  const child: Child = {
-    proc,
-    lines,
-    stderr: () => err,
-    exited,
-    get alive() {
-      return !gone;
-    },
-    waitFor(pattern, ms = 10_000, from = 0) {
-      let check: () => void = () => {};
-      return withTimeout(
-        new Promise<RegExpMatchArray>((done, fail) => {
-          check = () => {
-            for (let i = from; i < lines.length; i++) {
-              const m = lines[i]!.match(pattern);
-              if (m) {
-                listeners.delete(check);
-                return done(m);
-              }
-            }
-            if (gone) {
-              listeners.delete(check);
-              fail(new Error(`${name} exited before printing ${pattern}\nstdout:\n${lines.join('\n')}\nstderr:\n${err}`));
-            }
-          };
-          listeners.add(check);
-          check();
-        }),
-        ms,
-        `${name} printing ${pattern} (stdout: ${JSON.stringify(lines.slice(-8))}, stderr: ${JSON.stringify(err.slice(-800))})`,
-      ).finally(() => listeners.delete(check));
-    },
-    async stop(signal = 'SIGTERM', ms = 8000) {
-      if (!gone) proc.kill(signal);
-      try {
-        return await withTimeout(exited, ms, `${name} exiting on ${signal}`);
-      } catch (error) {
-        proc.kill('SIGKILL');
-        await exited;
-        throw error;
-      }
-    },
-  };
-  defer(async () => {
-    if (!gone) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return child;
 }
 
 // ---- clients ------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST, type Impl, bolt, cleanup, connectedPair, defer, messages, once, openClient, record, sameForAllPairs, sameForBoth, startServer, ws } from './util.js';
+import { cleanup, defer, HOST, once } from '../kit/index.js';
+import { bolt, connectedPair, type Impl, messages, openClient, record, sameForAllPairs, sameForBoth, startServer, ws } from './util.js';
 
 afterEach(cleanup);
 

@@ -3,7 +3,8 @@
  * attributes) and its event objects, compared with ws.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Impl, cleanup, client, connectedPair, messages, once, sameForAllPairs, sameForBoth, startServer } from './util.js';
+import { cleanup, once } from '../kit/index.js';
+import { client, connectedPair, type Impl, messages, sameForAllPairs, sameForBoth, startServer } from './util.js';
 
 afterEach(cleanup);
 

@@ -11,26 +11,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  HOST,
-  type Impl,
-  PAIRS,
-  bolt,
-  cleanup,
-  client,
-  connectedPair,
-  defer,
-  once,
-  openClient,
-  rawRequest,
-  rawServer,
-  record,
-  sameForAllPairs,
-  sameForBoth,
-  startServer,
-  upgradeRequest,
-  ws,
-} from './util.js';
+import { cleanup, defer, HOST, once } from '../kit/index.js';
+import { bolt, client, connectedPair, type Impl, openClient, PAIRS, rawRequest, rawServer, record, sameForAllPairs, sameForBoth, startServer, upgradeRequest, ws } from './util.js';
 
 afterEach(cleanup);
 

@@ -5,8 +5,8 @@
  * be identical.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { frame } from '../helpers.js';
-import { type Impl, PAIRS, bolt, cleanup, connectedPair, describeData, messages, once, openClient, record, sameForAllPairs, sameForBoth, startServer, ws } from './util.js';
+import { cleanup, frame, once } from '../kit/index.js';
+import { bolt, connectedPair, describeData, type Impl, messages, openClient, PAIRS, record, sameForAllPairs, sameForBoth, startServer, ws } from './util.js';
 
 afterEach(cleanup);
 

@@ -5,8 +5,8 @@
  * frame with the same status code.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FrameSpec, frame } from '../helpers.js';
-import { type Impl, cleanup, closePayload, once, rawClient, rawServer, record, sameForBoth, startServer, withTimeout } from './util.js';
+import { cleanup, closePayload, defer, frame, type FrameSpec, once, rawConnect, withTimeout } from '../kit/index.js';
+import { type Impl, rawServer, record, sameForBoth, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -59,13 +59,13 @@ const serverCases: Case[] = [
 async function serverScenario(impl: Impl, c: Case) {
   const server = await startServer(impl, c.options ?? {});
   const next = server.nextConnection();
-  const raw = await rawClient(server.port);
+  const raw = await rawConnect(defer, server.port);
   const [s] = await next;
   const rec = record(s);
-  for (const f of c.frames) raw.send(f);
-  const closeFrame = await raw.nextFrame();
+  for (const f of c.frames) raw.send({ mask: false, ...f });
+  const closeFrame = await raw.frames.next();
   await rec.closed;
-  await raw.ended;
+  await withTimeout(raw.closed, 5000, 'raw socket close');
   const events = rec.events.map((e) => (e.event === 'error' && c.skipMessage ? { ...e, message: '<detail>' } : e));
   return { events, peerGot: { opcode: closeFrame.opcode, ...closePayload(closeFrame.payload) } };
 }
@@ -85,7 +85,7 @@ describe('the server side of a broken frame', () => {
     await sameForBoth(async (impl) => {
       const server = await startServer(impl, { skipUTF8Validation: true });
       const next = server.nextConnection();
-      const raw = await rawClient(server.port);
+      const raw = await rawConnect(defer, server.port);
       const [s] = await next;
       const got = once(s, 'message');
       raw.send(masked({ opcode: 1, payload: Buffer.from([0xff, 0xfe]) }));
@@ -98,7 +98,7 @@ describe('the server side of a broken frame', () => {
     const trace = await sameForBoth(async (impl) => {
       const server = await startServer(impl);
       const next = server.nextConnection();
-      const raw = await rawClient(server.port);
+      const raw = await rawConnect(defer, server.port);
       const [s] = await next;
       const rec = record(s);
       raw.socket.write(
@@ -110,7 +110,7 @@ describe('the server side of a broken frame', () => {
         ]),
       );
       await rec.closed;
-      const frames = raw.frames.map((f) => ({ opcode: f.opcode, payload: f.payload.toString('hex') }));
+      const frames = raw.frames.items.map((f) => ({ opcode: f.opcode, payload: f.payload.toString('hex') }));
       return { events: rec.events, frames };
     });
     expect(trace.events.map((e) => e.event)).toEqual(['message', 'ping', 'error', 'close']);

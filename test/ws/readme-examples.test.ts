@@ -13,9 +13,9 @@ import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HOST, withTimeout } from '../kit/index.js';
 
 const require = createRequire(__filename);
-const HOST = '127.0.0.1';
 
 type Lib = any;
 
@@ -46,14 +46,9 @@ function closeAll(): void {
 
 afterEach(closeAll);
 
+/** withTimeout with the label first, as the examples read. */
 function timeout<T>(promise: Promise<T>, label: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out waiting for ${label}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return withTimeout(promise, ms, `waiting for ${label}`);
 }
 
 function once(emitter: any, event: string, label = event): Promise<any[]> {

@@ -5,7 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, client, connectedPair, once, record, sameForAllPairs, startServer, withTimeout } from './util.js';
+import { cleanup, once, withTimeout } from '../kit/index.js';
+import { client, connectedPair, record, sameForAllPairs, startServer } from './util.js';
 
 afterEach(cleanup);
 

@@ -1,23 +1,17 @@
 /**
  * Helpers for the ws-compatibility tests: the two implementations under the
  * same interface (the `ws` package and wsbolt/ws), servers on 127.0.0.1 port
- * 0, clients, raw sockets that speak the handshake and the framing by hand
- * (frames from test/helpers.ts, written independently of src/), a recorder
- * that turns a WebSocket's events into comparable data, and cleanup.
+ * 0, clients, a recorder that turns a WebSocket's events into comparable
+ * data, and the raw peers of test/kit/ adapted to traces (a fixed key, the
+ * response as text). Cleanup is the kit's (afterEach(cleanup)).
  *
  * Nothing sleeps: every wait is for an event, bounded by a timeout that only
  * fails the test when the event never comes.
  */
-import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { WebSocket as WsWebSocket, WebSocketServer as WsWebSocketServer, createWebSocketStream as wsCreateWebSocketStream } from 'ws';
 import Bolt from '../../src/ws/index.js';
-import { frame, type FrameSpec } from '../helpers.js';
-
-export const HOST = '127.0.0.1';
-export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-export const acceptFor = (key: string) => createHash('sha1').update(key + GUID).digest('base64');
+import { HOST, RFC_KEY, cleanup, defer, deferred, once, rawHttp, rawServer as kitRawServer, handshakeRequest, switchingProtocols, withTimeout } from '../kit/index.js';
 
 export interface Impl {
   name: 'ws' | 'wsbolt';
@@ -79,54 +73,6 @@ function expectEqualTrace(actual: unknown, expected: unknown, label: string): vo
   const e = JSON.stringify(expected, null, 1);
   if (process.env.WS_TRACE) console.log(label, e);
   if (a !== e) throw new Error(`${label}: traces differ\n--- expected (ws)\n${e}\n--- actual\n${a}`);
-}
-
-// ---- cleanup ----------------------------------------------------------------------
-
-const cleanups: (() => unknown)[] = [];
-
-export function defer(fn: () => unknown): void {
-  cleanups.push(fn);
-}
-
-/** afterEach(cleanup): terminates every client and server the test made. */
-export async function cleanup(): Promise<void> {
-  const errors: unknown[] = [];
-  while (cleanups.length > 0) {
-    const fn = cleanups.pop()!;
-    try {
-      await withTimeout(Promise.resolve().then(fn), 5000, 'cleanup');
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  if (errors.length > 0) throw errors[0];
-}
-
-// ---- waiting ----------------------------------------------------------------------
-
-import { withTimeout } from '../support.js';
-export { withTimeout };
-
-/** The arguments of the next emission of event. */
-export function once<A extends any[] = any[]>(emitter: EventEmitter, event: string, ms = 5000): Promise<A> {
-  return withTimeout(new Promise<A>((resolve) => emitter.once(event, (...args: any[]) => resolve(args as A))), ms, `event '${event}'`);
-}
-
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 // ---- servers and clients ------------------------------------------------------------
@@ -260,7 +206,7 @@ export async function messages(socket: any, n: number, ms = 5000): Promise<any[]
   );
 }
 
-// ---- raw sockets ------------------------------------------------------------------------
+// ---- raw sockets, as traces ----------------------------------------------------------
 
 export interface RawResponse {
   statusLine: string;
@@ -268,155 +214,28 @@ export interface RawResponse {
   body: string;
 }
 
-function parseResponse(text: string): RawResponse {
-  const end = text.indexOf('\r\n\r\n');
-  const head = end === -1 ? text : text.slice(0, end);
-  const body = end === -1 ? '' : text.slice(end + 4);
-  const [statusLine, ...lines] = head.split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const i = line.indexOf(':');
-    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return { statusLine: statusLine ?? '', headers, body };
-}
-
 /** Sends a raw HTTP request and reads the whole response until the server closes the connection. */
-export function rawRequest(port: number, request: string, ms = 5000): Promise<RawResponse> {
-  return withTimeout(
-    new Promise<RawResponse>((resolve, reject) => {
-      const socket = net.connect(port, HOST, () => socket.write(request));
-      defer(() => socket.destroy());
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk) => chunks.push(chunk));
-      socket.on('error', reject);
-      socket.on('close', () => resolve(parseResponse(Buffer.concat(chunks).toString('latin1'))));
-    }),
-    ms,
-    'raw response',
-  );
+export async function rawRequest(port: number, request: string, ms = 5000): Promise<RawResponse> {
+  const answer = await rawHttp(port, request, ms);
+  return { statusLine: answer.statusLine, headers: answer.headers, body: answer.body.toString('latin1') };
 }
 
-export const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-
+/** A handshake request with the key of RFC 6455 §1.3 (so traces compare); a header with value '' is left out. */
 export function upgradeRequest(path = '/', extra: Record<string, string> = {}, method = 'GET'): string {
-  const headers: Record<string, string> = {
-    Host: `${HOST}`,
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Key': KEY,
-    'Sec-WebSocket-Version': '13',
-    ...extra,
-  };
-  let out = `${method} ${path} HTTP/1.1\r\n`;
-  for (const [name, value] of Object.entries(headers)) if (value !== '') out += `${name}: ${value}\r\n`;
-  return out + '\r\n';
-}
-
-/** Frames received by a raw socket, parsed (server frames are unmasked). */
-export interface RawFrame {
-  fin: boolean;
-  opcode: number;
-  payload: Buffer;
-}
-
-/**
- * A raw client that completes the opening handshake by hand, then lets the
- * test write frames and read the server's frames.
- */
-export async function rawClient(port: number, path = '/'): Promise<{ socket: net.Socket; send(spec: FrameSpec): void; frames: RawFrame[]; nextFrame(ms?: number): Promise<RawFrame>; ended: Promise<void> }> {
-  const socket = net.connect(port, HOST);
-  defer(() => socket.destroy());
-  await once(socket, 'connect');
-  socket.write(upgradeRequest(path));
-  let buffer = Buffer.alloc(0);
-  let handshakeDone = false;
-  const frames: RawFrame[] = [];
-  const waiters: ((f: RawFrame) => void)[] = [];
-  let taken = 0;
-  const handshake = deferred();
-  const ended = deferred();
-  socket.on('close', () => ended.resolve());
-  socket.on('error', () => {});
-  socket.on('data', (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    if (!handshakeDone) {
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = buffer.subarray(0, end).toString('latin1');
-      if (!head.startsWith('HTTP/1.1 101')) {
-        handshake.reject(new Error(`handshake refused: ${head}`));
-        return;
-      }
-      handshakeDone = true;
-      buffer = buffer.subarray(end + 4);
-      handshake.resolve();
-    }
-    for (;;) {
-      if (buffer.length < 2) return;
-      let len = buffer[1]! & 0x7f;
-      let offset = 2;
-      if (len === 126) {
-        if (buffer.length < 4) return;
-        len = buffer.readUInt16BE(2);
-        offset = 4;
-      } else if (len === 127) {
-        if (buffer.length < 10) return;
-        len = Number(buffer.readBigUInt64BE(2));
-        offset = 10;
-      }
-      if (buffer.length < offset + len) return;
-      const f = { fin: (buffer[0]! & 0x80) !== 0, opcode: buffer[0]! & 0x0f, payload: Buffer.from(buffer.subarray(offset, offset + len)) };
-      buffer = buffer.subarray(offset + len);
-      frames.push(f);
-      const waiter = waiters.shift();
-      if (waiter) {
-        taken++;
-        waiter(f);
-      }
-    }
-  });
-  await withTimeout(handshake.promise, 5000, 'raw handshake');
-  return {
-    socket,
-    send: (spec) => socket.write(frame(spec)),
-    frames,
-    nextFrame(ms = 5000) {
-      if (taken < frames.length) return Promise.resolve(frames[taken++]!);
-      return withTimeout(new Promise<RawFrame>((resolve) => waiters.push(resolve)), ms, 'frame');
-    },
-    ended: withTimeout(ended.promise, 5000, 'raw socket close'),
-  };
+  const headers: Record<string, string | null> = { 'Sec-WebSocket-Key': RFC_KEY };
+  for (const [name, value] of Object.entries(extra)) headers[name] = value === '' ? null : value;
+  return handshakeRequest(path, headers, `${method} ${path} HTTP/1.1`);
 }
 
 /**
  * A raw server: answers the opening handshake by hand (101 with the right
- * accept key, plus extra header lines) and hands the socket to onSocket.
+ * accept key, plus extra header lines) and hands the socket, flowing, and
+ * the request head as text to onSocket.
  */
 export async function rawServer(onSocket: (socket: net.Socket, request: string) => void, extraLines: string[] = []): Promise<{ url: string; port: number }> {
-  const server = net.createServer((socket) => {
-    socket.on('error', () => {});
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString('latin1');
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.removeListener('data', onData);
-      const request = buffer.slice(0, end);
-      const key = /sec-websocket-key:\s*(\S+)/i.exec(request)?.[1] ?? '';
-      socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptFor(key)}`, ...extraLines, '', ''].join('\r\n'));
-      onSocket(socket, request);
-    };
-    socket.on('data', onData);
-    defer(() => socket.destroy());
+  return kitRawServer(({ socket, request }) => {
+    socket.write(switchingProtocols(request, extraLines));
+    onSocket(socket, request.head);
+    socket.resume();
   });
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as net.AddressInfo).port;
-  return { url: `ws://${HOST}:${port}`, port };
-}
-
-/** Parses a close frame's payload. */
-export function closePayload(payload: Buffer): { code: number; reason: string } {
-  return payload.length >= 2 ? { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString() } : { code: 1005, reason: '' };
 }

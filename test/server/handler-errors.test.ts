@@ -6,8 +6,7 @@
 import { format } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CloseCause, type Handler, type WebSocket, type WsboltError } from '../../src/index.js';
-import { frame as encodeFrame } from '../helpers.js';
-import { HOST, Queue, type OpenClient, connect, rawConnect, rawHttp, handshakeRequest, startServer, useCleanup, withTimeout } from './util.js';
+import { frame as encodeFrame, handshakeRequest, HOST, type OpenClient, Queue, rawConnect, rawHttp, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -95,8 +94,8 @@ function trigger(name: string, offender: OpenClient): void {
 describe.each(['open', 'message', 'ping', 'pong', 'drain'] as const)('a failing %s callback', (name) => {
   it.each(HOW)('%s: 1011 for its connection, error(ws, err) gets it, another connection keeps echoing', async (how) => {
     const s = await failingServer(name, how, true);
-    const other = await connect(defer, `${s.url}/`);
-    const offender = await connect(defer, `${s.url}/offender`);
+    const other = await wsConnect(defer, `${s.url}/`);
+    const offender = await wsConnect(defer, `${s.url}/offender`);
     trigger(name, offender);
     expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1011);
     const report = await s.reports.next(3000, 'error callback');
@@ -111,8 +110,8 @@ describe.each(['open', 'message', 'ping', 'pong', 'drain'] as const)('a failing 
   it.each(HOW)('%s without an error callback: printed once with its stack; the other connection carries on', async (how) => {
     const print = spyOnPrinting();
     const s = await failingServer(name, how, false);
-    const other = await connect(defer, `${s.url}/`);
-    const offender = await connect(defer, `${s.url}/offender`);
+    const other = await wsConnect(defer, `${s.url}/`);
+    const offender = await wsConnect(defer, `${s.url}/offender`);
     trigger(name, offender);
     expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1011);
     await expectEchoes(other);
@@ -126,8 +125,8 @@ describe.each(['open', 'message', 'ping', 'pong', 'drain'] as const)('a failing 
 describe('a failing close callback (the connection is already gone)', () => {
   it.each(HOW)('%s: error(ws, err) gets it; the other connection carries on', async (how) => {
     const s = await failingServer('close', how, true);
-    const other = await connect(defer, `${s.url}/`);
-    const offender = await connect(defer, `${s.url}/offender`);
+    const other = await wsConnect(defer, `${s.url}/`);
+    const offender = await wsConnect(defer, `${s.url}/offender`);
     offender.client.close(1000, 'bye');
     expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1000);
     const report = await s.reports.next(3000, 'error callback');
@@ -140,8 +139,8 @@ describe('a failing close callback (the connection is already gone)', () => {
   it.each(HOW)('%s without an error callback: printed once', async (how) => {
     const print = spyOnPrinting();
     const s = await failingServer('close', how, false);
-    const other = await connect(defer, `${s.url}/`);
-    const offender = await connect(defer, `${s.url}/offender`);
+    const other = await wsConnect(defer, `${s.url}/`);
+    const offender = await wsConnect(defer, `${s.url}/offender`);
     offender.client.close(1000, 'bye');
     await withTimeout(offender.closed, 5000, 'offender closed');
     await vi.waitFor(() => expect(print).toHaveBeenCalledTimes(1), { timeout: 3000 });
@@ -154,7 +153,7 @@ describe('a failing error callback', () => {
   it.each(HOW)('%s on a protocol error: printed once; the peer still gets 1002; the other connection carries on', async (how) => {
     const print = spyOnPrinting();
     const s = await failingServer('error', how, false, { error: () => undefined });
-    const other = await connect(defer, `${s.url}/`);
+    const other = await wsConnect(defer, `${s.url}/`);
     const offender = await rawConnect(defer, s.server.port, { path: '/offender' });
     offender.send({ opcode: 3, payload: 'reserved opcode' });
     const { frame } = await offender.nextOf(8);
@@ -168,8 +167,8 @@ describe('a failing error callback', () => {
     const print = spyOnPrinting();
     const thrown = new Error('boom in error');
     const s = await failingServer('message', 'throws', false, { error: () => fail(how, thrown) });
-    const other = await connect(defer, `${s.url}/`);
-    const offender = await connect(defer, `${s.url}/offender`);
+    const other = await wsConnect(defer, `${s.url}/`);
+    const offender = await wsConnect(defer, `${s.url}/offender`);
     offender.client.send('hello');
     expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1011);
     await expectEchoes(other);
@@ -181,7 +180,7 @@ describe('a failing error callback', () => {
 describe('a failing upgrade hook', () => {
   it.each(HOW)('%s: 500, error(null, err) gets it, another connection keeps echoing', async (how) => {
     const s = await failingServer('upgrade', how, true);
-    const other = await connect(defer, `${s.url}/`);
+    const other = await wsConnect(defer, `${s.url}/`);
     const answer = await rawHttp(s.server.port, handshakeRequest('/offender'));
     expect(answer.status).toBe(500);
     const report = await s.reports.next(3000, 'error callback');
@@ -234,8 +233,8 @@ describe('the error option', () => {
         },
       },
     });
-    const other = await connect(defer, `ws://${HOST}:${server.port}/echo`);
-    const offender = await connect(defer, `ws://${HOST}:${server.port}/fragile`);
+    const other = await wsConnect(defer, `ws://${HOST}:${server.port}/echo`);
+    const offender = await wsConnect(defer, `ws://${HOST}:${server.port}/fragile`);
     offender.client.send('hello');
     expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1011);
     expectHandlerError((await routeReports.next(3000, 'route error callback')).error, thrown, 'message');

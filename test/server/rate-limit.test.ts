@@ -7,8 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CloseCause } from '../../src/index.js';
-import { type FrameSpec, frame as encode } from '../helpers.js';
-import { type RawClient, closePayload, connect, deferred, rawConnect, startServer, useCleanup } from './util.js';
+import { closePayload, deferred, frame as encode, type FrameSpec, type RawClient, rawConnect, startServer, useCleanup, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -93,7 +92,7 @@ describe('rateLimit counts frames and bytes', () => {
 
   it('traffic under the limits is untouched: messages echoed, pings answered, no close', async () => {
     const { server, seen } = await rateLimited({ messagesPerSecond: 50, bytesPerSecond: 100_000 });
-    const client = await connect(defer, `ws://127.0.0.1:${server.port}/`);
+    const client = await wsConnect(defer, `ws://127.0.0.1:${server.port}/`);
     const pongs: Buffer[] = [];
     client.client.on('pong', (data: Buffer) => pongs.push(data));
     for (let i = 0; i < 10; i++) client.client.send(`message ${i}`);

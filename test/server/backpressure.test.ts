@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type CloseCause, SendStatus, type WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { Queue, type RawClient, closePayload, connect, deferred, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, frame, Queue, type RawClient, rawConnect, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -141,7 +140,7 @@ describe('a peer that reads', () => {
       },
       drain: (ws) => drains.push(ws.bufferedAmount),
     });
-    const { messages } = await connect(defer, `ws://127.0.0.1:${server.port}/`);
+    const { messages } = await wsConnect(defer, `ws://127.0.0.1:${server.port}/`);
     expect(await withTimeout(statuses.promise)).toEqual([SendStatus.SENT, SendStatus.BACKPRESSURE]);
     expect(await drains.next(5000, 'drain')).toBeLessThanOrEqual(HWM);
     expect((await messages.take(2)).map((m) => m.data.length)).toEqual([5, MiB]);
@@ -154,7 +153,7 @@ describe('a peer that reads', () => {
       open: (ws) => statuses.resolve(Array.from({ length: 200 }, (_, i) => ws.send(Buffer.alloc(200, i)))),
       drain: (ws) => drains.push(ws.bufferedAmount),
     });
-    const { messages } = await connect(defer, `ws://127.0.0.1:${server.port}/`);
+    const { messages } = await wsConnect(defer, `ws://127.0.0.1:${server.port}/`);
     const got = await withTimeout(statuses.promise);
     const first = got.indexOf(SendStatus.BACKPRESSURE);
     expect(first).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { type UpgradeRequest, type WebSocket, attach } from '../../src/index.js';
-import { HOST, connect, deferred, handshakeRequest, once, startServer, useCleanup, withTimeout } from './util.js';
+import { deferred, handshakeRequest, HOST, once, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -21,7 +21,7 @@ describe('serve({ tls })', () => {
   it('speaks wss to a ws client that trusts the certificate; the hook sees req.secure', async () => {
     const seen = deferred<UpgradeRequest>();
     const server = await startServer(defer, { ...echo, tls: { key, cert }, upgrade: (req) => void seen.resolve(req) });
-    const { client, messages } = await connect(defer, `wss://localhost:${server.port}/secure`, { ca: cert });
+    const { client, messages } = await wsConnect(defer, `wss://localhost:${server.port}/secure`, { ca: cert });
     const req = await withTimeout(seen.promise);
     expect(req.secure).toBe(true);
     expect(req.tls?.authorized).toBe(false); // no client certificate was asked for
@@ -36,7 +36,7 @@ describe('serve({ tls })', () => {
 
   it('works by IP address too (the certificate names 127.0.0.1)', async () => {
     const server = await startServer(defer, { ...echo, tls: { key, cert } });
-    const { client, messages, closed } = await connect(defer, `wss://${HOST}:${server.port}/`, { ca: cert });
+    const { client, messages, closed } = await wsConnect(defer, `wss://${HOST}:${server.port}/`, { ca: cert });
     client.send(Buffer.from([1, 2, 3]));
     expect([...(await messages.next()).data]).toEqual([1, 2, 3]);
     client.close(4321, 'tls bye');
@@ -45,7 +45,7 @@ describe('serve({ tls })', () => {
 
   it('a client that does not trust the certificate fails the TLS handshake', async () => {
     const server = await startServer(defer, { ...echo, tls: { key, cert } });
-    await expect(connect(defer, `wss://${HOST}:${server.port}/`)).rejects.toThrow(/self[- ]signed|certificate/i);
+    await expect(wsConnect(defer, `wss://${HOST}:${server.port}/`)).rejects.toThrow(/self[- ]signed|certificate/i);
     expect(server.connections.size).toBe(0);
   });
 
@@ -81,7 +81,7 @@ describe('attach(https server)', () => {
     );
     defer(() => wss.close({ timeout: 200 }));
     const port = (httpsServer.address() as { port: number }).port;
-    const { client, messages } = await connect(defer, `wss://${HOST}:${port}/a`, { rejectUnauthorized: false });
+    const { client, messages } = await wsConnect(defer, `wss://${HOST}:${port}/a`, { rejectUnauthorized: false });
     expect((await withTimeout(seen.promise)).secure).toBe(true);
     client.send('attached');
     expect((await messages.next()).data.toString()).toBe('attached');
@@ -145,7 +145,7 @@ describe('handshakeTimeout: from accept to the 101, TLS included', () => {
 
   it('a wss connection accepted in time stays open past the deadline and still echoes', async () => {
     const server = await startServer(defer, { ...echo, handshakeTimeout: TIMEOUT, tls: { key, cert } });
-    const { client, messages } = await connect(defer, `wss://localhost:${server.port}/`, { ca: cert });
+    const { client, messages } = await wsConnect(defer, `wss://localhost:${server.port}/`, { ca: cert });
     // Stalled from now on: once the server has closed it, the open connection's deadline has passed too.
     expect(await heldFor(plain(server.port))).toBeGreaterThan(0);
     client.send('still here');
@@ -181,6 +181,6 @@ describe('handshakeTimeout: from accept to the 101, TLS included', () => {
     await withTimeout(once(socket, 'close', 5000), 5000, 'the answer and close');
     const ms = performance.now() - started;
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
-    expect(ms, 'ms from connect to the 503').toBeLessThan(600 + 250);
+    expect(ms, 'ms from wsConnect to the 503').toBeLessThan(600 + 250);
   });
 });

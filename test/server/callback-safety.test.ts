@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { RawClient, closePayload, Queue, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { RawClient, Queue, closePayload, frame, rawConnect, startServer, useCleanup, withTimeout } from '../kit/index.js';
 
 const defer = useCleanup();
 

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type WebSocket, attach, createServer, handleUpgrade, serve } from '../../src/index.js';
-import { HOST, connect, once, startServer, useCleanup, withTimeout } from './util.js';
+import { HOST, once, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -47,7 +47,7 @@ describe('serve()', () => {
     const server = await startServer(defer, echo);
     expect(server.port).toBeGreaterThan(0);
     expect(server.address()).toMatchObject({ address: HOST, port: server.port });
-    const { client, messages } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { client, messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     client.send('hello');
     const m = await messages.next();
     expect(m.data.toString()).toBe('hello');
@@ -72,7 +72,7 @@ describe('serve()', () => {
       },
     });
     expect(await get(server.port, '/status')).toMatchObject({ status: 200, body: 'plain /status' });
-    const { client, messages } = await connect(defer, `ws://${HOST}:${server.port}/ws`);
+    const { client, messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/ws`);
     client.send('x');
     expect((await messages.next()).data.toString()).toBe('x');
   });
@@ -95,7 +95,7 @@ describe('attach()', () => {
     expect(wss.port).toBe(port);
     expect(wss.httpServer).toBe(httpServer);
 
-    const { client, messages } = await connect(defer, `ws://${HOST}:${port}/socket`);
+    const { client, messages } = await wsConnect(defer, `ws://${HOST}:${port}/socket`);
     client.send(Buffer.from([1, 2, 3]));
     const m = await messages.next();
     expect(m.isBinary).toBe(true);
@@ -109,7 +109,7 @@ describe('attach()', () => {
     const httpServer = http.createServer((_req, res) => res.end('still here'));
     const wss = attach(httpServer, echo);
     const port = await listen(httpServer);
-    const { closed } = await connect(defer, `ws://${HOST}:${port}/`);
+    const { closed } = await wsConnect(defer, `ws://${HOST}:${port}/`);
     await withTimeout(wss.close(), 3000, 'wss.close()');
     expect((await closed).code).toBe(1001);
     expect(httpServer.listening).toBe(true);
@@ -127,7 +127,7 @@ describe('handleUpgrade()', () => {
       else socket.destroy();
     });
     const port = await listen(httpServer);
-    const { client, messages } = await connect(defer, `ws://${HOST}:${port}/ws`);
+    const { client, messages } = await wsConnect(defer, `ws://${HOST}:${port}/ws`);
     expect(upgraded).toHaveLength(1);
     const ws = await upgraded[0]!;
     expect(ws).not.toBeNull();
@@ -151,8 +151,8 @@ describe('handleUpgrade()', () => {
     const httpServer = http.createServer();
     httpServer.on('upgrade', (req, socket: Socket, head: Buffer) => void handleUpgrade(req, socket, head, options));
     const port = await listen(httpServer);
-    const a = await connect(defer, `ws://${HOST}:${port}/`);
-    const b = await connect(defer, `ws://${HOST}:${port}/`);
+    const a = await wsConnect(defer, `ws://${HOST}:${port}/`);
+    const b = await wsConnect(defer, `ws://${HOST}:${port}/`);
     a.client.send('sub');
     b.client.send('sub');
     expect((await a.messages.next()).data.toString()).toBe('subscribed');
@@ -171,7 +171,7 @@ describe('createServer()', () => {
     const httpServer = http.createServer();
     httpServer.on('upgrade', (req, socket: Socket, head: Buffer) => void wss.handleUpgrade(req, socket, head));
     const port = await listen(httpServer);
-    const { client, messages, closed } = await connect(defer, `ws://${HOST}:${port}/`);
+    const { client, messages, closed } = await wsConnect(defer, `ws://${HOST}:${port}/`);
     client.send('created');
     expect((await messages.next()).data.toString()).toBe('created');
     expect(wss.connections.size).toBe(1);

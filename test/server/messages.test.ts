@@ -2,8 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SendStatus, type WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { HOST, Queue, closePayload, connect, deferred, once, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, frame, HOST, once, Queue, rawConnect, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -22,7 +21,7 @@ async function echoServer(options: Record<string, unknown> = {}) {
       ws.send(data, { binary: isBinary });
     },
   });
-  const c = await connect(defer, `ws://${HOST}:${server.port}/`);
+  const c = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
   return { server, received, ...c };
 }
 
@@ -92,7 +91,7 @@ describe('echo', () => {
         ws.send(Buffer.from('as text'), { binary: false });
       },
     });
-    const { messages } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const [a, b, c, d] = await messages.take(4);
     expect([...a!.data]).toEqual([1, 2, 3]);
     expect(a!.isBinary).toBe(true);
@@ -111,7 +110,7 @@ describe('fragmentation', () => {
         statuses.push(ws.send(Buffer.from([1]), { fin: false }), ws.send(Buffer.from([2, 3])));
       },
     });
-    const { messages } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const [t, b] = await messages.take(2);
     expect(t).toEqual({ data: Buffer.from('fragmented'), isBinary: false });
     expect(b).toEqual({ data: Buffer.from([1, 2, 3]), isBinary: true });
@@ -171,7 +170,7 @@ describe('ping and pong', () => {
   it('client ping → server ping callback and automatic pong with the same payload', async () => {
     const pings = new Queue<Buffer>();
     const server = await startServer(defer, { ping: (_ws, data) => pings.push(data) });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const pong = once<[Buffer]>(client, 'pong');
     client.ping('are you there');
     const p = await pings.next();
@@ -187,7 +186,7 @@ describe('ping and pong', () => {
       open: (ws) => status.resolve(ws.ping('from server')),
       pong: (_ws, data) => pongs.push(data),
     });
-    await connect(defer, `ws://${HOST}:${server.port}/`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     expect(await withTimeout(status.promise)).toBe(SendStatus.SENT);
     expect((await pongs.next()).toString()).toBe('from server');
   });
@@ -223,7 +222,7 @@ describe('ping and pong', () => {
         }
       },
     });
-    await connect(defer, `ws://${HOST}:${server.port}/`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     expect(await withTimeout(thrown.promise)).toMatchObject({ code: 'ERR_CONTROL_PAYLOAD_TOO_LONG' });
   });
 });
@@ -257,7 +256,7 @@ describe('limits and invalid input', () => {
     const server = await startServer(defer, {
       close: (ws) => after.resolve(ws.send('too late')),
     });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     client.close(1000);
     expect(await withTimeout(after.promise)).toBe(SendStatus.DROPPED);
   });
@@ -315,7 +314,7 @@ describe('the connection API', () => {
           }),
         ),
     });
-    const { messages } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     expect(await withTimeout(result.promise)).toBe(42);
     expect((await messages.take(2)).map((m) => m.data.toString())).toEqual(['one', 'two']);
   });
@@ -330,14 +329,14 @@ describe('the connection API', () => {
         ws.send(data);
       },
     });
-    const a = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const a = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const wsA = await sockets.next();
     wsA.pause();
     expect(wsA.isPaused).toBe(true);
     a.client.send('held 1');
     a.client.send('held 2');
     // A full round trip on another connection: the server's loop has read whatever it was going to read.
-    const b = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const b = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     b.client.send('other');
     expect((await b.messages.next()).data.toString()).toBe('other');
     expect(received.items).toEqual(['other']);

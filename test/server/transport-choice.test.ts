@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type WebSocket, attach, connect, handleUpgrade } from '../../src/index.js';
-import { expectedTransport } from '../support.js';
-import { HOST, Queue, deferred, startServer, useCleanup, withTimeout } from './util.js';
+import { type WebSocket, attach, connect, createServer, handleUpgrade } from '../../src/index.js';
+import { HOST, Queue, deferred, expectedTransport, frame, startServer, useCleanup, withTimeout } from '../kit/index.js';
 
 const defer = useCleanup();
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures', name));
@@ -99,8 +99,6 @@ describe('ws.transport', () => {
       upgrade: () => ready.promise,
       message: (_ws, data) => received.push(data.toString()),
     });
-    const net = await import('node:net');
-    const { frame } = await import('../helpers.js');
     const socket = net.connect(server.port, HOST);
     defer(() => socket.destroy());
     await new Promise((resolve) => socket.once('connect', resolve));
@@ -123,7 +121,6 @@ function expectedBackendIsNative(): boolean {
 
 describe('the transport option', () => {
   it('refuses a value other than native or stream, at startup and at connect, with a RangeError', async () => {
-    const { createServer } = await import('../../src/index.js');
     expect(() => createServer({ transport: 'tcp' as 'native' })).toThrow(RangeError);
     expect(() => createServer({ routes: { '/': { transport: 'uring' as 'native' } } })).toThrow(/transport must be 'native' or 'stream'/);
     await expect(connect(`ws://${HOST}:1/`, { transport: 'fast' as 'native' })).rejects.toThrow(RangeError);

@@ -2,8 +2,7 @@
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { HOST, RFC_ACCEPT, RFC_KEY, acceptFor, closePayload, handshakeRequest, once, rawConnect, rawHttp, startServer, useCleanup } from './util.js';
+import { acceptFor, closePayload, frame, handshakeRequest, HOST, once, rawConnect, rawHttp, RFC_ACCEPT, RFC_KEY, startServer, useCleanup } from '../kit/index.js';
 
 const defer = useCleanup();
 

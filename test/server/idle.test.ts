@@ -1,7 +1,7 @@
 /** idleTimeout with and without sendPings: live peers stay, silent ones are closed with 1001. */
 import { describe, expect, it } from 'vitest';
 import { type CloseCause, ReadyState } from '../../src/index.js';
-import { HOST, Queue, closePayload, connect, deferred, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, HOST, Queue, rawConnect, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -22,7 +22,7 @@ describe('idleTimeout', () => {
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),
     });
     const started = Date.now();
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const pings = new Queue<number>();
     client.on('ping', () => pings.push(Date.now()));
     // A ping every half timeout or so: four of them take well over 1.5 s.

@@ -2,7 +2,7 @@
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type CloseCause } from '../../src/index.js';
-import { HOST, closePayload, connect, deferred, handshakeRequest, once, rawConnect, rawHttp, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, handshakeRequest, HOST, once, rawConnect, rawHttp, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -10,7 +10,7 @@ describe('server.close()', () => {
   it('closes 100 open clients with 1001, resolves, and leaves no socket behind', async () => {
     const causes: string[] = [];
     const server = await startServer(defer, { close: (_ws, _code, _reason, cause) => causes.push(cause.kind) });
-    const clients = await Promise.all(Array.from({ length: 100 }, () => connect(defer, `ws://${HOST}:${server.port}/`)));
+    const clients = await Promise.all(Array.from({ length: 100 }, () => wsConnect(defer, `ws://${HOST}:${server.port}/`)));
     expect(server.connections.size).toBe(100);
     const start = Date.now();
     await withTimeout(server.close(), 5000, 'server.close()');
@@ -30,7 +30,7 @@ describe('server.close()', () => {
 
   it('sends the given code and reason', async () => {
     const server = await startServer(defer);
-    const c = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     await withTimeout(server.close({ code: 4100, reason: 'maintenance' }), 5000, 'server.close()');
     expect(await c.closed).toEqual({ code: 4100, reason: 'maintenance' });
   });
@@ -58,7 +58,7 @@ describe('server.close()', () => {
 
   it('does not wait for the timeout when everyone answers', async () => {
     const server = await startServer(defer);
-    const clients = await Promise.all(Array.from({ length: 5 }, () => connect(defer, `ws://${HOST}:${server.port}/`)));
+    const clients = await Promise.all(Array.from({ length: 5 }, () => wsConnect(defer, `ws://${HOST}:${server.port}/`)));
     const start = Date.now();
     await withTimeout(server.close({ timeout: 3000 }), 5000, 'server.close()');
     expect(Date.now() - start).toBeLessThan(2000);

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type WebSocket, attach } from '../../src/index.js';
-import { HOST, connect, deferred, handshakeRequest, once, rawHttp, startServer, useCleanup, withTimeout } from './util.js';
+import { deferred, handshakeRequest, HOST, once, rawHttp, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -12,8 +12,8 @@ const tagged = (tag: string) => ({ message: (ws: WebSocket, data: Buffer) => voi
 describe('routes', () => {
   it('dispatches each path to its own handler', async () => {
     const server = await startServer(defer, { routes: { '/a': tagged('a'), '/b': tagged('b') } });
-    const a = await connect(defer, `ws://${HOST}:${server.port}/a`);
-    const b = await connect(defer, `ws://${HOST}:${server.port}/b?x=1`);
+    const a = await wsConnect(defer, `ws://${HOST}:${server.port}/a`);
+    const b = await wsConnect(defer, `ws://${HOST}:${server.port}/b?x=1`);
     a.client.send('1');
     b.client.send('2');
     expect((await a.messages.next()).data.toString()).toBe('a:1');
@@ -60,8 +60,8 @@ describe('routes', () => {
         '/big': { ...tagged('big'), maxPayload: 1000 },
       },
     });
-    const small = await connect(defer, `ws://${HOST}:${server.port}/small`);
-    const big = await connect(defer, `ws://${HOST}:${server.port}/big`);
+    const small = await wsConnect(defer, `ws://${HOST}:${server.port}/small`);
+    const big = await wsConnect(defer, `ws://${HOST}:${server.port}/big`);
     big.client.send('x'.repeat(500));
     expect((await big.messages.next()).data.toString()).toBe(`big:${'x'.repeat(500)}`);
     small.client.send('x'.repeat(11));
@@ -74,7 +74,7 @@ describe('routes', () => {
 describe('path option', () => {
   it('serves only that path', async () => {
     const server = await startServer(defer, { path: '/ws', ...tagged('p') });
-    const c = await connect(defer, `ws://${HOST}:${server.port}/ws?token=1`);
+    const c = await wsConnect(defer, `ws://${HOST}:${server.port}/ws?token=1`);
     c.client.send('ok');
     expect((await c.messages.next()).data.toString()).toBe('p:ok');
     const res = await rawHttp(server.port, handshakeRequest('/other'));
@@ -111,8 +111,8 @@ describe('several servers attached to one http server', () => {
 
   it('each serves its own paths on the shared port', async () => {
     const { port, a, b } = await twoServers();
-    const ca = await connect(defer, `ws://${HOST}:${port}/a`);
-    const cb = await connect(defer, `ws://${HOST}:${port}/b`);
+    const ca = await wsConnect(defer, `ws://${HOST}:${port}/a`);
+    const cb = await wsConnect(defer, `ws://${HOST}:${port}/b`);
     ca.client.send('1');
     cb.client.send('2');
     expect((await ca.messages.next()).data.toString()).toBe('a:1');

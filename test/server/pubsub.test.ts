@@ -1,7 +1,7 @@
 /** Topics: subscribe bookkeeping, server.publish, ws.publish (sender excluded), counts, cleanup on close. */
 import { describe, expect, it } from 'vitest';
 import { type Server, type WebSocket } from '../../src/index.js';
-import { HOST, type OpenClient, Queue, connect, deferred, startServer, useCleanup, withTimeout } from './util.js';
+import { deferred, HOST, type OpenClient, Queue, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -30,7 +30,7 @@ async function pubsubServer() {
   });
   const clients: OpenClient[] = [];
   const add = async () => {
-    const c = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     clients.push(c);
     return c;
   };
@@ -154,8 +154,8 @@ describe('closed connections', () => {
       open: (ws) => ws.subscribe('t'),
       close: (ws) => reached.resolve(ws.publish('t', 'bye')),
     });
-    const a = await connect(defer, `ws://${HOST}:${server.port}/`);
-    const b = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const a = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    const b = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     a.client.close();
     expect(await withTimeout(reached.promise)).toBe(1);
     expect((await b.messages.next()).data.toString()).toBe('bye');

@@ -1,8 +1,7 @@
 /** Ending connections: closing handshakes from either side, terminate, abrupt ends, protocol errors, the close timeout. */
 import { describe, expect, it } from 'vitest';
 import { type CloseCause, ReadyState, SendStatus, type WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { HOST, closePayload, connect, deferred, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, frame, HOST, rawConnect, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -44,7 +43,7 @@ async function closeServer(options: Record<string, unknown> = {}, onOpen?: (ws: 
 describe('closed by the client', () => {
   it('server sees cause remote with the client code and reason; the client gets its code echoed', async () => {
     const s = await closeServer();
-    const c = await connect(defer, `ws://${HOST}:${s.server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     c.client.close(4001, 'client bye');
     const closed = await s.closed;
     expect(closed).toMatchObject({ code: 4001, reason: 'client bye', cause: { kind: 'remote' }, readyState: ReadyState.CLOSED });
@@ -84,7 +83,7 @@ describe('closed by the server', () => {
       states.push(ws.readyState, ws.send('after close'));
       ws.close(4999, 'again'); // a second close does nothing
     });
-    const c = await connect(defer, `ws://${HOST}:${s.server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     expect(await withTimeout(c.closed, 3000, 'client close')).toEqual({ code: 4000, reason: 'bye' });
     expect(await s.closed).toMatchObject({ code: 4000, reason: 'bye', cause: { kind: 'local' }, readyState: ReadyState.CLOSED, calls: 1 });
     expect(states).toEqual([ReadyState.CLOSING, SendStatus.DROPPED]);
@@ -103,14 +102,14 @@ describe('closed by the server', () => {
       }
       ws.close(1000, 'x'.repeat(123));
     });
-    const c = await connect(defer, `ws://${HOST}:${s.server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     expect((await withTimeout(c.closed)).reason).toHaveLength(123);
     expect(errors).toEqual(['ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_CLOSE_REASON_TOO_LONG']);
   });
 
   it('ws.terminate(): the client sees 1006, the server cause local', async () => {
     const s = await closeServer({}, (ws) => ws.terminate());
-    const c = await connect(defer, `ws://${HOST}:${s.server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     expect((await withTimeout(c.closed)).code).toBe(1006);
     expect(await s.closed).toMatchObject({ code: 1006, cause: { kind: 'local' }, calls: 1 });
   });
@@ -134,7 +133,7 @@ describe('ended without a closing handshake', () => {
 
   it('the client drops its socket: cause abrupt, code 1006', async () => {
     const s = await closeServer();
-    const c = await connect(defer, `ws://${HOST}:${s.server.port}/`);
+    const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     await s.opened;
     c.client.terminate();
     expect(await s.closed).toMatchObject({ code: 1006, reason: '', cause: { kind: 'abrupt' }, calls: 1 });

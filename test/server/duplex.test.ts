@@ -6,9 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connect, createServer, type WebSocket } from '../../src/index.js';
-import { RFC_ACCEPT, RFC_KEY } from './util.js';
-import { frame, parseFrames } from '../helpers.js';
-import { Queue, withTimeout } from '../support.js';
+import { frame, parseFrames, Queue, RFC_ACCEPT, RFC_KEY, withTimeout } from '../kit/index.js';
 
 /** Two Duplexes wired back to back: what one writes, the other reads. */
 function duplexPair(): [Duplex, Duplex] {

@@ -1,35 +1,30 @@
 /**
- * Helpers shared by the example, browser and interop tests: bounded waits,
- * a queue with an awaitable next(), cleanups run after every test, and child
- * processes whose stdout is read line by line. Nothing here sleeps: every
- * timer is an upper bound that fails the wait.
+ * Child processes for tests: a program (a node script by default) whose
+ * stdout is read line by line, killed after the test whatever happens; and
+ * the environment for programs that are not Node running wsbolt.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import WsClient from 'ws';
+import { withTimeout } from './wait.js';
 
-/** A `ws` socket (the package ships no types; test/shims.d.ts makes it any). */
-export type WsSocket = InstanceType<typeof WsClient>;
+/** The repository root (no trailing slash). */
+export const ROOT = path.resolve(__dirname, '../..');
 
-export const HOST = '127.0.0.1';
-export const ROOT = `${path.resolve(__dirname, '../..')}/`;
-
-import { Queue, withTimeout, withoutSanitizers } from '../support.js';
-export { Queue, withTimeout };
-
-
-import { useCleanup } from '../support.js';
-export { useCleanup };
-
-/** A port that was free a moment ago (for a server that must come up later on a known port). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/**
+ * The environment for a program that is not Node running wsbolt (Chromium,
+ * Python, redis-server): env without the sanitizer runtime that
+ * `npm run test:asan` preloads into this process and its Node children
+ * (which need it to load the instrumented addon). Outside that run, env as is.
+ */
+export function withoutSanitizers(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  const kept = (env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib && !/libasan|libclang_rt\.asan/.test(lib));
+  if (kept.length) out.LD_PRELOAD = kept.join(':');
+  else delete out.LD_PRELOAD;
+  delete out.ASAN_OPTIONS;
+  delete out.UBSAN_OPTIONS;
+  return out;
 }
 
 export interface Child {
@@ -39,6 +34,7 @@ export interface Child {
   stderr(): string;
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly alive: boolean;
   /** The first line from index `from` on that matches; rejects if the process exits first or after ms. */
   waitFor(pattern: RegExp, ms?: number, from?: number): Promise<RegExpMatchArray>;
   /** Sends signal and waits for the exit (SIGKILL after ms). */
@@ -46,13 +42,14 @@ export interface Child {
 }
 
 /**
- * Starts a program (node script by default) in the repository root with the
- * test's environment (so WSBOLT_NO_NATIVE reaches it) plus env; registered
- * with defer so it is killed after the test whatever happens.
+ * Starts a program (node with args by default) in the repository root with
+ * the test's environment (so WSBOLT_NO_NATIVE reaches it) plus env;
+ * registered with defer so it is killed after the test whatever happens.
  */
 export function start(defer: (fn: () => unknown) => void, args: string[], options: { env?: Record<string, string>; command?: string } = {}): Child {
   const command = options.command ?? process.execPath;
-  if (!options.command && !existsSync(`${ROOT}/${args[0]}`)) throw new Error(`no such script: ${args[0]}`);
+  const script = args.find((a) => !a.startsWith('-'));
+  if (!options.command && script && !existsSync(path.resolve(ROOT, script))) throw new Error(`no such script: ${script}`);
   // A program other than node (options.command: Python) never loads the addon: no sanitizer runtime for it.
   const base = options.command ? withoutSanitizers() : process.env;
   const proc = spawn(command, args, { cwd: ROOT, env: { ...base, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -83,17 +80,21 @@ export function start(defer: (fn: () => unknown) => void, args: string[], option
     partial = '';
     for (const listener of listeners) listener();
   });
-  const name = args.find((a) => !a.startsWith('-')) ?? command;
+  const name = script ? path.basename(script) : command;
 
   const child: Child = {
     proc,
     lines,
     stderr: () => err,
     exited,
+    get alive() {
+      return !gone;
+    },
     waitFor(pattern, ms = 10_000, from = 0) {
+      let check: () => void = () => {};
       return withTimeout(
         new Promise<RegExpMatchArray>((resolve, reject) => {
-          const check = () => {
+          check = () => {
             for (let i = from; i < lines.length; i++) {
               const m = lines[i]!.match(pattern);
               if (m) {
@@ -110,10 +111,10 @@ export function start(defer: (fn: () => unknown) => void, args: string[], option
           check();
         }),
         ms,
-        `${name} printing ${pattern} (stdout so far: ${JSON.stringify(lines.slice(-5))}, stderr: ${JSON.stringify(err.slice(-500))})`,
-      );
+        `${name} printing ${pattern} (stdout so far: ${JSON.stringify(lines.slice(-8))}, stderr: ${JSON.stringify(err.slice(-800))})`,
+      ).finally(() => listeners.delete(check));
     },
-    async stop(signal = 'SIGTERM', ms = 5000) {
+    async stop(signal = 'SIGTERM', ms = 8000) {
       if (!gone) proc.kill(signal);
       try {
         return await withTimeout(exited, ms, `${name} exiting on ${signal}`);
@@ -131,47 +132,4 @@ export function start(defer: (fn: () => unknown) => void, args: string[], option
     }
   });
   return child;
-}
-
-export interface Received {
-  data: Buffer;
-  isBinary: boolean;
-}
-
-export interface WsPeer {
-  client: WsSocket;
-  messages: Queue<Received>;
-  /** Text messages parsed as JSON, in order (binary ones are left out). */
-  json: Queue<any>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/** A `ws` client, open, its messages queued and its close awaited; terminated after the test. */
-export async function wsConnect(defer: (fn: () => unknown) => void, url: string, options: Record<string, unknown> = {}): Promise<WsPeer> {
-  const client = new WsClient(url, options);
-  defer(() => client.terminate());
-  const messages = new Queue<Received>();
-  const json = new Queue<any>();
-  client.on('message', (data: Buffer, isBinary: boolean) => {
-    messages.push({ data, isBinary });
-    if (!isBinary) {
-      try {
-        json.push(JSON.parse(data.toString()));
-      } catch {
-        // not JSON: only in messages
-      }
-    }
-  });
-  client.on('error', () => {}); // reported through the open wait below or the close code
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => client.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      client.once('open', () => resolve());
-      client.once('error', reject);
-      client.once('unexpected-response', (_req: unknown, res: { statusCode: number }) => reject(new Error(`unexpected response ${res.statusCode}`)));
-    }),
-    5000,
-    `connect ${url}`,
-  );
-  return { client, messages, json, closed };
 }

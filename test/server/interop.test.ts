@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { type CloseCause, type WebSocket } from '../../src/index.js';
-import { HOST, Queue, deferred, startServer, useCleanup, withTimeout, wsClient } from './util.js';
+import { deferred, HOST, Queue, startServer, useCleanup, withTimeout, wsClient } from '../kit/index.js';
 
 const defer = useCleanup();
 

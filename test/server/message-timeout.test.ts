@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CloseCause, WebSocket } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { Queue, closePayload, deferred, rawConnect, startServer, useCleanup, withTimeout } from './util.js';
+import { closePayload, deferred, frame, Queue, rawConnect, startServer, useCleanup, withTimeout } from '../kit/index.js';
 
 const defer = useCleanup();
 

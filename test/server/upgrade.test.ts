@@ -3,8 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type UpgradeRequest, accept, reject } from '../../src/index.js';
-import { frame } from '../helpers.js';
-import { HOST, Queue, connect, deferred, handshakeRequest, once, rawHttp, startServer, useCleanup, withTimeout, type WsClientOptions, wsClient } from './util.js';
+import { deferred, frame, handshakeRequest, HOST, once, Queue, rawHttp, startServer, useCleanup, withTimeout, wsClient, type WsClientOptions, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
 
@@ -32,7 +31,7 @@ describe('accepting', () => {
         got.resolve();
       },
     });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`);
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     client.send('m');
     await withTimeout(got.promise);
     expect(seen).toEqual([
@@ -53,7 +52,7 @@ describe('accepting', () => {
       },
       open: (ws) => opened.resolve(ws.data),
     });
-    const pending = connect(defer, `ws://${HOST}:${server.port}/?id=7`);
+    const pending = wsConnect(defer, `ws://${HOST}:${server.port}/?id=7`);
     await withTimeout(entered.promise);
     expect(opened.settled).toBe(false);
     release.resolve();
@@ -92,7 +91,7 @@ describe('accepting', () => {
   ])('a hook returning %s accepts with ws.data undefined', async (_name, hook) => {
     const opened = deferred<unknown>();
     const server = await startServer(defer, { upgrade: hook, open: (ws) => opened.resolve(ws.data) });
-    await connect(defer, `ws://${HOST}:${server.port}/`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     expect(await withTimeout(opened.promise)).toBeUndefined();
   });
 
@@ -188,10 +187,10 @@ describe('rejecting', () => {
     await once(socket, 'close');
     // A full handshake on another connection: the server's event loop has had
     // every chance to see the first client's FIN before the hook resumes.
-    await connect(defer, `ws://${HOST}:${server.port}/?later`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/?later`);
     release.resolve();
     // And one more, which completes after the slow hook has resumed and decided.
-    await connect(defer, `ws://${HOST}:${server.port}/?last`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/?last`);
     expect(opens).toEqual(['later', 'last']);
     expect(closes).toEqual([]);
     expect(server.connections.size).toBe(2);
@@ -202,7 +201,7 @@ describe('the request the hook sees', () => {
   it('has method, url, path, query, headers, header(), origin, protocols, remote address and port', async () => {
     const seen = deferred<UpgradeRequest>();
     const server = await startServer(defer, { protocols: ['b'], upgrade: (req) => void seen.resolve(req) });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/room/1?x=1&y=2`, {
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/room/1?x=1&y=2`, {
       protocols: ['a', 'b'],
       origin: 'https://app.example',
       headers: { 'X-Custom': 'v1', Authorization: 'Bearer t' },
@@ -228,7 +227,7 @@ describe('the request the hook sees', () => {
   it('without Origin or subprotocols: origin undefined, protocols empty, query empty', async () => {
     const seen = deferred<UpgradeRequest>();
     const server = await startServer(defer, { upgrade: (req) => void seen.resolve(req) });
-    await connect(defer, `ws://${HOST}:${server.port}/plain`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/plain`);
     const req = await withTimeout(seen.promise);
     expect(req.origin).toBeUndefined();
     expect(req.protocols).toEqual([]);
@@ -250,9 +249,9 @@ describe('origins', () => {
 
   it('listed origins pass, compared case-insensitively; requests without Origin pass', async () => {
     const server = await startServer(defer, { origins });
-    await connect(defer, `ws://${HOST}:${server.port}/`, { origin: 'https://good.example' });
-    await connect(defer, `ws://${HOST}:${server.port}/`, { origin: 'HTTPS://GOOD.EXAMPLE' });
-    await connect(defer, `ws://${HOST}:${server.port}/`);
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`, { origin: 'https://good.example' });
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`, { origin: 'HTTPS://GOOD.EXAMPLE' });
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     expect(server.connections.size).toBe(3);
   });
 });
@@ -261,7 +260,7 @@ describe('subprotocols', () => {
   it('by list: the first client-offered protocol the server supports wins', async () => {
     const opened = deferred<string>();
     const server = await startServer(defer, { protocols: ['v1', 'v2', 'v3'], open: (ws) => opened.resolve(ws.protocol) });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`, { protocols: ['v0', 'v3', 'v2'] });
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`, { protocols: ['v0', 'v3', 'v2'] });
     expect(client.protocol).toBe('v3');
     expect(await withTimeout(opened.promise)).toBe('v3');
   });
@@ -281,7 +280,7 @@ describe('subprotocols', () => {
         return offered.find((p) => p.startsWith('json'));
       },
     });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/fn`, { protocols: ['xml', 'json.v2', 'json.v1'] });
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/fn`, { protocols: ['xml', 'json.v2', 'json.v1'] });
     expect(client.protocol).toBe('json.v2');
     expect(calls).toEqual([[['xml', 'json.v2', 'json.v1'], '/fn']]);
   });
@@ -295,7 +294,7 @@ describe('subprotocols', () => {
 
   it('the hook may pick one of the offered protocols with accept({ protocol })', async () => {
     const server = await startServer(defer, { protocols: ['a', 'b'], upgrade: () => accept({ protocol: 'b' }) });
-    const { client } = await connect(defer, `ws://${HOST}:${server.port}/`, { protocols: ['a', 'b'] });
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`, { protocols: ['a', 'b'] });
     expect(client.protocol).toBe('b');
   });
 
