@@ -27,7 +27,7 @@ export const CONTESTANTS = [
     env: { WSBOLT_TRANSPORT: 'stream' }, expect: 'native', transport: 'stream',
   },
   { name: 'wsbolt-js', label: 'wsbolt (fallback)', runtime: 'node', script: 'wsbolt.mjs', env: { WSBOLT_NO_NATIVE: '1' }, expect: 'js', transport: 'stream' },
-  { name: 'wsbolt-ws', label: 'wsbolt/ws (compat)', runtime: 'node', script: 'wsbolt-ws.mjs', env: {}, expect: 'native', transport: 'native' },
+  { name: 'wsbolt-ws', label: 'wsbolt/ws (compat)', runtime: 'node', script: 'wsbolt-ws.mjs', env: {}, expect: 'native', transport: 'stream' },
   { name: 'ws', label: 'ws + bufferutil', runtime: 'node', script: 'ws.mjs', env: {}, expect: 'bufferutil' },
   { name: 'ws-js', label: 'ws (pure JS)', runtime: 'node', script: 'ws.mjs', env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, expect: 'js' },
   // The reference of issue 17, from ../shared/anchors/uws when that build loads here (see findUws).
