@@ -18,6 +18,17 @@ import type { Transport, TransportListener } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
 
+/** The engine's closing-handshake state, as a policy layer sees it. */
+export interface CloseState {
+  closeSent: boolean;
+  closeReceived: boolean;
+  /** The protocol error that failed the connection, if one did. */
+  failure: WsboltError | null;
+  /** The close code known so far (the peer's, ours, or the failure's; 1006 until then). */
+  code: number;
+  reason: string;
+}
+
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 export interface SendOptions {
@@ -138,6 +149,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private closedForHandlerFailure = false;
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
   private rateLimited = false;
+  /** whenWritten callbacks that wait for this tick's write. */
+  private waitingForFlush: ((error: Error | null) => void)[] = [];
 
   constructor(init: ConnectionInit<T>) {
     const { transport, options } = init;
@@ -213,6 +226,35 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** Runs fn; everything it sends leaves in one write. (Every tick is corked already; this is for clarity and ws/uWS parity.) */
   cork<R>(fn: () => R): R {
     return fn();
+  }
+
+  // ---- the seam a policy layer (wsbolt/ws) reads, instead of the core's and the transport's state ----
+
+  /** Where the closing handshake stands: which close frames went and came, whether the connection failed, the close code and reason known so far. */
+  get closeState(): CloseState {
+    const core = this.core;
+    return { closeSent: core.closeSent, closeReceived: core.closeReceived, failure: core.failure, code: core.closeCode, reason: core.closeReason };
+  }
+
+  /** True once the stream under the connection is gone (destroyed or closed). */
+  get transportGone(): boolean {
+    return this.transport.destroyed;
+  }
+
+  /** True while frames wait for this tick's write. */
+  get flushPending(): boolean {
+    return this.queued;
+  }
+
+  /** Ends our side of the stream now, after what is pending (TCP FIN). */
+  endTransport(): void {
+    this.transport.end();
+  }
+
+  /** Calls back once everything sent so far has left (written to the kernel), or with an error once the stream ended first. */
+  whenWritten(callback: (error: Error | null) => void): void {
+    if (this.queued) this.waitingForFlush.push(callback);
+    else this.transport.afterWrites(callback);
   }
 
   /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
@@ -454,6 +496,13 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const transport = this.transport;
     const frames = this.core.dataToSend();
     if (frames.length > 0) transport.write(frames);
+    if (this.waitingForFlush.length > 0) {
+      const waiting = this.waitingForFlush;
+      this.waitingForFlush = [];
+      transport.afterWrites((error) => {
+        for (const callback of waiting) callback(error);
+      });
+    }
     if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     if (this.drainOwed && !transport.needsDrain && this.bufferedAmount <= transport.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.

@@ -170,6 +170,20 @@ interface SendOpts {
 const TEXT: SendOpts = { binary: false, fin: true };
 const BINARY: SendOpts = { binary: true, fin: true };
 
+/** A send waiting behind a Blob, with its callback (failed if the Blob cannot be sent). */
+interface QueuedSend {
+  op: () => void;
+  cb: Callback | undefined;
+}
+
+/** As ws's callCallbacks: the Blob's callback and every queued one get err; the queued sends are dropped. */
+function failQueuedSends(ws: WebSocket, err: Error, cb: Callback | undefined): void {
+  const queue = ws._sendQueue ?? [];
+  ws._sendQueue = [];
+  cb?.(err);
+  for (const queued of queue) queued.cb?.(err);
+}
+
 /** An event waiting for its turn when allowSynchronousEvents is false. */
 type Deferred = { kind: 'message'; data: Buffer; isBinary: boolean } | { kind: 'ping' | 'pong'; data: Buffer } | { kind: 'error'; error: Error } | { kind: 'close' };
 
@@ -215,7 +229,7 @@ export class WebSocket extends EventEmitter {
   /** @internal send callbacks waiting for this tick's write */
   _pendingCallbacks: Callback[] | null = null;
   /** @internal operations waiting for a Blob to be read (ws keeps the order) */
-  _sendQueue: (() => void)[] | null = null;
+  _sendQueue: QueuedSend[] | null = null;
   /** @internal */ _closeEmitted = false;
 
   constructor(address: null);
@@ -345,12 +359,13 @@ export class WebSocket extends EventEmitter {
       abortHandshake(this, this._req!, 'WebSocket was closed before the connection was established');
       return;
     }
-    const engine = this._engine!;
     if (state === CLOSING) {
-      const core = engine.core;
-      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.transport.end();
+      // No engine when the handshake failed (e.g. ECONNREFUSED): nothing to end.
+      const closeState = this._engine?.closeState;
+      if (closeState && closeState.closeSent && (closeState.closeReceived || closeState.failure !== null)) this._engine!.endTransport();
       return;
     }
+    const engine = this._engine!;
     if (code !== undefined) {
       if (typeof code !== 'number' || !isValidStatusCode(code)) throw new TypeError('First argument must be a valid error code number');
       if (data !== undefined && data.length) {
@@ -419,12 +434,11 @@ export class WebSocket extends EventEmitter {
         : { binary: options.binary ?? typeof data !== 'string', fin: options.fin ?? true, ...(options.compress === false ? { compress: false } : {}) };
     if (!data) data = EMPTY_BUFFER;
     if (isBlob(data)) {
-      this._dispatch(() => this._sendBlob(data, (payload) => this._write('send', payload, opts, cb), cb));
+      this._dispatch(() => this._sendBlob(data, (payload) => this._write('send', payload, opts, cb), cb), cb);
       return;
     }
     const payload = typeof data === 'string' ? data : toBuffer(data);
-    if (this._sendQueue === null) this._write('send', payload, opts, cb);
-    else this._sendQueue.push(() => this._write('send', payload, opts, cb));
+    this._dispatch(() => this._write('send', payload, opts, cb), cb);
   }
 
   /** Destroys the connection now, without a closing handshake ('close' with 1006). */
@@ -464,56 +478,67 @@ export class WebSocket extends EventEmitter {
     const length = blob ? (data as Blob).size : typeof payload === 'string' ? Buffer.byteLength(payload) : (payload as Buffer).length;
     if (length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     if (blob) {
-      this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb));
+      this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb), cb);
       return;
     }
-    this._dispatch(() => this._write(kind, payload, null, cb));
+    this._dispatch(() => this._write(kind, payload, null, cb), cb);
   }
 
-  /** @internal Runs op now, or after the Blob being read (ws sends in call order). */
-  _dispatch(op: () => void): void {
-    if (this._sendQueue !== null) this._sendQueue.push(op);
+  /** @internal Runs op now, or after the Blob being read (ws sends in call order); cb is the op's callback, failed with the Blob if it fails. */
+  _dispatch(op: () => void, cb?: Callback): void {
+    if (this._sendQueue !== null) this._sendQueue.push({ op, cb });
     else op();
   }
 
-  /** @internal */
+  /** @internal As ws's Sender.getBlobData: later sends wait for the Blob; if it cannot be sent, they fail with it. */
   _sendBlob(blob: Blob, write: (payload: Buffer) => void, cb: Callback | undefined): void {
     this._sendQueue = [];
     this._bufferedAmount += blob.size;
     blob.arrayBuffer().then(
       (arrayBuffer) => {
-        this._bufferedAmount -= blob.size;
-        if (this._engine === null || this._engine.transport.destroyed) {
-          const err = new Error('The socket was closed while the blob was being read');
-          process.nextTick(() => {
-            cb?.(err);
-            this._drainSendQueue(err);
-          });
+        if (this._engine === null || this._engine.transportGone) {
+          // In the next tick, so that what a callback throws is not swallowed by the promise.
+          process.nextTick(failQueuedSends, this, new Error('The socket was closed while the blob was being read'), cb);
           return;
         }
+        this._bufferedAmount -= blob.size;
         write(Buffer.from(arrayBuffer));
-        this._drainSendQueue(null);
+        this._drainSendQueue();
       },
       (err: Error) => {
-        this._bufferedAmount -= blob.size;
         process.nextTick(() => {
-          cb?.(err);
-          this._drainSendQueue(null);
+          failQueuedSends(this, err, cb);
+          this._failSending(err);
         });
       },
     );
   }
 
+  /** @internal As ws's senderOnError: a send that cannot be made ends the connection (no close frame) and is reported once. */
+  _failSending(err: Error): void {
+    if (this.readyState === CLOSED) return;
+    const engine = this._engine;
+    if (engine && !this._closing) {
+      this._closing = true;
+      const timer = setTimeout(() => engine.terminate(), engine.options.closeTimeout);
+      this.once('close', () => clearTimeout(timer));
+    }
+    engine?.endTransport();
+    if (!this._errorEmitted) {
+      this._errorEmitted = true;
+      this.emit('error', err);
+    }
+  }
+
   /** @internal */
-  _drainSendQueue(_error: Error | null): void {
+  _drainSendQueue(): void {
     const queue = this._sendQueue ?? [];
     this._sendQueue = null;
     while (queue.length > 0) {
-      const op = queue.shift()!;
-      op();
+      queue.shift()!.op();
       if (this._sendQueue !== null) {
         // another Blob: the rest waits for it
-        (this._sendQueue as (() => void)[]).push(...queue);
+        (this._sendQueue as QueuedSend[]).push(...queue);
         return;
       }
     }
@@ -600,13 +625,13 @@ export class WebSocket extends EventEmitter {
 
   /** @internal The socket is gone. */
   _onEngineClose(_code: number, reason: string, cause: CloseCause): void {
-    const core = this._engine!.core;
-    this._closeFrameReceived = core.closeReceived;
-    this._closeFrameSent = core.closeSent;
-    if (core.closeReceived && core.failure === null) {
+    const closeState = this._engine!.closeState;
+    this._closeFrameReceived = closeState.closeReceived;
+    this._closeFrameSent = closeState.closeSent;
+    if (closeState.closeReceived && closeState.failure === null) {
       // As ws: the code and reason of the peer's close frame; anything else is 1006.
-      this._closeCode = core.closeCode;
-      this._closeMessage = reason.length > 0 ? Buffer.from(core.closeReason) : EMPTY_BUFFER;
+      this._closeCode = closeState.code;
+      this._closeMessage = reason.length > 0 ? Buffer.from(closeState.reason) : EMPTY_BUFFER;
     }
     if (cause.kind === 'protocol_error' && cause.error && !this._errorEmitted) this._onProtocolError(cause.error as WsboltError);
     this._closing = true;
@@ -625,7 +650,7 @@ export class WebSocket extends EventEmitter {
   _defer(event: Deferred): void {
     if (this._deferred === null) {
       this._deferred = [event];
-      if (this._engine && !this._engine.transport.destroyed) this._engine.pause();
+      if (this._engine && !this._engine.transportGone) this._engine.pause();
       setImmediate(drainDeferred, this);
     } else {
       this._deferred.push(event);
@@ -660,17 +685,11 @@ function drainDeferred(ws: WebSocket): void {
 
 /** Runs the send callbacks of one tick once the engine's write of that tick has completed. */
 function flushCallbacks(ws: WebSocket): void {
-  const engine = ws._engine!;
-  if (engine.queued) {
-    process.nextTick(flushCallbacks, ws); // the engine has not written this tick's frames yet
-    return;
-  }
   const callbacks = ws._pendingCallbacks!;
   ws._pendingCallbacks = null;
-  const done = (err?: Error | null) => {
-    for (const cb of callbacks) cb(err ?? null);
-  };
-  engine.transport.afterWrites(done);
+  ws._engine!.whenWritten((err) => {
+    for (const cb of callbacks) cb(err);
+  });
 }
 
 /** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */
