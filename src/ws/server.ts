@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type DeflateOptions, acceptOffer, parseExtensions } from '../extensions/negotiation.js';
+import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection.js';
 import { CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD, GUID } from './constants.js';
@@ -224,12 +224,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     const secWebSocketExtensions = req.headers['sec-websocket-extensions'];
     const extensions: Extensions = {};
     if (this._deflateOptions && secWebSocketExtensions !== undefined) {
-      if (parseExtensions(secWebSocketExtensions) === null) {
+      // As ws: a malformed header, any permessage-deflate offer with an unknown, repeated or invalid
+      // parameter, or offers none of which can be accepted, are refused with 400 (not declined).
+      const offers = parseExtensions(secWebSocketExtensions);
+      const deflateOffers = offers?.filter((offer) => offer.name === 'permessage-deflate') ?? [];
+      const accepted = deflateOffers.length > 0 && deflateOffers.every((offer) => validParams(offer.params)) ? acceptOffer(secWebSocketExtensions, this._deflateOptions) : null;
+      if (offers === null || (deflateOffers.length > 0 && accepted === null)) {
         abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
         return;
       }
-      // An offer the engine cannot honour is declined (the connection goes ahead uncompressed).
-      const accepted = acceptOffer(secWebSocketExtensions, this._deflateOptions);
       if (accepted) extensions['permessage-deflate'] = accepted;
     }
 

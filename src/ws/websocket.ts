@@ -86,24 +86,21 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
 
 /**
  * ws's perMessageDeflate option as the engine's DeflateOptions, or null when
- * off. The defaults stay wsbolt's (no context takeover either way, so no
- * zlib state per idle connection); `serverNoContextTakeover: false` and
- * `clientNoContextTakeover: false` given explicitly allow context takeover as
- * in ws, and `concurrencyLimit` sets the process-wide zlib limit (in ws it is
- * process-wide too, fixed by the first connection that sets it).
+ * off. ws's defaults: context takeover kept in both directions unless
+ * `serverNoContextTakeover` / `clientNoContextTakeover` is true (so the offer
+ * and the agreed parameters are ws's, and each connection holds a zlib stream
+ * per direction, as in ws). `concurrencyLimit` sets the process-wide zlib
+ * limit (in ws it is process-wide too, fixed by the first connection that sets it).
  */
 export function deflateOptionsFrom(value: unknown): DeflateOptions | null {
   if (!value) return null;
-  if (value === true) return {};
-  const o = value as WebSocket.PerMessageDeflateOptions;
-  const out: DeflateOptions = {};
+  const o = (value === true ? {} : value) as WebSocket.PerMessageDeflateOptions;
+  const out: DeflateOptions = { serverNoContextTakeover: o.serverNoContextTakeover === true, clientNoContextTakeover: o.clientNoContextTakeover === true };
   if (typeof o.serverMaxWindowBits === 'number') out.serverMaxWindowBits = o.serverMaxWindowBits;
   if (typeof o.clientMaxWindowBits === 'number') out.clientMaxWindowBits = o.clientMaxWindowBits;
   if (typeof o.threshold === 'number') out.threshold = o.threshold;
   if (typeof o.zlibDeflateOptions?.level === 'number') out.level = o.zlibDeflateOptions.level;
   if (typeof o.zlibDeflateOptions?.memLevel === 'number') out.memLevel = o.zlibDeflateOptions.memLevel;
-  if (typeof o.serverNoContextTakeover === 'boolean') out.serverNoContextTakeover = o.serverNoContextTakeover;
-  if (typeof o.clientNoContextTakeover === 'boolean') out.clientNoContextTakeover = o.clientNoContextTakeover;
   if (typeof o.concurrencyLimit === 'number' && Number.isInteger(o.concurrencyLimit) && o.concurrencyLimit >= 1) {
     setZlibConcurrency(o.concurrencyLimit);
   }
