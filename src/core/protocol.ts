@@ -449,7 +449,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
     this.messagesReceived++;
     if (compressed) {
-      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : 'invalid';
+      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
         this.inflating = { isBinary };
@@ -475,8 +475,9 @@ export class Protocol implements ControlFrameSink, MessageSink {
       this.fail(protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG));
       return null;
     }
-    if (out === 'invalid') {
-      this.fail(protocolError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD));
+    if (!Buffer.isBuffer(out)) {
+      // zlib's error (message, code, errno) stays reachable as the cause.
+      this.fail(new WsboltError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD, { cause: out.zlibError }));
       return null;
     }
     if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {

@@ -149,6 +149,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private closedForHandlerFailure = false;
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
   private rateLimited = false;
+  /** Sends waiting behind a compression were dropped when the connection ended. */
+  private droppedCompression = false;
   /** whenWritten callbacks that wait for this tick's write. */
   private waitingForFlush: ((error: Error | null) => void)[] = [];
 
@@ -253,7 +255,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** Calls back once everything sent so far has left (written to the kernel), or with an error once the stream ended first. */
   whenWritten(callback: (error: Error | null) => void): void {
-    if (this.queued) this.waitingForFlush.push(callback);
+    if (this.droppedCompression) process.nextTick(callback, this.unsentError());
+    else if (this.readyState === ReadyState.CLOSED) this.transport.afterWrites(callback);
+    else if (this.queued || this.core.waitingForDeflate) this.waitingForFlush.push(callback);
     else this.transport.afterWrites(callback);
   }
 
@@ -271,7 +275,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.readyState === ReadyState.CLOSED) return;
     if (this.queued && !this.transport.destroyed) this.flush();
     this.forcedEnd = 'terminate';
-    this.core.receiveEof();
+    this.endInput();
     this.readyState = ReadyState.CLOSING;
     this.transport.destroy();
   }
@@ -443,7 +447,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal */
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
-    this.core.receiveEof();
+    this.endInput();
     this.transport.end();
   }
 
@@ -496,7 +500,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const transport = this.transport;
     const frames = this.core.dataToSend();
     if (frames.length > 0) transport.write(frames);
-    if (this.waitingForFlush.length > 0) {
+    // Sends behind a compression on the thread pool have not left yet: their callbacks wait for it.
+    if (this.waitingForFlush.length > 0 && !this.core.waitingForDeflate) {
       const waiting = this.waitingForFlush;
       this.waitingForFlush = [];
       transport.afterWrites((error) => {
@@ -557,16 +562,37 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
     idleSweeper.delete(this);
-    this.core.receiveEof();
+    this.endInput();
     // Frees zlib streams kept for context takeover; offloaded jobs still queued or running end without a callback.
     this.deflateJobs?.close();
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
+    this.failWaitingForFlush();
     const { code, reason, cause } = this.closeOutcome();
     try {
       this.invoke('close', code, reason, cause);
     } finally {
       this.onFinished?.(this);
     }
+  }
+
+  /** The connection ended before what whenWritten waits for could leave. */
+  private failWaitingForFlush(): void {
+    if (this.waitingForFlush.length === 0) return;
+    const waiting = this.waitingForFlush;
+    this.waitingForFlush = [];
+    for (const callback of waiting) callback(this.unsentError());
+  }
+
+  private unsentError(): WsboltError {
+    return this.droppedCompression
+      ? new WsboltError('ERR_CLOSED_WHILE_COMPRESSING', 'the connection closed while a message was being compressed')
+      : new WsboltError('ERR_NOT_OPEN', 'the connection closed before the data was written');
+  }
+
+  /** No more input (EOF, terminate, the end); sends held behind a compression are dropped, which whenWritten reports. */
+  private endInput(): void {
+    if (this.core.waitingForDeflate) this.droppedCompression = true;
+    this.core.receiveEof();
   }
 
   // ---- user callbacks ----------------------------------------------------------

@@ -53,6 +53,8 @@ function wsMessage(code: string, message: string): string {
 /** The ws-style error for an engine protocol error. */
 export function toWsError(error: WsboltError | Error): WsProtocolError {
   const engineCode = (error as WsboltError).code;
+  // ws passes zlib's own error on (Z_DATA_ERROR and its errno).
+  if (engineCode === 'WS_ERR_INVALID_COMPRESSED_DATA' && error.cause instanceof Error) return error.cause as WsProtocolError;
   if (typeof engineCode !== 'string' || !engineCode.startsWith('WS_ERR_')) return error as WsProtocolError;
   const Ctor = engineCode === 'WS_ERR_INVALID_UTF8' ? Error : RangeError;
   const wsError = new Ctor(wsMessage(engineCode, error.message), { cause: error }) as WsProtocolError;

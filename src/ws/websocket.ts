@@ -685,7 +685,8 @@ function flushCallbacks(ws: WebSocket): void {
   const callbacks = ws._pendingCallbacks!;
   ws._pendingCallbacks = null;
   ws._engine!.whenWritten((err) => {
-    for (const cb of callbacks) cb(err);
+    const wsErr = err !== null && (err as WsboltError).code === 'ERR_CLOSED_WHILE_COMPRESSING' ? new Error('The socket was closed while data was being compressed') : err;
+    for (const cb of callbacks) cb(wsErr);
   });
 }
 

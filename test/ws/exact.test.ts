@@ -261,10 +261,12 @@ describe('5. errors while tearing down', () => {
       const { head, socket, rest } = await rawHandshake(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' });
       const [s] = await next;
       const sRec = record(s);
+      const errors: unknown[] = [];
+      s.on('error', (error: unknown) => errors.push(describeError(error)));
       const frames = readFrames(socket, rest);
       socket.write(frame({ opcode: 2, rsv: 0x40, payload: Buffer.from([0xff, 0xff, 0xff, 0xff]), mask: true }));
       await sRec.closed;
-      return { head: head.split('\r\n')[0], server: sRec.events.map((e: any) => e), frames: closeFrames(await frames) };
+      return { head: head.split('\r\n')[0], errors, server: sRec.events, frames: closeFrames(await frames) };
     });
   });
 });
