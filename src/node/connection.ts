@@ -243,6 +243,11 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     return this.transport.destroyed;
   }
 
+  /** Bytes handed to the stream and not yet taken by the kernel. */
+  get streamPendingBytes(): number {
+    return this.transport.pendingBytes;
+  }
+
   /** True while frames wait for this tick's write. */
   get flushPending(): boolean {
     return this.queued;

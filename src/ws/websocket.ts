@@ -228,6 +228,10 @@ export class WebSocket extends EventEmitter {
   /** @internal operations waiting for a Blob to be read (ws keeps the order) */
   _sendQueue: QueuedSend[] | null = null;
   /** @internal */ _closeEmitted = false;
+  /** @internal payload bytes of messages being compressed (ws counts them in bufferedAmount until written) */
+  _compressingBytes = 0;
+  /** @internal a fragmented message is being sent (its later frames are never compressed, as in ws) */
+  _fragmenting = false;
 
   constructor(address: null);
   constructor(address: string | URL, options?: WebSocket.ClientOptions | http.ClientRequestArgs);
@@ -265,8 +269,17 @@ export class WebSocket extends EventEmitter {
     this._binaryType = type;
   }
 
+  /**
+   * As ws counts it: ws writes every frame to the socket at once, so what the
+   * kernel takes never shows, while a backed-up socket holds framed bytes;
+   * messages being compressed count their payload bytes, and so do sends made
+   * after close().
+   */
   get bufferedAmount(): number {
-    return this._engine ? this._engine.bufferedAmount + this._bufferedAmount : this._bufferedAmount;
+    const engine = this._engine;
+    if (engine === null) return this._bufferedAmount;
+    const backedUp = engine.streamPendingBytes > 0;
+    return (backedUp ? engine.bufferedAmount : 0) + this._compressingBytes + this._bufferedAmount;
   }
 
   /** The negotiated extensions: 'permessage-deflate' or ''. */
@@ -544,9 +557,15 @@ export class WebSocket extends EventEmitter {
   /** @internal Hands a frame to the engine; cb runs once the socket has written it. */
   _write(kind: 'send' | 'ping' | 'pong', payload: Buffer | string, opts: SendOpts | null, cb: Callback | undefined): void {
     const engine = this._engine!;
+    const compress = kind === 'send' && this._compresses(payload, opts!);
     let status: number;
     try {
-      status = kind === 'send' ? engine.send(payload, opts!) : kind === 'ping' ? engine.ping(payload) : engine.pong(payload);
+      if (kind === 'send') {
+        status = engine.send(payload, { binary: opts!.binary, fin: opts!.fin, compress });
+        this._fragmenting = !opts!.fin;
+      } else {
+        status = kind === 'ping' ? engine.ping(payload) : engine.pong(payload);
+      }
     } catch (error) {
       if (cb) process.nextTick(cb, error as Error);
       return;
@@ -556,12 +575,30 @@ export class WebSocket extends EventEmitter {
       if (cb) process.nextTick(cb, notOpenError(this.readyState));
       return;
     }
-    if (cb) {
-      if (this._pendingCallbacks !== null) this._pendingCallbacks.push(cb);
-      else {
-        this._pendingCallbacks = [cb];
-        process.nextTick(flushCallbacks, this);
-      }
+    if (compress) {
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      this._compressingBytes += length;
+      // As ws: a compression the socket closed under stays counted.
+      this._afterWrite((err) => {
+        if (!err) this._compressingBytes -= length;
+      });
+    }
+    if (cb) this._afterWrite(cb);
+  }
+
+  /** @internal As ws's Sender: a message is compressed when deflate was agreed, unless compress: false; below the threshold only if this side keeps its context. */
+  _compresses(payload: Buffer | string, opts: SendOpts): boolean {
+    const deflate = this._engine!.deflate;
+    if (deflate === null || opts.compress === false || !opts.fin || this._fragmenting) return false;
+    return deflate.sendContext || (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length) >= deflate.threshold;
+  }
+
+  /** @internal cb runs once what was sent this tick has been written. */
+  _afterWrite(cb: Callback): void {
+    if (this._pendingCallbacks !== null) this._pendingCallbacks.push(cb);
+    else {
+      this._pendingCallbacks = [cb];
+      process.nextTick(flushCallbacks, this);
     }
   }
 
