@@ -15,6 +15,8 @@ import { utf8Continue } from './utf8.js';
 export interface AssemblerLimits {
   maxPayload: number;
   maxFragments: number;
+  /** The close code for a message over maxFragments (1009 by default; ws uses 1008). */
+  fragmentsCloseCode?: number;
   skipUtf8Validation: boolean;
   /** permessage-deflate is in use: RSV1 marks a compressed message. */
   compression?: boolean;
@@ -100,7 +102,7 @@ export class MessageAssembler implements DataFrameSink {
       return protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the message exceeds maxPayload (${this.limits.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG);
     }
     if (this.fragments + 1 > this.limits.maxFragments) {
-      return protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `the message exceeds ${this.limits.maxFragments} frames`, CloseCode.MESSAGE_TOO_BIG);
+      return protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `the message exceeds ${this.limits.maxFragments} frames`, this.limits.fragmentsCloseCode ?? CloseCode.MESSAGE_TOO_BIG);
     }
     if (opcode !== OPCODE_CONTINUATION) {
       this.opcode = opcode;

@@ -59,8 +59,10 @@ export interface ProtocolOptions {
   role: Role;
   /** Largest message accepted, in bytes (1009 above it). */
   maxPayload?: number;
-  /** Most frames one message may span (1009 above it). */
+  /** Most frames one message may span (1009 above it, or fragmentsCloseCode). */
   maxFragments?: number;
+  /** The close code for a message over maxFragments: 1009 by default (ws closes with 1008, policy violation). */
+  fragmentsCloseCode?: number;
   /** Answer pings with pongs automatically (default true). */
   autoPong?: boolean;
   /** Deliver text without checking UTF-8 (only for trusted peers). */
@@ -186,6 +188,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       {
         maxPayload,
         maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+        ...(options.fragmentsCloseCode !== undefined ? { fragmentsCloseCode: options.fragmentsCloseCode } : {}),
         skipUtf8Validation: this.skipUtf8Validation,
         compression: this.deflate !== null,
       },

@@ -54,6 +54,7 @@ export const CONNECTION_DEFAULTS = {
   skipUtf8Validation: false,
   rateLimit: null,
   queueOverBackpressure: false,
+  fragmentsCloseCode: CloseCode.MESSAGE_TOO_BIG,
 } satisfies ResolvedOptions;
 
 export type ResolvedOptions = Required<ConnectionOptions> & {
@@ -63,6 +64,8 @@ export type ResolvedOptions = Required<ConnectionOptions> & {
    * so output the peer provokes (pongs, echoes) stays bounded either way.
    */
   queueOverBackpressure: boolean;
+  /** The close code for a message over maxFragments (wsbolt/ws: 1008, as ws). */
+  fragmentsCloseCode: number;
 };
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
@@ -174,6 +177,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
         role: init.role,
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
+        fragmentsCloseCode: options.fragmentsCloseCode,
         autoPong: options.autoPong,
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,

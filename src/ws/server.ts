@@ -15,8 +15,8 @@ import type { Duplex } from 'node:stream';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection.js';
-import { CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD, GUID } from './constants.js';
-import { WebSocket, deflateOptionsFrom, engineOptions } from './websocket.js';
+import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS, GUID } from './constants.js';
+import { WebSocket, type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './websocket.js';
 
 const keyRegex = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -44,8 +44,12 @@ export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V 
   allowSynchronousEvents?: boolean | undefined;
   /** Milliseconds to wait for the closing handshake. Default 30,000. */
   closeTimeout?: number | undefined;
-  /** Most frames one message may span; 0 for no limit. */
+  /** Most frames one message may span; 0 for no limit. Default 16,384 (ws's); over it closes with 1008. */
   maxFragments?: number | undefined;
+  /** Most chunks held for one unfinished frame; 0 for no limit. Default 262,144 (ws's); over it closes with 1008. */
+  maxBufferedChunks?: number | undefined;
+  /** Automatic pongs not yet written after which the peer is terminated; 0 for no limit. Default 60 (ws's). */
+  maxPendingAutoPongs?: number | undefined;
 }
 
 /** Extensions accepted for a connection (ws passes the same kind of map to completeUpgrade). */
@@ -65,6 +69,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
   /** @internal */ _state = RUNNING;
   /** @internal */ _shouldEmitClose = false;
   /** @internal */ _engineOptions: ResolvedOptions;
+  /** @internal */ _policy: WsPolicy;
   /** @internal */ _deflateOptions: DeflateOptions | null;
 
   constructor(options?: ServerOptions<T, U>, callback?: () => void) {
@@ -72,7 +77,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     const opts: any = {
       allowSynchronousEvents: true,
       autoPong: true,
+      maxBufferedChunks: DEFAULT_MAX_BUFFERED_CHUNKS,
+      maxFragments: DEFAULT_MAX_FRAGMENTS,
       maxPayload: DEFAULT_MAX_PAYLOAD,
+      maxPendingAutoPongs: DEFAULT_MAX_PENDING_AUTO_PONGS,
       skipUTF8Validation: false,
       perMessageDeflate: false,
       handleProtocols: null,
@@ -124,6 +132,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     }
     this.options = opts;
     this._engineOptions = engineOptions(opts);
+    this._policy = wsPolicy(opts);
     this._deflateOptions = deflateOptionsFrom(opts.perMessageDeflate);
   }
 
@@ -309,7 +318,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
       socket as Socket,
       head,
       this._engineOptions,
-      this.options.allowSynchronousEvents !== false,
+      this._policy,
       deflate ? new PerMessageDeflate(deflate.params, 'server', this._deflateOptions!) : null,
       deflate ? deflate.response : '',
     );

@@ -31,7 +31,10 @@ import {
   CLOSED,
   CLOSING,
   CONNECTING,
+  DEFAULT_MAX_BUFFERED_CHUNKS,
+  DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_PAYLOAD,
+  DEFAULT_MAX_PENDING_AUTO_PONGS,
   EMPTY_BUFFER,
   GUID,
   OPEN,
@@ -56,13 +59,34 @@ export interface ConnectionSettings {
   autoPong?: boolean | undefined;
   closeTimeout?: number | undefined;
   maxFragments?: number | undefined;
+  maxPendingAutoPongs?: number | undefined;
+  allowSynchronousEvents?: boolean | undefined;
+}
+
+/** What the ws layer itself enforces on a connection (the engine does the rest). */
+export interface WsPolicy {
+  allowSynchronousEvents: boolean;
+  autoPong: boolean;
+  /** 0: no limit. */
+  maxPendingAutoPongs: number;
+}
+
+/** ws's own per-connection behaviour, with ws's defaults (ws reads them with `| 0` and `!== false`). */
+export function wsPolicy(settings: ConnectionSettings): WsPolicy {
+  return {
+    allowSynchronousEvents: settings.allowSynchronousEvents !== false,
+    autoPong: settings.autoPong !== false,
+    maxPendingAutoPongs: (settings.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS) | 0,
+  };
 }
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /**
- * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
- * limit), no idle or message timeout and no keepalive pings, sends never
+ * Engine options with ws semantics: maxPayload 100 MiB and maxFragments 16,384
+ * by default (0 means no limit; too many fragments close with 1008), automatic
+ * pongs left to the ws layer (maxPendingAutoPongs), no idle or message timeout
+ * and no keepalive pings, sends never
  * refused for backpressure, 30 s to finish the closing handshake. Reading from
  * the peer still pauses while more than the engine's default maxBackpressure
  * waits to be written: a peer that provokes output (pings, messages an app
@@ -72,16 +96,16 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
   const maxPayload = settings.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const options = resolveOptions({
     maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
-    ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
+    maxFragments: (settings.maxFragments ?? DEFAULT_MAX_FRAGMENTS) > 0 ? (settings.maxFragments ?? DEFAULT_MAX_FRAGMENTS) : UNLIMITED,
     idleTimeout: 0,
     messageTimeout: 0,
     sendPings: false,
-    autoPong: settings.autoPong !== false,
+    autoPong: false,
     closeOnBackpressureLimit: false,
     closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
     skipUtf8Validation: settings.skipUTF8Validation === true,
   });
-  return { ...options, queueOverBackpressure: true };
+  return { ...options, queueOverBackpressure: true, fragmentsCloseCode: 1008 };
 }
 
 /**
@@ -221,6 +245,10 @@ export class WebSocket extends EventEmitter {
   /** @internal bytes of sends made after close (ws counts them), and of Blobs being read */
   _bufferedAmount = 0;
   /** @internal */ _allowSynchronousEvents = true;
+  /** @internal */ _autoPong = true;
+  /** @internal */ _maxPendingAutoPongs = 0;
+  /** @internal automatic pongs not yet written */
+  _pendingAutoPongs = 0;
   /** @internal events waiting for setImmediate (allowSynchronousEvents: false) */
   _deferred: Deferred[] | null = null;
   /** @internal send callbacks waiting for this tick's write */
@@ -603,7 +631,7 @@ export class WebSocket extends EventEmitter {
   }
 
   /** @internal Attaches the upgraded socket: the engine connection takes it over. */
-  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, allowSynchronousEvents: boolean, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
+  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, policy: WsPolicy, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
@@ -621,7 +649,9 @@ export class WebSocket extends EventEmitter {
     });
     this._engine = engine;
     this._socket = socket;
-    this._allowSynchronousEvents = allowSynchronousEvents;
+    this._allowSynchronousEvents = policy.allowSynchronousEvents;
+    this._autoPong = policy.autoPong;
+    this._maxPendingAutoPongs = policy.maxPendingAutoPongs;
     this.emit('open');
   }
 
@@ -645,7 +675,20 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   _onControl(kind: 'ping' | 'pong', data: Buffer): void {
     if (!this._allowSynchronousEvents || this._deferred !== null) this._defer({ kind, data });
-    else this.emit(kind, data);
+    else this._emitControl(kind, data);
+  }
+
+  /** @internal As ws's receiverOnPing: the automatic pong first; a peer with too many of them unwritten is cut off. */
+  _emitControl(kind: 'ping' | 'pong', data: Buffer): void {
+    if (kind === 'ping' && this._autoPong && this.readyState === OPEN) {
+      if (this._maxPendingAutoPongs > 0 && this._pendingAutoPongs >= this._maxPendingAutoPongs) {
+        this.terminate();
+      } else {
+        this._pendingAutoPongs++;
+        this.pong(data, undefined, () => this._pendingAutoPongs--);
+      }
+    }
+    this.emit(kind, data);
   }
 
   /** @internal The peer broke the protocol: the engine queued the close frame; report it now, as ws does. */
@@ -706,7 +749,7 @@ function drainDeferred(ws: WebSocket): void {
       break;
     case 'ping':
     case 'pong':
-      ws.emit(event.kind, event.data);
+      ws._emitControl(event.kind, event.data);
       break;
     case 'error':
       ws.emit('error', event.error);
@@ -760,6 +803,9 @@ function initAsClient(websocket: WebSocket, address: string | URL, protocols: st
     allowSynchronousEvents: true,
     autoPong: true,
     closeTimeout: CLOSE_TIMEOUT,
+    maxBufferedChunks: DEFAULT_MAX_BUFFERED_CHUNKS,
+    maxFragments: DEFAULT_MAX_FRAGMENTS,
+    maxPendingAutoPongs: DEFAULT_MAX_PENDING_AUTO_PONGS,
     protocolVersion: 13,
     maxPayload: DEFAULT_MAX_PAYLOAD,
     skipUTF8Validation: false,
@@ -991,7 +1037,7 @@ function initAsClient(websocket: WebSocket, address: string | URL, protocols: st
       deflate = new PerMessageDeflate(agreed, 'client', deflateOptions);
       websocket._extensions = 'permessage-deflate';
     }
-    websocket._setSocket(socket, head, engineOptions(opts), opts.allowSynchronousEvents !== false, deflate, secWebSocketExtensions ?? '');
+    websocket._setSocket(socket, head, engineOptions(opts), wsPolicy(opts), deflate, secWebSocketExtensions ?? '');
   });
 
   if (opts.finishRequest) opts.finishRequest(req, websocket);
@@ -1154,6 +1200,8 @@ export declare namespace WebSocket {
     closeTimeout?: number | undefined;
     maxPayload?: number | undefined;
     maxFragments?: number | undefined;
+    maxBufferedChunks?: number | undefined;
+    maxPendingAutoPongs?: number | undefined;
     skipUTF8Validation?: boolean | undefined;
     createConnection?: typeof net.createConnection | typeof tls.connect | undefined;
     finishRequest?: FinishRequestCallback | undefined;
