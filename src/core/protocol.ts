@@ -63,6 +63,8 @@ export interface ProtocolOptions {
   maxFragments?: number;
   /** The close code for a message over maxFragments: 1009 by default (ws closes with 1008, policy violation). */
   fragmentsCloseCode?: number;
+  /** Most chunks one unfinished header or payload may arrive in (1008 above it); 0 (default): no limit. ws's maxBufferedChunks. */
+  maxBufferedChunks?: number;
   /** Answer pings with pongs automatically (default true). */
   autoPong?: boolean;
   /** Deliver text without checking UTF-8 (only for trusted peers). */
@@ -196,6 +198,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     );
     // Data frames go straight to the assembler, control frames to this.
     this.reader = new FrameReader(this.backend, flags, maxPayload, this.assembler, this, observer(options.trace, options.onFrameIn));
+    this.reader.maxChunks = options.maxBufferedChunks ?? 0;
   }
 
   // ---- input -------------------------------------------------------------
@@ -494,6 +497,10 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   onFrameError(fault: number, bits: number): void {
     this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
+  }
+
+  onChunkLimit(maxChunks: number): void {
+    this.fail(protocolError('WS_ERR_TOO_MANY_BUFFERED_PARTS', `a frame arrived in more than ${maxChunks} chunks`, CloseCode.POLICY_VIOLATION));
   }
 
   onControlFrame(bits: number, payload: Buffer): boolean {

@@ -55,6 +55,7 @@ export const CONNECTION_DEFAULTS = {
   rateLimit: null,
   queueOverBackpressure: false,
   fragmentsCloseCode: CloseCode.MESSAGE_TOO_BIG,
+  maxBufferedChunks: 0,
 } satisfies ResolvedOptions;
 
 export type ResolvedOptions = Required<ConnectionOptions> & {
@@ -66,6 +67,8 @@ export type ResolvedOptions = Required<ConnectionOptions> & {
   queueOverBackpressure: boolean;
   /** The close code for a message over maxFragments (wsbolt/ws: 1008, as ws). */
   fragmentsCloseCode: number;
+  /** Most chunks one unfinished frame may arrive in; 0: no limit (wsbolt/ws: ws's maxBufferedChunks). */
+  maxBufferedChunks: number;
 };
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
@@ -178,6 +181,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
         fragmentsCloseCode: options.fragmentsCloseCode,
+        maxBufferedChunks: options.maxBufferedChunks,
         autoPong: options.autoPong,
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,

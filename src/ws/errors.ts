@@ -34,6 +34,8 @@ function wsMessage(code: string, message: string): string {
       return 'Unsupported WebSocket frame: payload length > 2^53 - 1';
     case 'WS_ERR_TOO_MANY_FRAGMENTS':
       return 'Too many message fragments';
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 'Too many buffered chunks';
     case 'WS_ERR_INVALID_CLOSE_CODE': {
       const m = /(\d+)/.exec(message);
       return PREFIX + (m ? `invalid status code ${m[1]}` : message);

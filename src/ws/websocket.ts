@@ -60,6 +60,7 @@ export interface ConnectionSettings {
   closeTimeout?: number | undefined;
   maxFragments?: number | undefined;
   maxPendingAutoPongs?: number | undefined;
+  maxBufferedChunks?: number | undefined;
   allowSynchronousEvents?: boolean | undefined;
 }
 
@@ -105,7 +106,7 @@ export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
     closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
     skipUtf8Validation: settings.skipUTF8Validation === true,
   });
-  return { ...options, queueOverBackpressure: true, fragmentsCloseCode: 1008 };
+  return { ...options, queueOverBackpressure: true, fragmentsCloseCode: 1008, maxBufferedChunks: (settings.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS) | 0 };
 }
 
 /**
