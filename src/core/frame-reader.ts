@@ -49,7 +49,7 @@ export interface ControlFrameSink {
   /** A complete control frame (close, ping, pong), unmasked. */
   onControlFrame(bits: number, payload: Buffer): boolean;
   /** The scanner rejected a header: which rule it broke (FAULT_*), and the frame's first header byte. */
-  onFrameError(fault: number, bits: number): void;
+  onFrameError(fault: number, bits: number, lengthByte?: number): void;
   /** More than maxChunks chunks brought bytes of one unfinished header or payload. */
   onChunkLimit?(maxChunks: number): void;
 }
@@ -256,7 +256,7 @@ export class FrameReader {
     if (status === SCAN_FULL) return stop;
     if (status === SCAN_ERROR) {
       this.stop();
-      this.control.onFrameError(out[OUT_FAULT]!, chunk[stop]!);
+      this.control.onFrameError(out[OUT_FAULT]!, chunk[stop]!, chunk[stop + 1]);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
@@ -308,7 +308,7 @@ export class FrameReader {
     }
     if (out[OUT_STATUS] === SCAN_ERROR) {
       this.stop();
-      this.control.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!);
+      this.control.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!, joined[out[OUT_STOP]! + 1]);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;

@@ -93,10 +93,10 @@ export class MessageAssembler implements DataFrameSink {
     const opcode = bits & 0x0f;
     if (opcode === OPCODE_CONTINUATION) {
       if (this.opcode === 0) {
-        return protocolError('WS_ERR_INVALID_OPCODE', 'a continuation frame without a message to continue', CloseCode.PROTOCOL_ERROR);
+        return protocolError('WS_ERR_INVALID_OPCODE', 'a continuation frame without a message to continue', CloseCode.PROTOCOL_ERROR, { opcode: 0 });
       }
     } else if (this.opcode !== 0) {
-      return protocolError('WS_ERR_INVALID_OPCODE', 'a new message began before the previous one was finished', CloseCode.PROTOCOL_ERROR);
+      return protocolError('WS_ERR_INVALID_OPCODE', 'a new message began before the previous one was finished', CloseCode.PROTOCOL_ERROR, { opcode });
     }
     if (this.declared + length > this.limits.maxPayload) {
       return protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the message exceeds maxPayload (${this.limits.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG);

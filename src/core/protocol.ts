@@ -495,8 +495,8 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   // ---- ControlFrameSink ----------------------------------------------------
 
-  onFrameError(fault: number, bits: number): void {
-    this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
+  onFrameError(fault: number, bits: number, lengthByte?: number): void {
+    this.fail(headerError(fault, { bits, lengthByte, maxPayload: this.reader.maxPayload }));
   }
 
   onChunkLimit(maxChunks: number): void {

@@ -10,7 +10,6 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 export const BINARY_TYPES: readonly string[] = typeof Blob === 'undefined' ? ['nodebuffer', 'arraybuffer', 'fragments'] : ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 export const EMPTY_BUFFER = Buffer.alloc(0);
-export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** ws's default close timeout (ms). */
 export const CLOSE_TIMEOUT = 30_000;
 /** ws's default maxPayload: 100 MiB. */

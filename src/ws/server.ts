@@ -6,19 +6,19 @@
  * answers it (the `headers` event may edit the 101's lines); the upgraded
  * socket is then driven by the wsbolt engine.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { acceptKey, isKeyShaped } from '../core/handshake.js';
+import { isTchar } from '../core/header-tokens.js';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection.js';
-import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS, GUID } from './constants.js';
+import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS } from './constants.js';
 import { WebSocket, type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './websocket.js';
 
-const keyRegex = /^[+/0-9A-Za-z]{22}==$/;
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -206,7 +206,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
       abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid Upgrade header');
       return;
     }
-    if (key === undefined || !keyRegex.test(key)) {
+    if (key === undefined || !isKeyShaped(key)) {
       abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Missing or invalid Sec-WebSocket-Key header');
       return;
     }
@@ -285,10 +285,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     }
     if (this._state > RUNNING) return abortHandshake(socket, 503);
 
-    const digest = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
-    const headers = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${digest}`];
+    const headers = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptKey(key)}`];
 
     const Ctor = this.options.WebSocket as unknown as new (address: null, protocols: undefined, options: object) => InstanceType<T>;
     const ws = new Ctor(null, undefined, this.options);
@@ -425,13 +422,6 @@ function abortHandshakeOrEmitwsClientError(
   }
 }
 
-/** RFC 7230 tchar. */
-const tokenChars = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") tokenChars[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) tokenChars[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) tokenChars[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) tokenChars[c] = 1;
-
 /** Sec-WebSocket-Protocol as ws parses it: a set of tokens; throws SyntaxError on bad syntax or a duplicate. */
 export function parseSubprotocols(header: string): Set<string> {
   const protocols = new Set<string>();
@@ -440,7 +430,7 @@ export function parseSubprotocols(header: string): Set<string> {
   let i = 0;
   for (; i < header.length; i++) {
     const code = header.charCodeAt(i);
-    if (end === -1 && code < 128 && tokenChars[code] === 1) {
+    if (end === -1 && isTchar(code)) {
       if (start === -1) start = i;
     } else if (i !== 0 && (code === 0x20 || code === 0x09)) {
       if (end === -1 && start !== -1) end = i;

@@ -8,7 +8,6 @@
  * behave exactly as in ws; once the socket is upgraded, the engine's
  * connection (src/node/connection.ts) takes it over, as on the server side.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -17,7 +16,10 @@ import type { Duplex, DuplexOptions } from 'node:stream';
 import * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { ZlibOptions } from 'node:zlib';
+import { isValidSendCloseCode } from '../core/close.js';
 import type { WsboltError } from '../core/errors.js';
+import { acceptKey, generateKey } from '../core/handshake.js';
+import { isToken } from '../core/header-tokens.js';
 import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { setZlibConcurrency } from '../node/zlib/limiter.js';
@@ -36,7 +38,6 @@ import {
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_PENDING_AUTO_PONGS,
   EMPTY_BUFFER,
-  GUID,
   OPEN,
   READY_STATES,
 } from './constants.js';
@@ -146,7 +147,6 @@ const HANDLER: Handler<WebSocket> = {
 
 // ---- helpers ------------------------------------------------------------------------
 
-const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 const kAborted = Symbol('kAborted');
 
 function isBlob(value: unknown): value is Blob {
@@ -173,9 +173,6 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
 }
 
-function isValidStatusCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
-}
 
 function notOpenError(readyState: number): Error {
   return new Error(`WebSocket is not open: readyState ${readyState} (${READY_STATES[readyState]})`);
@@ -406,7 +403,7 @@ export class WebSocket extends EventEmitter {
     }
     const engine = this._engine!;
     if (code !== undefined) {
-      if (typeof code !== 'number' || !isValidStatusCode(code)) throw new TypeError('First argument must be a valid error code number');
+      if (typeof code !== 'number' || !isValidSendCloseCode(code)) throw new TypeError('First argument must be a valid error code number');
       if (data !== undefined && data.length) {
         if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError('Second argument must be a string or a Uint8Array');
         if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
@@ -863,7 +860,7 @@ function initAsClient(websocket: WebSocket, address: string | URL, protocols: st
   }
 
   const defaultPort = isSecure ? 443 : 80;
-  const key = randomBytes(16).toString('base64');
+  const key = generateKey();
   const request = isSecure ? https.request : http.request;
   const protocolSet = new Set<string>();
 
@@ -885,7 +882,7 @@ function initAsClient(websocket: WebSocket, address: string | URL, protocols: st
 
   if (protocols.length) {
     for (const protocol of protocols) {
-      if (typeof protocol !== 'string' || !subprotocolRegex.test(protocol) || protocolSet.has(protocol)) {
+      if (typeof protocol !== 'string' || !isToken(protocol) || protocolSet.has(protocol)) {
         throw new SyntaxError('An invalid or duplicated subprotocol was specified');
       }
       protocolSet.add(protocol);
@@ -994,10 +991,7 @@ function initAsClient(websocket: WebSocket, address: string | URL, protocols: st
       abortHandshake(websocket, socket, 'Invalid Upgrade header');
       return;
     }
-    const digest = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
-    if (res.headers['sec-websocket-accept'] !== digest) {
+    if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
       abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Accept header');
       return;
     }
