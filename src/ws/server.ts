@@ -17,7 +17,8 @@ import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection.js';
 import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS } from './constants.js';
-import { WebSocket, type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './websocket.js';
+import { type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './options.js';
+import { WebSocket } from './websocket.js';
 
 
 const RUNNING = 0;

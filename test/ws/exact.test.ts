@@ -10,7 +10,22 @@ import * as path from 'node:path';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frame } from '../helpers.js';
-import { HOST, type Impl, KEY, cleanup, connectedPair, defer, deferred, once, record, sameForAllPairs, sameForBoth, startServer, upgradeRequest, withTimeout } from './util.js';
+import {
+  HOST,
+  type Impl,
+  KEY,
+  cleanup,
+  connectedPair,
+  defer,
+  deferred,
+  once,
+  record,
+  sameForAllPairs,
+  sameForBoth,
+  startServer,
+  upgradeRequest,
+  withTimeout,
+} from './util.js';
 
 afterEach(cleanup);
 
@@ -44,7 +59,10 @@ function duplexPair(): [Duplex, Duplex] {
         callback(error);
       },
     });
-  sides.push(make(() => sides[1]!), make(() => sides[0]!));
+  sides.push(
+    make(() => sides[1]!),
+    make(() => sides[0]!),
+  );
   defer(() => sides.forEach((s) => s.destroy()));
   return [sides[0]!, sides[1]!];
 }
@@ -116,7 +134,9 @@ function readFrames(socket: net.Socket, first: Buffer): Promise<{ opcode: number
 }
 
 const closeFrames = (frames: { opcode: number; payload: Buffer }[]) =>
-  frames.filter((f) => f.opcode === 8).map((f) => (f.payload.length >= 2 ? { code: f.payload.readUInt16BE(0), reason: f.payload.subarray(2).toString() } : { code: 1005 }));
+  frames
+    .filter((f) => f.opcode === 8)
+    .map((f) => (f.payload.length >= 2 ? { code: f.payload.readUInt16BE(0), reason: f.payload.subarray(2).toString() } : { code: 1005 }));
 
 describe('1. close() or terminate() in the error listener of a failed connect', () => {
   for (const method of ['close', 'terminate'] as const) {
@@ -219,7 +239,7 @@ describe('4. an invalid Sec-WebSocket-Extensions offer', () => {
 });
 
 describe('5. errors while tearing down', () => {
-  it('terminate() while a Blob is being read: its callback and the queued ones get ws\'s error', async () => {
+  it("terminate() while a Blob is being read: its callback and the queued ones get ws's error", async () => {
     await sameForBoth(async (impl: Impl) => {
       const server = await startServer(impl);
       const { c } = await connectedPair(server, impl, undefined, { perMessageDeflate: false });
@@ -241,7 +261,7 @@ describe('5. errors while tearing down', () => {
     });
   });
 
-  it('terminate() while a message is being compressed: the callback gets ws\'s error', async () => {
+  it("terminate() while a message is being compressed: the callback gets ws's error", async () => {
     await sameForBoth(async (impl: Impl) => {
       const server = await startServer(impl, { perMessageDeflate: true });
       const { c } = await connectedPair(server, impl);
@@ -331,7 +351,12 @@ describe('7. ws 8.23 options and defaults', () => {
     await sameForBoth(async (impl: Impl) => {
       const [serverSide, clientSide] = duplexPair();
       const wss = new impl.WebSocketServer({ noServer: true, maxBufferedChunks: 4 });
-      const req = { method: 'GET', url: '/', headers: { host: 'x', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': '13' }, socket: {} };
+      const req = {
+        method: 'GET',
+        url: '/',
+        headers: { host: 'x', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': '13' },
+        socket: {},
+      };
       const opened = deferred<any>();
       wss.handleUpgrade(req, serverSide, Buffer.alloc(0), (s: any) => opened.resolve(s));
       const s = await withTimeout(opened.promise, 5000, 'connection');
