@@ -27,6 +27,8 @@ export interface WsPolicy {
   autoPong: boolean;
   /** 0: no limit. */
   maxPendingAutoPongs: number;
+  /** Milliseconds to wait for the peer once this side ended the connection. */
+  closeTimeout: number;
 }
 
 /** ws's own per-connection behaviour, with ws's defaults (ws reads them with `| 0` and `!== false`). */
@@ -35,6 +37,7 @@ export function wsPolicy(settings: ConnectionSettings): WsPolicy {
     allowSynchronousEvents: settings.allowSynchronousEvents !== false,
     autoPong: settings.autoPong !== false,
     maxPendingAutoPongs: (settings.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS) | 0,
+    closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
   };
 }
 

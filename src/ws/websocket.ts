@@ -144,6 +144,7 @@ export class WebSocket extends EventEmitter {
   /** @internal */ _allowSynchronousEvents = true;
   /** @internal */ _autoPong = true;
   /** @internal */ _maxPendingAutoPongs = 0;
+  /** @internal */ _closeTimeout = 30_000;
   /** @internal automatic pongs not yet written */
   _pendingAutoPongs = 0;
   /** @internal events waiting for setImmediate (allowSynchronousEvents: false) */
@@ -455,7 +456,7 @@ export class WebSocket extends EventEmitter {
     const engine = this._engine;
     if (engine && !this._closing) {
       this._closing = true;
-      const timer = setTimeout(() => engine.terminate(), engine.options.closeTimeout);
+      const timer = setTimeout(() => engine.terminate(), this._closeTimeout);
       this.once('close', () => clearTimeout(timer));
     }
     engine?.endTransport();
@@ -549,6 +550,7 @@ export class WebSocket extends EventEmitter {
     this._allowSynchronousEvents = policy.allowSynchronousEvents;
     this._autoPong = policy.autoPong;
     this._maxPendingAutoPongs = policy.maxPendingAutoPongs;
+    this._closeTimeout = policy.closeTimeout;
     this.emit('open');
   }
 
