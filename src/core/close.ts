@@ -20,11 +20,11 @@ export interface ParsedClose {
 export function parseClosePayload(payload: Buffer, isUtf8: (b: Uint8Array) => boolean): ParsedClose | WsboltError {
   if (payload.length === 0) return { code: CloseCode.NO_STATUS, reason: '' };
   if (payload.length === 1) {
-    return protocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'a close frame payload cannot be 1 byte long', CloseCode.PROTOCOL_ERROR);
+    return protocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'a close frame payload cannot be 1 byte long', CloseCode.PROTOCOL_ERROR, { length: 1 });
   }
   const code = payload.readUInt16BE(0);
   if (!isValidReceivedCloseCode(code)) {
-    return protocolError('WS_ERR_INVALID_CLOSE_CODE', `invalid close code ${code}`, CloseCode.PROTOCOL_ERROR);
+    return protocolError('WS_ERR_INVALID_CLOSE_CODE', `invalid close code ${code}`, CloseCode.PROTOCOL_ERROR, { receivedCloseCode: code });
   }
   const reasonBytes = payload.subarray(2);
   if (!isUtf8(reasonBytes)) {

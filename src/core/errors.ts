@@ -13,6 +13,7 @@ export type ProtocolErrorCode =
   | 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
   | 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
   | 'WS_ERR_TOO_MANY_FRAGMENTS'
+  | 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
   | 'WS_ERR_INVALID_UTF8'
   | 'WS_ERR_INVALID_COMPRESSED_DATA'
   | 'WS_ERR_COMPRESSION_FAILED'
@@ -24,24 +25,37 @@ export type UsageErrorCode =
   | 'ERR_CLOSE_REASON_TOO_LONG'
   | 'ERR_CONTROL_PAYLOAD_TOO_LONG'
   | 'ERR_NOT_OPEN'
+  | 'ERR_CLOSED_WHILE_COMPRESSING'
   | 'ERR_DEFLATE_NEEDS_DRIVER'
   | 'ERR_HANDLER_FAILED';
+
+/** What a protocol error is about, for code that words it differently (wsbolt/ws words it as ws does). */
+export interface ProtocolErrorDetail {
+  /** The offending frame's opcode. */
+  opcode?: number;
+  /** The close code the peer sent, when that code is the fault. */
+  receivedCloseCode?: number;
+  /** The offending payload length (a control frame's 7-bit length, or a close payload's). */
+  length?: number;
+}
 
 export class WsboltError extends Error {
   readonly code: ProtocolErrorCode | UsageErrorCode | string;
   /** The close code sent to the peer, for protocol errors. */
   readonly closeCode: number | undefined;
+  readonly detail: ProtocolErrorDetail | undefined;
 
-  constructor(code: ProtocolErrorCode | UsageErrorCode | string, message: string, closeCode?: number, options?: { cause?: unknown }) {
+  constructor(code: ProtocolErrorCode | UsageErrorCode | string, message: string, closeCode?: number, options?: { cause?: unknown; detail?: ProtocolErrorDetail }) {
     super(message, options);
     this.name = closeCode === undefined ? 'WsboltError' : 'WebSocketProtocolError';
     this.code = code;
     this.closeCode = closeCode;
+    this.detail = options?.detail;
   }
 }
 
-export function protocolError(code: ProtocolErrorCode, message: string, closeCode: number): WsboltError {
-  return new WsboltError(code, message, closeCode);
+export function protocolError(code: ProtocolErrorCode, message: string, closeCode: number, detail?: ProtocolErrorDetail): WsboltError {
+  return new WsboltError(code, message, closeCode, detail ? { detail } : undefined);
 }
 
 /** The user callbacks a HandlerError can come from. */

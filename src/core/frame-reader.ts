@@ -49,7 +49,9 @@ export interface ControlFrameSink {
   /** A complete control frame (close, ping, pong), unmasked. */
   onControlFrame(bits: number, payload: Buffer): boolean;
   /** The scanner rejected a header: which rule it broke (FAULT_*), and the frame's first header byte. */
-  onFrameError(fault: number, bits: number): void;
+  onFrameError(fault: number, bits: number, lengthByte?: number): void;
+  /** More than maxChunks chunks brought bytes of one unfinished header or payload. */
+  onChunkLimit?(maxChunks: number): void;
 }
 
 /** Sees every complete frame before its sink does (tracing, rate limits); bits is the first header byte. */
@@ -99,6 +101,16 @@ export class FrameReader {
   private paused = false;
   private savedScan: { out: Float64Array; chunk: Buffer; count: number; from: number } | null = null;
   private backlog: Buffer[] = [];
+  /**
+   * Most chunks that may bring bytes of one unfinished header or payload (0:
+   * no limit). The reader holds no chunks (a straddling frame is copied into
+   * one buffer), so this only mirrors ws's maxBufferedChunks for wsbolt/ws.
+   */
+  maxChunks = 0;
+  /** Chunks that brought bytes of the unfinished header or payload so far. */
+  private partChunks = 0;
+  /** Counts unfinished headers and payloads begun, to tell a new one from the same one continued. */
+  private partSeq = 0;
 
   constructor(
     private readonly backend: Backend,
@@ -177,7 +189,20 @@ export class FrameReader {
       this.backlog.push(chunk);
       return;
     }
+    if (this.maxChunks > 0) this.readCounted(chunk);
+    else this.read(chunk);
+  }
+
+  private readCounted(chunk: Buffer): void {
+    if (this.partChunks >= this.maxChunks) {
+      this.stop();
+      this.control.onChunkLimit?.(this.maxChunks);
+      return;
+    }
+    const seq = this.partSeq;
     this.read(chunk);
+    if (this.frameLength < 0 && this.head === null) this.partChunks = 0;
+    else this.partChunks = this.partSeq === seq ? this.partChunks + 1 : 1;
   }
 
   private read(chunk: Buffer): void {
@@ -231,13 +256,14 @@ export class FrameReader {
     if (status === SCAN_FULL) return stop;
     if (status === SCAN_ERROR) {
       this.stop();
-      this.control.onFrameError(out[OUT_FAULT]!, chunk[stop]!);
+      this.control.onFrameError(out[OUT_FAULT]!, chunk[stop]!, chunk[stop + 1]);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
     if (headerLength === 0) {
       // A header cut short: keep its few bytes (a copy, so the chunk can go).
       this.head = Buffer.from(chunk.subarray(stop));
+      this.partSeq++;
       return -1;
     }
     if (!this.begin(out[OUT_BITS]!, out[OUT_PAYLOAD_LENGTH]!, out[OUT_MASK_KEY]!)) return -1;
@@ -282,7 +308,7 @@ export class FrameReader {
     }
     if (out[OUT_STATUS] === SCAN_ERROR) {
       this.stop();
-      this.control.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!);
+      this.control.onFrameError(out[OUT_FAULT]!, joined[out[OUT_STOP]!]!, joined[out[OUT_STOP]! + 1]);
       return -1;
     }
     const headerLength = out[OUT_HEADER_LENGTH]!;
@@ -301,6 +327,7 @@ export class FrameReader {
       return false;
     }
     this.frameLength = length;
+    this.partSeq++;
     this.frame = length <= PREALLOCATE_MAX ? Buffer.allocUnsafe(length) : null;
     this.staging = null;
     this.frameBits = bits;

@@ -44,10 +44,18 @@ export interface ValidRequest {
 }
 
 /** A base64 string that decodes to exactly 16 bytes (§4.2.1 item 5). */
-function isValidKey(key: string): boolean {
+const isBase64Char = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+
+/** The shape of 16 bytes in base64: 22 base64 characters and '=='. (ws accepts any key of this shape.) */
+export function isKeyShaped(key: string): boolean {
   if (key.length !== 24 || key[22] !== '=' || key[23] !== '=') return false;
-  const decoded = Buffer.from(key, 'base64');
-  return decoded.length === 16 && decoded.toString('base64') === key;
+  for (let i = 0; i < 22; i++) if (!isBase64Char(key.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A Sec-WebSocket-Key (§4.2.1): the base64 encoding of exactly 16 bytes (no stray bits in its last character). */
+export function isValidKey(key: string): boolean {
+  return isKeyShaped(key) && Buffer.from(key, 'base64').toString('base64') === key;
 }
 
 /** Checks a client's opening handshake (§4.2.1); returns what the server needs or why it refuses. */

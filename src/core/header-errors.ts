@@ -18,9 +18,11 @@ import {
 import { CloseCode } from './constants.js';
 import { type ProtocolErrorCode, type WsboltError, protocolError } from './errors.js';
 
-/** What a message may mention: the offending frame's first header byte, the reader's limit. */
+/** What a message may mention: the offending frame's first two header bytes, the reader's limit. */
 interface FaultContext {
   bits: number;
+  /** The second header byte (mask bit and 7-bit length), when it arrived. */
+  lengthByte?: number | undefined;
   maxPayload: number;
 }
 
@@ -56,5 +58,6 @@ const UNKNOWN_FAULT = protocolFault('WS_ERR_INVALID_OPCODE', () => 'invalid fram
 
 export function headerError(fault: number, context: FaultContext): WsboltError {
   const entry = HEADER_FAULTS.get(fault) ?? UNKNOWN_FAULT;
-  return protocolError(entry.code, entry.message(context), entry.closeCode);
+  const detail = { opcode: context.bits & 0x0f, ...(context.lengthByte !== undefined ? { length: context.lengthByte & 0x7f } : {}) };
+  return protocolError(entry.code, entry.message(context), entry.closeCode, detail);
 }

@@ -11,6 +11,11 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
+/** True for a character code RFC 7230 allows in a token. */
+export function isTchar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
+
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {

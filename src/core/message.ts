@@ -15,6 +15,8 @@ import { utf8Continue } from './utf8.js';
 export interface AssemblerLimits {
   maxPayload: number;
   maxFragments: number;
+  /** The close code for a message over maxFragments (1009 by default; ws uses 1008). */
+  fragmentsCloseCode?: number;
   skipUtf8Validation: boolean;
   /** permessage-deflate is in use: RSV1 marks a compressed message. */
   compression?: boolean;
@@ -91,16 +93,16 @@ export class MessageAssembler implements DataFrameSink {
     const opcode = bits & 0x0f;
     if (opcode === OPCODE_CONTINUATION) {
       if (this.opcode === 0) {
-        return protocolError('WS_ERR_INVALID_OPCODE', 'a continuation frame without a message to continue', CloseCode.PROTOCOL_ERROR);
+        return protocolError('WS_ERR_INVALID_OPCODE', 'a continuation frame without a message to continue', CloseCode.PROTOCOL_ERROR, { opcode: 0 });
       }
     } else if (this.opcode !== 0) {
-      return protocolError('WS_ERR_INVALID_OPCODE', 'a new message began before the previous one was finished', CloseCode.PROTOCOL_ERROR);
+      return protocolError('WS_ERR_INVALID_OPCODE', 'a new message began before the previous one was finished', CloseCode.PROTOCOL_ERROR, { opcode });
     }
     if (this.declared + length > this.limits.maxPayload) {
       return protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the message exceeds maxPayload (${this.limits.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG);
     }
     if (this.fragments + 1 > this.limits.maxFragments) {
-      return protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `the message exceeds ${this.limits.maxFragments} frames`, CloseCode.MESSAGE_TOO_BIG);
+      return protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `the message exceeds ${this.limits.maxFragments} frames`, this.limits.fragmentsCloseCode ?? CloseCode.MESSAGE_TOO_BIG);
     }
     if (opcode !== OPCODE_CONTINUATION) {
       this.opcode = opcode;

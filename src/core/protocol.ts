@@ -59,8 +59,12 @@ export interface ProtocolOptions {
   role: Role;
   /** Largest message accepted, in bytes (1009 above it). */
   maxPayload?: number;
-  /** Most frames one message may span (1009 above it). */
+  /** Most frames one message may span (1009 above it, or fragmentsCloseCode). */
   maxFragments?: number;
+  /** The close code for a message over maxFragments: 1009 by default (ws closes with 1008, policy violation). */
+  fragmentsCloseCode?: number;
+  /** Most chunks one unfinished header or payload may arrive in (1008 above it); 0 (default): no limit. ws's maxBufferedChunks. */
+  maxBufferedChunks?: number;
   /** Answer pings with pongs automatically (default true). */
   autoPong?: boolean;
   /** Deliver text without checking UTF-8 (only for trusted peers). */
@@ -186,6 +190,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       {
         maxPayload,
         maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+        ...(options.fragmentsCloseCode !== undefined ? { fragmentsCloseCode: options.fragmentsCloseCode } : {}),
         skipUtf8Validation: this.skipUtf8Validation,
         compression: this.deflate !== null,
       },
@@ -193,6 +198,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     );
     // Data frames go straight to the assembler, control frames to this.
     this.reader = new FrameReader(this.backend, flags, maxPayload, this.assembler, this, observer(options.trace, options.onFrameIn));
+    this.reader.maxChunks = options.maxBufferedChunks ?? 0;
   }
 
   // ---- input -------------------------------------------------------------
@@ -449,7 +455,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
     this.messagesReceived++;
     if (compressed) {
-      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : 'invalid';
+      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
         this.inflating = { isBinary };
@@ -475,8 +481,9 @@ export class Protocol implements ControlFrameSink, MessageSink {
       this.fail(protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG));
       return null;
     }
-    if (out === 'invalid') {
-      this.fail(protocolError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD));
+    if (!Buffer.isBuffer(out)) {
+      // zlib's error (message, code, errno) stays reachable as the cause.
+      this.fail(new WsboltError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD, { cause: out.zlibError }));
       return null;
     }
     if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {
@@ -488,8 +495,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   // ---- ControlFrameSink ----------------------------------------------------
 
-  onFrameError(fault: number, bits: number): void {
-    this.fail(headerError(fault, { bits, maxPayload: this.reader.maxPayload }));
+  onFrameError(fault: number, bits: number, lengthByte?: number): void {
+    this.fail(headerError(fault, { bits, lengthByte, maxPayload: this.reader.maxPayload }));
+  }
+
+  onChunkLimit(maxChunks: number): void {
+    this.fail(protocolError('WS_ERR_TOO_MANY_BUFFERED_PARTS', `a frame arrived in more than ${maxChunks} chunks`, CloseCode.POLICY_VIOLATION));
   }
 
   onControlFrame(bits: number, payload: Buffer): boolean {

@@ -148,8 +148,8 @@ function windowBits(v: string | true | undefined): number | null {
   return bits >= 8 && bits <= 15 && String(bits) === v ? bits : null;
 }
 
-/** Structural check shared by both sides: known names, no duplicates, valid values. */
-function validParams(params: ExtensionParams): boolean {
+/** Structural check shared by both sides: known names, no duplicates, valid values (RFC 7692 §7.1). */
+export function validParams(params: ExtensionParams): boolean {
   for (const [key, v] of params) {
     if (!KNOWN.has(key)) return false;
     if ((key === 'server_no_context_takeover' || key === 'client_no_context_takeover') && v !== true) return false;

@@ -14,7 +14,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DeflateOptions, DeflateParams } from './negotiation.js';
 
-export type InflateResult = Buffer | 'too-big' | 'invalid';
+/** The inflated message, 'too-big' past the limit, or zlib's error for data that is not valid DEFLATE. */
+export type InflateResult = Buffer | 'too-big' | InflateError;
+
+/** zlib's error (its message, code and errno) for data that is not valid DEFLATE. */
+export interface InflateError {
+  readonly zlibError: Error;
+}
 
 /** The empty stored block a sync flush ends with (§7.2.1): removed from what is sent, put back before inflating. */
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -69,7 +75,7 @@ export class PerMessageDeflate {
    * runs on the thread pool).
    */
   inflate(compressed: Buffer, limit: number): InflateResult {
-    if (this.receiveContext) return 'invalid'; // unreachable: the core hands such messages to its driver
+    if (this.receiveContext) return inflateFailure(new Error('a kept context cannot inflate inline')); // unreachable: the core hands such messages to its driver
     return inflateOnce(compressed, limit);
   }
 
@@ -77,6 +83,11 @@ export class PerMessageDeflate {
   deflateOptions() {
     return { finishFlush: constants.Z_SYNC_FLUSH, windowBits: this.sendWindowBits, level: this.level, memLevel: this.memLevel };
   }
+}
+
+/** zlib's error as an inflate result. */
+export function inflateFailure(zlibError: Error): InflateError {
+  return { zlibError };
 }
 
 /** Removes the sync flush's 00 00 ff ff from a compressed message (§7.2.1). */
@@ -94,8 +105,8 @@ function inflateOptions(limit: number) {
   };
 }
 
-function inflateError(error: Error): 'too-big' | 'invalid' {
-  return (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-big' : 'invalid';
+function inflateError(error: Error): 'too-big' | InflateError {
+  return (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-big' : inflateFailure(error);
 }
 
 /** One message inflated on its own, inline. */

@@ -18,6 +18,17 @@ import type { Transport, TransportListener } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
 
+/** The engine's closing-handshake state, as a policy layer sees it. */
+export interface CloseState {
+  closeSent: boolean;
+  closeReceived: boolean;
+  /** The protocol error that failed the connection, if one did. */
+  failure: WsboltError | null;
+  /** The close code known so far (the peer's, ours, or the failure's; 1006 until then). */
+  code: number;
+  reason: string;
+}
+
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 export interface SendOptions {
@@ -43,6 +54,8 @@ export const CONNECTION_DEFAULTS = {
   skipUtf8Validation: false,
   rateLimit: null,
   queueOverBackpressure: false,
+  fragmentsCloseCode: CloseCode.MESSAGE_TOO_BIG,
+  maxBufferedChunks: 0,
 } satisfies ResolvedOptions;
 
 export type ResolvedOptions = Required<ConnectionOptions> & {
@@ -52,6 +65,10 @@ export type ResolvedOptions = Required<ConnectionOptions> & {
    * so output the peer provokes (pongs, echoes) stays bounded either way.
    */
   queueOverBackpressure: boolean;
+  /** The close code for a message over maxFragments (wsbolt/ws: 1008, as ws). */
+  fragmentsCloseCode: number;
+  /** Most chunks one unfinished frame may arrive in; 0: no limit (wsbolt/ws: ws's maxBufferedChunks). */
+  maxBufferedChunks: number;
 };
 
 export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
@@ -139,6 +156,10 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private closedForHandlerFailure = false;
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
   private rateLimited = false;
+  /** Sends waiting behind a compression were dropped when the connection ended. */
+  private droppedCompression = false;
+  /** whenWritten callbacks that wait for this tick's write. */
+  private waitingForFlush: ((error: Error | null) => void)[] = [];
 
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
@@ -160,6 +181,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
         role: init.role,
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
+        fragmentsCloseCode: options.fragmentsCloseCode,
+        maxBufferedChunks: options.maxBufferedChunks,
         autoPong: options.autoPong,
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,
@@ -224,6 +247,42 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     return fn();
   }
 
+  // ---- the seam a policy layer (wsbolt/ws) reads, instead of the core's and the transport's state ----
+
+  /** Where the closing handshake stands: which close frames went and came, whether the connection failed, the close code and reason known so far. */
+  get closeState(): CloseState {
+    const core = this.core;
+    return { closeSent: core.closeSent, closeReceived: core.closeReceived, failure: core.failure, code: core.closeCode, reason: core.closeReason };
+  }
+
+  /** True once the stream under the connection is gone (destroyed or closed). */
+  get transportGone(): boolean {
+    return this.io.destroyed;
+  }
+
+  /** Bytes handed to the stream and not yet taken by the kernel. */
+  get streamPendingBytes(): number {
+    return this.io.pendingBytes;
+  }
+
+  /** True while frames wait for this tick's write. */
+  get flushPending(): boolean {
+    return this.queued;
+  }
+
+  /** Ends our side of the stream now, after what is pending (TCP FIN). */
+  endTransport(): void {
+    this.io.end();
+  }
+
+  /** Calls back once everything sent so far has left (written to the kernel), or with an error once the stream ended first. */
+  whenWritten(callback: (error: Error | null) => void): void {
+    if (this.droppedCompression) process.nextTick(callback, this.unsentError());
+    else if (this.readyState === ReadyState.CLOSED) this.io.afterWrites(callback);
+    else if (this.queued || this.core.waitingForDeflate) this.waitingForFlush.push(callback);
+    else this.io.afterWrites(callback);
+  }
+
   /** Starts the closing handshake. Throws on a code that may not be sent or a reason over 123 bytes. */
   close(code?: number, reason?: string | Buffer): void {
     if (this.readyState !== ReadyState.OPEN) return;
@@ -238,7 +297,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.readyState === ReadyState.CLOSED) return;
     if (this.queued && !this.io.destroyed) this.flush();
     this.forcedEnd = 'terminate';
-    this.core.receiveEof();
+    this.endInput();
     this.readyState = ReadyState.CLOSING;
     this.io.destroy();
   }
@@ -410,7 +469,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal */
   onEnd(): void {
     // The peer closed its side. Whatever was not closed cleanly is 1006.
-    this.core.receiveEof();
+    this.endInput();
     this.io.end();
   }
 
@@ -463,6 +522,14 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const io = this.io;
     const frames = this.core.dataToSend();
     if (frames.length > 0) io.write(frames);
+    // Sends behind a compression on the thread pool have not left yet: their callbacks wait for it.
+    if (this.waitingForFlush.length > 0 && !this.core.waitingForDeflate) {
+      const waiting = this.waitingForFlush;
+      this.waitingForFlush = [];
+      io.afterWrites((error) => {
+        for (const callback of waiting) callback(error);
+      });
+    }
     if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     if (this.drainOwed && !io.needsDrain && this.bufferedAmount <= io.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
@@ -517,16 +584,37 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
     idleSweeper.delete(this);
-    this.core.receiveEof();
+    this.endInput();
     // Frees zlib streams kept for context takeover; offloaded jobs still queued or running end without a callback.
     this.deflateJobs?.close();
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
+    this.failWaitingForFlush();
     const { code, reason, cause } = this.closeOutcome();
     try {
       this.invoke('close', code, reason, cause);
     } finally {
       this.onFinished?.(this);
     }
+  }
+
+  /** The connection ended before what whenWritten waits for could leave. */
+  private failWaitingForFlush(): void {
+    if (this.waitingForFlush.length === 0) return;
+    const waiting = this.waitingForFlush;
+    this.waitingForFlush = [];
+    for (const callback of waiting) callback(this.unsentError());
+  }
+
+  private unsentError(): WsboltError {
+    return this.droppedCompression
+      ? new WsboltError('ERR_CLOSED_WHILE_COMPRESSING', 'the connection closed while a message was being compressed')
+      : new WsboltError('ERR_NOT_OPEN', 'the connection closed before the data was written');
+  }
+
+  /** No more input (EOF, terminate, the end); sends held behind a compression are dropped, which whenWritten reports. */
+  private endInput(): void {
+    if (this.core.waitingForDeflate) this.droppedCompression = true;
+    this.core.receiveEof();
   }
 
   // ---- user callbacks ----------------------------------------------------------

@@ -10,11 +10,16 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 export const BINARY_TYPES: readonly string[] = typeof Blob === 'undefined' ? ['nodebuffer', 'arraybuffer', 'fragments'] : ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 export const EMPTY_BUFFER = Buffer.alloc(0);
-export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** ws's default close timeout (ms). */
 export const CLOSE_TIMEOUT = 30_000;
 /** ws's default maxPayload: 100 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+/** ws's default maxFragments (frames per message). */
+export const DEFAULT_MAX_FRAGMENTS = 16 * 1024;
+/** ws's default maxBufferedChunks (chunks held for one unfinished frame). */
+export const DEFAULT_MAX_BUFFERED_CHUNKS = 256 * 1024;
+/** ws's default maxPendingAutoPongs. */
+export const DEFAULT_MAX_PENDING_AUTO_PONGS = 60;
 
 /** Marks the listener installed by an `on<event>` attribute setter. */
 export const kForOnEventAttribute = Symbol('kIsForOnEventAttribute');

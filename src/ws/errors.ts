@@ -14,8 +14,10 @@ export interface WsProtocolError extends Error {
 
 const PREFIX = 'Invalid WebSocket frame: ';
 
-function wsMessage(code: string, message: string): string {
-  switch (code) {
+/** ws's wording, from the error's code and structured detail. */
+function wsMessage(error: WsboltError): string {
+  const detail = error.detail ?? {};
+  switch (error.code) {
     case 'WS_ERR_UNEXPECTED_RSV_1':
       return PREFIX + 'RSV1 must be clear';
     case 'WS_ERR_UNEXPECTED_RSV_2_3':
@@ -34,28 +36,27 @@ function wsMessage(code: string, message: string): string {
       return 'Unsupported WebSocket frame: payload length > 2^53 - 1';
     case 'WS_ERR_TOO_MANY_FRAGMENTS':
       return 'Too many message fragments';
-    case 'WS_ERR_INVALID_CLOSE_CODE': {
-      const m = /(\d+)/.exec(message);
-      return PREFIX + (m ? `invalid status code ${m[1]}` : message);
-    }
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 'Too many buffered chunks';
+    case 'WS_ERR_INVALID_CLOSE_CODE':
+      return detail.receivedCloseCode !== undefined ? PREFIX + `invalid status code ${detail.receivedCloseCode}` : error.message;
     case 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH':
-      return PREFIX + (/1 byte/.test(message) ? 'invalid payload length 1' : 'invalid payload length');
-    case 'WS_ERR_INVALID_OPCODE': {
-      if (/^invalid opcode \d+$/.test(message)) return PREFIX + message;
-      if (/continuation/.test(message)) return PREFIX + 'invalid opcode 0';
-      return PREFIX + message;
-    }
+      return PREFIX + (detail.length !== undefined ? `invalid payload length ${detail.length}` : 'invalid payload length');
+    case 'WS_ERR_INVALID_OPCODE':
+      return detail.opcode !== undefined ? PREFIX + `invalid opcode ${detail.opcode}` : error.message;
     default:
-      return message;
+      return error.message;
   }
 }
 
 /** The ws-style error for an engine protocol error. */
 export function toWsError(error: WsboltError | Error): WsProtocolError {
   const engineCode = (error as WsboltError).code;
+  // ws passes zlib's own error on (Z_DATA_ERROR and its errno).
+  if (engineCode === 'WS_ERR_INVALID_COMPRESSED_DATA' && error.cause instanceof Error) return error.cause as WsProtocolError;
   if (typeof engineCode !== 'string' || !engineCode.startsWith('WS_ERR_')) return error as WsProtocolError;
   const Ctor = engineCode === 'WS_ERR_INVALID_UTF8' ? Error : RangeError;
-  const wsError = new Ctor(wsMessage(engineCode, error.message), { cause: error }) as WsProtocolError;
+  const wsError = new Ctor(wsMessage(error as WsboltError), { cause: error }) as WsProtocolError;
   // ws 8.23 names the fragment limit WS_ERR_TOO_MANY_BUFFERED_PARTS.
   wsError.code = engineCode === 'WS_ERR_TOO_MANY_FRAGMENTS' ? 'WS_ERR_TOO_MANY_BUFFERED_PARTS' : engineCode;
   wsError.closeCode = (error as WsboltError).closeCode;

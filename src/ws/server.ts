@@ -6,19 +6,20 @@
  * answers it (the `headers` event may edit the 101's lines); the upgraded
  * socket is then driven by the wsbolt engine.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type DeflateOptions, acceptOffer, parseExtensions } from '../extensions/negotiation.js';
+import { acceptKey, isKeyShaped } from '../core/handshake.js';
+import { isTchar } from '../core/header-tokens.js';
+import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection.js';
-import { CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD, GUID } from './constants.js';
-import { WebSocket, deflateOptionsFrom, engineOptions } from './websocket.js';
+import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS } from './constants.js';
+import { type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './options.js';
+import { WebSocket } from './websocket.js';
 
-const keyRegex = /^[+/0-9A-Za-z]{22}==$/;
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -44,8 +45,12 @@ export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V 
   allowSynchronousEvents?: boolean | undefined;
   /** Milliseconds to wait for the closing handshake. Default 30,000. */
   closeTimeout?: number | undefined;
-  /** Most frames one message may span; 0 for no limit. */
+  /** Most frames one message may span; 0 for no limit. Default 16,384 (ws's); over it closes with 1008. */
   maxFragments?: number | undefined;
+  /** Most chunks held for one unfinished frame; 0 for no limit. Default 262,144 (ws's); over it closes with 1008. */
+  maxBufferedChunks?: number | undefined;
+  /** Automatic pongs not yet written after which the peer is terminated; 0 for no limit. Default 60 (ws's). */
+  maxPendingAutoPongs?: number | undefined;
 }
 
 /** Extensions accepted for a connection (ws passes the same kind of map to completeUpgrade). */
@@ -65,6 +70,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
   /** @internal */ _state = RUNNING;
   /** @internal */ _shouldEmitClose = false;
   /** @internal */ _engineOptions: ResolvedOptions;
+  /** @internal */ _policy: WsPolicy;
   /** @internal */ _deflateOptions: DeflateOptions | null;
 
   constructor(options?: ServerOptions<T, U>, callback?: () => void) {
@@ -72,7 +78,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     const opts: any = {
       allowSynchronousEvents: true,
       autoPong: true,
+      maxBufferedChunks: DEFAULT_MAX_BUFFERED_CHUNKS,
+      maxFragments: DEFAULT_MAX_FRAGMENTS,
       maxPayload: DEFAULT_MAX_PAYLOAD,
+      maxPendingAutoPongs: DEFAULT_MAX_PENDING_AUTO_PONGS,
       skipUTF8Validation: false,
       perMessageDeflate: false,
       handleProtocols: null,
@@ -124,6 +133,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     }
     this.options = opts;
     this._engineOptions = engineOptions(opts);
+    this._policy = wsPolicy(opts);
     this._deflateOptions = deflateOptionsFrom(opts.perMessageDeflate);
   }
 
@@ -197,7 +207,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
       abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid Upgrade header');
       return;
     }
-    if (key === undefined || !keyRegex.test(key)) {
+    if (key === undefined || !isKeyShaped(key)) {
       abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Missing or invalid Sec-WebSocket-Key header');
       return;
     }
@@ -224,12 +234,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     const secWebSocketExtensions = req.headers['sec-websocket-extensions'];
     const extensions: Extensions = {};
     if (this._deflateOptions && secWebSocketExtensions !== undefined) {
-      if (parseExtensions(secWebSocketExtensions) === null) {
+      // As ws: a malformed header, any permessage-deflate offer with an unknown, repeated or invalid
+      // parameter, or offers none of which can be accepted, are refused with 400 (not declined).
+      const offers = parseExtensions(secWebSocketExtensions);
+      const deflateOffers = offers?.filter((offer) => offer.name === 'permessage-deflate') ?? [];
+      const accepted = deflateOffers.length > 0 && deflateOffers.every((offer) => validParams(offer.params)) ? acceptOffer(secWebSocketExtensions, this._deflateOptions) : null;
+      if (offers === null || (deflateOffers.length > 0 && accepted === null)) {
         abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
         return;
       }
-      // An offer the engine cannot honour is declined (the connection goes ahead uncompressed).
-      const accepted = acceptOffer(secWebSocketExtensions, this._deflateOptions);
       if (accepted) extensions['permessage-deflate'] = accepted;
     }
 
@@ -273,10 +286,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
     }
     if (this._state > RUNNING) return abortHandshake(socket, 503);
 
-    const digest = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
-    const headers = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${digest}`];
+    const headers = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptKey(key)}`];
 
     const Ctor = this.options.WebSocket as unknown as new (address: null, protocols: undefined, options: object) => InstanceType<T>;
     const ws = new Ctor(null, undefined, this.options);
@@ -306,7 +316,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
       socket as Socket,
       head,
       this._engineOptions,
-      this.options.allowSynchronousEvents !== false,
+      this._policy,
       deflate ? new PerMessageDeflate(deflate.params, 'server', this._deflateOptions!) : null,
       deflate ? deflate.response : '',
     );
@@ -413,13 +423,6 @@ function abortHandshakeOrEmitwsClientError(
   }
 }
 
-/** RFC 7230 tchar. */
-const tokenChars = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") tokenChars[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) tokenChars[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) tokenChars[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) tokenChars[c] = 1;
-
 /** Sec-WebSocket-Protocol as ws parses it: a set of tokens; throws SyntaxError on bad syntax or a duplicate. */
 export function parseSubprotocols(header: string): Set<string> {
   const protocols = new Set<string>();
@@ -428,7 +431,7 @@ export function parseSubprotocols(header: string): Set<string> {
   let i = 0;
   for (; i < header.length; i++) {
     const code = header.charCodeAt(i);
-    if (end === -1 && code < 128 && tokenChars[code] === 1) {
+    if (end === -1 && isTchar(code)) {
       if (start === -1) start = i;
     } else if (i !== 0 && (code === 0x20 || code === 0x09)) {
       if (end === -1 && start !== -1) end = i;

@@ -3,40 +3,25 @@
  * their order and arguments, readyState transitions, errors and their
  * messages), running on the wsbolt connection engine.
  *
- * The client's opening handshake is done here, on http.request, so that the
- * `upgrade`, `unexpected-response` and `redirect` events and `finishRequest`
- * behave exactly as in ws; once the socket is upgraded, the engine's
- * connection (src/node/connection.ts) takes it over, as on the server side.
+ * The client's opening handshake is in client-handshake.ts, the mapping of
+ * ws's options in options.ts; this file is the class and, at its end, the
+ * overloads and namespace that code typed against `@types/ws` expects.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { Duplex, DuplexOptions } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { ZlibOptions } from 'node:zlib';
+import { isValidSendCloseCode } from '../core/close.js';
 import type { WsboltError } from '../core/errors.js';
-import { type DeflateOptions, acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
-import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { setZlibConcurrency } from '../node/zlib/limiter.js';
-import { WebSocket as EngineWebSocket, type ResolvedOptions, resolveOptions } from '../node/connection.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { WebSocket as EngineWebSocket, type ResolvedOptions } from '../node/connection.js';
 import { StreamTransport } from '../node/stream-transport.js';
 import type { CloseCause, Handler } from '../node/types.js';
-import {
-  BINARY_TYPES,
-  type BinaryType,
-  CLOSE_TIMEOUT,
-  CLOSED,
-  CLOSING,
-  CONNECTING,
-  DEFAULT_MAX_PAYLOAD,
-  EMPTY_BUFFER,
-  GUID,
-  OPEN,
-  READY_STATES,
-} from './constants.js';
+import { abortHandshake, initAsClient } from './client-handshake.js';
+import { BINARY_TYPES, type BinaryType, CLOSED, CLOSING, CONNECTING, EMPTY_BUFFER, OPEN, READY_STATES } from './constants.js';
 import { toWsError } from './errors.js';
 import {
   type EventListenerOptions as ListenerOptions,
@@ -45,70 +30,8 @@ import {
   removeEventListener,
   setEventAttribute,
 } from './event-target.js';
+import type { WsPolicy } from './options.js';
 import type { WebSocketServer as _WebSocketServer, ServerOptions as _ServerOptions } from './server.js';
-
-// ---- engine options -----------------------------------------------------------
-
-/** The ws options that shape a connection. */
-export interface ConnectionSettings {
-  maxPayload?: number | undefined;
-  skipUTF8Validation?: boolean | undefined;
-  autoPong?: boolean | undefined;
-  closeTimeout?: number | undefined;
-  maxFragments?: number | undefined;
-}
-
-const UNLIMITED = Number.MAX_SAFE_INTEGER;
-
-/**
- * Engine options with ws semantics: maxPayload 100 MiB by default (0 means no
- * limit), no idle or message timeout and no keepalive pings, sends never
- * refused for backpressure, 30 s to finish the closing handshake. Reading from
- * the peer still pauses while more than the engine's default maxBackpressure
- * waits to be written: a peer that provokes output (pings, messages an app
- * echoes) but does not read cannot grow the server's memory.
- */
-export function engineOptions(settings: ConnectionSettings): ResolvedOptions {
-  const maxPayload = settings.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  const options = resolveOptions({
-    maxPayload: maxPayload > 0 ? maxPayload : UNLIMITED,
-    ...(settings.maxFragments !== undefined ? { maxFragments: settings.maxFragments > 0 ? settings.maxFragments : UNLIMITED } : {}),
-    idleTimeout: 0,
-    messageTimeout: 0,
-    sendPings: false,
-    autoPong: settings.autoPong !== false,
-    closeOnBackpressureLimit: false,
-    closeTimeout: settings.closeTimeout ?? CLOSE_TIMEOUT,
-    skipUtf8Validation: settings.skipUTF8Validation === true,
-  });
-  return { ...options, queueOverBackpressure: true };
-}
-
-/**
- * ws's perMessageDeflate option as the engine's DeflateOptions, or null when
- * off. The defaults stay wsbolt's (no context takeover either way, so no
- * zlib state per idle connection); `serverNoContextTakeover: false` and
- * `clientNoContextTakeover: false` given explicitly allow context takeover as
- * in ws, and `concurrencyLimit` sets the process-wide zlib limit (in ws it is
- * process-wide too, fixed by the first connection that sets it).
- */
-export function deflateOptionsFrom(value: unknown): DeflateOptions | null {
-  if (!value) return null;
-  if (value === true) return {};
-  const o = value as WebSocket.PerMessageDeflateOptions;
-  const out: DeflateOptions = {};
-  if (typeof o.serverMaxWindowBits === 'number') out.serverMaxWindowBits = o.serverMaxWindowBits;
-  if (typeof o.clientMaxWindowBits === 'number') out.clientMaxWindowBits = o.clientMaxWindowBits;
-  if (typeof o.threshold === 'number') out.threshold = o.threshold;
-  if (typeof o.zlibDeflateOptions?.level === 'number') out.level = o.zlibDeflateOptions.level;
-  if (typeof o.zlibDeflateOptions?.memLevel === 'number') out.memLevel = o.zlibDeflateOptions.memLevel;
-  if (typeof o.serverNoContextTakeover === 'boolean') out.serverNoContextTakeover = o.serverNoContextTakeover;
-  if (typeof o.clientNoContextTakeover === 'boolean') out.clientNoContextTakeover = o.clientNoContextTakeover;
-  if (typeof o.concurrencyLimit === 'number' && Number.isInteger(o.concurrencyLimit) && o.concurrencyLimit >= 1) {
-    setZlibConcurrency(o.concurrencyLimit);
-  }
-  return out;
-}
 
 // ---- engine → WebSocket --------------------------------------------------------
 
@@ -124,8 +47,6 @@ const HANDLER: Handler<WebSocket> = {
 
 // ---- helpers ------------------------------------------------------------------------
 
-const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
-const kAborted = Symbol('kAborted');
 
 function isBlob(value: unknown): value is Blob {
   if (typeof Blob === 'undefined' || typeof value !== 'object' || value === null) return false;
@@ -151,9 +72,6 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
 }
 
-function isValidStatusCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
-}
 
 function notOpenError(readyState: number): Error {
   return new Error(`WebSocket is not open: readyState ${readyState} (${READY_STATES[readyState]})`);
@@ -169,6 +87,20 @@ interface SendOpts {
 
 const TEXT: SendOpts = { binary: false, fin: true };
 const BINARY: SendOpts = { binary: true, fin: true };
+
+/** A send waiting behind a Blob, with its callback (failed if the Blob cannot be sent). */
+interface QueuedSend {
+  op: () => void;
+  cb: Callback | undefined;
+}
+
+/** As ws's callCallbacks: the Blob's callback and every queued one get err; the queued sends are dropped. */
+function failQueuedSends(ws: WebSocket, err: Error, cb: Callback | undefined): void {
+  const queue = ws._sendQueue ?? [];
+  ws._sendQueue = [];
+  cb?.(err);
+  for (const queued of queue) queued.cb?.(err);
+}
 
 /** An event waiting for its turn when allowSynchronousEvents is false. */
 type Deferred = { kind: 'message'; data: Buffer; isBinary: boolean } | { kind: 'ping' | 'pong'; data: Buffer } | { kind: 'error'; error: Error } | { kind: 'close' };
@@ -210,13 +142,22 @@ export class WebSocket extends EventEmitter {
   /** @internal bytes of sends made after close (ws counts them), and of Blobs being read */
   _bufferedAmount = 0;
   /** @internal */ _allowSynchronousEvents = true;
+  /** @internal */ _autoPong = true;
+  /** @internal */ _maxPendingAutoPongs = 0;
+  /** @internal */ _closeTimeout = 30_000;
+  /** @internal automatic pongs not yet written */
+  _pendingAutoPongs = 0;
   /** @internal events waiting for setImmediate (allowSynchronousEvents: false) */
   _deferred: Deferred[] | null = null;
   /** @internal send callbacks waiting for this tick's write */
   _pendingCallbacks: Callback[] | null = null;
   /** @internal operations waiting for a Blob to be read (ws keeps the order) */
-  _sendQueue: (() => void)[] | null = null;
+  _sendQueue: QueuedSend[] | null = null;
   /** @internal */ _closeEmitted = false;
+  /** @internal payload bytes of messages being compressed (ws counts them in bufferedAmount until written) */
+  _compressingBytes = 0;
+  /** @internal a fragmented message is being sent (its later frames are never compressed, as in ws) */
+  _fragmenting = false;
 
   constructor(address: null);
   constructor(address: string | URL, options?: WebSocket.ClientOptions | http.ClientRequestArgs);
@@ -254,8 +195,17 @@ export class WebSocket extends EventEmitter {
     this._binaryType = type;
   }
 
+  /**
+   * As ws counts it: ws writes every frame to the socket at once, so what the
+   * kernel takes never shows, while a backed-up socket holds framed bytes;
+   * messages being compressed count their payload bytes, and so do sends made
+   * after close().
+   */
   get bufferedAmount(): number {
-    return this._engine ? this._engine.bufferedAmount + this._bufferedAmount : this._bufferedAmount;
+    const engine = this._engine;
+    if (engine === null) return this._bufferedAmount;
+    const backedUp = engine.streamPendingBytes > 0;
+    return (backedUp ? engine.bufferedAmount : 0) + this._compressingBytes + this._bufferedAmount;
   }
 
   /** The negotiated extensions: 'permessage-deflate' or ''. */
@@ -345,14 +295,15 @@ export class WebSocket extends EventEmitter {
       abortHandshake(this, this._req!, 'WebSocket was closed before the connection was established');
       return;
     }
-    const engine = this._engine!;
     if (state === CLOSING) {
-      const core = engine.core;
-      if (core.closeSent && (core.closeReceived || core.failure !== null)) engine.io.end();
+      // No engine when the handshake failed (e.g. ECONNREFUSED): nothing to end.
+      const closeState = this._engine?.closeState;
+      if (closeState && closeState.closeSent && (closeState.closeReceived || closeState.failure !== null)) this._engine!.endTransport();
       return;
     }
+    const engine = this._engine!;
     if (code !== undefined) {
-      if (typeof code !== 'number' || !isValidStatusCode(code)) throw new TypeError('First argument must be a valid error code number');
+      if (typeof code !== 'number' || !isValidSendCloseCode(code)) throw new TypeError('First argument must be a valid error code number');
       if (data !== undefined && data.length) {
         if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError('Second argument must be a string or a Uint8Array');
         if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
@@ -419,12 +370,11 @@ export class WebSocket extends EventEmitter {
         : { binary: options.binary ?? typeof data !== 'string', fin: options.fin ?? true, ...(options.compress === false ? { compress: false } : {}) };
     if (!data) data = EMPTY_BUFFER;
     if (isBlob(data)) {
-      this._dispatch(() => this._sendBlob(data, (payload) => this._write('send', payload, opts, cb), cb));
+      this._dispatch(() => this._sendBlob(data, (payload) => this._write('send', payload, opts, cb), cb), cb);
       return;
     }
     const payload = typeof data === 'string' ? data : toBuffer(data);
-    if (this._sendQueue === null) this._write('send', payload, opts, cb);
-    else this._sendQueue.push(() => this._write('send', payload, opts, cb));
+    this._dispatch(() => this._write('send', payload, opts, cb), cb);
   }
 
   /** Destroys the connection now, without a closing handshake ('close' with 1006). */
@@ -464,56 +414,67 @@ export class WebSocket extends EventEmitter {
     const length = blob ? (data as Blob).size : typeof payload === 'string' ? Buffer.byteLength(payload) : (payload as Buffer).length;
     if (length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     if (blob) {
-      this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb));
+      this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb), cb);
       return;
     }
-    this._dispatch(() => this._write(kind, payload, null, cb));
+    this._dispatch(() => this._write(kind, payload, null, cb), cb);
   }
 
-  /** @internal Runs op now, or after the Blob being read (ws sends in call order). */
-  _dispatch(op: () => void): void {
-    if (this._sendQueue !== null) this._sendQueue.push(op);
+  /** @internal Runs op now, or after the Blob being read (ws sends in call order); cb is the op's callback, failed with the Blob if it fails. */
+  _dispatch(op: () => void, cb?: Callback): void {
+    if (this._sendQueue !== null) this._sendQueue.push({ op, cb });
     else op();
   }
 
-  /** @internal */
+  /** @internal As ws's Sender.getBlobData: later sends wait for the Blob; if it cannot be sent, they fail with it. */
   _sendBlob(blob: Blob, write: (payload: Buffer) => void, cb: Callback | undefined): void {
     this._sendQueue = [];
     this._bufferedAmount += blob.size;
     blob.arrayBuffer().then(
       (arrayBuffer) => {
-        this._bufferedAmount -= blob.size;
-        if (this._engine === null || this._engine.io.destroyed) {
-          const err = new Error('The socket was closed while the blob was being read');
-          process.nextTick(() => {
-            cb?.(err);
-            this._drainSendQueue(err);
-          });
+        if (this._engine === null || this._engine.transportGone) {
+          // In the next tick, so that what a callback throws is not swallowed by the promise.
+          process.nextTick(failQueuedSends, this, new Error('The socket was closed while the blob was being read'), cb);
           return;
         }
+        this._bufferedAmount -= blob.size;
         write(Buffer.from(arrayBuffer));
-        this._drainSendQueue(null);
+        this._drainSendQueue();
       },
       (err: Error) => {
-        this._bufferedAmount -= blob.size;
         process.nextTick(() => {
-          cb?.(err);
-          this._drainSendQueue(null);
+          failQueuedSends(this, err, cb);
+          this._failSending(err);
         });
       },
     );
   }
 
+  /** @internal As ws's senderOnError: a send that cannot be made ends the connection (no close frame) and is reported once. */
+  _failSending(err: Error): void {
+    if (this.readyState === CLOSED) return;
+    const engine = this._engine;
+    if (engine && !this._closing) {
+      this._closing = true;
+      const timer = setTimeout(() => engine.terminate(), this._closeTimeout);
+      this.once('close', () => clearTimeout(timer));
+    }
+    engine?.endTransport();
+    if (!this._errorEmitted) {
+      this._errorEmitted = true;
+      this.emit('error', err);
+    }
+  }
+
   /** @internal */
-  _drainSendQueue(_error: Error | null): void {
+  _drainSendQueue(): void {
     const queue = this._sendQueue ?? [];
     this._sendQueue = null;
     while (queue.length > 0) {
-      const op = queue.shift()!;
-      op();
+      queue.shift()!.op();
       if (this._sendQueue !== null) {
         // another Blob: the rest waits for it
-        (this._sendQueue as (() => void)[]).push(...queue);
+        (this._sendQueue as QueuedSend[]).push(...queue);
         return;
       }
     }
@@ -522,9 +483,15 @@ export class WebSocket extends EventEmitter {
   /** @internal Hands a frame to the engine; cb runs once the socket has written it. */
   _write(kind: 'send' | 'ping' | 'pong', payload: Buffer | string, opts: SendOpts | null, cb: Callback | undefined): void {
     const engine = this._engine!;
+    const compress = kind === 'send' && this._compresses(payload, opts!);
     let status: number;
     try {
-      status = kind === 'send' ? engine.send(payload, opts!) : kind === 'ping' ? engine.ping(payload) : engine.pong(payload);
+      if (kind === 'send') {
+        status = engine.send(payload, { binary: opts!.binary, fin: opts!.fin, compress });
+        this._fragmenting = !opts!.fin;
+      } else {
+        status = kind === 'ping' ? engine.ping(payload) : engine.pong(payload);
+      }
     } catch (error) {
       if (cb) process.nextTick(cb, error as Error);
       return;
@@ -534,17 +501,35 @@ export class WebSocket extends EventEmitter {
       if (cb) process.nextTick(cb, notOpenError(this.readyState));
       return;
     }
-    if (cb) {
-      if (this._pendingCallbacks !== null) this._pendingCallbacks.push(cb);
-      else {
-        this._pendingCallbacks = [cb];
-        process.nextTick(flushCallbacks, this);
-      }
+    if (compress) {
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      this._compressingBytes += length;
+      // As ws: a compression the socket closed under stays counted.
+      this._afterWrite((err) => {
+        if (!err) this._compressingBytes -= length;
+      });
+    }
+    if (cb) this._afterWrite(cb);
+  }
+
+  /** @internal As ws's Sender: a message is compressed when deflate was agreed, unless compress: false; below the threshold only if this side keeps its context. */
+  _compresses(payload: Buffer | string, opts: SendOpts): boolean {
+    const deflate = this._engine!.deflate;
+    if (deflate === null || opts.compress === false || !opts.fin || this._fragmenting) return false;
+    return deflate.sendContext || (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length) >= deflate.threshold;
+  }
+
+  /** @internal cb runs once what was sent this tick has been written. */
+  _afterWrite(cb: Callback): void {
+    if (this._pendingCallbacks !== null) this._pendingCallbacks.push(cb);
+    else {
+      this._pendingCallbacks = [cb];
+      process.nextTick(flushCallbacks, this);
     }
   }
 
   /** @internal Attaches the upgraded socket: the engine connection takes it over. */
-  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, allowSynchronousEvents: boolean, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
+  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, policy: WsPolicy, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
@@ -562,7 +547,10 @@ export class WebSocket extends EventEmitter {
     });
     this._engine = engine;
     this._socket = socket;
-    this._allowSynchronousEvents = allowSynchronousEvents;
+    this._allowSynchronousEvents = policy.allowSynchronousEvents;
+    this._autoPong = policy.autoPong;
+    this._maxPendingAutoPongs = policy.maxPendingAutoPongs;
+    this._closeTimeout = policy.closeTimeout;
     this.emit('open');
   }
 
@@ -586,7 +574,20 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   _onControl(kind: 'ping' | 'pong', data: Buffer): void {
     if (!this._allowSynchronousEvents || this._deferred !== null) this._defer({ kind, data });
-    else this.emit(kind, data);
+    else this._emitControl(kind, data);
+  }
+
+  /** @internal As ws's receiverOnPing: the automatic pong first; a peer with too many of them unwritten is cut off. */
+  _emitControl(kind: 'ping' | 'pong', data: Buffer): void {
+    if (kind === 'ping' && this._autoPong && this.readyState === OPEN) {
+      if (this._maxPendingAutoPongs > 0 && this._pendingAutoPongs >= this._maxPendingAutoPongs) {
+        this.terminate();
+      } else {
+        this._pendingAutoPongs++;
+        this.pong(data, undefined, () => this._pendingAutoPongs--);
+      }
+    }
+    this.emit(kind, data);
   }
 
   /** @internal The peer broke the protocol: the engine queued the close frame; report it now, as ws does. */
@@ -600,13 +601,13 @@ export class WebSocket extends EventEmitter {
 
   /** @internal The socket is gone. */
   _onEngineClose(_code: number, reason: string, cause: CloseCause): void {
-    const core = this._engine!.core;
-    this._closeFrameReceived = core.closeReceived;
-    this._closeFrameSent = core.closeSent;
-    if (core.closeReceived && core.failure === null) {
+    const closeState = this._engine!.closeState;
+    this._closeFrameReceived = closeState.closeReceived;
+    this._closeFrameSent = closeState.closeSent;
+    if (closeState.closeReceived && closeState.failure === null) {
       // As ws: the code and reason of the peer's close frame; anything else is 1006.
-      this._closeCode = core.closeCode;
-      this._closeMessage = reason.length > 0 ? Buffer.from(core.closeReason) : EMPTY_BUFFER;
+      this._closeCode = closeState.code;
+      this._closeMessage = reason.length > 0 ? Buffer.from(closeState.reason) : EMPTY_BUFFER;
     }
     if (cause.kind === 'protocol_error' && cause.error && !this._errorEmitted) this._onProtocolError(cause.error as WsboltError);
     this._closing = true;
@@ -625,7 +626,7 @@ export class WebSocket extends EventEmitter {
   _defer(event: Deferred): void {
     if (this._deferred === null) {
       this._deferred = [event];
-      if (this._engine && !this._engine.io.destroyed) this._engine.pause();
+      if (this._engine && !this._engine.transportGone) this._engine.pause();
       setImmediate(drainDeferred, this);
     } else {
       this._deferred.push(event);
@@ -647,7 +648,7 @@ function drainDeferred(ws: WebSocket): void {
       break;
     case 'ping':
     case 'pong':
-      ws.emit(event.kind, event.data);
+      ws._emitControl(event.kind, event.data);
       break;
     case 'error':
       ws.emit('error', event.error);
@@ -660,17 +661,12 @@ function drainDeferred(ws: WebSocket): void {
 
 /** Runs the send callbacks of one tick once the engine's write of that tick has completed. */
 function flushCallbacks(ws: WebSocket): void {
-  const engine = ws._engine!;
-  if (engine.queued) {
-    process.nextTick(flushCallbacks, ws); // the engine has not written this tick's frames yet
-    return;
-  }
   const callbacks = ws._pendingCallbacks!;
   ws._pendingCallbacks = null;
-  const done = (err?: Error | null) => {
-    for (const cb of callbacks) cb(err ?? null);
-  };
-  engine.io.afterWrites(done);
+  ws._engine!.whenWritten((err) => {
+    const wsErr = err !== null && (err as WsboltError).code === 'ERR_CLOSED_WHILE_COMPRESSING' ? new Error('The socket was closed while data was being compressed') : err;
+    for (const cb of callbacks) cb(wsErr);
+  });
 }
 
 /** send/ping/pong when CLOSING or CLOSED: counted in bufferedAmount, cb gets an error (as ws). */
@@ -697,297 +693,6 @@ for (const property of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused'
 }
 for (const name of ['onopen', 'onerror', 'onclose', 'onmessage']) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
-}
-
-// ---- the client handshake (ws's initAsClient) --------------------------------------------
-
-function initAsClient(websocket: WebSocket, address: string | URL, protocols: string[], options: any): void {
-  const opts: any = {
-    allowSynchronousEvents: true,
-    autoPong: true,
-    closeTimeout: CLOSE_TIMEOUT,
-    protocolVersion: 13,
-    maxPayload: DEFAULT_MAX_PAYLOAD,
-    skipUTF8Validation: false,
-    perMessageDeflate: true,
-    followRedirects: false,
-    maxRedirects: 10,
-    ...options,
-    socketPath: undefined,
-    hostname: undefined,
-    protocol: undefined,
-    protocols: undefined,
-    timeout: undefined,
-    method: 'GET',
-    host: undefined,
-    path: undefined,
-    port: undefined,
-  };
-
-  if (opts.protocolVersion !== 8 && opts.protocolVersion !== 13) {
-    throw new RangeError(`Unsupported protocol version: ${opts.protocolVersion} (supported versions: 8, 13)`);
-  }
-
-  let parsedUrl: URL;
-  if (address instanceof URL) {
-    parsedUrl = address;
-  } else {
-    try {
-      parsedUrl = new URL(address);
-    } catch {
-      throw new SyntaxError(`Invalid URL: ${address}`);
-    }
-  }
-  if (parsedUrl.protocol === 'http:' || parsedUrl.protocol === 'https:') {
-    parsedUrl = new URL(parsedUrl);
-    parsedUrl.protocol = parsedUrl.protocol === 'http:' ? 'ws:' : 'wss:';
-  }
-  websocket._url = parsedUrl.href;
-
-  const isSecure = parsedUrl.protocol === 'wss:';
-  const isIpcUrl = parsedUrl.protocol === 'ws+unix:';
-  let invalidUrlMessage: string | undefined;
-  if (parsedUrl.protocol !== 'ws:' && !isSecure && !isIpcUrl) {
-    invalidUrlMessage = 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"';
-  } else if (isIpcUrl && !parsedUrl.pathname) {
-    invalidUrlMessage = "The URL's pathname is empty";
-  } else if (parsedUrl.hash) {
-    invalidUrlMessage = 'The URL contains a fragment identifier';
-  }
-  if (invalidUrlMessage) {
-    const err = new SyntaxError(invalidUrlMessage);
-    if (websocket._redirects === 0) throw err;
-    emitErrorAndClose(websocket, err);
-    return;
-  }
-
-  const defaultPort = isSecure ? 443 : 80;
-  const key = randomBytes(16).toString('base64');
-  const request = isSecure ? https.request : http.request;
-  const protocolSet = new Set<string>();
-
-  opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
-  opts.defaultPort = opts.defaultPort || defaultPort;
-  opts.port = parsedUrl.port || defaultPort;
-  opts.host = parsedUrl.hostname.startsWith('[') ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
-  opts.headers = {
-    ...opts.headers,
-    'Sec-WebSocket-Version': opts.protocolVersion,
-    'Sec-WebSocket-Key': key,
-    Connection: 'Upgrade',
-    Upgrade: 'websocket',
-  };
-  opts.path = parsedUrl.pathname + parsedUrl.search;
-  opts.timeout = opts.handshakeTimeout;
-  const deflateOptions = deflateOptionsFrom(opts.perMessageDeflate);
-  if (deflateOptions) opts.headers['Sec-WebSocket-Extensions'] = buildOffer(deflateOptions);
-
-  if (protocols.length) {
-    for (const protocol of protocols) {
-      if (typeof protocol !== 'string' || !subprotocolRegex.test(protocol) || protocolSet.has(protocol)) {
-        throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-      }
-      protocolSet.add(protocol);
-    }
-    opts.headers['Sec-WebSocket-Protocol'] = protocols.join(',');
-  }
-  if (opts.origin) {
-    if (opts.protocolVersion < 13) opts.headers['Sec-WebSocket-Origin'] = opts.origin;
-    else opts.headers.Origin = opts.origin;
-  }
-  if (parsedUrl.username || parsedUrl.password) {
-    opts.auth = `${decodeURIComponentSafe(parsedUrl.username)}:${decodeURIComponentSafe(parsedUrl.password)}`;
-  }
-  if (isIpcUrl) {
-    const i = opts.path.indexOf(':');
-    if (i === -1) {
-      opts.socketPath = opts.path;
-      opts.path = '';
-    } else {
-      opts.socketPath = opts.path.slice(0, i);
-      opts.path = opts.path.slice(i + 1);
-    }
-  }
-
-  let req: http.ClientRequest | null;
-  if (opts.followRedirects) {
-    if (websocket._redirects === 0) {
-      websocket._originalIpc = isIpcUrl;
-      websocket._originalSecure = isSecure;
-      websocket._originalHostOrSocketPath = isIpcUrl ? opts.socketPath : parsedUrl.host;
-      const headers = options && options.headers;
-      // A copy, so that the headers can change between redirects without touching the caller's object.
-      options = { ...options, headers: {} };
-      if (headers) {
-        for (const [name, value] of Object.entries(headers)) options.headers[name.toLowerCase()] = value;
-      }
-    } else if (websocket.listenerCount('redirect') === 0) {
-      const isSameHost = isIpcUrl
-        ? websocket._originalIpc
-          ? opts.socketPath === websocket._originalHostOrSocketPath
-          : false
-        : websocket._originalIpc
-          ? false
-          : parsedUrl.host === websocket._originalHostOrSocketPath;
-      if (!isSameHost || (websocket._originalSecure && !isSecure)) {
-        // As curl: credentials stay with the host they were meant for.
-        delete opts.headers.authorization;
-        delete opts.headers.cookie;
-        if (!isSameHost) delete opts.headers.host;
-        opts.auth = undefined;
-      }
-    }
-    // As curl: the first Authorization header wins.
-    if (opts.auth && !options.headers.authorization) {
-      options.headers.authorization = 'Basic ' + Buffer.from(opts.auth).toString('base64');
-    }
-    req = websocket._req = request(opts);
-    if (websocket._redirects) websocket.emit('redirect', websocket.url, req);
-  } else {
-    req = websocket._req = request(opts);
-  }
-
-  if (opts.timeout) {
-    req.on('timeout', () => {
-      abortHandshake(websocket, req!, 'Opening handshake has timed out');
-    });
-  }
-
-  req.on('error', (err) => {
-    if (req === null || (req as any)[kAborted]) return;
-    req = websocket._req = null;
-    emitErrorAndClose(websocket, err);
-  });
-
-  req.on('response', (res) => {
-    const location = res.headers.location;
-    const statusCode = res.statusCode!;
-    if (location && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
-      if (++websocket._redirects > opts.maxRedirects) {
-        abortHandshake(websocket, req!, 'Maximum redirects exceeded');
-        return;
-      }
-      (req as any)[kAborted] = true;
-      req!.destroy();
-      let addr: URL;
-      try {
-        addr = new URL(location, address);
-      } catch {
-        emitErrorAndClose(websocket, new SyntaxError(`Invalid URL: ${location}`));
-        return;
-      }
-      initAsClient(websocket, addr, protocols, options);
-    } else if (!websocket.emit('unexpected-response', req, res)) {
-      abortHandshake(websocket, req!, `Unexpected server response: ${res.statusCode}`);
-    }
-  });
-
-  req.on('upgrade', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    websocket.emit('upgrade', res);
-    // A listener of 'upgrade' may have closed the connection.
-    if (websocket.readyState !== CONNECTING) return;
-    req = websocket._req = null;
-
-    const upgrade = res.headers.upgrade;
-    if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
-      abortHandshake(websocket, socket, 'Invalid Upgrade header');
-      return;
-    }
-    const digest = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
-    if (res.headers['sec-websocket-accept'] !== digest) {
-      abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Accept header');
-      return;
-    }
-    const serverProt = res.headers['sec-websocket-protocol'] as string | undefined;
-    let protError: string | undefined;
-    if (serverProt !== undefined) {
-      if (!protocolSet.size) protError = 'Server sent a subprotocol but none was requested';
-      else if (!protocolSet.has(serverProt)) protError = 'Server sent an invalid subprotocol';
-    } else if (protocolSet.size) {
-      protError = 'Server sent no subprotocol';
-    }
-    if (protError) {
-      abortHandshake(websocket, socket, protError);
-      return;
-    }
-    if (serverProt) websocket._protocol = serverProt;
-    const secWebSocketExtensions = res.headers['sec-websocket-extensions'];
-    let deflate: PerMessageDeflate | null = null;
-    if (secWebSocketExtensions !== undefined) {
-      if (!deflateOptions) {
-        abortHandshake(websocket, socket, 'Server sent a Sec-WebSocket-Extensions header but no extension was requested');
-        return;
-      }
-      const offers = parseExtensions(secWebSocketExtensions);
-      if (offers === null) {
-        abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Extensions header');
-        return;
-      }
-      if (offers.length !== 1 || offers[0]!.name !== 'permessage-deflate') {
-        abortHandshake(websocket, socket, 'Server indicated an extension that was not requested');
-        return;
-      }
-      const agreed = acceptResponse(secWebSocketExtensions, deflateOptions);
-      if (typeof agreed === 'string') {
-        abortHandshake(websocket, socket, 'Invalid Sec-WebSocket-Extensions header');
-        return;
-      }
-      deflate = new PerMessageDeflate(agreed, 'client', deflateOptions);
-      websocket._extensions = 'permessage-deflate';
-    }
-    websocket._setSocket(socket, head, engineOptions(opts), opts.allowSynchronousEvents !== false, deflate, secWebSocketExtensions ?? '');
-  });
-
-  if (opts.finishRequest) opts.finishRequest(req, websocket);
-  else req.end();
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function emitErrorAndClose(websocket: WebSocket, err: Error): void {
-  websocket._closing = true;
-  websocket._errorEmitted = true;
-  websocket.emit('error', err);
-  websocket.emitClose();
-}
-
-function netConnect(options: any): net.Socket {
-  options.path = options.socketPath;
-  return net.connect(options);
-}
-
-function tlsConnect(options: any): tls.TLSSocket {
-  options.path = undefined;
-  if (!options.servername && options.servername !== '') {
-    options.servername = net.isIP(options.host) ? '' : options.host;
-  }
-  return tls.connect(options);
-}
-
-/** Aborts the opening handshake: 'error' with message, then 'close' (1006). */
-function abortHandshake(websocket: WebSocket, stream: http.ClientRequest | Duplex, message: string): void {
-  websocket._closing = true;
-  const err = new Error(message);
-  Error.captureStackTrace(err, abortHandshake);
-  if ((stream as http.ClientRequest).setHeader) {
-    const req = stream as http.ClientRequest;
-    (req as any)[kAborted] = true;
-    req.destroy();
-    if (req.socket && !req.socket.destroyed) req.socket.destroy();
-    process.nextTick(emitErrorAndClose, websocket, err);
-  } else {
-    stream.destroy(err);
-    stream.once('error', websocket.emit.bind(websocket, 'error'));
-    stream.once('close', websocket.emitClose.bind(websocket));
-  }
 }
 
 // ---- types: the overloads and the namespace @types/ws code expects ----------------------
@@ -1100,6 +805,8 @@ export declare namespace WebSocket {
     closeTimeout?: number | undefined;
     maxPayload?: number | undefined;
     maxFragments?: number | undefined;
+    maxBufferedChunks?: number | undefined;
+    maxPendingAutoPongs?: number | undefined;
     skipUTF8Validation?: boolean | undefined;
     createConnection?: typeof net.createConnection | typeof tls.connect | undefined;
     finishRequest?: FinishRequestCallback | undefined;

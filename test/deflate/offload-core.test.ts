@@ -157,7 +157,7 @@ describe('receive: input pauses on a message inflated off the main thread', () =
   });
 
   it.each([
-    ['corrupt data', 'invalid', 'WS_ERR_INVALID_COMPRESSED_DATA', 1007],
+    ['corrupt data', { zlibError: new Error('invalid block type') }, 'WS_ERR_INVALID_COMPRESSED_DATA', 1007],
     ['too big', 'too-big', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009],
   ] as const)('an offloaded result of %s fails the connection', (_what, result, code, closeCode) => {
     const r = offloading('server');

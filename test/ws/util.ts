@@ -42,7 +42,7 @@ export const pairName = ([s, c]: readonly [Impl, Impl]) => `${s.name} server, ${
 export async function sameForAllPairs<T>(scenario: (server: Impl, client: Impl) => Promise<T>, pairs = PAIRS): Promise<T> {
   const traces: { name: string; trace: T }[] = [];
   for (const pair of pairs) {
-    traces.push({ name: pairName(pair), trace: snapshot(await scenario(pair[0], pair[1])) });
+    traces.push({ name: pairName(pair), trace: snapshot(await labelled(pairName(pair), () => scenario(pair[0], pair[1]))) });
     await cleanup();
   }
   const reference = traces[0]!;
@@ -54,12 +54,22 @@ export async function sameForAllPairs<T>(scenario: (server: Impl, client: Impl) 
 
 /** Runs scenario on ws and on wsbolt (one implementation at a time) and expects the same trace. */
 export async function sameForBoth<T>(scenario: (impl: Impl) => Promise<T>): Promise<T> {
-  const reference = snapshot(await scenario(ws));
+  const reference = snapshot(await labelled('ws', () => scenario(ws)));
   await cleanup();
-  const ours = snapshot(await scenario(bolt));
+  const ours = snapshot(await labelled('wsbolt', () => scenario(bolt)));
   await cleanup();
   expectEqualTrace(ours, reference, 'wsbolt vs ws');
   return reference;
+}
+
+/** Runs one implementation's scenario; a failure says which implementation it came from. */
+async function labelled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof Error) error.message = `${name}: ${error.message}`;
+    throw error;
+  }
 }
 
 /** A copy of the trace as it is now (later events must not change it), ports replaced by PORT. */

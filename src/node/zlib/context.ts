@@ -15,7 +15,7 @@
  * an empty window: the next message is inflated on a fresh stream, as ws does.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
-import { TAIL } from '../../extensions/permessage-deflate.js';
+import { type InflateError, TAIL, inflateFailure } from '../../extensions/permessage-deflate.js';
 
 let openContexts = 0;
 
@@ -43,12 +43,12 @@ abstract class Context<S extends DeflateRaw | InflateRaw, R> {
   /** Events of a stream since replaced (see ContextInflater) are ignored. */
   protected listen(stream: S): S {
     stream.on('data', (chunk: Buffer) => stream === this.stream && this.onData(chunk));
-    stream.on('error', () => stream === this.stream && this.fail());
+    stream.on('error', (error: Error) => stream === this.stream && this.fail(error));
     return stream;
   }
 
   protected abstract onData(chunk: Buffer): void;
-  protected abstract fail(): void;
+  protected abstract fail(error: Error): void;
 
   protected settle(result: R): void {
     const pending = this.pending;
@@ -102,7 +102,7 @@ export class ContextDeflater extends Context<DeflateRaw, Buffer | Error> {
   }
 }
 
-export type ContextInflateResult = Buffer | 'too-big' | 'invalid';
+export type ContextInflateResult = Buffer | 'too-big' | InflateError;
 
 /** Inflates messages with the window kept between them, stopping one zlib chunk past the limit. */
 export class ContextInflater extends Context<InflateRaw, ContextInflateResult> {
@@ -112,7 +112,7 @@ export class ContextInflater extends Context<InflateRaw, ContextInflateResult> {
   private streamEnded = false;
 
   constructor(private readonly windowBits: number) {
-    super(createInflateRaw({ windowBits }), 'invalid');
+    super(createInflateRaw({ windowBits }), inflateFailure(new Error('the inflate stream was closed')));
   }
 
   inflate(compressed: Buffer, limit: number, done: Settle<ContextInflateResult>): void {
@@ -159,8 +159,8 @@ export class ContextInflater extends Context<InflateRaw, ContextInflateResult> {
     this.chunks.push(chunk);
   }
 
-  protected fail(): void {
-    this.settle('invalid');
+  protected fail(error: Error): void {
+    this.settle(inflateFailure(error));
     this.close();
   }
 }
