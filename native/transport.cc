@@ -34,8 +34,14 @@ namespace {
 // Event numbers passed to dispatch(handle, event, arg); src/native/transport-binding.ts mirrors them.
 enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, kFlushed = 6 };
 
-// One read's worth of bytes; the kernel rarely hands more to one read() on loopback or a NIC.
-constexpr size_t kReadSize = 64 * 1024;
+// Reads of one loop turn land in a slab of at most this many bytes; JS gets
+// one Buffer per slab and a view of it per read. A view a user keeps retains
+// at most one slab, as a net.Socket chunk retains at most one 64 KiB read.
+constexpr size_t kSlabSize = 64 * 1024;
+// A slab with less room than this is delivered before the next read, so reads stay large.
+constexpr size_t kMinRead = 8 * 1024;
+// Reads per slab; the JS side's meta array holds two numbers for each.
+constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
 constexpr uint32_t kMaxWriteBuffers = 1 << 16;
 
@@ -45,14 +51,35 @@ constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL
 // Live Conns in the process (all threads): a test can watch it return to its baseline.
 std::atomic<int64_t> g_live{0};
 
-// Per environment (main thread or worker): the dispatch function and the shared read buffer.
+struct Conn;
+
+// One read waiting in the slab: [offset, offset + length) belongs to conn.
+struct Entry {
+  Conn* conn;
+  uint32_t offset;
+  uint32_t length;
+};
+
+// Per environment (main thread or worker): the dispatch functions and the read slab.
 struct Module {
   napi_env env = nullptr;
   napi_ref dispatch = nullptr;
+  // dispatchBatch(slab, count): reads of this turn; handles and meta (offset, length) hold the rest.
+  napi_ref dispatch_batch = nullptr;
+  napi_ref handles = nullptr;   // a JS array, entry i's handle at i
+  napi_ref meta_ref = nullptr;  // an Int32Array of 2 * kMaxBatch numbers
+  int32_t* meta = nullptr;  // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
-  // Every connection reads into this one buffer and the bytes are copied out
-  // before the next read, so an idle connection owns no read memory.
-  char read_buffer[kReadSize];
+  // Every connection reads into this one slab; it is copied into one JS
+  // Buffer when delivered, so an idle connection owns no read memory.
+  char slab[kSlabSize];
+  size_t used = 0;
+  Entry batch[kMaxBatch];
+  uint32_t count = 0;
+  bool delivering = false;
+  // Runs after the poll phase: all reads of a loop turn enter JS together,
+  // and the writes they cause leave together on the following nextTick.
+  uv_check_t* check = nullptr;
 };
 
 struct Conn {
@@ -121,13 +148,16 @@ void maybe_free(Conn* c) {
 }
 
 void start_close(Conn* c);
+void deliver_batch(Module* m);
 
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
 // context: process.nextTick callbacks and microtasks run when it returns,
 // exactly as after a net.Socket 'data' event (wsbolt flushes on nextTick).
-void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, int err = 0) {
+void emit(Conn* c, Event event, int err = 0) {
   if (!c->js_alive || c->self == nullptr) return;
   Module* m = c->module;
+  // Reads waiting in the slab came first: they go before this event.
+  if (m->count > 0) deliver_batch(m);
   napi_env env = m->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -139,13 +169,7 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
     argv[0] = handle;
     napi_create_int32(env, event, &argv[1]);
     napi_status made = napi_ok;
-    if (event == kData) {
-      // One fresh Buffer per read, sized to what arrived. Issue 17 replaces
-      // this: scan the frames of read_buffer here, unmask and UTF-8 check them
-      // in place, and enter JS with frame records; a frame whose payload is
-      // still arriving gets its final buffer and later reads land in it.
-      made = napi_create_buffer_copy(env, length, data, nullptr, &argv[2]);
-    } else if (event == kError) {
+    if (event == kError) {
       make_uv_error(env, err, &argv[2]);
     } else if (event == kFlushed) {
       napi_create_double(env, static_cast<double>(c->flushed), &argv[2]);
@@ -172,7 +196,13 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
 
 void on_close(uv_handle_t* h) {
   Conn* c = static_cast<Conn*>(h->data);
-  if (c->deferred_error != 0) emit(c, kError, nullptr, 0, c->deferred_error);
+  // c may be freed below: no slab entry may point at it afterwards.
+  Module* m = c->module;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < m->count; i++)
+    if (m->batch[i].conn != c) m->batch[kept++] = m->batch[i];
+  m->count = kept;
+  if (c->deferred_error != 0) emit(c, kError, c->deferred_error);
   emit(c, kClose);
   if (c->held && c->self != nullptr) {
     c->held = false;
@@ -194,21 +224,110 @@ void start_close(Conn* c) {
 
 void fail(Conn* c, int err) {
   if (c->closing) return;
-  emit(c, kError, nullptr, 0, err);
+  emit(c, kError, err);
   start_close(c);
 }
 
+// Hands the slab's reads to JS in one call: one Buffer for the slab, a view
+// of it per read (made in JS), every connection's reads of the turn at once.
+void deliver_batch(Module* m) {
+  if (m->delivering) return;
+  if (m->count == 0) {
+    m->used = 0;  // only reads of connections that closed meanwhile were left
+    return;
+  }
+  m->delivering = true;
+  napi_env env = m->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    m->delivering = false;
+    return;
+  }
+  napi_value fn = nullptr, handles = nullptr, meta = nullptr, slab = nullptr;
+  if (m->dispatch_batch != nullptr) napi_get_reference_value(env, m->dispatch_batch, &fn);
+  if (m->handles != nullptr) napi_get_reference_value(env, m->handles, &handles);
+  if (m->meta_ref != nullptr) napi_get_reference_value(env, m->meta_ref, &meta);
+  // Looked up again each time: a detached meta array must not be written through a stale pointer.
+  napi_typedarray_type kind;
+  size_t meta_length = 0;
+  void* meta_data = nullptr;
+  const bool ready = fn != nullptr && handles != nullptr && meta != nullptr &&
+                     napi_get_typedarray_info(env, meta, &kind, &meta_length, &meta_data, nullptr, nullptr) == napi_ok &&
+                     meta_length >= 2 * kMaxBatch && meta_data != nullptr;
+  m->meta = static_cast<int32_t*>(meta_data);
+  const napi_status made = ready ? napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) : napi_generic_failure;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->count; i++) {
+    const Entry& e = m->batch[i];
+    Conn* c = e.conn;
+    // Closed meanwhile (destroy() from an earlier entry's listener): its input goes with it.
+    if (c->closing || !c->js_alive || c->self == nullptr) continue;
+    napi_value handle = nullptr;
+    napi_get_reference_value(env, c->self, &handle);
+    if (handle == nullptr) continue;
+    if (made != napi_ok) {
+      // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+      continue;
+    }
+    napi_set_element(env, handles, n, handle);
+    m->meta[2 * n] = static_cast<int32_t>(e.offset);
+    m->meta[2 * n + 1] = static_cast<int32_t>(e.length);
+    n++;
+  }
+  m->count = 0;
+  m->used = 0;
+  if (made != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  if (n > 0) {
+    napi_value argv[2] = {slab, nullptr};
+    napi_create_uint32(env, n, &argv[1]);
+    napi_value result;
+    if (napi_make_callback(env, m->async, handles, fn, 2, argv, &result) == napi_pending_exception) {
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  m->delivering = false;
+}
+
+void on_check(uv_check_t* check) {
+  Module* m = static_cast<Module*>(check->data);
+  uv_check_stop(check);
+  if (m != nullptr) deliver_batch(m);
+}
+
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  Conn* c = static_cast<Conn*>(h->data);
-  *buf = uv_buf_init(c->module->read_buffer, kReadSize);
+  Module* m = static_cast<Conn*>(h->data)->module;
+  // A read inside a delivery (JS resumed a connection, libuv read at once) must not touch the slab being delivered.
+  if (m->delivering) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  if (kSlabSize - m->used < kMinRead || m->count == kMaxBatch) deliver_batch(m);
+  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(kSlabSize - m->used));
 }
 
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(s->data);
   if (n > 0) {
-    emit(c, kData, buf->base, static_cast<size_t>(n));
+    Module* m = c->module;
+    if (m->count > 0 && m->batch[m->count - 1].conn == c) {
+      m->batch[m->count - 1].length += static_cast<uint32_t>(n);  // the same connection read again: one view
+    } else {
+      m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n)};
+    }
+    m->used += static_cast<size_t>(n);
+    if (m->check != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
+    else if (m->check == nullptr) deliver_batch(m);
     return;
   }
+  if (n == UV_ENOBUFS) return;  // on_alloc declined during a delivery; libuv reads again next turn
   if (n == 0) return;  // EAGAIN
   if (n == UV_EOF) {
     uv_read_stop(s);
@@ -289,17 +408,33 @@ Conn* conn_arg(napi_env env, napi_callback_info info, size_t* argc, napi_value* 
   return c;
 }
 
-// init(dispatch): the function every connection's events go to.
+// init(dispatch, dispatchBatch, handles, meta): dispatch(handle, event, arg)
+// gets every event but data; dispatchBatch(slab, count) gets the reads, with
+// handles[i] and meta[2i], meta[2i + 1] (offset, length in slab) for read i.
 napi_value Init(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  napi_valuetype type = napi_undefined;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function)
-    return type_error(env, "transport.init(dispatch): a function expected");
+  const char* usage = "transport.init(dispatch, dispatchBatch, handles, meta): two functions, an array and an Int32Array(2048) expected";
+  napi_valuetype type0 = napi_undefined, type1 = napi_undefined;
+  bool is_array = false, is_typedarray = false;
+  if (argc < 4 || napi_typeof(env, argv[0], &type0) != napi_ok || type0 != napi_function ||
+      napi_typeof(env, argv[1], &type1) != napi_ok || type1 != napi_function || napi_is_array(env, argv[2], &is_array) != napi_ok ||
+      !is_array || napi_is_typedarray(env, argv[3], &is_typedarray) != napi_ok || !is_typedarray)
+    return type_error(env, usage);
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[3], &kind, &length, &data, nullptr, nullptr) != napi_ok || kind != napi_int32_array ||
+      length < 2 * kMaxBatch || data == nullptr)
+    return type_error(env, usage);
   Module* m = module_of(env);
-  if (m->dispatch != nullptr) napi_delete_reference(env, m->dispatch);
-  napi_create_reference(env, argv[0], 1, &m->dispatch);
+  if (m->delivering) return type_error(env, "transport.init(): not from inside a delivery");
+  napi_ref* refs[4] = {&m->dispatch, &m->dispatch_batch, &m->handles, &m->meta_ref};
+  for (int i = 0; i < 4; i++) {
+    if (*refs[i] != nullptr) napi_delete_reference(env, *refs[i]);
+    napi_create_reference(env, argv[i], 1, refs[i]);
+  }
   return undefined(env);
 }
 
@@ -415,49 +550,9 @@ bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
   return true;
 }
 
-// write(handle, buffers) -> pending bytes. One vectored try now; the rest is
-// copied into one queued uv_write, so callers may reuse their buffers at once.
-// Errors are never thrown for the socket's sake: they arrive as events.
-napi_value Write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Conn* c = conn_arg(env, info, &argc, argv, "transport.write(handle, buffers): a transport handle expected");
-  if (c == nullptr) return nullptr;
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
-    return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
-  // The usual write is a frame header and a payload or two: no allocation for those.
-  uv_buf_t stack_bufs[16];
-  std::vector<uv_buf_t> heap_bufs;
-  uv_buf_t* bufs = stack_bufs;
-  if (count > 16) {
-    heap_bufs.resize(count);
-    bufs = heap_bufs.data();
-  }
-  size_t total = 0;
-  // Elements first, pointers after: an element getter (user code) could
-  // otherwise detach a buffer whose pointer was already taken.
-  napi_value stack_items[16];
-  std::vector<napi_value> heap_items;
-  napi_value* items = stack_items;
-  if (count > 16) {
-    heap_items.resize(count);
-    items = heap_items.data();
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    char* data = nullptr;
-    size_t length = 0;
-    if (!get_bytes(env, items[i], &data, &length))
-      return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
-    bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
-    if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
-    total += length;
-  }
+// The common part of write() and write1(): one vectored try now; the rest
+// is copied into one queued uv_write, so callers may reuse their buffers at once.
+napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   napi_value result;
   if (c->closing || c->shutting || total == 0) {
     napi_create_double(env, static_cast<double>(c->pending), &result);
@@ -508,6 +603,67 @@ napi_value Write(napi_env env, napi_callback_info info) {
   }
   napi_create_double(env, static_cast<double>(c->pending), &result);
   return result;
+}
+
+// write(handle, buffers) -> pending bytes. One vectored try now; the rest is
+// copied into one queued uv_write, so callers may reuse their buffers at once.
+// Errors are never thrown for the socket's sake: they arrive as events.
+napi_value Write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.write(handle, buffers): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
+    return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
+  // The usual write is a frame header and a payload or two: no allocation for those.
+  uv_buf_t stack_bufs[16];
+  std::vector<uv_buf_t> heap_bufs;
+  uv_buf_t* bufs = stack_bufs;
+  if (count > 16) {
+    heap_bufs.resize(count);
+    bufs = heap_bufs.data();
+  }
+  size_t total = 0;
+  // Elements first, pointers after: an element getter (user code) could
+  // otherwise detach a buffer whose pointer was already taken.
+  napi_value stack_items[16];
+  std::vector<napi_value> heap_items;
+  napi_value* items = stack_items;
+  if (count > 16) {
+    heap_items.resize(count);
+    items = heap_items.data();
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, items[i], &data, &length))
+      return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
+    bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
+    if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
+    total += length;
+  }
+  return write_bufs(env, c, bufs, count, total);
+}
+
+// write1(handle, buffer) -> pending bytes: write() for the usual single buffer, without the array.
+napi_value Write1(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.write1(handle, buffer): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  char* data = nullptr;
+  size_t length = 0;
+  if (argc < 2 || !get_bytes(env, argv[1], &data, &length))
+    return type_error(env, "transport.write1(handle, buffer): a Uint8Array expected");
+  uv_buf_t buf = uv_buf_init(data, static_cast<unsigned int>(length));
+  if (buf.len != length) return type_error(env, "transport.write1(): the buffer is too large");
+  return write_bufs(env, c, &buf, 1, length);
 }
 
 napi_value Pending(napi_env env, napi_callback_info info) {
@@ -613,7 +769,15 @@ napi_value LiveCount(napi_env env, napi_callback_info) {
 void free_module(napi_env, void* data, void*) {
   // The async context and the dispatch reference go with the environment;
   // connections still closing stop reading before this buffer goes.
-  delete static_cast<Module*>(data);
+  Module* m = static_cast<Module*>(data);
+  if (m->check != nullptr) m->check->data = nullptr;
+  delete m;
+}
+
+// At environment teardown the check handle leaves the loop (a worker's loop must close empty).
+void close_check(void* arg) {
+  uv_check_t* check = static_cast<uv_check_t*>(arg);
+  uv_close(reinterpret_cast<uv_handle_t*>(check), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
 }
 
 }  // namespace
@@ -626,6 +790,16 @@ void register_transport(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
   napi_set_instance_data(env, m, free_module, nullptr);
+  uv_loop_t* loop = nullptr;
+  uv_check_t* check = new (std::nothrow) uv_check_t();
+  if (check != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, check) == 0) {
+    check->data = m;
+    uv_unref(reinterpret_cast<uv_handle_t*>(check));
+    m->check = check;
+    napi_add_env_cleanup_hook(env, close_check, check);
+  } else {
+    delete check;  // without it every read is delivered at once
+  }
 
   const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
   const napi_property_descriptor functions[] = {
@@ -634,6 +808,7 @@ void register_transport(napi_env env, napi_value exports) {
       {"readStart", nullptr, ReadStart, nullptr, nullptr, nullptr, attrs, nullptr},
       {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"write1", nullptr, Write1, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
       {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},

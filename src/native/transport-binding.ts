@@ -19,16 +19,22 @@ export const EVENT_DRAIN = 5;
 export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
+/** The reads of one loop turn: read i is slab[meta[2i], meta[2i] + meta[2i + 1]) for handles[i]. */
+export type DispatchBatch = (this: NativeHandle[], slab: Buffer, count: number) => void;
+/** Reads per batch at most: meta holds two numbers for each (native/transport.cc kMaxBatch). */
+export const MAX_BATCH = 1024;
 
 export interface TransportBinding {
-  /** The one function every connection's events go to. */
-  init(dispatch: Dispatch): void;
+  /** The functions every connection's events go to: reads to dispatchBatch, the rest to dispatch. */
+  init(dispatch: Dispatch, dispatchBatch: DispatchBatch, handles: NativeHandle[], meta: Int32Array): void;
   /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
   adopt(fd: number): NativeHandle;
   readStart(handle: NativeHandle): void;
   readStop(handle: NativeHandle): void;
   /** Returns the bytes still pending after this write. */
   write(handle: NativeHandle, buffers: readonly Uint8Array[]): number;
+  /** write() of one buffer, without the array. */
+  write1(handle: NativeHandle, buffer: Uint8Array): number;
   pending(handle: NativeHandle): number;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
@@ -55,7 +61,7 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

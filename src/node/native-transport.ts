@@ -14,6 +14,7 @@ import {
   EVENT_END,
   EVENT_ERROR,
   EVENT_FLUSHED,
+  MAX_BATCH,
   transportBinding,
   type NativeHandle,
   type TransportBinding,
@@ -42,7 +43,20 @@ function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
   (handle as Owned)[OWNER]?.deliver(event, arg);
 }
 
-if (transportBinding) transportBinding.init(dispatch);
+const batchHandles: NativeHandle[] = [];
+const batchMeta = new Int32Array(2 * MAX_BATCH);
+
+/** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
+function dispatchBatch(slab: Buffer, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const handle = batchHandles[i]!;
+    batchHandles[i] = undefined as unknown as NativeHandle; // no handle outlives its batch here
+    const offset = batchMeta[2 * i]!;
+    (handle as Owned)[OWNER]?.deliver(EVENT_DATA, slab.subarray(offset, offset + batchMeta[2 * i + 1]!));
+  }
+}
+
+if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchHandles, batchMeta);
 
 function handleOf(socket: net.Socket): TcpHandle | null {
   return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
@@ -127,6 +141,11 @@ export class NativeTransport implements Transport {
   /** afterWrites() callbacks, each with the running write total it waits for (in order). */
   private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
   private drainOwed = false;
+  /**
+   * The native pending count as last seen. It only grows inside write(), so
+   * while it is 0 it is exact and pendingBytes needs no call into the addon.
+   */
+  private pendingSeen = 0;
   /** Events that came before start(), and bytes Node read before adoption: delivered first. */
   private backlog: [number, unknown][] = [];
   private scheduled = false;
@@ -198,7 +217,9 @@ export class NativeTransport implements Transport {
 
   write(buffers: readonly Buffer[]): void {
     if (!this.writable) return;
-    if (this.binding.write(this.handle, buffers) > this.highWaterMark) this.drainOwed = true;
+    const pending = buffers.length === 1 ? this.binding.write1(this.handle, buffers[0]!) : this.binding.write(this.handle, buffers);
+    this.pendingSeen = pending;
+    if (pending > this.highWaterMark) this.drainOwed = true;
   }
 
   afterWrites(callback: (error: Error | null) => void): void {
@@ -212,7 +233,8 @@ export class NativeTransport implements Transport {
   }
 
   get pendingBytes(): number {
-    return this.closed ? 0 : this.binding.pending(this.handle);
+    if (this.closed || this.pendingSeen === 0) return 0;
+    return (this.pendingSeen = this.binding.pending(this.handle));
   }
 
   get needsDrain(): boolean {
@@ -254,7 +276,9 @@ export class NativeTransport implements Transport {
 
   /** @internal Called by the addon's dispatcher. */
   deliver(event: number, arg: unknown): void {
-    if (!this.listener || this.backlog.length > 0) {
+    if (event === EVENT_DATA && this.destroyCalled) return;
+    // Paused by an earlier connection's listener in the same batch: the bytes wait for resume().
+    if (!this.listener || this.backlog.length > 0 || (this.paused && event === EVENT_DATA)) {
       this.backlog.push([event, arg]);
       if (this.listener) this.schedule();
       return;

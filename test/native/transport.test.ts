@@ -435,15 +435,22 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const listeningFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     const b = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const bad of [undefined, null, 123, 'f', {}]) expect(() => b.init!(bad)).toThrow(TypeError);
+    const fn = () => {};
+    for (const bad of [[fn], [fn, fn], [fn, fn, []], [fn, fn, [], new Int32Array(2)], [fn, fn, [], new Uint32Array(2048)], [fn, 1, [], new Int32Array(2048)], [fn, fn, {}, new Int32Array(2048)]]) {
+      expect(() => b.init!(...bad), `init(${bad.length} args)`).toThrow(TypeError);
+    }
     for (const bad of [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 40, {}, file, listeningFd, 1_000_000]) {
       expect(() => b.adopt!(bad), `adopt(${String(bad)})`).toThrow(TypeError);
     }
     const notHandles = [undefined, null, 1, 'x', {}, [], Buffer.alloc(8), () => {}, Object.create(handle)];
-    for (const name of ['readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
+    for (const name of ['readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
       for (const bad of notHandles) expect(() => b[name]!(bad, []), `${name}(${String(bad)})`).toThrow(TypeError);
     }
     for (const bad of [undefined, null, 'str', Buffer.from('x'), [1], [{}], [null], [new Float64Array(2)], { length: 1, 0: Buffer.alloc(1) }]) {
       expect(() => b.write!(handle, bad)).toThrow(TypeError);
+    }
+    for (const bad of [undefined, null, 'str', [Buffer.alloc(1)], {}, new Float64Array(2), new ArrayBuffer(4)]) {
+      expect(() => b.write1!(handle, bad), `write1(${String(bad)})`).toThrow(TypeError);
     }
     for (const bad of [undefined, null, '1', -2, 1.5, NaN, 2 ** 60, {}]) expect(() => b.watchFlush!(handle, bad)).toThrow(TypeError);
     // An element getter that detaches an earlier element's buffer: the pointers are read after every getter ran.
@@ -455,10 +462,12 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const view = new Uint8Array(detached);
     structuredClone(detached, { transfer: [detached] });
     expect(b.write!(handle, [view])).toBe(0);
+    expect(b.write1!(handle, view)).toBe(0);
     transport.destroy();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
     expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
+    expect(b.write1!(handle, Buffer.from('after close'))).toBe(0);
   });
 
   it('descriptors return to their baseline after 2,000 connections ended in every way', async () => {
