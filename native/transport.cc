@@ -80,12 +80,22 @@ struct Module {
   // Runs after the poll phase: all reads of a loop turn enter JS together,
   // and the writes they cause leave together on the following nextTick.
   uv_check_t* check = nullptr;
+  // Connection ids (slot + generation << kSlotBits): the hot calls name a
+  // connection by number, which is checked here in a few instructions,
+  // where unwrapping a handle object costs two property lookups.
+  std::vector<Conn*> slots;
+  std::vector<uint32_t> generations;
+  std::vector<uint32_t> free_slots;
 };
+
+constexpr int kSlotBits = 20;
+constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 
 struct Conn {
   uv_tcp_t tcp;  // first: libuv hands back &tcp, data points back here
   uv_shutdown_t shutdown_req;
   Module* module = nullptr;
+  uint32_t slot = UINT32_MAX;  // in module->slots, until freed
   napi_ref self = nullptr;  // weak reference to the JS handle object
   size_t pending = 0;       // bytes accepted by write() and not yet taken by the kernel
   // Running totals since adoption: written() bytes accepted, flushed bytes the
@@ -144,6 +154,13 @@ napi_value throw_uv_error(napi_env env, int err) {
 void maybe_free(Conn* c) {
   if (!c->closed || c->js_alive) return;
   g_live--;
+  Module* m = c->module;
+  if (c->slot != UINT32_MAX) {
+    m->slots[c->slot] = nullptr;
+    // The old id never names a later connection (0 is skipped: no id is below 2^kSlotBits).
+    if (++m->generations[c->slot] == 0) m->generations[c->slot] = 1;
+    m->free_slots.push_back(c->slot);
+  }
   delete c;
 }
 
@@ -400,12 +417,44 @@ Module* module_of(napi_env env) {
   return static_cast<Module*>(data);
 }
 
-// Reads (handle, ...rest) and resolves the handle; throws on anything that is not one.
+// The Conn an id names, or null: not a number, not an id, or the connection was freed.
+Conn* from_id(napi_env env, napi_value value) {
+  double id = 0;
+  if (napi_get_value_double(env, value, &id) != napi_ok || !(id >= 0) || id > 9007199254740991.0 || id != std::trunc(id)) return nullptr;
+  const uint64_t bits = static_cast<uint64_t>(id);
+  const uint32_t slot = static_cast<uint32_t>(bits & (kMaxSlots - 1));
+  const uint64_t generation = bits >> kSlotBits;
+  Module* m = module_of(env);
+  if (m == nullptr || slot >= m->slots.size() || m->generations[slot] != generation) return nullptr;
+  return m->slots[slot];
+}
+
+// Reads (handle or id, ...rest) and resolves it; throws on anything that is neither.
 Conn* conn_arg(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, const char* usage) {
   napi_get_cb_info(env, info, argc, argv, nullptr, nullptr);
-  Conn* c = *argc >= 1 ? unwrap(env, argv[0]) : nullptr;
+  Conn* c = nullptr;
+  if (*argc >= 1) {
+    napi_valuetype type = napi_undefined;
+    napi_typeof(env, argv[0], &type);
+    c = type == napi_number ? from_id(env, argv[0]) : unwrap(env, argv[0]);
+  }
   if (c == nullptr) type_error(env, usage);
   return c;
+}
+
+// Gives c an id; false when every slot is taken.
+bool assign_id(Module* m, Conn* c) {
+  if (!m->free_slots.empty()) {
+    c->slot = m->free_slots.back();
+    m->free_slots.pop_back();
+  } else {
+    if (m->slots.size() >= kMaxSlots) return false;
+    c->slot = static_cast<uint32_t>(m->slots.size());
+    m->slots.push_back(nullptr);
+    m->generations.push_back(1);
+  }
+  m->slots[c->slot] = c;
+  return true;
 }
 
 // init(dispatch, dispatchBatch, handles, meta): dispatch(handle, event, arg)
@@ -480,6 +529,11 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
     return throw_uv_error(env, UV_ENOMEM);
   }
   c->module = m;
+  if (!assign_id(m, c)) {
+    delete c;
+    close(dup_fd);
+    return throw_uv_error(env, UV_EMFILE);
+  }
   uv_tcp_init(loop, &c->tcp);
   c->tcp.data = c;
   c->shutdown_req.data = c;
@@ -760,6 +814,19 @@ napi_value Peer(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// id(handle) -> the number the other functions also accept in place of the handle, while it lives.
+napi_value Id(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Conn* c = argc >= 1 ? unwrap(env, argv[0]) : nullptr;
+  if (c == nullptr) return type_error(env, "transport.id(handle): a transport handle expected");
+  napi_value result;
+  const double id = static_cast<double>(c->slot) + static_cast<double>(c->module->generations[c->slot]) * kMaxSlots;
+  napi_create_double(env, id, &result);
+  return result;
+}
+
 napi_value LiveCount(napi_env env, napi_callback_info) {
   napi_value result;
   napi_create_double(env, static_cast<double>(g_live.load()), &result);
@@ -814,6 +881,7 @@ void register_transport(napi_env env, napi_value exports) {
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},
       {"destroy", nullptr, Destroy, nullptr, nullptr, nullptr, attrs, nullptr},
       {"peer", nullptr, Peer, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"id", nullptr, Id, nullptr, nullptr, nullptr, attrs, nullptr},
       {"liveCount", nullptr, LiveCount, nullptr, nullptr, nullptr, attrs, nullptr},
   };
   napi_value transport;

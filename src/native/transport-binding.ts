@@ -8,6 +8,8 @@ import * as path from 'node:path';
 
 /** An adopted connection as the addon hands it out; opaque to JS. */
 export type NativeHandle = object & { readonly __nativeTransport?: never };
+/** What the per-connection functions accept: the handle, or its id (cheaper to check; see id()). */
+export type HandleOrId = NativeHandle | number;
 
 /** Event numbers passed to the dispatcher; native/transport.cc has the same enum. */
 export const EVENT_DATA = 1;
@@ -29,22 +31,24 @@ export interface TransportBinding {
   init(dispatch: Dispatch, dispatchBatch: DispatchBatch, handles: NativeHandle[], meta: Int32Array): void;
   /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
   adopt(fd: number): NativeHandle;
-  readStart(handle: NativeHandle): void;
-  readStop(handle: NativeHandle): void;
+  readStart(handle: HandleOrId): void;
+  readStop(handle: HandleOrId): void;
   /** Returns the bytes still pending after this write. */
-  write(handle: NativeHandle, buffers: readonly Uint8Array[]): number;
+  write(handle: HandleOrId, buffers: readonly Uint8Array[]): number;
   /** write() of one buffer, without the array. */
-  write1(handle: NativeHandle, buffer: Uint8Array): number;
-  pending(handle: NativeHandle): number;
+  write1(handle: HandleOrId, buffer: Uint8Array): number;
+  pending(handle: HandleOrId): number;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
    * total; -1 means all written so far), else the target, with one
    * EVENT_FLUSHED armed for when it has.
    */
-  watchFlush(handle: NativeHandle, target: number): number;
-  end(handle: NativeHandle): void;
-  destroy(handle: NativeHandle): void;
+  watchFlush(handle: HandleOrId, target: number): number;
+  end(handle: HandleOrId): void;
+  destroy(handle: HandleOrId): void;
   peer(handle: NativeHandle): [string, number] | null;
+  /** A number naming the connection in every call above until its handle is collected; never reused for another. */
+  id(handle: NativeHandle): number;
   /** Connections alive in the process (not yet closed and collected). */
   liveCount(): number;
 }
@@ -61,7 +65,7 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'id', 'liveCount']) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

@@ -449,6 +449,17 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     for (const bad of [undefined, null, 'str', Buffer.from('x'), [1], [{}], [null], [new Float64Array(2)], { length: 1, 0: Buffer.alloc(1) }]) {
       expect(() => b.write!(handle, bad)).toThrow(TypeError);
     }
+    // Ids: the live one works, anything else is refused (no id is below 2^20; the next generation is not yet issued).
+    const id = binding.id(handle);
+    expect(id).toBeGreaterThanOrEqual(2 ** 20);
+    expect(binding.pending(id)).toBe(0);
+    for (const bad of [0, 1, id + 2 ** 20, id + 0.5, -id, 2 ** 53, NaN, Infinity]) {
+      for (const name of ['readStart', 'write1', 'pending', 'watchFlush', 'destroy']) {
+        expect(() => b[name]!(bad, Buffer.alloc(1)), `${name}(${bad})`).toThrow(TypeError);
+      }
+    }
+    for (const bad of notHandles) if (typeof bad !== 'number') expect(() => b.id!(bad)).toThrow(TypeError);
+    expect(() => b.id!(id)).toThrow(TypeError);
     for (const bad of [undefined, null, 'str', [Buffer.alloc(1)], {}, new Float64Array(2), new ArrayBuffer(4)]) {
       expect(() => b.write1!(handle, bad), `write1(${String(bad)})`).toThrow(TypeError);
     }
@@ -549,7 +560,8 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const liveBefore = binding.liveCount();
     const baseline = openDescriptors();
     const closed: Promise<unknown>[] = [];
-    const forget = (socket: net.Socket) => void NativeTransport.adopt(socket);
+    const ids: number[] = [];
+    const forget = (socket: net.Socket) => void ids.push((NativeTransport.adopt(socket) as unknown as { id: number }).id);
     for (let i = 0; i < 50; i++) {
       const { socket, client } = await tcpPair(server);
       closed.push(once(client, 'close', 20_000));
@@ -573,5 +585,10 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     }
     expect(binding.liveCount()).toBeLessThanOrEqual(liveBefore);
     expect(openDescriptors()).toBe(baseline);
+    // A freed connection's id names nothing, even once its slot serves another connection.
+    const { socket } = await tcpPair(server);
+    const reused = await adopt(socket);
+    defer(() => reused.destroy());
+    for (const id of ids) expect(() => binding.pending(id), `pending(${id})`).toThrow(TypeError);
   });
 });
