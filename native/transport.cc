@@ -40,7 +40,7 @@ enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, 
 constexpr size_t kSlabSize = 64 * 1024;
 // A slab with less room than this is delivered before the next read, so reads stay large.
 constexpr size_t kMinRead = 8 * 1024;
-// Reads per slab; the JS side's meta array holds two numbers for each.
+// Reads per slab; the JS side's meta array holds three numbers for each.
 constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
 constexpr uint32_t kMaxWriteBuffers = 1 << 16;
@@ -64,11 +64,10 @@ struct Entry {
 struct Module {
   napi_env env = nullptr;
   napi_ref dispatch = nullptr;
-  // dispatchBatch(slab, count): reads of this turn; handles and meta (offset, length) hold the rest.
+  // dispatchBatch(slab, count): reads of this turn; meta holds (id, offset, length) of each.
   napi_ref dispatch_batch = nullptr;
-  napi_ref handles = nullptr;   // a JS array, entry i's handle at i
-  napi_ref meta_ref = nullptr;  // an Int32Array of 2 * kMaxBatch numbers
-  int32_t* meta = nullptr;  // meta_ref's data, looked up at each delivery
+  napi_ref meta_ref = nullptr;  // a Float64Array of 3 * kMaxBatch numbers
+  double* meta = nullptr;       // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
   // Every connection reads into this one slab; it is copied into one JS
   // Buffer when delivered, so an idle connection owns no read memory.
@@ -166,6 +165,7 @@ void maybe_free(Conn* c) {
 
 void start_close(Conn* c);
 void deliver_batch(Module* m);
+double id_of(const Conn* c);
 
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
 // context: process.nextTick callbacks and microtasks run when it returns,
@@ -260,18 +260,17 @@ void deliver_batch(Module* m) {
     m->delivering = false;
     return;
   }
-  napi_value fn = nullptr, handles = nullptr, meta = nullptr, slab = nullptr;
+  napi_value fn = nullptr, meta = nullptr, slab = nullptr;
   if (m->dispatch_batch != nullptr) napi_get_reference_value(env, m->dispatch_batch, &fn);
-  if (m->handles != nullptr) napi_get_reference_value(env, m->handles, &handles);
   if (m->meta_ref != nullptr) napi_get_reference_value(env, m->meta_ref, &meta);
   // Looked up again each time: a detached meta array must not be written through a stale pointer.
   napi_typedarray_type kind;
   size_t meta_length = 0;
   void* meta_data = nullptr;
-  const bool ready = fn != nullptr && handles != nullptr && meta != nullptr &&
+  const bool ready = fn != nullptr && meta != nullptr &&
                      napi_get_typedarray_info(env, meta, &kind, &meta_length, &meta_data, nullptr, nullptr) == napi_ok &&
-                     meta_length >= 2 * kMaxBatch && meta_data != nullptr;
-  m->meta = static_cast<int32_t*>(meta_data);
+                     kind == napi_float64_array && meta_length >= 3 * kMaxBatch && meta_data != nullptr;
+  m->meta = static_cast<double*>(meta_data);
   const napi_status made = ready ? napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) : napi_generic_failure;
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->count; i++) {
@@ -279,18 +278,16 @@ void deliver_batch(Module* m) {
     Conn* c = e.conn;
     // Closed meanwhile (destroy() from an earlier entry's listener): its input goes with it.
     if (c->closing || !c->js_alive || c->self == nullptr) continue;
-    napi_value handle = nullptr;
-    napi_get_reference_value(env, c->self, &handle);
-    if (handle == nullptr) continue;
     if (made != napi_ok) {
       // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
       c->deferred_error = UV_ENOMEM;
       start_close(c);
       continue;
     }
-    napi_set_element(env, handles, n, handle);
-    m->meta[2 * n] = static_cast<int32_t>(e.offset);
-    m->meta[2 * n + 1] = static_cast<int32_t>(e.length);
+    // Ids, not handle objects: three numbers per read in shared memory, no call to set an array element.
+    m->meta[3 * n] = id_of(c);
+    m->meta[3 * n + 1] = e.offset;
+    m->meta[3 * n + 2] = e.length;
     n++;
   }
   m->count = 0;
@@ -303,7 +300,7 @@ void deliver_batch(Module* m) {
     napi_value argv[2] = {slab, nullptr};
     napi_create_uint32(env, n, &argv[1]);
     napi_value result;
-    if (napi_make_callback(env, m->async, handles, fn, 2, argv, &result) == napi_pending_exception) {
+    if (napi_make_callback(env, m->async, meta, fn, 2, argv, &result) == napi_pending_exception) {
       napi_value exception;
       napi_get_and_clear_last_exception(env, &exception);
       napi_fatal_exception(env, exception);
@@ -417,6 +414,11 @@ Module* module_of(napi_env env) {
   return static_cast<Module*>(data);
 }
 
+// slot + generation * 2^kSlotBits: below 2^53, so exact as a JS number.
+double id_of(const Conn* c) {
+  return static_cast<double>(c->slot) + static_cast<double>(c->module->generations[c->slot]) * kMaxSlots;
+}
+
 // The Conn an id names, or null: not a number, not an id, or the connection was freed.
 Conn* from_id(napi_env env, napi_value value) {
   double id = 0;
@@ -457,30 +459,30 @@ bool assign_id(Module* m, Conn* c) {
   return true;
 }
 
-// init(dispatch, dispatchBatch, handles, meta): dispatch(handle, event, arg)
-// gets every event but data; dispatchBatch(slab, count) gets the reads, with
-// handles[i] and meta[2i], meta[2i + 1] (offset, length in slab) for read i.
+// init(dispatch, dispatchBatch, meta): dispatch(handle, event, arg) gets
+// every event but data; dispatchBatch(slab, count) gets the reads, with
+// meta[3i], meta[3i + 1], meta[3i + 2] = id, offset and length in slab of read i.
 napi_value Init(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  const char* usage = "transport.init(dispatch, dispatchBatch, handles, meta): two functions, an array and an Int32Array(2048) expected";
+  const char* usage = "transport.init(dispatch, dispatchBatch, meta): two functions and a Float64Array(3072) expected";
   napi_valuetype type0 = napi_undefined, type1 = napi_undefined;
-  bool is_array = false, is_typedarray = false;
-  if (argc < 4 || napi_typeof(env, argv[0], &type0) != napi_ok || type0 != napi_function ||
-      napi_typeof(env, argv[1], &type1) != napi_ok || type1 != napi_function || napi_is_array(env, argv[2], &is_array) != napi_ok ||
-      !is_array || napi_is_typedarray(env, argv[3], &is_typedarray) != napi_ok || !is_typedarray)
+  bool is_typedarray = false;
+  if (argc < 3 || napi_typeof(env, argv[0], &type0) != napi_ok || type0 != napi_function ||
+      napi_typeof(env, argv[1], &type1) != napi_ok || type1 != napi_function ||
+      napi_is_typedarray(env, argv[2], &is_typedarray) != napi_ok || !is_typedarray)
     return type_error(env, usage);
   napi_typedarray_type kind;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, argv[3], &kind, &length, &data, nullptr, nullptr) != napi_ok || kind != napi_int32_array ||
-      length < 2 * kMaxBatch || data == nullptr)
+  if (napi_get_typedarray_info(env, argv[2], &kind, &length, &data, nullptr, nullptr) != napi_ok || kind != napi_float64_array ||
+      length < 3 * kMaxBatch || data == nullptr)
     return type_error(env, usage);
   Module* m = module_of(env);
   if (m->delivering) return type_error(env, "transport.init(): not from inside a delivery");
-  napi_ref* refs[4] = {&m->dispatch, &m->dispatch_batch, &m->handles, &m->meta_ref};
-  for (int i = 0; i < 4; i++) {
+  napi_ref* refs[3] = {&m->dispatch, &m->dispatch_batch, &m->meta_ref};
+  for (int i = 0; i < 3; i++) {
     if (*refs[i] != nullptr) napi_delete_reference(env, *refs[i]);
     napi_create_reference(env, argv[i], 1, refs[i]);
   }
@@ -822,8 +824,7 @@ napi_value Id(napi_env env, napi_callback_info info) {
   Conn* c = argc >= 1 ? unwrap(env, argv[0]) : nullptr;
   if (c == nullptr) return type_error(env, "transport.id(handle): a transport handle expected");
   napi_value result;
-  const double id = static_cast<double>(c->slot) + static_cast<double>(c->module->generations[c->slot]) * kMaxSlots;
-  napi_create_double(env, id, &result);
+  napi_create_double(env, id_of(c), &result);
   return result;
 }
 

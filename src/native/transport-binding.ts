@@ -21,14 +21,16 @@ export const EVENT_DRAIN = 5;
 export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
-/** The reads of one loop turn: read i is slab[meta[2i], meta[2i] + meta[2i + 1]) for handles[i]. */
-export type DispatchBatch = (this: NativeHandle[], slab: Buffer, count: number) => void;
-/** Reads per batch at most: meta holds two numbers for each (native/transport.cc kMaxBatch). */
+/** The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i]. */
+export type DispatchBatch = (slab: Buffer, count: number) => void;
+/** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
+/** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
+export const ID_SLOTS = 2 ** 20;
 
 export interface TransportBinding {
   /** The functions every connection's events go to: reads to dispatchBatch, the rest to dispatch. */
-  init(dispatch: Dispatch, dispatchBatch: DispatchBatch, handles: NativeHandle[], meta: Int32Array): void;
+  init(dispatch: Dispatch, dispatchBatch: DispatchBatch, meta: Float64Array): void;
   /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
   adopt(fd: number): NativeHandle;
   readStart(handle: HandleOrId): void;

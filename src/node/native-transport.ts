@@ -14,6 +14,7 @@ import {
   EVENT_END,
   EVENT_ERROR,
   EVENT_FLUSHED,
+  ID_SLOTS,
   MAX_BATCH,
   transportBinding,
   type NativeHandle,
@@ -43,20 +44,21 @@ function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
   (handle as Owned)[OWNER]?.deliver(event, arg);
 }
 
-const batchHandles: NativeHandle[] = [];
-const batchMeta = new Int32Array(2 * MAX_BATCH);
+const batchMeta = new Float64Array(3 * MAX_BATCH);
+/** Started, not yet closed transports by id slot: reads name their connection by id. */
+const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
 function dispatchBatch(slab: Buffer, count: number): void {
   for (let i = 0; i < count; i++) {
-    const handle = batchHandles[i]!;
-    batchHandles[i] = undefined as unknown as NativeHandle; // no handle outlives its batch here
-    const offset = batchMeta[2 * i]!;
-    (handle as Owned)[OWNER]?.deliver(EVENT_DATA, slab.subarray(offset, offset + batchMeta[2 * i + 1]!));
+    const id = batchMeta[3 * i]!;
+    const transport = reading[id % ID_SLOTS];
+    const offset = batchMeta[3 * i + 1]!;
+    if (transport !== undefined && transport.id === id) transport.deliver(EVENT_DATA, slab.subarray(offset, offset + batchMeta[3 * i + 2]!));
   }
 }
 
-if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchHandles, batchMeta);
+if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchMeta);
 
 function handleOf(socket: net.Socket): TcpHandle | null {
   return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
@@ -147,7 +149,7 @@ export class NativeTransport implements Transport {
    */
   private pendingSeen = 0;
   /** The handle's id: the hot calls pass it instead of the handle (checked in a few instructions, not two property lookups). */
-  private readonly id: number;
+  /** @internal */ readonly id: number;
   /** Events that came before start(), and bytes Node read before adoption: delivered first. */
   private backlog: [number, unknown][] = [];
   private scheduled = false;
@@ -215,6 +217,8 @@ export class NativeTransport implements Transport {
     if (this.started) throw new Error('NativeTransport.start(): already started');
     this.started = true;
     this.listener = listener;
+    // Only from here on: a transport never started is not kept from collection (its finalizer closes it).
+    reading[this.id % ID_SLOTS] = this;
     this.schedule();
   }
 
@@ -316,6 +320,7 @@ export class NativeTransport implements Transport {
     if (event === EVENT_FLUSHED) return this.flushedTo(arg as number);
     if (event === EVENT_CLOSE) {
       this.closed = true;
+      if (reading[this.id % ID_SLOTS] === this) reading[this.id % ID_SLOTS] = undefined;
       this.drainOwed = false;
       const waiters = this.flushWaiters.splice(0);
       for (const { callback } of waiters) settle(callback, new Error('the connection closed before its writes were flushed'));

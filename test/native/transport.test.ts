@@ -436,7 +436,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const b = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const bad of [undefined, null, 123, 'f', {}]) expect(() => b.init!(bad)).toThrow(TypeError);
     const fn = () => {};
-    for (const bad of [[fn], [fn, fn], [fn, fn, []], [fn, fn, [], new Int32Array(2)], [fn, fn, [], new Uint32Array(2048)], [fn, 1, [], new Int32Array(2048)], [fn, fn, {}, new Int32Array(2048)]]) {
+    for (const bad of [[fn], [fn, fn], [fn, fn, []], [fn, fn, new Float64Array(2)], [fn, fn, new Int32Array(3072)], [fn, 1, new Float64Array(3072)], [1, fn, new Float64Array(3072)]]) {
       expect(() => b.init!(...bad), `init(${bad.length} args)`).toThrow(TypeError);
     }
     for (const bad of [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 40, {}, file, listeningFd, 1_000_000]) {
