@@ -131,6 +131,18 @@ function untilBytes(socket: net.Socket, state: { bytes: number }, n: number, ms 
   );
 }
 
+/** A deterministic PRNG (mulberry32): the same chunkings on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function openDescriptors(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
@@ -389,6 +401,84 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     await clientClosed;
     expect(recorder.text()).toBe('a');
     expect(recorder.log).toEqual(['close']);
+  });
+
+  it('reads of many connections, in random chunkings and interleavings, reach each its own listener intact and in order', async () => {
+    const server = await listen();
+    const random = seeded(17);
+    const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+    const recorders: Recorder[] = [];
+    for (let i = 0; i < 12; i++) {
+      pairs.push(await tcpPair(server)); // one at a time: tcpPair takes the server's next connection
+      const recorder = new Recorder();
+      (await adopt(pairs[i]!.socket)).start(recorder);
+      recorders.push(recorder);
+    }
+    const sent = pairs.map(() => [] as Buffer[]);
+    for (let step = 0; step < 600; step++) {
+      const i = Math.floor(random() * pairs.length);
+      // Mostly small writes (many reads per loop turn), now and then one larger than a slab.
+      const size = random() < 0.05 ? 1 + Math.floor(random() * 200_000) : 1 + Math.floor(random() * 3000);
+      const chunk = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) chunk[j] = Math.floor(random() * 256);
+      pairs[i]!.client.write(chunk);
+      sent[i]!.push(chunk);
+      if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let i = 0; i < pairs.length; i++) {
+      const expected = Buffer.concat(sent[i]!);
+      await recorders[i]!.until(() => recorders[i]!.received >= expected.length, `connection ${i}: ${expected.length} bytes`);
+      // Compared once everything arrived: a view handed out earlier must not have been overwritten by a later read.
+      expect(Buffer.concat(recorders[i]!.chunks).equals(expected), `connection ${i}`).toBe(true);
+    }
+  });
+
+  it('pause() and destroy() of other connections from inside a listener: no data while paused, none after destroy, all of it after resume', async () => {
+    const server = await listen();
+    for (let round = 0; round < 10; round++) {
+      const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+      const transports: NativeTransport[] = [];
+      for (let i = 0; i < 4; i++) {
+        pairs.push(await tcpPair(server));
+        transports.push(await adopt(pairs[i]!.socket));
+      }
+      const paused = new Set<number>();
+      let destroyed = -1;
+      const violations: string[] = [];
+      // Whichever connection reads first pauses two of the others and destroys the third, mid-batch when their reads share its loop turn.
+      const recorders = transports.map(
+        (_, i) =>
+          new Recorder(() => {
+            if (paused.has(i)) violations.push(`${i}: data while paused`);
+            if (destroyed === i) violations.push(`${i}: data after destroy`);
+            if (paused.size > 0 || destroyed >= 0) return;
+            const others = [0, 1, 2, 3].filter((j) => j !== i);
+            destroyed = others[0]!;
+            transports[destroyed]!.destroy();
+            for (const j of others.slice(1)) {
+              paused.add(j);
+              transports[j]!.pause();
+            }
+          }),
+      );
+      transports.forEach((transport, i) => transport.start(recorders[i]!));
+      await new Promise((resolve) => setImmediate(resolve)); // all four start reading
+      for (const [i, { client }] of pairs.entries()) {
+        client.on('error', () => {});
+        client.write(String(i).repeat(1000)); // in one go: the reads tend to share a loop turn
+      }
+      await recorders[destroyed < 0 ? 0 : destroyed]!.until(() => destroyed >= 0, 'the first read');
+      await recorders[destroyed]!.event('close');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(violations).toEqual([]);
+      for (const j of [...paused]) {
+        paused.delete(j);
+        transports[j]!.resume();
+        await recorders[j]!.until(() => recorders[j]!.received === 1000, `connection ${j} after resume`);
+        expect(recorders[j]!.text()).toBe(String(j).repeat(1000));
+      }
+      expect(violations).toEqual([]);
+    }
   });
 
   it('when the addon refuses the descriptor, adopt() returns null and the socket stays Node\'s, its bytes intact', async () => {
