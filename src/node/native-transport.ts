@@ -137,8 +137,13 @@ function flushed(socket: net.Socket): Promise<void> {
 }
 
 export class NativeTransport implements Transport {
-  readonly kind = 'native' as const;
-  readonly highWaterMark = HIGH_WATER_MARK;
+  // Getters, not fields: nothing per connection that is the same for all.
+  get kind(): 'native' {
+    return 'native';
+  }
+  get highWaterMark(): number {
+    return HIGH_WATER_MARK;
+  }
   private listener: TransportListener | null = null;
   /** afterWrites() callbacks, each with the running write total it waits for (in order). */
   private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
