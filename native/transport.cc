@@ -608,7 +608,7 @@ bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
   return true;
 }
 
-// The common part of write() and write1(): one vectored try now; the rest
+// The common part of write() and writev(): one vectored try now; the rest
 // is copied into one queued uv_write, so callers may reuse their buffers at once.
 napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   napi_value result;
@@ -709,19 +709,27 @@ napi_value Write(napi_env env, napi_callback_info info) {
   return write_bufs(env, c, bufs, count, total);
 }
 
-// write1(handle, buffer) -> pending bytes: write() for the usual single buffer, without the array.
-napi_value Write1(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Conn* c = conn_arg(env, info, &argc, argv, "transport.write1(handle, buffer): a transport handle expected");
+// writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
+// buffers passed as arguments, so the usual frame or header + payload needs no array.
+constexpr size_t kMaxArgBuffers = 8;
+
+napi_value Writev(napi_env env, napi_callback_info info) {
+  size_t argc = 1 + kMaxArgBuffers;
+  napi_value argv[1 + kMaxArgBuffers];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.writev(handle, ...buffers): a transport handle expected");
   if (c == nullptr) return nullptr;
-  char* data = nullptr;
-  size_t length = 0;
-  if (argc < 2 || !get_bytes(env, argv[1], &data, &length))
-    return type_error(env, "transport.write1(handle, buffer): a Uint8Array expected");
-  uv_buf_t buf = uv_buf_init(data, static_cast<unsigned int>(length));
-  if (buf.len != length) return type_error(env, "transport.write1(): the buffer is too large");
-  return write_bufs(env, c, &buf, 1, length);
+  if (argc < 2 || argc > 1 + kMaxArgBuffers) return type_error(env, "transport.writev(handle, ...buffers): 1 to 8 Uint8Arrays expected");
+  uv_buf_t bufs[kMaxArgBuffers];
+  size_t total = 0;
+  for (size_t i = 1; i < argc; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, "transport.writev(handle, ...buffers): every buffer must be a Uint8Array");
+    bufs[i - 1] = uv_buf_init(data, static_cast<unsigned int>(length));
+    if (bufs[i - 1].len != length) return type_error(env, "transport.writev(): a buffer is too large");
+    total += length;
+  }
+  return write_bufs(env, c, bufs, static_cast<uint32_t>(argc - 1), total);
 }
 
 napi_value Pending(napi_env env, napi_callback_info info) {
@@ -881,7 +889,7 @@ void register_transport(napi_env env, napi_value exports) {
       {"readStart", nullptr, ReadStart, nullptr, nullptr, nullptr, attrs, nullptr},
       {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
-      {"write1", nullptr, Write1, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"writev", nullptr, Writev, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
       {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},

@@ -37,8 +37,8 @@ export interface TransportBinding {
   readStop(handle: HandleOrId): void;
   /** Returns the bytes still pending after this write. */
   write(handle: HandleOrId, buffers: readonly Uint8Array[]): number;
-  /** write() of one buffer, without the array. */
-  write1(handle: HandleOrId, buffer: Uint8Array): number;
+  /** write() of 1 to 8 buffers passed as arguments, without the array. */
+  writev(handle: HandleOrId, ...buffers: Uint8Array[]): number;
   pending(handle: HandleOrId): number;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
@@ -67,7 +67,7 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'id', 'liveCount']) {
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'id', 'liveCount']) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

@@ -229,7 +229,14 @@ export class NativeTransport implements Transport {
 
   write(buffers: readonly Buffer[]): void {
     if (!this.writable) return;
-    const pending = buffers.length === 1 ? this.binding.write1(this.id, buffers[0]!) : this.binding.write(this.id, buffers);
+    const binding = this.binding;
+    // A frame, or a header and its payload, as arguments: no array for the addon to walk.
+    const pending =
+      buffers.length === 1
+        ? binding.writev(this.id, buffers[0]!)
+        : buffers.length === 2
+          ? binding.writev(this.id, buffers[0]!, buffers[1]!)
+          : binding.write(this.id, buffers);
     this.pendingSeen = pending;
     if (pending > this.highWaterMark) this.drainOwed = true;
   }

@@ -533,7 +533,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
       expect(() => b.adopt!(bad), `adopt(${String(bad)})`).toThrow(TypeError);
     }
     const notHandles = [undefined, null, 1, 'x', {}, [], Buffer.alloc(8), () => {}, Object.create(handle)];
-    for (const name of ['readStart', 'readStop', 'write', 'write1', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
+    for (const name of ['readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
       for (const bad of notHandles) expect(() => b[name]!(bad, []), `${name}(${String(bad)})`).toThrow(TypeError);
     }
     for (const bad of [undefined, null, 'str', Buffer.from('x'), [1], [{}], [null], [new Float64Array(2)], { length: 1, 0: Buffer.alloc(1) }]) {
@@ -544,15 +544,18 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(id).toBeGreaterThanOrEqual(2 ** 20);
     expect(binding.pending(id)).toBe(0);
     for (const bad of [0, 1, id + 2 ** 20, id + 0.5, -id, 2 ** 53, NaN, Infinity]) {
-      for (const name of ['readStart', 'write1', 'pending', 'watchFlush', 'destroy']) {
+      for (const name of ['readStart', 'writev', 'pending', 'watchFlush', 'destroy']) {
         expect(() => b[name]!(bad, Buffer.alloc(1)), `${name}(${bad})`).toThrow(TypeError);
       }
     }
     for (const bad of notHandles) if (typeof bad !== 'number') expect(() => b.id!(bad)).toThrow(TypeError);
     expect(() => b.id!(id)).toThrow(TypeError);
     for (const bad of [undefined, null, 'str', [Buffer.alloc(1)], {}, new Float64Array(2), new ArrayBuffer(4)]) {
-      expect(() => b.write1!(handle, bad), `write1(${String(bad)})`).toThrow(TypeError);
+      expect(() => b.writev!(handle, bad), `writev(${String(bad)})`).toThrow(TypeError);
+      expect(() => b.writev!(handle, Buffer.alloc(1), bad), `writev(buffer, ${String(bad)})`).toThrow(TypeError);
     }
+    expect(() => b.writev!(handle)).toThrow(TypeError);
+    expect(() => b.writev!(handle, ...Array.from({ length: 9 }, () => Buffer.alloc(1)))).toThrow(TypeError);
     for (const bad of [undefined, null, '1', -2, 1.5, NaN, 2 ** 60, {}]) expect(() => b.watchFlush!(handle, bad)).toThrow(TypeError);
     // An element getter that detaches an earlier element's buffer: the pointers are read after every getter ran.
     const victim = new ArrayBuffer(1 << 20);
@@ -563,12 +566,13 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const view = new Uint8Array(detached);
     structuredClone(detached, { transfer: [detached] });
     expect(b.write!(handle, [view])).toBe(0);
-    expect(b.write1!(handle, view)).toBe(0);
+    expect(b.writev!(handle, view)).toBe(0);
+    expect(b.writev!(handle, view, Buffer.alloc(0))).toBe(0);
     transport.destroy();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
     expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
-    expect(b.write1!(handle, Buffer.from('after close'))).toBe(0);
+    expect(b.writev!(handle, Buffer.from('after'), Buffer.from(' close'))).toBe(0);
   });
 
   it('descriptors return to their baseline after 2,000 connections ended in every way', async () => {
