@@ -34,8 +34,14 @@ namespace {
 // Event numbers passed to dispatch(handle, event, arg); src/native/transport-binding.ts mirrors them.
 enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, kFlushed = 6 };
 
-// One read's worth of bytes; the kernel rarely hands more to one read() on loopback or a NIC.
-constexpr size_t kReadSize = 64 * 1024;
+// Reads of one loop turn land in a slab of at most this many bytes; JS gets
+// one Buffer per slab and a view of it per read. A view a user keeps retains
+// at most one slab, as a net.Socket chunk retains at most one 64 KiB read.
+constexpr size_t kSlabSize = 64 * 1024;
+// A slab with less room than this is delivered before the next read, so reads stay large.
+constexpr size_t kMinRead = 8 * 1024;
+// Reads per slab; the JS side's meta array holds three numbers for each.
+constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
 constexpr uint32_t kMaxWriteBuffers = 1 << 16;
 
@@ -45,20 +51,50 @@ constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL
 // Live Conns in the process (all threads): a test can watch it return to its baseline.
 std::atomic<int64_t> g_live{0};
 
-// Per environment (main thread or worker): the dispatch function and the shared read buffer.
+struct Conn;
+
+// One read waiting in the slab: [offset, offset + length) belongs to conn.
+struct Entry {
+  Conn* conn;
+  uint32_t offset;
+  uint32_t length;
+};
+
+// Per environment (main thread or worker): the dispatch functions and the read slab.
 struct Module {
   napi_env env = nullptr;
   napi_ref dispatch = nullptr;
+  // dispatchBatch(slab, count): reads of this turn; meta holds (id, offset, length) of each.
+  napi_ref dispatch_batch = nullptr;
+  napi_ref meta_ref = nullptr;  // a Float64Array of 3 * kMaxBatch numbers
+  double* meta = nullptr;       // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
-  // Every connection reads into this one buffer and the bytes are copied out
-  // before the next read, so an idle connection owns no read memory.
-  char read_buffer[kReadSize];
+  // Every connection reads into this one slab; it is copied into one JS
+  // Buffer when delivered, so an idle connection owns no read memory.
+  char slab[kSlabSize];
+  size_t used = 0;
+  Entry batch[kMaxBatch];
+  uint32_t count = 0;
+  bool delivering = false;
+  // Runs after the poll phase: all reads of a loop turn enter JS together,
+  // and the writes they cause leave together on the following nextTick.
+  uv_check_t* check = nullptr;
+  // Connection ids (slot + generation << kSlotBits): the hot calls name a
+  // connection by number, which is checked here in a few instructions,
+  // where unwrapping a handle object costs two property lookups.
+  std::vector<Conn*> slots;
+  std::vector<uint32_t> generations;
+  std::vector<uint32_t> free_slots;
 };
+
+constexpr int kSlotBits = 20;
+constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 
 struct Conn {
   uv_tcp_t tcp;  // first: libuv hands back &tcp, data points back here
-  uv_shutdown_t shutdown_req;
+  uv_shutdown_t* shutdown_req = nullptr;  // only while end() waits: 80 bytes an idle connection does without
   Module* module = nullptr;
+  uint32_t slot = UINT32_MAX;  // in module->slots, until freed
   napi_ref self = nullptr;  // weak reference to the JS handle object
   size_t pending = 0;       // bytes accepted by write() and not yet taken by the kernel
   // Running totals since adoption: written() bytes accepted, flushed bytes the
@@ -117,17 +153,28 @@ napi_value throw_uv_error(napi_env env, int err) {
 void maybe_free(Conn* c) {
   if (!c->closed || c->js_alive) return;
   g_live--;
+  Module* m = c->module;
+  if (c->slot != UINT32_MAX) {
+    m->slots[c->slot] = nullptr;
+    // The old id never names a later connection (0 is skipped: no id is below 2^kSlotBits).
+    if (++m->generations[c->slot] == 0) m->generations[c->slot] = 1;
+    m->free_slots.push_back(c->slot);
+  }
   delete c;
 }
 
 void start_close(Conn* c);
+void deliver_batch(Module* m);
+double id_of(const Conn* c);
 
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
 // context: process.nextTick callbacks and microtasks run when it returns,
 // exactly as after a net.Socket 'data' event (wsbolt flushes on nextTick).
-void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, int err = 0) {
+void emit(Conn* c, Event event, int err = 0) {
   if (!c->js_alive || c->self == nullptr) return;
   Module* m = c->module;
+  // Reads waiting in the slab came first: they go before this event.
+  if (m->count > 0) deliver_batch(m);
   napi_env env = m->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -139,13 +186,7 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
     argv[0] = handle;
     napi_create_int32(env, event, &argv[1]);
     napi_status made = napi_ok;
-    if (event == kData) {
-      // One fresh Buffer per read, sized to what arrived. Issue 17 replaces
-      // this: scan the frames of read_buffer here, unmask and UTF-8 check them
-      // in place, and enter JS with frame records; a frame whose payload is
-      // still arriving gets its final buffer and later reads land in it.
-      made = napi_create_buffer_copy(env, length, data, nullptr, &argv[2]);
-    } else if (event == kError) {
+    if (event == kError) {
       make_uv_error(env, err, &argv[2]);
     } else if (event == kFlushed) {
       napi_create_double(env, static_cast<double>(c->flushed), &argv[2]);
@@ -172,7 +213,13 @@ void emit(Conn* c, Event event, const char* data = nullptr, size_t length = 0, i
 
 void on_close(uv_handle_t* h) {
   Conn* c = static_cast<Conn*>(h->data);
-  if (c->deferred_error != 0) emit(c, kError, nullptr, 0, c->deferred_error);
+  // c may be freed below: no slab entry may point at it afterwards.
+  Module* m = c->module;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < m->count; i++)
+    if (m->batch[i].conn != c) m->batch[kept++] = m->batch[i];
+  m->count = kept;
+  if (c->deferred_error != 0) emit(c, kError, c->deferred_error);
   emit(c, kClose);
   if (c->held && c->self != nullptr) {
     c->held = false;
@@ -194,21 +241,107 @@ void start_close(Conn* c) {
 
 void fail(Conn* c, int err) {
   if (c->closing) return;
-  emit(c, kError, nullptr, 0, err);
+  emit(c, kError, err);
   start_close(c);
 }
 
+// Hands the slab's reads to JS in one call: one Buffer for the slab, a view
+// of it per read (made in JS), every connection's reads of the turn at once.
+void deliver_batch(Module* m) {
+  if (m->delivering) return;
+  if (m->count == 0) {
+    m->used = 0;  // only reads of connections that closed meanwhile were left
+    return;
+  }
+  m->delivering = true;
+  napi_env env = m->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    m->delivering = false;
+    return;
+  }
+  napi_value fn = nullptr, meta = nullptr, slab = nullptr;
+  if (m->dispatch_batch != nullptr) napi_get_reference_value(env, m->dispatch_batch, &fn);
+  if (m->meta_ref != nullptr) napi_get_reference_value(env, m->meta_ref, &meta);
+  // Looked up again each time: a detached meta array must not be written through a stale pointer.
+  napi_typedarray_type kind;
+  size_t meta_length = 0;
+  void* meta_data = nullptr;
+  const bool ready = fn != nullptr && meta != nullptr &&
+                     napi_get_typedarray_info(env, meta, &kind, &meta_length, &meta_data, nullptr, nullptr) == napi_ok &&
+                     kind == napi_float64_array && meta_length >= 3 * kMaxBatch && meta_data != nullptr;
+  m->meta = static_cast<double*>(meta_data);
+  const napi_status made = ready ? napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) : napi_generic_failure;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->count; i++) {
+    const Entry& e = m->batch[i];
+    Conn* c = e.conn;
+    // Closed meanwhile (destroy() from an earlier entry's listener): its input goes with it.
+    if (c->closing || !c->js_alive || c->self == nullptr) continue;
+    if (made != napi_ok) {
+      // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+      continue;
+    }
+    // Ids, not handle objects: three numbers per read in shared memory, no call to set an array element.
+    m->meta[3 * n] = id_of(c);
+    m->meta[3 * n + 1] = e.offset;
+    m->meta[3 * n + 2] = e.length;
+    n++;
+  }
+  m->count = 0;
+  m->used = 0;
+  if (made != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  if (n > 0) {
+    napi_value argv[2] = {slab, nullptr};
+    napi_create_uint32(env, n, &argv[1]);
+    napi_value result;
+    if (napi_make_callback(env, m->async, meta, fn, 2, argv, &result) == napi_pending_exception) {
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  m->delivering = false;
+}
+
+void on_check(uv_check_t* check) {
+  Module* m = static_cast<Module*>(check->data);
+  uv_check_stop(check);
+  if (m != nullptr) deliver_batch(m);
+}
+
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  Conn* c = static_cast<Conn*>(h->data);
-  *buf = uv_buf_init(c->module->read_buffer, kReadSize);
+  Module* m = static_cast<Conn*>(h->data)->module;
+  // A read inside a delivery (JS resumed a connection, libuv read at once) must not touch the slab being delivered.
+  if (m->delivering) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  if (kSlabSize - m->used < kMinRead || m->count == kMaxBatch) deliver_batch(m);
+  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(kSlabSize - m->used));
 }
 
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(s->data);
   if (n > 0) {
-    emit(c, kData, buf->base, static_cast<size_t>(n));
+    Module* m = c->module;
+    if (m->count > 0 && m->batch[m->count - 1].conn == c) {
+      m->batch[m->count - 1].length += static_cast<uint32_t>(n);  // the same connection read again: one view
+    } else {
+      m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n)};
+    }
+    m->used += static_cast<size_t>(n);
+    if (m->check != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
+    else if (m->check == nullptr) deliver_batch(m);
     return;
   }
+  if (n == UV_ENOBUFS) return;  // on_alloc declined during a delivery; libuv reads again next turn
   if (n == 0) return;  // EAGAIN
   if (n == UV_EOF) {
     uv_read_stop(s);
@@ -243,7 +376,10 @@ void on_write(uv_write_t* req, int status) {
 }
 
 void on_shutdown(uv_shutdown_t* req, int status) {
-  Conn* c = static_cast<Conn*>(req->data);
+  Conn* c = static_cast<Conn*>(req->handle->data);
+  // libuv calls this exactly once, with UV_ECANCELED if the handle closes first, always before on_close.
+  delete req;
+  c->shutdown_req = nullptr;
   if (status == UV_ECANCELED) return;
   if (status < 0) {
     fail(c, status);
@@ -281,25 +417,78 @@ Module* module_of(napi_env env) {
   return static_cast<Module*>(data);
 }
 
-// Reads (handle, ...rest) and resolves the handle; throws on anything that is not one.
+// slot + generation * 2^kSlotBits: below 2^53, so exact as a JS number.
+double id_of(const Conn* c) {
+  return static_cast<double>(c->slot) + static_cast<double>(c->module->generations[c->slot]) * kMaxSlots;
+}
+
+// The Conn an id names, or null: not a number, not an id, or the connection was freed.
+Conn* from_id(napi_env env, napi_value value) {
+  double id = 0;
+  if (napi_get_value_double(env, value, &id) != napi_ok || !(id >= 0) || id > 9007199254740991.0 || id != std::trunc(id)) return nullptr;
+  const uint64_t bits = static_cast<uint64_t>(id);
+  const uint32_t slot = static_cast<uint32_t>(bits & (kMaxSlots - 1));
+  const uint64_t generation = bits >> kSlotBits;
+  Module* m = module_of(env);
+  if (m == nullptr || slot >= m->slots.size() || m->generations[slot] != generation) return nullptr;
+  return m->slots[slot];
+}
+
+// Reads (handle or id, ...rest) and resolves it; throws on anything that is neither.
 Conn* conn_arg(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, const char* usage) {
   napi_get_cb_info(env, info, argc, argv, nullptr, nullptr);
-  Conn* c = *argc >= 1 ? unwrap(env, argv[0]) : nullptr;
+  Conn* c = nullptr;
+  if (*argc >= 1) {
+    napi_valuetype type = napi_undefined;
+    napi_typeof(env, argv[0], &type);
+    c = type == napi_number ? from_id(env, argv[0]) : unwrap(env, argv[0]);
+  }
   if (c == nullptr) type_error(env, usage);
   return c;
 }
 
-// init(dispatch): the function every connection's events go to.
+// Gives c an id; false when every slot is taken.
+bool assign_id(Module* m, Conn* c) {
+  if (!m->free_slots.empty()) {
+    c->slot = m->free_slots.back();
+    m->free_slots.pop_back();
+  } else {
+    if (m->slots.size() >= kMaxSlots) return false;
+    c->slot = static_cast<uint32_t>(m->slots.size());
+    m->slots.push_back(nullptr);
+    m->generations.push_back(1);
+  }
+  m->slots[c->slot] = c;
+  return true;
+}
+
+// init(dispatch, dispatchBatch, meta): dispatch(handle, event, arg) gets
+// every event but data; dispatchBatch(slab, count) gets the reads, with
+// meta[3i], meta[3i + 1], meta[3i + 2] = id, offset and length in slab of read i.
 napi_value Init(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  napi_valuetype type = napi_undefined;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function)
-    return type_error(env, "transport.init(dispatch): a function expected");
+  const char* usage = "transport.init(dispatch, dispatchBatch, meta): two functions and a Float64Array(3072) expected";
+  napi_valuetype type0 = napi_undefined, type1 = napi_undefined;
+  bool is_typedarray = false;
+  if (argc < 3 || napi_typeof(env, argv[0], &type0) != napi_ok || type0 != napi_function ||
+      napi_typeof(env, argv[1], &type1) != napi_ok || type1 != napi_function ||
+      napi_is_typedarray(env, argv[2], &is_typedarray) != napi_ok || !is_typedarray)
+    return type_error(env, usage);
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[2], &kind, &length, &data, nullptr, nullptr) != napi_ok || kind != napi_float64_array ||
+      length < 3 * kMaxBatch || data == nullptr)
+    return type_error(env, usage);
   Module* m = module_of(env);
-  if (m->dispatch != nullptr) napi_delete_reference(env, m->dispatch);
-  napi_create_reference(env, argv[0], 1, &m->dispatch);
+  if (m->delivering) return type_error(env, "transport.init(): not from inside a delivery");
+  napi_ref* refs[3] = {&m->dispatch, &m->dispatch_batch, &m->meta_ref};
+  for (int i = 0; i < 3; i++) {
+    if (*refs[i] != nullptr) napi_delete_reference(env, *refs[i]);
+    napi_create_reference(env, argv[i], 1, refs[i]);
+  }
   return undefined(env);
 }
 
@@ -345,9 +534,13 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
     return throw_uv_error(env, UV_ENOMEM);
   }
   c->module = m;
+  if (!assign_id(m, c)) {
+    delete c;
+    close(dup_fd);
+    return throw_uv_error(env, UV_EMFILE);
+  }
   uv_tcp_init(loop, &c->tcp);
   c->tcp.data = c;
-  c->shutdown_req.data = c;
   const int opened = uv_tcp_open(&c->tcp, dup_fd);
   if (opened < 0) {
     close(dup_fd);
@@ -415,49 +608,9 @@ bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
   return true;
 }
 
-// write(handle, buffers) -> pending bytes. One vectored try now; the rest is
-// copied into one queued uv_write, so callers may reuse their buffers at once.
-// Errors are never thrown for the socket's sake: they arrive as events.
-napi_value Write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Conn* c = conn_arg(env, info, &argc, argv, "transport.write(handle, buffers): a transport handle expected");
-  if (c == nullptr) return nullptr;
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
-    return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
-  // The usual write is a frame header and a payload or two: no allocation for those.
-  uv_buf_t stack_bufs[16];
-  std::vector<uv_buf_t> heap_bufs;
-  uv_buf_t* bufs = stack_bufs;
-  if (count > 16) {
-    heap_bufs.resize(count);
-    bufs = heap_bufs.data();
-  }
-  size_t total = 0;
-  // Elements first, pointers after: an element getter (user code) could
-  // otherwise detach a buffer whose pointer was already taken.
-  napi_value stack_items[16];
-  std::vector<napi_value> heap_items;
-  napi_value* items = stack_items;
-  if (count > 16) {
-    heap_items.resize(count);
-    items = heap_items.data();
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    char* data = nullptr;
-    size_t length = 0;
-    if (!get_bytes(env, items[i], &data, &length))
-      return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
-    bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
-    if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
-    total += length;
-  }
+// The common part of write() and writev(): one vectored try now; the rest
+// is copied into one queued uv_write, so callers may reuse their buffers at once.
+napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   napi_value result;
   if (c->closing || c->shutting || total == 0) {
     napi_create_double(env, static_cast<double>(c->pending), &result);
@@ -510,6 +663,75 @@ napi_value Write(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// write(handle, buffers) -> pending bytes. One vectored try now; the rest is
+// copied into one queued uv_write, so callers may reuse their buffers at once.
+// Errors are never thrown for the socket's sake: they arrive as events.
+napi_value Write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.write(handle, buffers): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &count) != napi_ok || count > kMaxWriteBuffers)
+    return type_error(env, "transport.write(handle, buffers): an array of Uint8Arrays expected");
+  // The usual write is a frame header and a payload or two: no allocation for those.
+  uv_buf_t stack_bufs[16];
+  std::vector<uv_buf_t> heap_bufs;
+  uv_buf_t* bufs = stack_bufs;
+  if (count > 16) {
+    heap_bufs.resize(count);
+    bufs = heap_bufs.data();
+  }
+  size_t total = 0;
+  // Elements first, pointers after: an element getter (user code) could
+  // otherwise detach a buffer whose pointer was already taken.
+  napi_value stack_items[16];
+  std::vector<napi_value> heap_items;
+  napi_value* items = stack_items;
+  if (count > 16) {
+    heap_items.resize(count);
+    items = heap_items.data();
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (napi_get_element(env, argv[1], i, &items[i]) != napi_ok) return nullptr;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, items[i], &data, &length))
+      return type_error(env, "transport.write(handle, buffers): every element must be a Uint8Array");
+    bufs[i] = uv_buf_init(data, static_cast<unsigned int>(length));
+    if (bufs[i].len != length) return type_error(env, "transport.write(): a buffer is too large");
+    total += length;
+  }
+  return write_bufs(env, c, bufs, count, total);
+}
+
+// writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
+// buffers passed as arguments, so the usual frame or header + payload needs no array.
+constexpr size_t kMaxArgBuffers = 8;
+
+napi_value Writev(napi_env env, napi_callback_info info) {
+  size_t argc = 1 + kMaxArgBuffers;
+  napi_value argv[1 + kMaxArgBuffers];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.writev(handle, ...buffers): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  if (argc < 2 || argc > 1 + kMaxArgBuffers) return type_error(env, "transport.writev(handle, ...buffers): 1 to 8 Uint8Arrays expected");
+  uv_buf_t bufs[kMaxArgBuffers];
+  size_t total = 0;
+  for (size_t i = 1; i < argc; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, "transport.writev(handle, ...buffers): every buffer must be a Uint8Array");
+    bufs[i - 1] = uv_buf_init(data, static_cast<unsigned int>(length));
+    if (bufs[i - 1].len != length) return type_error(env, "transport.writev(): a buffer is too large");
+    total += length;
+  }
+  return write_bufs(env, c, bufs, static_cast<uint32_t>(argc - 1), total);
+}
+
 napi_value Pending(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -551,8 +773,11 @@ napi_value End(napi_env env, napi_callback_info info) {
   if (c == nullptr) return nullptr;
   if (!c->closing && !c->shutting) {
     c->shutting = true;
-    const int r = uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), on_shutdown);
+    c->shutdown_req = new (std::nothrow) uv_shutdown_t();
+    const int r = c->shutdown_req == nullptr ? UV_ENOMEM : uv_shutdown(c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), on_shutdown);
     if (r < 0) {
+      delete c->shutdown_req;
+      c->shutdown_req = nullptr;
       c->deferred_error = r;
       start_close(c);
     }
@@ -604,6 +829,18 @@ napi_value Peer(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// id(handle) -> the number the other functions also accept in place of the handle, while it lives.
+napi_value Id(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Conn* c = argc >= 1 ? unwrap(env, argv[0]) : nullptr;
+  if (c == nullptr) return type_error(env, "transport.id(handle): a transport handle expected");
+  napi_value result;
+  napi_create_double(env, id_of(c), &result);
+  return result;
+}
+
 napi_value LiveCount(napi_env env, napi_callback_info) {
   napi_value result;
   napi_create_double(env, static_cast<double>(g_live.load()), &result);
@@ -613,7 +850,15 @@ napi_value LiveCount(napi_env env, napi_callback_info) {
 void free_module(napi_env, void* data, void*) {
   // The async context and the dispatch reference go with the environment;
   // connections still closing stop reading before this buffer goes.
-  delete static_cast<Module*>(data);
+  Module* m = static_cast<Module*>(data);
+  if (m->check != nullptr) m->check->data = nullptr;
+  delete m;
+}
+
+// At environment teardown the check handle leaves the loop (a worker's loop must close empty).
+void close_check(void* arg) {
+  uv_check_t* check = static_cast<uv_check_t*>(arg);
+  uv_close(reinterpret_cast<uv_handle_t*>(check), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
 }
 
 }  // namespace
@@ -626,6 +871,16 @@ void register_transport(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
   napi_set_instance_data(env, m, free_module, nullptr);
+  uv_loop_t* loop = nullptr;
+  uv_check_t* check = new (std::nothrow) uv_check_t();
+  if (check != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, check) == 0) {
+    check->data = m;
+    uv_unref(reinterpret_cast<uv_handle_t*>(check));
+    m->check = check;
+    napi_add_env_cleanup_hook(env, close_check, check);
+  } else {
+    delete check;  // without it every read is delivered at once
+  }
 
   const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
   const napi_property_descriptor functions[] = {
@@ -634,11 +889,13 @@ void register_transport(napi_env env, napi_value exports) {
       {"readStart", nullptr, ReadStart, nullptr, nullptr, nullptr, attrs, nullptr},
       {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"writev", nullptr, Writev, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
       {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},
       {"destroy", nullptr, Destroy, nullptr, nullptr, nullptr, attrs, nullptr},
       {"peer", nullptr, Peer, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"id", nullptr, Id, nullptr, nullptr, nullptr, attrs, nullptr},
       {"liveCount", nullptr, LiveCount, nullptr, nullptr, nullptr, attrs, nullptr},
   };
   napi_value transport;

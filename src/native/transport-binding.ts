@@ -8,6 +8,8 @@ import * as path from 'node:path';
 
 /** An adopted connection as the addon hands it out; opaque to JS. */
 export type NativeHandle = object & { readonly __nativeTransport?: never };
+/** What the per-connection functions accept: the handle, or its id (cheaper to check; see id()). */
+export type HandleOrId = NativeHandle | number;
 
 /** Event numbers passed to the dispatcher; native/transport.cc has the same enum. */
 export const EVENT_DATA = 1;
@@ -19,26 +21,36 @@ export const EVENT_DRAIN = 5;
 export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
+/** The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i]. */
+export type DispatchBatch = (slab: Buffer, count: number) => void;
+/** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
+export const MAX_BATCH = 1024;
+/** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
+export const ID_SLOTS = 2 ** 20;
 
 export interface TransportBinding {
-  /** The one function every connection's events go to. */
-  init(dispatch: Dispatch): void;
+  /** The functions every connection's events go to: reads to dispatchBatch, the rest to dispatch. */
+  init(dispatch: Dispatch, dispatchBatch: DispatchBatch, meta: Float64Array): void;
   /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
   adopt(fd: number): NativeHandle;
-  readStart(handle: NativeHandle): void;
-  readStop(handle: NativeHandle): void;
+  readStart(handle: HandleOrId): void;
+  readStop(handle: HandleOrId): void;
   /** Returns the bytes still pending after this write. */
-  write(handle: NativeHandle, buffers: readonly Uint8Array[]): number;
-  pending(handle: NativeHandle): number;
+  write(handle: HandleOrId, buffers: readonly Uint8Array[]): number;
+  /** write() of 1 to 8 buffers passed as arguments, without the array. */
+  writev(handle: HandleOrId, ...buffers: Uint8Array[]): number;
+  pending(handle: HandleOrId): number;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
    * total; -1 means all written so far), else the target, with one
    * EVENT_FLUSHED armed for when it has.
    */
-  watchFlush(handle: NativeHandle, target: number): number;
-  end(handle: NativeHandle): void;
-  destroy(handle: NativeHandle): void;
+  watchFlush(handle: HandleOrId, target: number): number;
+  end(handle: HandleOrId): void;
+  destroy(handle: HandleOrId): void;
   peer(handle: NativeHandle): [string, number] | null;
+  /** A number naming the connection in every call above until its handle is collected; never reused for another. */
+  id(handle: NativeHandle): number;
   /** Connections alive in the process (not yet closed and collected). */
   liveCount(): number;
 }
@@ -55,7 +67,7 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'liveCount']) {
+    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'id', 'liveCount']) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

@@ -130,6 +130,18 @@ function untilBytes(socket: net.Socket, state: { bytes: number }, n: number, ms 
   );
 }
 
+/** A deterministic PRNG (mulberry32): the same chunkings on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function openDescriptors(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
@@ -390,6 +402,84 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(recorder.log).toEqual(['close']);
   });
 
+  it('reads of many connections, in random chunkings and interleavings, reach each its own listener intact and in order', async () => {
+    const server = await listen();
+    const random = seeded(17);
+    const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+    const recorders: Recorder[] = [];
+    for (let i = 0; i < 12; i++) {
+      pairs.push(await tcpPair(server)); // one at a time: tcpPair takes the server's next connection
+      const recorder = new Recorder();
+      (await adopt(pairs[i]!.socket)).start(recorder);
+      recorders.push(recorder);
+    }
+    const sent = pairs.map(() => [] as Buffer[]);
+    for (let step = 0; step < 600; step++) {
+      const i = Math.floor(random() * pairs.length);
+      // Mostly small writes (many reads per loop turn), now and then one larger than a slab.
+      const size = random() < 0.05 ? 1 + Math.floor(random() * 200_000) : 1 + Math.floor(random() * 3000);
+      const chunk = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) chunk[j] = Math.floor(random() * 256);
+      pairs[i]!.client.write(chunk);
+      sent[i]!.push(chunk);
+      if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let i = 0; i < pairs.length; i++) {
+      const expected = Buffer.concat(sent[i]!);
+      await recorders[i]!.until(() => recorders[i]!.received >= expected.length, `connection ${i}: ${expected.length} bytes`);
+      // Compared once everything arrived: a view handed out earlier must not have been overwritten by a later read.
+      expect(Buffer.concat(recorders[i]!.chunks).equals(expected), `connection ${i}`).toBe(true);
+    }
+  });
+
+  it('pause() and destroy() of other connections from inside a listener: no data while paused, none after destroy, all of it after resume', async () => {
+    const server = await listen();
+    for (let round = 0; round < 10; round++) {
+      const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+      const transports: NativeTransport[] = [];
+      for (let i = 0; i < 4; i++) {
+        pairs.push(await tcpPair(server));
+        transports.push(await adopt(pairs[i]!.socket));
+      }
+      const paused = new Set<number>();
+      let destroyed = -1;
+      const violations: string[] = [];
+      // Whichever connection reads first pauses two of the others and destroys the third, mid-batch when their reads share its loop turn.
+      const recorders = transports.map(
+        (_, i) =>
+          new Recorder(() => {
+            if (paused.has(i)) violations.push(`${i}: data while paused`);
+            if (destroyed === i) violations.push(`${i}: data after destroy`);
+            if (paused.size > 0 || destroyed >= 0) return;
+            const others = [0, 1, 2, 3].filter((j) => j !== i);
+            destroyed = others[0]!;
+            transports[destroyed]!.destroy();
+            for (const j of others.slice(1)) {
+              paused.add(j);
+              transports[j]!.pause();
+            }
+          }),
+      );
+      transports.forEach((transport, i) => transport.start(recorders[i]!));
+      await new Promise((resolve) => setImmediate(resolve)); // all four start reading
+      for (const [i, { client }] of pairs.entries()) {
+        client.on('error', () => {});
+        client.write(String(i).repeat(1000)); // in one go: the reads tend to share a loop turn
+      }
+      await recorders[destroyed < 0 ? 0 : destroyed]!.until(() => destroyed >= 0, 'the first read');
+      await recorders[destroyed]!.event('close');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(violations).toEqual([]);
+      for (const j of [...paused]) {
+        paused.delete(j);
+        transports[j]!.resume();
+        await recorders[j]!.until(() => recorders[j]!.received === 1000, `connection ${j} after resume`);
+        expect(recorders[j]!.text()).toBe(String(j).repeat(1000));
+      }
+      expect(violations).toEqual([]);
+    }
+  });
+
   it('when the addon refuses the descriptor, adopt() returns null and the socket stays Node\'s, its bytes intact', async () => {
     const server = await listen();
     const { socket, client } = await tcpPair(server);
@@ -434,16 +524,37 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const listeningFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     const b = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const bad of [undefined, null, 123, 'f', {}]) expect(() => b.init!(bad)).toThrow(TypeError);
+    const fn = () => {};
+    for (const bad of [[fn], [fn, fn], [fn, fn, []], [fn, fn, new Float64Array(2)], [fn, fn, new Int32Array(3072)], [fn, 1, new Float64Array(3072)], [1, fn, new Float64Array(3072)]]) {
+      expect(() => b.init!(...bad), `init(${bad.length} args)`).toThrow(TypeError);
+    }
     for (const bad of [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 40, {}, file, listeningFd, 1_000_000]) {
       expect(() => b.adopt!(bad), `adopt(${String(bad)})`).toThrow(TypeError);
     }
     const notHandles = [undefined, null, 1, 'x', {}, [], Buffer.alloc(8), () => {}, Object.create(handle)];
-    for (const name of ['readStart', 'readStop', 'write', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
+    for (const name of ['readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
       for (const bad of notHandles) expect(() => b[name]!(bad, []), `${name}(${String(bad)})`).toThrow(TypeError);
     }
     for (const bad of [undefined, null, 'str', Buffer.from('x'), [1], [{}], [null], [new Float64Array(2)], { length: 1, 0: Buffer.alloc(1) }]) {
       expect(() => b.write!(handle, bad)).toThrow(TypeError);
     }
+    // Ids: the live one works, anything else is refused (no id is below 2^20; the next generation is not yet issued).
+    const id = binding.id(handle);
+    expect(id).toBeGreaterThanOrEqual(2 ** 20);
+    expect(binding.pending(id)).toBe(0);
+    for (const bad of [0, 1, id + 2 ** 20, id + 0.5, -id, 2 ** 53, NaN, Infinity]) {
+      for (const name of ['readStart', 'writev', 'pending', 'watchFlush', 'destroy']) {
+        expect(() => b[name]!(bad, Buffer.alloc(1)), `${name}(${bad})`).toThrow(TypeError);
+      }
+    }
+    for (const bad of notHandles) if (typeof bad !== 'number') expect(() => b.id!(bad)).toThrow(TypeError);
+    expect(() => b.id!(id)).toThrow(TypeError);
+    for (const bad of [undefined, null, 'str', [Buffer.alloc(1)], {}, new Float64Array(2), new ArrayBuffer(4)]) {
+      expect(() => b.writev!(handle, bad), `writev(${String(bad)})`).toThrow(TypeError);
+      expect(() => b.writev!(handle, Buffer.alloc(1), bad), `writev(buffer, ${String(bad)})`).toThrow(TypeError);
+    }
+    expect(() => b.writev!(handle)).toThrow(TypeError);
+    expect(() => b.writev!(handle, ...Array.from({ length: 9 }, () => Buffer.alloc(1)))).toThrow(TypeError);
     for (const bad of [undefined, null, '1', -2, 1.5, NaN, 2 ** 60, {}]) expect(() => b.watchFlush!(handle, bad)).toThrow(TypeError);
     // An element getter that detaches an earlier element's buffer: the pointers are read after every getter ran.
     const victim = new ArrayBuffer(1 << 20);
@@ -454,10 +565,13 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const view = new Uint8Array(detached);
     structuredClone(detached, { transfer: [detached] });
     expect(b.write!(handle, [view])).toBe(0);
+    expect(b.writev!(handle, view)).toBe(0);
+    expect(b.writev!(handle, view, Buffer.alloc(0))).toBe(0);
     transport.destroy();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
     expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
+    expect(b.writev!(handle, Buffer.from('after'), Buffer.from(' close'))).toBe(0);
   });
 
   it('descriptors return to their baseline after 2,000 connections ended in every way', async () => {
@@ -539,7 +653,8 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const liveBefore = binding.liveCount();
     const baseline = openDescriptors();
     const closed: Promise<unknown>[] = [];
-    const forget = (socket: net.Socket) => void NativeTransport.adopt(socket);
+    const ids: number[] = [];
+    const forget = (socket: net.Socket) => void ids.push((NativeTransport.adopt(socket) as unknown as { id: number }).id);
     for (let i = 0; i < 50; i++) {
       const { socket, client } = await tcpPair(server);
       closed.push(once(client, 'close', 20_000));
@@ -563,5 +678,10 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     }
     expect(binding.liveCount()).toBeLessThanOrEqual(liveBefore);
     expect(openDescriptors()).toBe(baseline);
+    // A freed connection's id names nothing, even once its slot serves another connection.
+    const { socket } = await tcpPair(server);
+    const reused = await adopt(socket);
+    defer(() => reused.destroy());
+    for (const id of ids) expect(() => binding.pending(id), `pending(${id})`).toThrow(TypeError);
   });
 });
