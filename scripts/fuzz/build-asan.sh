@@ -90,7 +90,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 # -O1 keeps stack traces readable; binding.gyp's -O3 comes later on the line and wins, which is fine for ASan.
 CXX="$CXX" CC="$CC" CXXFLAGS="$san -O1" CFLAGS="$san -O1" LDFLAGS="-fsanitize=address,undefined $runtime_flags" \
   npx node-gyp rebuild
-if ! nm -D build/Release/wsbolt.node | grep -q __asan_; then
+# grep -c reads all of nm's output: with grep -q, nm can die of SIGPIPE and pipefail reports a false 'not instrumented'.
+if [ "$(nm -D build/Release/wsbolt.node | grep -c __asan_)" = 0 ]; then
   echo "build-asan: build/Release/wsbolt.node is not instrumented (CXXFLAGS ignored?)" >&2
   exit 1
 fi
