@@ -7,7 +7,14 @@ import { defineConfig } from 'vitest/config';
 // The differential test compares both kernels in one process, the transport test needs the addon's socket layer,
 // the descriptor-leak test (10,000 connections) is about the native transport, and the conformance harness and the
 // bench instrument never load wsbolt's backends: they run once, in native.
-const runOnce = ['test/native/differential.test.ts', 'test/native/transport.test.ts', 'test/native/descriptors.test.ts', 'test/autobahn/**', 'test/bench/**', 'node_modules/**'];
+const runOnce = [
+  'test/native/differential.test.ts',
+  'test/native/transport.test.ts',
+  'test/native/descriptors.test.ts',
+  'test/autobahn/**',
+  'test/bench/**',
+  'node_modules/**',
+];
 
 export default defineConfig({
   test: {

@@ -67,7 +67,8 @@ function agentName(variant) {
 const problems = [];
 const progress = (agent) => (r, done, total) => {
   const bad = r.behavior !== 'OK' && !['INFORMATIONAL', 'UNIMPLEMENTED'].includes(r.behavior);
-  if (bad || (r.behavior === 'OK' && r.behaviorClose !== 'OK')) console.log(`  ${agent} ${r.id}: ${r.behavior} / ${r.behaviorClose} (${r.result} | ${r.resultClose})`);
+  if (bad || (r.behavior === 'OK' && r.behaviorClose !== 'OK'))
+    console.log(`  ${agent} ${r.id}: ${r.behavior} / ${r.behaviorClose} (${r.result} | ${r.resultClose})`);
   if (done !== undefined && done % 100 === 0) console.log(`  ${agent}: ${done}/${total}`);
 };
 
@@ -102,7 +103,8 @@ async function testClient(variant, agent) {
     const backendLine = testee.lines.find((l) => l.startsWith('backend '));
     if (backendLine) checkBackend(variant, backendLine.split(/\s+/)[1], agent);
     checkTransport(variant, testee.lines, agent);
-    if (code !== 0) problems.push(`${agent}: testee client ${code === 'timeout' ? 'did not finish in time' : `exited with ${code}`}\n${testee.lines.slice(-20).join('\n')}`);
+    if (code !== 0)
+      problems.push(`${agent}: testee client ${code === 'timeout' ? 'did not finish in time' : `exited with ${code}`}\n${testee.lines.slice(-20).join('\n')}`);
     return results;
   } finally {
     clearTimeout(timer);
@@ -143,7 +145,10 @@ for (const mode of modes) {
     console.log(`  ${agent}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const outdir = join(values.outdir, mode === 'server' ? 'servers' : 'clients');
-  const index = writeReports(outdir, results, { title: `wsbolt ${mode === 'server' ? 'servers' : 'clients'} (Autobahn case catalogue)`, mode: `testing the ${mode}` });
+  const index = writeReports(outdir, results, {
+    title: `wsbolt ${mode === 'server' ? 'servers' : 'clients'} (Autobahn case catalogue)`,
+    mode: `testing the ${mode}`,
+  });
   const ours = Object.fromEntries(agents.map((a) => [a, index[a] ?? {}]));
   const summary = summarize(ours, caseIds);
   console.log(`\n${mode === 'server' ? 'Servers' : 'Clients'} — ${join(outdir, 'index.html')}\n${formatTable(summary)}`);

@@ -88,7 +88,9 @@ try {
   process.exit(1);
 }
 console.log(`scenario: ${scenario.title}`);
-console.log(`${opts.rounds} rounds × ${opts.duration} s (+${opts.warmup} s warm-up), ${taskset ? 'server on CPU 0, load generator on CPU 1' : 'no taskset: processes not pinned'}`);
+console.log(
+  `${opts.rounds} rounds × ${opts.duration} s (+${opts.warmup} s warm-up), ${taskset ? 'server on CPU 0, load generator on CPU 1' : 'no taskset: processes not pinned'}`,
+);
 const result = await runScenario(scenario, list, opts);
 console.log(`\n### ${scenario.title}\n\n${scenarioTable(result)}`);
 if (Object.values(result.summary).some((s) => s.allNoisy))

@@ -80,23 +80,84 @@ const impls = [
 for (const size of SIZES) {
   const data = Buffer.alloc(size, 0x61);
   const out = Buffer.alloc(size + 16);
-  for (const [name, impl] of impls) if (impl) row('unmask', size, name, measure(() => impl.unmask(data, key, 0), size));
-  row('unmask', size, 'facade', measure(() => unmask(data, key, 0), size));
-  if (bufferutil) row('unmask', size, 'bufferutil', measure(() => bufferutil.unmask(data, key), size));
+  for (const [name, impl] of impls)
+    if (impl)
+      row(
+        'unmask',
+        size,
+        name,
+        measure(() => impl.unmask(data, key, 0), size),
+      );
+  row(
+    'unmask',
+    size,
+    'facade',
+    measure(() => unmask(data, key, 0), size),
+  );
+  if (bufferutil)
+    row(
+      'unmask',
+      size,
+      'bufferutil',
+      measure(() => bufferutil.unmask(data, key), size),
+    );
 
-  for (const [name, impl] of impls) if (impl) row('mask', size, name, measure(() => impl.mask(data, key, out, 2, size), size));
-  row('mask', size, 'facade', measure(() => mask(data, key, out, 2, size), size));
-  if (bufferutil) row('mask', size, 'bufferutil', measure(() => bufferutil.mask(data, key, out, 2, size), size));
+  for (const [name, impl] of impls)
+    if (impl)
+      row(
+        'mask',
+        size,
+        name,
+        measure(() => impl.mask(data, key, out, 2, size), size),
+      );
+  row(
+    'mask',
+    size,
+    'facade',
+    measure(() => mask(data, key, out, 2, size), size),
+  );
+  if (bufferutil)
+    row(
+      'mask',
+      size,
+      'bufferutil',
+      measure(() => bufferutil.mask(data, key, out, 2, size), size),
+    );
 
   const chunk = maskedFrame(size);
   const records = new Float64Array(8 + 3 * 512);
-  for (const [name, impl] of impls) if (impl) row('scanFrames (1 frame)', size, name, measure(() => impl.scanFrames(chunk, 0, records, 1, 2 ** 53), chunk.length));
+  for (const [name, impl] of impls)
+    if (impl)
+      row(
+        'scanFrames (1 frame)',
+        size,
+        name,
+        measure(() => impl.scanFrames(chunk, 0, records, 1, 2 ** 53), chunk.length),
+      );
 
   const text = Buffer.from('wsbolt ünïcødé € '.repeat(Math.ceil(size / 20))).subarray(0, size);
   while (!isUtf8(text)) text[text.length - 1] = 0x61; // keep the cut valid
-  row('utf8 whole (buffer.isUtf8)', size, 'node', measure(() => isUtf8(text), size));
-  for (const [name, impl] of impls) if (impl) row('utf8Step (incremental)', size, name, measure(() => impl.utf8Step(text, 0), size));
-  if (utf8Validate) row('utf8 whole', size, 'utf-8-validate', measure(() => utf8Validate(text), size));
+  row(
+    'utf8 whole (buffer.isUtf8)',
+    size,
+    'node',
+    measure(() => isUtf8(text), size),
+  );
+  for (const [name, impl] of impls)
+    if (impl)
+      row(
+        'utf8Step (incremental)',
+        size,
+        name,
+        measure(() => impl.utf8Step(text, 0), size),
+      );
+  if (utf8Validate)
+    row(
+      'utf8 whole',
+      size,
+      'utf-8-validate',
+      measure(() => utf8Validate(text), size),
+    );
 }
 
 // Many small frames in one 64 KiB chunk: the batch path of a busy echo server.
@@ -113,7 +174,14 @@ for (const size of SIZES) {
   for (const [name, impl] of impls) {
     if (!impl) continue;
     const r = measure(() => impl.scanFrames(chunk, 0, records, 1, 2 ** 53), chunk.length);
-    rows.push({ op: `scanFrames (${frames.length} × 32 B frames)`, size: fmtSize(chunk.length), impl: name, 'ns/call': r.ns.toFixed(1), 'GB/s': r.gbps.toFixed(2), 'ns/frame': (r.ns / frames.length).toFixed(1) });
+    rows.push({
+      op: `scanFrames (${frames.length} × 32 B frames)`,
+      size: fmtSize(chunk.length),
+      impl: name,
+      'ns/call': r.ns.toFixed(1),
+      'GB/s': r.gbps.toFixed(2),
+      'ns/frame': (r.ns / frames.length).toFixed(1),
+    });
   }
 }
 

@@ -51,7 +51,14 @@ function serve(o) {
     const transport = o.transport === 'native' ? NativeTransport.adopt(socket) : new StreamTransport(socket);
     if (!transport || transport instanceof Promise) throw new Error('native transport unavailable');
     new WebSocket({
-      transport, role: 'server', handler, options, data: null, protocol: '', extensions: '', hub: null,
+      transport,
+      role: 'server',
+      handler,
+      options,
+      data: null,
+      protocol: '',
+      extensions: '',
+      hub: null,
       onFinished: () => {
         if (++closed === o.conns) process.exit(0);
       },
@@ -61,7 +68,12 @@ function serve(o) {
 }
 
 function frame(size) {
-  const header = size < 126 ? Buffer.from([0x82, 0x80 | size]) : size < 65536 ? Buffer.from([0x82, 0xfe, size >> 8, size & 255]) : Buffer.from([0x82, 0xff, 0, 0, 0, 0, size >>> 24, (size >> 16) & 255, (size >> 8) & 255, size & 255]);
+  const header =
+    size < 126
+      ? Buffer.from([0x82, 0x80 | size])
+      : size < 65536
+        ? Buffer.from([0x82, 0xfe, size >> 8, size & 255])
+        : Buffer.from([0x82, 0xff, 0, 0, 0, 0, size >>> 24, (size >> 16) & 255, (size >> 8) & 255, size & 255]);
   return Buffer.concat([header, Buffer.from([1, 2, 3, 4]), Buffer.alloc(size, 0x61 ^ 1)]);
 }
 
@@ -74,23 +86,27 @@ async function drive(port, total, o) {
   let finish;
   const done = new Promise((resolve) => (finish = resolve));
   const sockets = await Promise.all(
-    Array.from({ length: o.conns }, () => new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: HOST, noDelay: true }, () => resolve(socket));
-      socket.on('error', reject);
-      let bytes = 0;
-      socket.on('data', (chunk) => {
-        bytes += chunk.length;
-        while (bytes >= replySize) {
-          bytes -= replySize;
-          received++;
-          if (sent < total) {
-            sent++;
-            socket.write(message);
-          }
-          if (received === total) finish();
-        }
-      });
-    })),
+    Array.from(
+      { length: o.conns },
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = net.connect({ port, host: HOST, noDelay: true }, () => resolve(socket));
+          socket.on('error', reject);
+          let bytes = 0;
+          socket.on('data', (chunk) => {
+            bytes += chunk.length;
+            while (bytes >= replySize) {
+              bytes -= replySize;
+              received++;
+              if (sent < total) {
+                sent++;
+                socket.write(message);
+              }
+              if (received === total) finish();
+            }
+          });
+        }),
+    ),
   );
   for (const socket of sockets) for (let i = 0; i < o.inflight && sent < total; i++, sent++) socket.write(message);
   await done;
@@ -99,9 +115,25 @@ async function drive(port, total, o) {
 
 async function measure(total, o) {
   const out = path.join(os.tmpdir(), `native-instr-${process.pid}-${total}.out`);
-  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, here, '--serve', '--transport', o.transport, '--conns', String(o.conns)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--smc-check=all-non-file',
+      '--separate-threads=yes',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      here,
+      '--serve',
+      '--transport',
+      o.transport,
+      '--conns',
+      String(o.conns),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const port = await new Promise((resolve, reject) => {
@@ -116,7 +148,10 @@ async function measure(total, o) {
   await drive(port, total, o);
   await new Promise((resolve) => child.once('exit', resolve));
   // One file per thread: -01 is the main thread (the loop, JS); the others compile and collect in the background.
-  const files = fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith(`${path.basename(out)}-`)).map((f) => path.join(path.dirname(out), f));
+  const files = fs
+    .readdirSync(path.dirname(out))
+    .filter((f) => f.startsWith(`${path.basename(out)}-`))
+    .map((f) => path.join(path.dirname(out), f));
   let instructions = 0;
   let main = 0;
   for (const file of files) {

@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contestants, findBun } from './lib/contestants.mjs';
+import { contestants } from './lib/contestants.mjs';
 import { loadReference, referenceMismatch } from './lib/reference.mjs';
 import { prepare } from './lib/measure.mjs';
 import { hardFdLimit, taskset } from './lib/proc.mjs';
@@ -108,7 +108,11 @@ async function main() {
     await prepare(scenario, join(here, '.build'));
     console.log(`\n## ${scenario.id}) ${scenario.title}: ${describeLoad(scenario.load)}`);
     if (scenario.load.compressedSize) console.log(`(each message: ${scenario.load.size} B of text, ${scenario.load.compressedSize} B compressed)`);
-    const result = await runScenario(scenario, list.filter((c) => !c.scenarios || c.scenarios.includes(scenario.id)), { ...settings, conns });
+    const result = await runScenario(
+      scenario,
+      list.filter((c) => !c.scenarios || c.scenarios.includes(scenario.id)),
+      { ...settings, conns },
+    );
     console.log(`\n${scenarioTable(result)}`);
     results.push(result);
   }

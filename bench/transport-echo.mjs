@@ -70,22 +70,27 @@ async function drive(kind, o) {
   let echoed = 0;
   let measuring = false;
   await Promise.all(
-    Array.from({ length: o.conns }, () => new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: HOST, noDelay: true }, resolve);
-      socket.on('error', reject);
-      socket.on('data', (chunk) => {
-        if (measuring) echoed += chunk.length;
-        socket.write(chunk); // keep the same number of bytes in flight
-      });
-      sockets.push(socket);
-    })),
+    Array.from(
+      { length: o.conns },
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = net.connect({ port, host: HOST, noDelay: true }, resolve);
+          socket.on('error', reject);
+          socket.on('data', (chunk) => {
+            if (measuring) echoed += chunk.length;
+            socket.write(chunk); // keep the same number of bytes in flight
+          });
+          sockets.push(socket);
+        }),
+    ),
   );
   for (const socket of sockets) for (let i = 0; i < o.inflight; i++) socket.write(message);
   await new Promise((resolve) => setTimeout(resolve, 500)); // warm-up
-  const cpu = () => new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send('cpu');
-  });
+  const cpu = () =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send('cpu');
+    });
   const cpuBefore = await cpu();
   measuring = true;
   const start = process.hrtime.bigint();

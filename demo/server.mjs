@@ -16,7 +16,12 @@ const FILES = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 const ROOM = /^[\w-]{1,32}$/;
-const clean = (text, max) => String(text ?? '').replace(/[\u0000-\u001f]/g, ' ').trim().slice(0, max);
+const clean = (text, max) =>
+  String(text ?? '')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
+    .replace(/[\u0000-\u001f]/g, ' ')
+    .trim()
+    .slice(0, max);
 
 let guests = 0;
 let received = 0; // messages in the current second

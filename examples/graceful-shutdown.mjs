@@ -5,7 +5,7 @@ import { serve } from 'wsbolt';
 const server = await serve({
   port: Number(process.env.PORT ?? 8080),
   host: process.env.HOST ?? '127.0.0.1',
-  open(ws) {
+  open() {
     console.log(`open: ${server.connections.size} connected`);
   },
   message(ws, data, isBinary) {

@@ -10,7 +10,7 @@ console.log(`connecting to ${url}`);
 const client = await reconnecting(url, {
   reconnect: { initialDelay: 100, maxDelay: 5000 },
   reconnecting(attempt, delay, cause) {
-    const why = cause instanceof Error ? cause.code ?? cause.message : `${cause.kind} close`;
+    const why = cause instanceof Error ? (cause.code ?? cause.message) : `${cause.kind} close`;
     console.log(`reconnecting: attempt ${attempt} in ${delay} ms (${why})`);
   },
   open(ws) {

@@ -20,7 +20,10 @@ function prng(seed) {
   };
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea commodo consequat'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea commodo consequat'.split(
+    ' ',
+  );
 const SIZE = 320 * 1024;
 
 function words(rand, n) {
@@ -34,7 +37,11 @@ function json() {
   for (let i = 0; size < SIZE; i++) {
     const r = {
       id: i,
-      guid: Array.from({ length: 4 }, () => Math.floor(rand() * 0xffffffff).toString(16).padStart(8, '0')).join('-'),
+      guid: Array.from({ length: 4 }, () =>
+        Math.floor(rand() * 0xffffffff)
+          .toString(16)
+          .padStart(8, '0'),
+      ).join('-'),
       isActive: rand() < 0.5,
       balance: `$${(rand() * 4000).toFixed(2)}`,
       age: 20 + Math.floor(rand() * 50),
@@ -93,7 +100,10 @@ function bitmap() {
 
 function verse() {
   const rand = prng(4);
-  const de = 'Habe nun ach Philosophie Juristerei und Medizin Und leider auch Theologie Durchaus studiert mit heißem Bemühn Da steh ich nun ich armer Tor Und bin so klug als wie zuvor Heiße Magister heiße Doktor gar Und ziehe schon an die zehen Jahr Herauf herab und quer und krumm Meine Schüler an der Nase herum Und sehe daß wir nichts wissen können Das will mir schier das Herz verbrennen Zwar bin ich gescheiter als all die Laffen Doktoren Magister Schreiber und Pfaffen'.split(' ');
+  const de =
+    'Habe nun ach Philosophie Juristerei und Medizin Und leider auch Theologie Durchaus studiert mit heißem Bemühn Da steh ich nun ich armer Tor Und bin so klug als wie zuvor Heiße Magister heiße Doktor gar Und ziehe schon an die zehen Jahr Herauf herab und quer und krumm Meine Schüler an der Nase herum Und sehe daß wir nichts wissen können Das will mir schier das Herz verbrennen Zwar bin ich gescheiter als all die Laffen Doktoren Magister Schreiber und Pfaffen'.split(
+      ' ',
+    );
   const lines = [];
   let size = 0;
   while (size < SIZE) {
@@ -111,7 +121,11 @@ function pdf() {
   for (let obj = 1; size < SIZE; obj++) {
     if (obj % 3 === 0) {
       const noise = Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256)));
-      parts.push(Buffer.from(`${obj} 0 obj\n<< /Length ${noise.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'), noise, Buffer.from('\nendstream\nendobj\n', 'latin1'));
+      parts.push(
+        Buffer.from(`${obj} 0 obj\n<< /Length ${noise.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'),
+        noise,
+        Buffer.from('\nendstream\nendobj\n', 'latin1'),
+      );
       size += noise.length + 64;
     } else {
       const text = Buffer.from(`${obj} 0 obj\n<< /Type /Page /Parent 2 0 R /Contents (${words(rand, 40)}) >>\nendobj\n`, 'latin1');

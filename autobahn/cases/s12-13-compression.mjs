@@ -55,7 +55,18 @@ export const DEFLATE_PARAMS = [
   { offers: [[false, 15]], accepts: [[false, 15]] },
   { offers: [[true, 9]], accepts: [[true, 9]] },
   { offers: [[true, 15]], accepts: [[true, 15]] },
-  { offers: [[true, 9], [true, 0], [false, 0]], accepts: [[true, 9], [true, 0], [false, 0]] },
+  {
+    offers: [
+      [true, 9],
+      [true, 0],
+      [false, 0],
+    ],
+    accepts: [
+      [true, 9],
+      [true, 0],
+      [false, 0],
+    ],
+  },
 ];
 
 function compressionCase(id, [len, count, waitSecs, autoFrag], testdata, deflate, paramsText) {
@@ -89,7 +100,8 @@ function compressionCase(id, [len, count, waitSecs, autoFrag], testdata, deflate
         // The next len bytes of the data set, wrapping around at its end.
         const from = this.pointer;
         const to = (from + len) % this.data.length;
-        const msg = len === 0 ? Buffer.alloc(0) : to > from ? this.data.subarray(from, to) : Buffer.concat([this.data.subarray(from), this.data.subarray(0, to)]);
+        const msg =
+          len === 0 ? Buffer.alloc(0) : to > from ? this.data.subarray(from, to) : Buffer.concat([this.data.subarray(from), this.data.subarray(0, to)]);
         this.pointer = to;
         this.expectedHash = createHash('sha1').update(msg).digest('hex');
         this.p.sendMessage(msg, { isBinary: testdata.binary });
@@ -99,7 +111,8 @@ function compressionCase(id, [len, count, waitSecs, autoFrag], testdata, deflate
         const hash = createHash('sha1').update(msg).digest('hex');
         if (isBinary !== testdata.binary || msg.length !== len || hash !== this.expectedHash) {
           this.behavior = FAILED;
-          if (isBinary !== testdata.binary) this.result = `Echo'ed message type differs from what I sent (got binary ${isBinary}, expected binary ${testdata.binary}).`;
+          if (isBinary !== testdata.binary)
+            this.result = `Echo'ed message type differs from what I sent (got binary ${isBinary}, expected binary ${testdata.binary}).`;
           else if (msg.length !== len) this.result = `Echo'ed message length differs from what I sent (got length ${msg.length}, expected length ${len}).`;
           else this.result = `Echo'ed message contents differs from what I sent (got SHA1 ${hash}, expected SHA1 ${this.expectedHash}).`;
           this.p.enableWirelog(true);
@@ -137,7 +150,10 @@ const cases13 = DEFLATE_PARAMS.flatMap((dp, j) =>
 export const SUBCATEGORIES = {
   ...Object.fromEntries(TESTDATA.map((td, j) => [`12.${j + 1}`, `${td.desc} (${td.binary ? 'binary' : 'utf8'})`])),
   ...Object.fromEntries(
-    DEFLATE_PARAMS.map((dp, j) => [`13.${j + 1}`, `Large JSON data file (utf8) - client offers ${JSON.stringify(dp.offers)} / server accepts ${JSON.stringify(dp.accepts)}`]),
+    DEFLATE_PARAMS.map((dp, j) => [
+      `13.${j + 1}`,
+      `Large JSON data file (utf8) - client offers ${JSON.stringify(dp.offers)} / server accepts ${JSON.stringify(dp.accepts)}`,
+    ]),
   ),
 };
 

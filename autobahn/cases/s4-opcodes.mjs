@@ -6,7 +6,8 @@ import { defineCase } from '../lib/define.mjs';
 const protocolError = { closedByMe: false, closeCode: [CLOSE.PROTOCOL_ERROR], requireClean: false };
 const HELLO = utf8('Hello, world!');
 const RESERVED_PAYLOAD = utf8('reserved opcode payload');
-const ECHO_THEN_FAIL = 'Echo for first message is received, but then connection is failed immediately, since reserved opcode frame is used. A Pong is not received.';
+const ECHO_THEN_FAIL =
+  'Echo for first message is received, but then connection is failed immediately, since reserved opcode frame is used. A Pong is not received.';
 
 function alone(id, kind, opcode, withPayload) {
   return defineCase(

@@ -97,30 +97,29 @@ function repeated(id, firstFin) {
 
 /** 5.19/5.20: a ping answered mid-message, then a 1 s pause inside the message. */
 function pingsInsideMessage(id, sync, description, expectation) {
-  return defineCase(
-    id,
-    description,
-    expectation,
-    {
-      onOpen() {
-        this.fragments = [1, 2, 3, 4, 5].map(F);
-        this.pings = [utf8('pongme 1!'), utf8('pongme 2!')];
-        this.expected[OK] = [['pong', this.pings[0]], ['pong', this.pings[1]], ['message', Buffer.concat(this.fragments), false]];
-        this.expectedClose = normalClose;
-        this.p.sendFrame({ opcode: 1, fin: false, payload: this.fragments[0], sync });
-        this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[1], sync });
-        this.p.sendFrame({ opcode: 9, fin: true, payload: this.pings[0], sync });
-        this.p.continueLater(1, () => this.part2());
-      },
-      part2() {
-        this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[2], sync });
-        this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[3], sync });
-        this.p.sendFrame({ opcode: 9, fin: true, payload: this.pings[1], sync });
-        this.p.sendFrame({ opcode: 0, fin: true, payload: this.fragments[4], sync });
-        this.p.closeAfter(1);
-      },
+  return defineCase(id, description, expectation, {
+    onOpen() {
+      this.fragments = [1, 2, 3, 4, 5].map(F);
+      this.pings = [utf8('pongme 1!'), utf8('pongme 2!')];
+      this.expected[OK] = [
+        ['pong', this.pings[0]],
+        ['pong', this.pings[1]],
+        ['message', Buffer.concat(this.fragments), false],
+      ];
+      this.expectedClose = normalClose;
+      this.p.sendFrame({ opcode: 1, fin: false, payload: this.fragments[0], sync });
+      this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[1], sync });
+      this.p.sendFrame({ opcode: 9, fin: true, payload: this.pings[0], sync });
+      this.p.continueLater(1, () => this.part2());
     },
-  );
+    part2() {
+      this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[2], sync });
+      this.p.sendFrame({ opcode: 0, fin: false, payload: this.fragments[3], sync });
+      this.p.sendFrame({ opcode: 9, fin: true, payload: this.pings[1], sync });
+      this.p.sendFrame({ opcode: 0, fin: true, payload: this.fragments[4], sync });
+      this.p.closeAfter(1);
+    },
+  });
 }
 
 export default [

@@ -63,39 +63,48 @@ const FAILFAST_EXPECTATION =
  * @param {'frames'|'chops'} how separate frames, or chops of one frame (streaming API)
  */
 function failFast(id, description, expectation, parts, how) {
-  return defineCase(id, description, expectation, {
-    onOpen() {
-      this.expected[OK] = [['timeout', 'A']];
-      this.expected[NON_STRICT] = [['timeout', 'A'], ['timeout', 'B']];
-      this.expectedClose = invalidClose;
-      if (how === 'frames') {
-        this.p.sendFrame({ opcode: 1, fin: false, payload: parts[0] });
-      } else {
-        this.p.beginMessage();
-        this.p.beginMessageFrame(FAILFAST.length);
-        this.p.sendMessageFrameData(parts[0]);
-      }
-      this.p.continueLater(1, () => this.part2(), 'A');
+  return defineCase(
+    id,
+    description,
+    expectation,
+    {
+      onOpen() {
+        this.expected[OK] = [['timeout', 'A']];
+        this.expected[NON_STRICT] = [
+          ['timeout', 'A'],
+          ['timeout', 'B'],
+        ];
+        this.expectedClose = invalidClose;
+        if (how === 'frames') {
+          this.p.sendFrame({ opcode: 1, fin: false, payload: parts[0] });
+        } else {
+          this.p.beginMessage();
+          this.p.beginMessageFrame(FAILFAST.length);
+          this.p.sendMessageFrameData(parts[0]);
+        }
+        this.p.continueLater(1, () => this.part2(), 'A');
+      },
+      part2() {
+        if (this.p.state !== STATE.OPEN) return;
+        this.received.push(['timeout', 'A']);
+        if (how === 'frames') this.p.sendFrame({ opcode: 0, fin: false, payload: parts[1] });
+        else this.p.sendMessageFrameData(parts[1]);
+        this.p.continueLater(1, () => this.part3(), 'B');
+      },
+      part3() {
+        if (this.p.state !== STATE.OPEN) return;
+        this.received.push(['timeout', 'B']);
+        if (how === 'frames') {
+          this.p.sendFrame({ opcode: 0, fin: true, payload: parts[2] });
+        } else {
+          this.p.sendMessageFrameData(parts[2]);
+          this.p.endMessage();
+        }
+        this.p.killAfter(1);
+      },
     },
-    part2() {
-      if (this.p.state !== STATE.OPEN) return;
-      this.received.push(['timeout', 'A']);
-      if (how === 'frames') this.p.sendFrame({ opcode: 0, fin: false, payload: parts[1] });
-      else this.p.sendMessageFrameData(parts[1]);
-      this.p.continueLater(1, () => this.part3(), 'B');
-    },
-    part3() {
-      if (this.p.state !== STATE.OPEN) return;
-      this.received.push(['timeout', 'B']);
-      if (how === 'frames') {
-        this.p.sendFrame({ opcode: 0, fin: true, payload: parts[2] });
-      } else {
-        this.p.sendMessageFrameData(parts[2]);
-        this.p.endMessage();
-      }
-      this.p.killAfter(1);
-    },
-  }, { maxSeconds: 10 });
+    { maxSeconds: 10 },
+  );
 }
 
 const partsText = (a, b, c) => `<br><br>MESSAGE PARTS:<br>PART1 = ${hex(a)}<br>PART2 = ${hex(b)}<br>PART3 = ${hex(c)}<br>`;
@@ -148,7 +157,14 @@ export default [
       { opcode: 0, fin: true, payload: Buffer.alloc(0) },
     ],
   ),
-  sendAsMessage('6.2.1', `Send a valid UTF-8 text message in one fragment.<br><br>MESSAGE:<br>Hello-µ@ßöäüàá-UTF-8!!<br>${hex(HELLO_UTF8)}`, ECHO, HELLO_UTF8, null, true),
+  sendAsMessage(
+    '6.2.1',
+    `Send a valid UTF-8 text message in one fragment.<br><br>MESSAGE:<br>Hello-µ@ßöäüàá-UTF-8!!<br>${hex(HELLO_UTF8)}`,
+    ECHO,
+    HELLO_UTF8,
+    null,
+    true,
+  ),
   echoed(
     '6.2.2',
     `Send a valid UTF-8 text message in two fragments, fragmented on UTF-8 code point boundary.<br><br>MESSAGE FRAGMENT 1:<br>Hello-µ@ßöä<br>${hex(utf8('Hello-µ@ßöä'))}<br><br>MESSAGE FRAGMENT 2:<br>üàá-UTF-8!!<br>${hex(utf8('üàá-UTF-8!!'))}`,
@@ -174,7 +190,14 @@ export default [
     1,
     true,
   ),
-  sendAsMessage('6.3.1', `Send invalid UTF-8 text message unfragmented.<br><br>MESSAGE:<br>${hex(INVALID_63)}`, 'The connection is failed immediately, since the payload is not valid UTF-8.', INVALID_63, null, false),
+  sendAsMessage(
+    '6.3.1',
+    `Send invalid UTF-8 text message unfragmented.<br><br>MESSAGE:<br>${hex(INVALID_63)}`,
+    'The connection is failed immediately, since the payload is not valid UTF-8.',
+    INVALID_63,
+    null,
+    false,
+  ),
   sendAsMessage(
     '6.3.2',
     `Send invalid UTF-8 text message in fragments of 1 octet, resulting in frames ending on positions which are not code point ends.<br><br>MESSAGE:<br>${hex(INVALID_63)}`,

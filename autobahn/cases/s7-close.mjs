@@ -144,7 +144,9 @@ export default [
     },
     base,
   ),
-  closeFrame('7.3.1', 'Send a close frame with payload length 0 (no close code, no close reason)', 'Clean close with normal code.', normalClose, (p) => p.sendCloseFrame()),
+  closeFrame('7.3.1', 'Send a close frame with payload length 0 (no close code, no close reason)', 'Clean close with normal code.', normalClose, (p) =>
+    p.sendCloseFrame(),
+  ),
   closeFrame(
     '7.3.2',
     'Send a close frame with payload length 1',
@@ -152,8 +154,12 @@ export default [
     { closedByMe: true, closeCode: [CLOSE.PROTOCOL_ERROR], requireClean: false },
     (p) => p.sendCloseFrame(null, utf8('a')),
   ),
-  closeFrame('7.3.3', 'Send a close frame with payload length 2 (regular close with a code)', 'Clean close with normal code.', normalClose, (p) => p.sendClose(CLOSE.NORMAL)),
-  closeFrame('7.3.4', 'Send a close frame with close code and close reason', 'Clean close with normal code.', normalClose, (p) => p.sendClose(CLOSE.NORMAL, 'Hello World!')),
+  closeFrame('7.3.3', 'Send a close frame with payload length 2 (regular close with a code)', 'Clean close with normal code.', normalClose, (p) =>
+    p.sendClose(CLOSE.NORMAL),
+  ),
+  closeFrame('7.3.4', 'Send a close frame with close code and close reason', 'Clean close with normal code.', normalClose, (p) =>
+    p.sendClose(CLOSE.NORMAL, 'Hello World!'),
+  ),
   closeFrame('7.3.5', 'Send a close frame with close code and close reason of maximum length (123)', 'Clean close with normal code.', normalClose, (p) =>
     p.sendClose(CLOSE.NORMAL, '*'.repeat(123)),
   ),

@@ -34,12 +34,38 @@ export function utf8TestSequences() {
   }
   groups.push(['All prefixes of a valid UTF-8 string that contains multi-byte code points', prefixes]);
 
-  groups.push(['First possible sequence of a certain length', [[true, bytes('\x00')], [true, bytes('\xc2\x80')], [true, bytes('\xe0\xa0\x80')], [true, bytes('\xf0\x90\x80\x80')]]]);
-  groups.push(['First possible sequence length 5/6 (invalid codepoints)', [[false, bytes('\xf8\x88\x80\x80\x80')], [false, bytes('\xfc\x84\x80\x80\x80\x80')]]]);
-  groups.push(['Last possible sequence of a certain length', [[true, bytes('\x7f')], [true, bytes('\xdf\xbf')], [true, bytes('\xef\xbf\xbf')], [true, bytes('\xf4\x8f\xbf\xbf')]]]);
+  groups.push([
+    'First possible sequence of a certain length',
+    [
+      [true, bytes('\x00')],
+      [true, bytes('\xc2\x80')],
+      [true, bytes('\xe0\xa0\x80')],
+      [true, bytes('\xf0\x90\x80\x80')],
+    ],
+  ]);
+  groups.push([
+    'First possible sequence length 5/6 (invalid codepoints)',
+    [
+      [false, bytes('\xf8\x88\x80\x80\x80')],
+      [false, bytes('\xfc\x84\x80\x80\x80\x80')],
+    ],
+  ]);
+  groups.push([
+    'Last possible sequence of a certain length',
+    [
+      [true, bytes('\x7f')],
+      [true, bytes('\xdf\xbf')],
+      [true, bytes('\xef\xbf\xbf')],
+      [true, bytes('\xf4\x8f\xbf\xbf')],
+    ],
+  ]);
   groups.push([
     'Last possible sequence length 4/5/6 (invalid codepoints)',
-    [[false, bytes('\xf7\xbf\xbf\xbf')], [false, bytes('\xfb\xbf\xbf\xbf\xbf')], [false, bytes('\xfd\xbf\xbf\xbf\xbf\xbf')]],
+    [
+      [false, bytes('\xf7\xbf\xbf\xbf')],
+      [false, bytes('\xfb\xbf\xbf\xbf\xbf')],
+      [false, bytes('\xfd\xbf\xbf\xbf\xbf\xbf')],
+    ],
   ]);
   groups.push([
     'Other boundary conditions',
@@ -74,10 +100,28 @@ export function utf8TestSequences() {
       [0xfc, 0xfd],
     ].map(([a, b]) => [false, chars(range(a, b).flatMap((c) => [c, 0x20]))]),
   ]);
-  const lastMissing = ['\xc0', '\xe0\x80', '\xf0\x80\x80', '\xf8\x80\x80\x80', '\xfc\x80\x80\x80\x80', '\xdf', '\xef\xbf', '\xf7\xbf\xbf', '\xfb\xbf\xbf\xbf', '\xfd\xbf\xbf\xbf\xbf'];
+  const lastMissing = [
+    '\xc0',
+    '\xe0\x80',
+    '\xf0\x80\x80',
+    '\xf8\x80\x80\x80',
+    '\xfc\x80\x80\x80\x80',
+    '\xdf',
+    '\xef\xbf',
+    '\xf7\xbf\xbf',
+    '\xfb\xbf\xbf\xbf',
+    '\xfd\xbf\xbf\xbf\xbf',
+  ];
   groups.push(['Sequences with last continuation byte missing', lastMissing.map((s) => [false, bytes(s)])]);
   groups.push(['Concatenation of incomplete sequences', [[false, bytes(lastMissing.join(''))]]]);
-  groups.push(['Impossible bytes', [[false, bytes('\xfe')], [false, bytes('\xff')], [false, bytes('\xfe\xfe\xff\xff')]]]);
+  groups.push([
+    'Impossible bytes',
+    [
+      [false, bytes('\xfe')],
+      [false, bytes('\xff')],
+      [false, bytes('\xfe\xfe\xff\xff')],
+    ],
+  ]);
   groups.push([
     'Examples of an overlong ASCII character',
     ['\xc0\xaf', '\xe0\x80\xaf', '\xf0\x80\x80\xaf', '\xf8\x80\x80\x80\xaf', '\xfc\x80\x80\x80\x80\xaf'].map((s) => [false, bytes(s)]),
@@ -107,7 +151,10 @@ export function utf8TestSequences() {
       '\xed\xaf\xbf\xed\xbf\xbf',
     ].map((s) => [false, bytes(s)]),
   ]);
-  const nonChars = [[true, bytes('\xef\xbf\xbe')], [true, bytes('\xef\xbf\xbf')]];
+  const nonChars = [
+    [true, bytes('\xef\xbf\xbe')],
+    [true, bytes('\xef\xbf\xbf')],
+  ];
   for (const z1 of ['\xf0', '\xf1', '\xf2', '\xf3', '\xf4']) {
     for (const z2 of ['\x8f', '\x9f', '\xaf', '\xbf']) {
       if (z1 === '\xf4' && z2 !== '\x8f') continue; // above U+10FFFF
@@ -119,6 +166,9 @@ export function utf8TestSequences() {
     }
   }
   groups.push(['Non-character code points (valid UTF-8)', nonChars]);
-  groups.push(['Unicode specials (i.e. replacement char)', ['\xef\xbf\xb9', '\xef\xbf\xba', '\xef\xbf\xbb', '\xef\xbf\xbc', '\xef\xbf\xbd', '\xef\xbf\xbe', '\xef\xbf\xbf'].map((s) => [true, bytes(s)])]);
+  groups.push([
+    'Unicode specials (i.e. replacement char)',
+    ['\xef\xbf\xb9', '\xef\xbf\xba', '\xef\xbf\xbb', '\xef\xbf\xbc', '\xef\xbf\xbd', '\xef\xbf\xbe', '\xef\xbf\xbf'].map((s) => [true, bytes(s)]),
+  ]);
   return groups;
 }

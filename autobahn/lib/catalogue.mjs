@@ -32,30 +32,30 @@ export const CATEGORIES = {
 };
 
 export const SUBCATEGORIES = {
-  '1.1': 'Text Messages',
-  '1.2': 'Binary Messages',
-  '4.1': 'Non-control Opcodes',
-  '4.2': 'Control Opcodes',
-  '6.1': 'Valid UTF-8 with zero payload fragments',
-  '6.2': 'Valid UTF-8 unfragmented, fragmented on code-points and within code-points',
-  '6.3': 'Invalid UTF-8 differently fragmented',
-  '6.4': 'Fail-fast on invalid UTF-8',
+  1.1: 'Text Messages',
+  1.2: 'Binary Messages',
+  4.1: 'Non-control Opcodes',
+  4.2: 'Control Opcodes',
+  6.1: 'Valid UTF-8 with zero payload fragments',
+  6.2: 'Valid UTF-8 unfragmented, fragmented on code-points and within code-points',
+  6.3: 'Invalid UTF-8 differently fragmented',
+  6.4: 'Fail-fast on invalid UTF-8',
   ...S6_SUB,
-  '7.1': 'Basic close behavior (fuzzer initiated)',
-  '7.3': 'Close frame structure: payload length (fuzzer initiated)',
-  '7.5': 'Close frame structure: payload value (fuzzer initiated)',
-  '7.7': 'Close frame structure: valid close codes (fuzzer initiated)',
-  '7.9': 'Close frame structure: invalid close codes (fuzzer initiated)',
-  '7.13': 'Informational close information (fuzzer initiated)',
-  '9.1': 'Text Message (increasing size)',
-  '9.2': 'Binary Message (increasing size)',
-  '9.3': 'Fragmented Text Message (fixed size, increasing fragment size)',
-  '9.4': 'Fragmented Binary Message (fixed size, increasing fragment size)',
-  '9.5': 'Text Message (fixed size, increasing chop size)',
-  '9.6': 'Binary Text Message (fixed size, increasing chop size)',
-  '9.7': 'Text Message Roundtrip Time (fixed number, increasing size)',
-  '9.8': 'Binary Message Roundtrip Time (fixed number, increasing size)',
-  '10.1': 'Auto-Fragmentation',
+  7.1: 'Basic close behavior (fuzzer initiated)',
+  7.3: 'Close frame structure: payload length (fuzzer initiated)',
+  7.5: 'Close frame structure: payload value (fuzzer initiated)',
+  7.7: 'Close frame structure: valid close codes (fuzzer initiated)',
+  7.9: 'Close frame structure: invalid close codes (fuzzer initiated)',
+  7.13: 'Informational close information (fuzzer initiated)',
+  9.1: 'Text Message (increasing size)',
+  9.2: 'Binary Message (increasing size)',
+  9.3: 'Fragmented Text Message (fixed size, increasing fragment size)',
+  9.4: 'Fragmented Binary Message (fixed size, increasing fragment size)',
+  9.5: 'Text Message (fixed size, increasing chop size)',
+  9.6: 'Binary Text Message (fixed size, increasing chop size)',
+  9.7: 'Text Message Roundtrip Time (fixed number, increasing size)',
+  9.8: 'Binary Message Roundtrip Time (fixed number, increasing size)',
+  10.1: 'Auto-Fragmentation',
   ...S12_SUB,
 };
 
@@ -100,7 +100,10 @@ export function selectCases({ cases = ['*'], excludeCases = [] } = {}) {
 /** "1-7,9,10" → case patterns ["1.*", ..., "10.*"]. */
 export function sectionsToPatterns(spec) {
   const out = [];
-  for (const part of String(spec).split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of String(spec)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (/^\d+-\d+$/.test(part)) {
       const [a, b] = part.split('-').map(Number);
       for (let s = a; s <= b; s++) if (CATEGORIES[s]) out.push(`${s}.*`);

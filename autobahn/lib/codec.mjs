@@ -50,7 +50,10 @@ export function applyMask(data, key, phase = 0) {
   let i = 0;
   // Byte loop until the key phase is 0, then 4 bytes at a time.
   for (; i < n && (phase + i) % 4 !== 0; i++) data[i] ^= key[(phase + i) & 3];
-  const k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3];
+  const k0 = key[0],
+    k1 = key[1],
+    k2 = key[2],
+    k3 = key[3];
   const end4 = i + ((n - i) & ~3);
   for (; i < end4; i += 4) {
     data[i] ^= k0;

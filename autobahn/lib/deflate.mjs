@@ -72,7 +72,10 @@ function parseOffer(params) {
 export function serverAccept(extensionsHeader, accepts) {
   const exts = parseExtensions(extensionsHeader);
   if (!exts) return null;
-  const offers = exts.filter((e) => e.name === PMD).map((e) => parseOffer(e.params)).filter(Boolean);
+  const offers = exts
+    .filter((e) => e.name === PMD)
+    .map((e) => parseOffer(e.params))
+    .filter(Boolean);
   for (const [reqNoContextTakeover, reqMaxWindowBits] of accepts) {
     const offer = offers.find((o) => (!reqNoContextTakeover || o.acceptNoContextTakeover) && (!reqMaxWindowBits || o.acceptMaxWindowBits));
     if (!offer) continue;
@@ -137,7 +140,8 @@ export class PerMessageDeflate {
   /** A received message's payload, inflated (throws on corrupt data). */
   decompress(data) {
     const opts = { windowBits: this.peerWindowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-    if (!this.peerNoContextTakeover && this.rxContext.length > 0) opts.dictionary = this.rxContext.subarray(Math.max(0, this.rxContext.length - (1 << this.peerWindowBits)));
+    if (!this.peerNoContextTakeover && this.rxContext.length > 0)
+      opts.dictionary = this.rxContext.subarray(Math.max(0, this.rxContext.length - (1 << this.peerWindowBits)));
     const out = zlib.inflateRawSync(Buffer.concat([data, TAIL]), opts);
     if (!this.peerNoContextTakeover) this.rxContext = keepTail(this.rxContext, out);
     return out;

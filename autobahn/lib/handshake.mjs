@@ -9,7 +9,9 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export const HARNESS_NAME = 'wsbolt-autobahn-harness/1.0 (Autobahn|Testsuite case catalogue 25.10.1)';
 
 export function acceptKey(key) {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 export function newKey() {
@@ -38,7 +40,11 @@ export function parseHead(head) {
   return { first, headers };
 }
 
-const tokens = (v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const tokens = (v) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 
 /** The client's upgrade request. "Upgrade: WebSocket" is spelled as Autobahn spells it: servers must compare case-insensitively. */
 export function clientRequest({ host, path, key, extensions }) {
@@ -65,7 +71,8 @@ export function checkResponse({ first, headers }, key, offeredExtensions) {
   if (!tokens(headers.upgrade).includes('websocket')) return 'missing "Upgrade: websocket"';
   if (!tokens(headers.connection).includes('upgrade')) return 'missing "Connection: Upgrade"';
   if (headers['sec-websocket-accept'] !== acceptKey(key)) return 'wrong Sec-WebSocket-Accept';
-  if (headers['sec-websocket-extensions'] && !offeredExtensions) return `server answered with extensions nobody offered: ${headers['sec-websocket-extensions']}`;
+  if (headers['sec-websocket-extensions'] && !offeredExtensions)
+    return `server answered with extensions nobody offered: ${headers['sec-websocket-extensions']}`;
   return null;
 }
 

@@ -248,7 +248,8 @@ export class FuzzingProtocol {
         if (opcode > 2) this.protocolViolation(`data frame using reserved opcode ${opcode}`);
         if (!this.insideMessage && opcode === 0) this.protocolViolation('received continuation data frame outside fragmented message');
         if (this.insideMessage && opcode !== 0) this.protocolViolation('received non-continuation data frame while inside fragmented message');
-        if (this.perMessageDeflate && rsv === 4 && this.insideMessage) this.protocolViolation('received continuation data frame with compress bit set [permessage-deflate]');
+        if (this.perMessageDeflate && rsv === 4 && this.insideMessage)
+          this.protocolViolation('received continuation data frame with compress bit set [permessage-deflate]');
       }
       if (this.state === STATE.CLOSED) return false;
 

@@ -34,7 +34,8 @@ function cls(id, entry) {
   return entry.behavior === 'NON-STRICT' ? 'non-strict' : 'failed';
 }
 
-const page = (title, body) => `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head><body>\n${body}\n</body></html>\n`;
+const page = (title, body) =>
+  `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head><body>\n${body}\n</body></html>\n`;
 
 /** index.html over the merged index (every agent reported so far). */
 export function writeIndexHtml(outdir, index, { title = 'Autobahn conformance report', mode = '' } = {}) {
@@ -51,7 +52,8 @@ export function writeIndexHtml(outdir, index, { title = 'Autobahn conformance re
     html += '</tr>\n';
   }
   html += '</table>\n';
-  html += summary.failures.length === 0 ? '<p class="block">Every case passes.</p>\n' : `<p class="block">${summary.failures.length} case(s) do not pass.</p>\n`;
+  html +=
+    summary.failures.length === 0 ? '<p class="block">Every case passes.</p>\n' : `<p class="block">${summary.failures.length} case(s) do not pass.</p>\n`;
 
   html += '<h2>Cases</h2>\n<table><tr><th>Case</th>' + agents.map((a) => `<th colspan="2">${esc(a)}</th>`).join('') + '</tr>\n';
   const ids = new Set(agents.flatMap((a) => Object.keys(index[a])));
@@ -89,9 +91,15 @@ export function writeIndexHtml(outdir, index, { title = 'Autobahn conformance re
 const CLOSE_KEYS = [
   ['isServer', 'True, iff I (the fuzzer) am a server, and the peer is a client.'],
   ['closedByMe', 'True, iff I have initiated closing handshake (that is, did send close first).'],
-  ['failedByMe', 'True, iff I have failed the WS connection (i.e. due to protocol error). Failing can be either by initiating closing handshake or brutal drop TCP.'],
+  [
+    'failedByMe',
+    'True, iff I have failed the WS connection (i.e. due to protocol error). Failing can be either by initiating closing handshake or brutal drop TCP.',
+  ],
   ['droppedByMe', 'True, iff I dropped the TCP connection.'],
-  ['wasClean', 'True, iff full WebSocket closing handshake was performed (close frame sent and received) _and_ the server dropped the TCP (which is its responsibility).'],
+  [
+    'wasClean',
+    'True, iff full WebSocket closing handshake was performed (close frame sent and received) _and_ the server dropped the TCP (which is its responsibility).',
+  ],
   ['wasNotCleanReason', 'When wasClean == False, the reason what happened.'],
   ['wasServerConnectionDropTimeout', "When we are a client, and we expected the server to drop the TCP, but that didn't happen in time, this gets True."],
   ['wasOpenHandshakeTimeout', 'When performing the opening handshake, but the peer did not finish in time, this gets True.'],

@@ -22,7 +22,12 @@ export function reportFilename(agent, id, ext) {
 function sortedJson(value) {
   const sortDeep = (v) => {
     if (Array.isArray(v)) return v.map(sortDeep);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep(v[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sortDeep(v[k])]),
+      );
     return v;
   };
   return JSON.stringify(sortDeep(value), null, 3);

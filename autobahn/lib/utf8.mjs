@@ -45,25 +45,40 @@ export class Utf8Validator {
       if (need === 0) {
         if (b < 0x80) continue;
         if (b >= 0xc2 && b <= 0xdf) {
-          need = 1; lo = 0x80; hi = 0xbf;
+          need = 1;
+          lo = 0x80;
+          hi = 0xbf;
         } else if (b === 0xe0) {
-          need = 2; lo = 0xa0; hi = 0xbf; // no overlong 3-byte forms
+          need = 2;
+          lo = 0xa0;
+          hi = 0xbf; // no overlong 3-byte forms
         } else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) {
-          need = 2; lo = 0x80; hi = 0xbf;
+          need = 2;
+          lo = 0x80;
+          hi = 0xbf;
         } else if (b === 0xed) {
-          need = 2; lo = 0x80; hi = 0x9f; // no surrogates
+          need = 2;
+          lo = 0x80;
+          hi = 0x9f; // no surrogates
         } else if (b === 0xf0) {
-          need = 3; lo = 0x90; hi = 0xbf; // no overlong 4-byte forms
+          need = 3;
+          lo = 0x90;
+          hi = 0xbf; // no overlong 4-byte forms
         } else if (b >= 0xf1 && b <= 0xf3) {
-          need = 3; lo = 0x80; hi = 0xbf;
+          need = 3;
+          lo = 0x80;
+          hi = 0xbf;
         } else if (b === 0xf4) {
-          need = 3; lo = 0x80; hi = 0x8f; // nothing above U+10FFFF
+          need = 3;
+          lo = 0x80;
+          hi = 0x8f; // nothing above U+10FFFF
         } else {
           return this.#fail(i - start);
         }
       } else {
         if (b < lo || b > hi) return this.#fail(i - start);
-        lo = 0x80; hi = 0xbf;
+        lo = 0x80;
+        hi = 0xbf;
         need--;
       }
     }

@@ -23,8 +23,13 @@ const SWITCHES = ['WSBOLT_NO_NATIVE', 'WSBOLT_TRANSPORT', 'WS_NO_BUFFER_UTIL', '
 export const CONTESTANTS = [
   { name: 'wsbolt', label: 'wsbolt (native transport)', runtime: 'node', script: 'wsbolt.mjs', env: {}, expect: 'native', transport: 'native' },
   {
-    name: 'wsbolt-stream', label: 'wsbolt (native on streams)', runtime: 'node', script: 'wsbolt.mjs',
-    env: { WSBOLT_TRANSPORT: 'stream' }, expect: 'native', transport: 'stream',
+    name: 'wsbolt-stream',
+    label: 'wsbolt (native on streams)',
+    runtime: 'node',
+    script: 'wsbolt.mjs',
+    env: { WSBOLT_TRANSPORT: 'stream' },
+    expect: 'native',
+    transport: 'stream',
   },
   { name: 'wsbolt-js', label: 'wsbolt (fallback)', runtime: 'node', script: 'wsbolt.mjs', env: { WSBOLT_NO_NATIVE: '1' }, expect: 'js', transport: 'stream' },
   { name: 'wsbolt-ws', label: 'wsbolt/ws (compat)', runtime: 'node', script: 'wsbolt-ws.mjs', env: {}, expect: 'native', transport: 'stream' },
@@ -56,7 +61,10 @@ export function findBun() {
   if (process.env.BUN_BINARY) candidates.push(process.env.BUN_BINARY);
   const oven = join(root, 'node_modules', '@oven');
   if (existsSync(oven)) {
-    for (const dir of readdirSync(oven).filter((d) => d.startsWith('bun-')).sort()) candidates.push(join(oven, dir, 'bin', 'bun'));
+    for (const dir of readdirSync(oven)
+      .filter((d) => d.startsWith('bun-'))
+      .sort())
+      candidates.push(join(oven, dir, 'bin', 'bun'));
   }
   candidates.push(join(root, 'node_modules', 'bun', 'bin', 'bun.exe'), 'bun');
   for (const path of candidates) {
@@ -86,7 +94,9 @@ export function findUws(env = process.env) {
   let version = 'unknown';
   try {
     version = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')).version;
-  } catch {}
+  } catch {
+    // no readable package.json: the version stays unknown
+  }
   return { path, version };
 }
 

@@ -68,9 +68,10 @@ export function runLoadgen(argv, serverPid, limitSeconds) {
       let report = null;
       try {
         report = JSON.parse(out.trim().split('\n').pop());
-      } catch {}
-      const serverCpu =
-        serverCpuStart !== null && serverCpuEnd !== null && seconds > 0 ? (100 * (serverCpuEnd - serverCpuStart)) / seconds : null;
+      } catch {
+        // no report line (the load generator failed): the caller sees report === undefined
+      }
+      const serverCpu = serverCpuStart !== null && serverCpuEnd !== null && seconds > 0 ? (100 * (serverCpuEnd - serverCpuStart)) / seconds : null;
       const otherCpu =
         serverCpu !== null && busyStart !== null && busyEnd !== null && report
           ? Math.max(0, (100 * (busyEnd - busyStart)) / seconds - serverCpu - report.cpu_pct)

@@ -42,7 +42,9 @@ export function referenceMismatch(reference, machine) {
   if (!reference) return 'no reference run (bench/results/stream-reference.json)';
   const m = reference.machine;
   const diff = ['cpu', 'cores', 'node'].filter((k) => m?.[k] !== machine[k]);
-  return diff.length ? `the reference run had ${diff.map((k) => `${k} ${m?.[k]}`).join(', ')}; this one ${diff.map((k) => `${k} ${machine[k]}`).join(', ')}` : null;
+  return diff.length
+    ? `the reference run had ${diff.map((k) => `${k} ${m?.[k]}`).join(', ')}; this one ${diff.map((k) => `${k} ${machine[k]}`).join(', ')}`
+    : null;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -91,10 +91,7 @@ export function scenarioTable(result) {
  */
 export function overviewTable(results) {
   const names = presentContestants(results);
-  const rows = [
-    `| scenario | unit | ${names.map(label).join(' | ')} |`,
-    `|---|---|${names.map(() => '---:').join('|')}|`,
-  ];
+  const rows = [`| scenario | unit | ${names.map(label).join(' | ')} |`, `|---|---|${names.map(() => '---:').join('|')}|`];
   let marks = false;
   for (const r of results) {
     const cells = names.map((n) => {
@@ -108,7 +105,8 @@ export function overviewTable(results) {
   }
   let text = rows.join('\n');
   text += `\n\nMedians; in brackets × ${label(BASELINE)} (memory: ws ÷ contestant, so higher is better everywhere).`;
-  if (marks) text += ' ¹ load generator above 90 % of its core in some run (a floor, not the server\'s rate); ² only runs on a busy machine; ³ errors or failed runs.';
+  if (marks)
+    text += " ¹ load generator above 90 % of its core in some run (a floor, not the server's rate); ² only runs on a busy machine; ³ errors or failed runs.";
   return text;
 }
 
@@ -151,8 +149,7 @@ export function targetsTable(results, reference = null) {
   return rows.join('\n');
 }
 
-export const machineLine = (m, bun) =>
-  `${m.cpu}, ${m.cores} cores, ${m.os}, Node ${m.node}${bun ? `, ${bun}` : ''}; ${m.pinned}; ${m.date.slice(0, 10)}`;
+export const machineLine = (m, bun) => `${m.cpu}, ${m.cores} cores, ${m.os}, Node ${m.node}${bun ? `, ${bun}` : ''}; ${m.pinned}; ${m.date.slice(0, 10)}`;
 
 /** The JSON document: settings, machine, and per scenario the raw runs, summaries, ratios and targets. */
 export function resultDocument({ results, settings, machine: m, skipped, wallSeconds, bun, reference = null }) {
@@ -164,7 +161,7 @@ export function resultDocument({ results, settings, machine: m, skipped, wallSec
     skipped,
     wallSeconds,
     baseline: BASELINE,
-    scenarios: results.map(({ trouble, ...r }) => r),
+    scenarios: results.map(({ trouble: _trouble, ...r }) => r),
     reference,
     targets: targetRows(results, reference).map(({ issue, scenario, contestant, baseline, reference: old, text, achieved, met, note, bound }) => ({
       issue,

@@ -77,7 +77,7 @@ export async function runScenario(scenario, list, opts) {
   const base = summary[BASELINE];
   const ratios = {};
   for (const [name, s] of Object.entries(summary)) ratios[name] = base ? advantage(s.median, base.median, scenario.better) : null;
-  const { deflateFile, ...load } = scenario.load; // a path on this machine: not part of the result
+  const { deflateFile: _deflateFile, ...load } = scenario.load; // a path on this machine: not part of the result
   return {
     id: scenario.id,
     name: scenario.name,

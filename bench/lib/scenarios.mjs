@@ -6,43 +6,75 @@
 
 export const SCENARIOS = [
   {
-    id: 'a', name: 'echo-32', title: 'echo 32 B text', unit: 'msgs/s', better: 'higher',
+    id: 'a',
+    name: 'echo-32',
+    title: 'echo 32 B text',
+    unit: 'msgs/s',
+    better: 'higher',
     load: { mode: 'echo', conns: 100, size: 32, inflight: 16, binary: false },
   },
   {
-    id: 'b', name: 'echo-1k', title: 'echo 1 KiB binary', unit: 'msgs/s', better: 'higher',
+    id: 'b',
+    name: 'echo-1k',
+    title: 'echo 1 KiB binary',
+    unit: 'msgs/s',
+    better: 'higher',
     load: { mode: 'echo', conns: 100, size: 1024, inflight: 8, binary: true },
   },
   {
-    id: 'c', name: 'echo-64k', title: 'echo 64 KiB binary', unit: 'msgs/s', better: 'higher',
+    id: 'c',
+    name: 'echo-64k',
+    title: 'echo 64 KiB binary',
+    unit: 'msgs/s',
+    better: 'higher',
     load: { mode: 'echo', conns: 10, size: 64 * 1024, inflight: 4, binary: true },
   },
   {
-    id: 'd', name: 'echo-1m', title: 'echo 1 MiB binary', unit: 'msgs/s', better: 'higher',
+    id: 'd',
+    name: 'echo-1m',
+    title: 'echo 1 MiB binary',
+    unit: 'msgs/s',
+    better: 'higher',
     load: { mode: 'echo', conns: 4, size: 1024 * 1024, inflight: 2, binary: true },
   },
   {
     // One publisher (connection 0) keeps 16 messages outstanding; every
     // message reaches all 200 subscribers: the rate is deliveries/s.
-    id: 'e', name: 'broadcast', title: 'broadcast 32 B to 200', unit: 'deliveries/s', better: 'higher',
+    id: 'e',
+    name: 'broadcast',
+    title: 'broadcast 32 B to 200',
+    unit: 'deliveries/s',
+    better: 'higher',
     load: { mode: 'broadcast', conns: 200, size: 32, inflight: 16, binary: false },
   },
   {
     // 50 slots, each cycling connect → handshake → one 32 B echo → closing
     // handshake → server's TCP close. Enough slots to keep a server busy
     // through handshake latency, few enough to stay under listen backlogs.
-    id: 'f', name: 'storm', title: 'connection storm', unit: 'handshakes/s', better: 'higher',
+    id: 'f',
+    name: 'storm',
+    title: 'connection storm',
+    unit: 'handshakes/s',
+    better: 'higher',
     load: { mode: 'storm', conns: 50, size: 32, binary: false },
   },
   {
     // Server RSS per idle connection, after a full GC, 10,000 connections.
-    id: 'g', name: 'idle', title: 'idle memory, 10k conns', unit: 'KB/conn', better: 'lower',
+    id: 'g',
+    name: 'idle',
+    title: 'idle memory, 10k conns',
+    unit: 'KB/conn',
+    better: 'lower',
     load: { mode: 'idle', conns: 10_000 },
   },
   {
     // 16 KiB JSON-like text compressed on both sides (no context takeover);
     // 50 connections × 4 in flight keeps zlib busy without queuing for long.
-    id: 'h', name: 'deflate', title: 'echo 16 KiB JSON, deflate', unit: 'msgs/s', better: 'higher',
+    id: 'h',
+    name: 'deflate',
+    title: 'echo 16 KiB JSON, deflate',
+    unit: 'msgs/s',
+    better: 'higher',
     load: { mode: 'echo', conns: 50, inflight: 4, binary: false, deflate: true, size: 16 * 1024 },
   },
   {
@@ -51,7 +83,11 @@ export const SCENARIOS = [
     // takeover) and each exchanged one compressed message (h's 16 KiB JSON)
     // first, so any zlib state a server creates lazily exists: ws keeps a
     // deflate and an inflate context per connection once used.
-    id: 'i', name: 'idle-deflate', title: 'idle memory, 1k compressed conns', unit: 'KB/conn', better: 'lower',
+    id: 'i',
+    name: 'idle-deflate',
+    title: 'idle memory, 1k compressed conns',
+    unit: 'KB/conn',
+    better: 'lower',
     load: { mode: 'idle', conns: 1_000, deflate: true, size: 16 * 1024 },
   },
 ];

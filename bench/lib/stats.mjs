@@ -54,7 +54,12 @@ export function judge(target, result, reference = null) {
   const base = !target.baseline ? null : target.reference ? reference?.scenarios?.[result?.id] : result?.summary?.[target.baseline];
   if (!own) return { achieved: null, met: null, note: `no result for ${target.contestant}`, bound: null };
   if (target.baseline && !base) {
-    return { achieved: null, met: null, note: target.reference ? `no reference figure for ${result.id}) in the reference run` : `no result for ${target.baseline}`, bound: null };
+    return {
+      achieved: null,
+      met: null,
+      note: target.reference ? `no reference figure for ${result.id}) in the reference run` : `no result for ${target.baseline}`,
+      bound: null,
+    };
   }
   const achieved = base ? advantage(own.median, base.median, result.better) : null;
   const parts = [];

@@ -98,7 +98,9 @@ export function chartSvg(results, { caption = '' } = {}) {
       if (v > hi * 1.001) break;
       const yy = num(y(v));
       const major = m === 1;
-      out.push(`<line x1="${left}" x2="${width - 16}" y1="${yy}" y2="${yy}" stroke="${v === 1 ? '#333' : major ? '#ccc' : '#eee'}"${v === 1 ? ' stroke-width="1.5"' : ''}/>`);
+      out.push(
+        `<line x1="${left}" x2="${width - 16}" y1="${yy}" y2="${yy}" stroke="${v === 1 ? '#333' : major ? '#ccc' : '#eee'}"${v === 1 ? ' stroke-width="1.5"' : ''}/>`,
+      );
       out.push(`<text x="${left - 6}" y="${yy + 4}" text-anchor="end" fill="${major ? '#333' : '#999'}">${ratioText(v)}×</text>`);
     }
   }
@@ -112,7 +114,9 @@ export function chartSvg(results, { caption = '' } = {}) {
       const base = y(1);
       const yTop = Math.min(y1, base);
       const h = Math.max(1, Math.abs(y1 - base));
-      out.push(`<rect x="${num(x + 1)}" y="${num(yTop)}" width="${bar - 2}" height="${num(h)}" fill="${COLORS[n] ?? '#888'}"><title>${esc(LABELS[n] ?? n)}: ${ratioText(ratio)}×</title></rect>`);
+      out.push(
+        `<rect x="${num(x + 1)}" y="${num(yTop)}" width="${bar - 2}" height="${num(h)}" fill="${COLORS[n] ?? '#888'}"><title>${esc(LABELS[n] ?? n)}: ${ratioText(ratio)}×</title></rect>`,
+      );
       if (n !== BASELINE) {
         const ty = ratio >= 1 ? yTop - 3 : yTop + h + 9;
         out.push(`<text x="${num(x + bar / 2)}" y="${num(ty)}" text-anchor="middle" font-size="8" fill="#333">${ratioText(ratio)}</text>`);
@@ -123,7 +127,9 @@ export function chartSvg(results, { caption = '' } = {}) {
       if (bi < 0) continue;
       const x = x0 + bi * bar;
       const yy = num(y(t.level));
-      out.push(`<line x1="${num(x - 2)}" x2="${num(x + bar + 2)}" y1="${yy}" y2="${yy}" stroke="#c92a2a" stroke-width="2.5"><title>target ${esc(t.text)}</title></line>`);
+      out.push(
+        `<line x1="${num(x - 2)}" x2="${num(x + bar + 2)}" y1="${yy}" y2="${yy}" stroke="#c92a2a" stroke-width="2.5"><title>target ${esc(t.text)}</title></line>`,
+      );
     }
     out.push(`<text x="${num(x0 + (names.length * bar) / 2)}" y="${top + plotH + 18}" text-anchor="middle">${esc(`${r.id}) ${r.name}`)}</text>`);
   });

@@ -68,7 +68,9 @@ async function freePort() {
 
 function withTimeout(promise, ms, label) {
   let t;
-  return Promise.race([promise, new Promise((_, f) => (t = setTimeout(() => f(new Error(`${label}: timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([promise, new Promise((_, f) => (t = setTimeout(() => f(new Error(`${label}: timed out after ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 /** Starts a program; resolves once a stdout line matches ready. */
@@ -103,7 +105,13 @@ async function start(command, argv, env, ready, label) {
 
 function startServer(workers, extra = {}) {
   return freePort().then(async (port) => {
-    const s = await start(process.execPath, [SERVER], { PORT: String(port), WORKERS: String(workers), ...extra }, /ready port=(\d+) .*backend=(\w+)/, `server (workers=${workers})`);
+    const s = await start(
+      process.execPath,
+      [SERVER],
+      { PORT: String(port), WORKERS: String(workers), ...extra },
+      /ready port=(\d+) .*backend=(\w+)/,
+      `server (workers=${workers})`,
+    );
     return { ...s, port: Number(s.match[1]), backend: s.match[2] };
   });
 }
@@ -176,7 +184,23 @@ function coresUsed(a, b) {
 
 function loadgen(port, serverPid) {
   return new Promise((resolve, fail) => {
-    const argv = ['--port', String(port), '--conns', '200', '--size', '32', '--inflight', '16', '--mode', 'broadcast', '--binary', '--duration', String(DURATION), '--warmup', '1'];
+    const argv = [
+      '--port',
+      String(port),
+      '--conns',
+      '200',
+      '--size',
+      '32',
+      '--inflight',
+      '16',
+      '--mode',
+      'broadcast',
+      '--binary',
+      '--duration',
+      String(DURATION),
+      '--warmup',
+      '1',
+    ];
     const proc = spawn(LOADGEN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -211,9 +235,22 @@ async function run(config) {
     const floor = (r.per_conn_min * r.conns_open) / r.seconds;
     const c = r.cores;
     const busy = c ? c.other > BUSY : false;
-    const row = { total: r.msgs_per_s, floor, errors: r.errors, open: r.conns_open, cores: c, busy, perServerCore: c && c.server > 0 ? r.msgs_per_s / c.server : null, backend: server.backend };
-    const cpu = c ? `, cores: server ${c.server.toFixed(2)}${config.workers ? ` (primary ${c.primary.toFixed(2)})` : ''} loadgen ${c.loadgen.toFixed(2)} other ${c.other.toFixed(2)}${busy ? ' (busy)' : ''}` : '';
-    log(`  ${config.label}: ${fmt(r.msgs_per_s)} deliveries/s (floor ${fmt(floor)}), per connection ${r.per_conn_min}…${r.per_conn_max}, errors ${r.errors}${cpu}`);
+    const row = {
+      total: r.msgs_per_s,
+      floor,
+      errors: r.errors,
+      open: r.conns_open,
+      cores: c,
+      busy,
+      perServerCore: c && c.server > 0 ? r.msgs_per_s / c.server : null,
+      backend: server.backend,
+    };
+    const cpu = c
+      ? `, cores: server ${c.server.toFixed(2)}${config.workers ? ` (primary ${c.primary.toFixed(2)})` : ''} loadgen ${c.loadgen.toFixed(2)} other ${c.other.toFixed(2)}${busy ? ' (busy)' : ''}`
+      : '';
+    log(
+      `  ${config.label}: ${fmt(r.msgs_per_s)} deliveries/s (floor ${fmt(floor)}), per connection ${r.per_conn_min}…${r.per_conn_max}, errors ${r.errors}${cpu}`,
+    );
     return row;
   } finally {
     await server.stop();
@@ -361,7 +398,13 @@ async function latencyRedis() {
     return null;
   }
   const redisPort = await freePort();
-  const redis = await start(redisBinary, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir()], {}, /Ready to accept connections/, 'redis-server');
+  const redis = await start(
+    redisBinary,
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir()],
+    {},
+    /Ready to accept connections/,
+    'redis-server',
+  );
   const servers = [];
   try {
     const env = { ADAPTER: 'redis', REDIS_URL: `redis://127.0.0.1:${redisPort}` };
@@ -370,7 +413,7 @@ async function latencyRedis() {
     const local = await client(`ws://127.0.0.1:${servers[0].port}/sub`);
     const remote = await client(`ws://127.0.0.1:${servers[1].port}/sub`);
     // The remote process subscribes lazily: wait until a message gets through.
-    for (let ok = false; !ok; ) {
+    for (let ok = false; !ok;) {
       const got = new Promise((r) => remote.ws.once('message', () => r(true)));
       pub.ws.send(Buffer.alloc(8));
       ok = await withTimeout(got, 200, 'probe').catch(() => false);
@@ -421,7 +464,12 @@ const report = {
   })),
   ratio2vs1: { total: +(two.total / one.total).toFixed(2), floor: +(two.floor / one.floor).toFixed(2) },
   ratio2vsSingleProcess: +(two.total / single.total).toFixed(2),
-  ratio2vs1PerRound: { median: +median(pairs).toFixed(2), min: +Math.min(...pairs).toFixed(2), max: +Math.max(...pairs).toFixed(2), rounds: pairs.map((x) => +x.toFixed(2)) },
+  ratio2vs1PerRound: {
+    median: +median(pairs).toFixed(2),
+    min: +Math.min(...pairs).toFixed(2),
+    max: +Math.max(...pairs).toFixed(2),
+    rounds: pairs.map((x) => +x.toFixed(2)),
+  },
   latencyMicroseconds: { workers: latency, ...(redisLatency ? { redis: redisLatency } : {}) },
 };
 if (flag('--json')) {
@@ -435,11 +483,15 @@ if (flag('--json')) {
         `${fmt(r.floorPerSecond).padStart(11)}   ${String(r.serverCores ?? 'n/a').padStart(12)}   ${(r.deliveriesPerServerCoreSecond === null ? 'n/a' : fmt(r.deliveriesPerServerCoreSecond)).padStart(15)}   ${String(r.otherCores ?? 'n/a').padStart(11)}   ${r.runs}${r.errors ? `, ${r.errors} errors` : ''}`,
     );
   }
-  for (const r of report.throughput) if (r.primaryCores !== null) console.log(`  ${r.label}: the primary (relay) used ${r.primaryCores} cores of the server's ${r.serverCores}`);
-  console.log(`  2 workers / 1 worker: ${report.ratio2vs1.total}× (floor ${report.ratio2vs1.floor}×); 2 workers / 1 plain process: ${report.ratio2vsSingleProcess}×`);
+  for (const r of report.throughput)
+    if (r.primaryCores !== null) console.log(`  ${r.label}: the primary (relay) used ${r.primaryCores} cores of the server's ${r.serverCores}`);
+  console.log(
+    `  2 workers / 1 worker: ${report.ratio2vs1.total}× (floor ${report.ratio2vs1.floor}×); 2 workers / 1 plain process: ${report.ratio2vsSingleProcess}×`,
+  );
   const p = report.ratio2vs1PerRound;
   console.log(`  2 workers / 1 worker, round by round: median ${p.median}× (${p.min}–${p.max}×: ${p.rounds.join(', ')})`);
-  const line = (name, s) => `  ${name.padEnd(34)} p50 ${s.p50.toFixed(0).padStart(6)} µs   p90 ${s.p90.toFixed(0).padStart(6)} µs   p99 ${s.p99.toFixed(0).padStart(6)} µs   (n=${s.n})`;
+  const line = (name, s) =>
+    `  ${name.padEnd(34)} p50 ${s.p50.toFixed(0).padStart(6)} µs   p90 ${s.p90.toFixed(0).padStart(6)} µs   p99 ${s.p99.toFixed(0).padStart(6)} µs   (n=${s.n})`;
   console.log('\nlatency, publisher client → subscriber client (payload timestamp)');
   console.log(line('same worker, one at a time', latency.sameWorker.sequential));
   console.log(line('other worker, one at a time', latency.otherWorker.sequential));

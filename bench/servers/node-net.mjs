@@ -16,7 +16,9 @@ const sockets = new Set();
 function handshake(socket, request) {
   const at = request.toLowerCase().indexOf('sec-websocket-key:');
   const key = request.slice(at + 18, request.indexOf('\r\n', at)).trim();
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${hash('sha1', key + GUID, 'base64')}\r\n\r\n`);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${hash('sha1', key + GUID, 'base64')}\r\n\r\n`,
+  );
 }
 
 /** Every complete frame of buf: unmasked, re-framed unmasked into out; returns [frames out, bytes used, closed]. */
@@ -37,7 +39,10 @@ function frames(buf, out) {
     }
     const start = pos + head + 4;
     if (start + len > buf.length) break;
-    const m0 = buf[start - 4], m1 = buf[start - 3], m2 = buf[start - 2], m3 = buf[start - 1];
+    const m0 = buf[start - 4],
+      m1 = buf[start - 3],
+      m2 = buf[start - 2],
+      m3 = buf[start - 1];
     for (let i = 0; i + 3 < len; i += 4) {
       buf[start + i] ^= m0;
       buf[start + i + 1] ^= m1;
@@ -46,7 +51,12 @@ function frames(buf, out) {
     }
     for (let i = len & ~3; i < len; i++) buf[start + i] ^= buf[start - 4 + (i & 3)];
     const opcode = buf[pos] & 0x0f;
-    const header = len < 126 ? Buffer.from([0x80 | opcode, len]) : len < 0x10000 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff]) : Buffer.from([0x80 | opcode, 127, 0, 0, 0, 0, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
+    const header =
+      len < 126
+        ? Buffer.from([0x80 | opcode, len])
+        : len < 0x10000
+          ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff])
+          : Buffer.from([0x80 | opcode, 127, 0, 0, 0, 0, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
     out.push(header, buf.subarray(start, start + len));
     if (opcode === 0x8) closed = true;
     pos = start + len;

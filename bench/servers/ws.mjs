@@ -12,8 +12,7 @@ import { control } from './control.mjs';
 const port = Number(process.env.PORT);
 const broadcast = process.env.MODE === 'broadcast';
 // DEFLATE=1: no context takeover both ways, as wsbolt and the load generator use it.
-const perMessageDeflate =
-  process.env.DEFLATE === '1' ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
+const perMessageDeflate = process.env.DEFLATE === '1' ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
 
 const wss = new WebSocketServer({ port, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, perMessageDeflate });
 wss.on('connection', (ws) => {
@@ -32,6 +31,8 @@ if (!process.env.WS_NO_BUFFER_UTIL) {
   try {
     createRequire(import.meta.url)('bufferutil');
     backend = 'bufferutil';
-  } catch {}
+  } catch {
+    // bufferutil not installed: ws uses its JavaScript masking
+  }
 }
 wss.on('listening', () => console.log(`ready backend=${backend}`));

@@ -40,7 +40,9 @@ const args = process.argv.slice(2);
 if (args[0] === '--replay') {
   const seed = Number(args[1]);
   const c = makeCase(seed);
-  console.log(JSON.stringify({ seed, config: c.cfg, mutations: c.mutations, actions: [...c.actions], cuts: c.cuts, otherCuts: c.other, length: c.bytes.length }, null, 1));
+  console.log(
+    JSON.stringify({ seed, config: c.cfg, mutations: c.mutations, actions: [...c.actions], cuts: c.cuts, otherCuts: c.other, length: c.bytes.length }, null, 1),
+  );
   console.log(`bytes: ${c.bytes.toString('hex').slice(0, 4000)}`);
   const { finding, log } = runCase(mods, c);
   console.log(`events (js): ${log.join(' ').slice(0, 4000)}`);
@@ -53,7 +55,9 @@ const seconds = Number(process.env.FUZZ_SECONDS ?? 300);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_000);
 const ignore = new Set((process.env.FUZZ_IGNORE ?? '').split(',').filter(Boolean));
 const findingsDir = join(root, 'test/fuzz/findings');
-console.log(`core-fuzz: ${seconds}s from seed ${seed}, backends: js${mods.backends.native ? ' + native + active(thresholds)' : ' only (addon not loaded: ' + nat.nativeLoadError + ')'}${ignore.size ? `, ignoring ${[...ignore]}` : ''}`);
+console.log(
+  `core-fuzz: ${seconds}s from seed ${seed}, backends: js${mods.backends.native ? ' + native + active(thresholds)' : ' only (addon not loaded: ' + nat.nativeLoadError + ')'}${ignore.size ? `, ignoring ${[...ignore]}` : ''}`,
+);
 
 let reported = 0;
 const kept = [];
@@ -85,10 +89,14 @@ while (Date.now() - started < seconds * 1000) {
     }
   }
   const elapsed = (Date.now() - started) / 1000;
-  console.log(`core-fuzz: ${elapsed.toFixed(0)}s ${total.cases} cases (${(total.cases / elapsed).toFixed(0)}/s), ${reported} findings reported, by kind ${JSON.stringify(byKind)}`);
+  console.log(
+    `core-fuzz: ${elapsed.toFixed(0)}s ${total.cases} cases (${(total.cases / elapsed).toFixed(0)}/s), ${reported} findings reported, by kind ${JSON.stringify(byKind)}`,
+  );
 }
 console.log(`core-fuzz: done: ${JSON.stringify(total)}`);
-console.log(`core-fuzz: findings by kind ${JSON.stringify(byKind)}; reported ${reported}${kept.length ? `; seeds ${kept.join(', ')} (files in test/fuzz/findings/)` : ''}`);
+console.log(
+  `core-fuzz: findings by kind ${JSON.stringify(byKind)}; reported ${reported}${kept.length ? `; seeds ${kept.join(', ')} (files in test/fuzz/findings/)` : ''}`,
+);
 
 let status = reported > 0 ? 1 : 0;
 const lf = args.indexOf('--libfuzzer');

@@ -62,9 +62,21 @@ const idleTimeout = useLoadgen ? SECONDS * 2 + 120 : 120;
 // allocation rate, and each step raises RSS by 10-20 MiB for good (more short-lived Buffers alive between
 // scavenges, and malloc keeps what it got). Pinning its size keeps those steps out of the trend.
 const nodeFlags = (process.env.SOAK_NODE_FLAGS ?? '--min-semi-space-size=16 --max-semi-space-size=16').split(/\s+/).filter(Boolean);
-const child = fork(join(root, 'test/adversarial/server-child.cjs'), [
-  JSON.stringify({ topic: 'soak', subscribePath: '/bcast', publishPath: '/bcast', perMessageDeflate: true, maxPayload: 4 * MiB, maxBackpressure: 4 * MiB, idleTimeout }),
-], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const child = fork(
+  join(root, 'test/adversarial/server-child.cjs'),
+  [
+    JSON.stringify({
+      topic: 'soak',
+      subscribePath: '/bcast',
+      publishPath: '/bcast',
+      perMessageDeflate: true,
+      maxPayload: 4 * MiB,
+      maxBackpressure: 4 * MiB,
+      idleTimeout,
+    }),
+  ],
+  { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+);
 let serverExit = null;
 child.on('exit', (code, signal) => (serverExit = { code, signal }));
 let nextId = 1;
@@ -99,7 +111,9 @@ const { port, backend } = await new Promise((resolve, reject) => {
   listening = resolve;
   setTimeout(() => reject(new Error('server child did not start within 20 s')), 20_000).unref();
 });
-log(`server on 127.0.0.1:${port} (backend ${backend}, node ${nodeFlags.join(' ') || 'default flags'}), ${SECONDS}s, load by ${useLoadgen ? 'bench/.build/loadgen' : 'Node clients'}, max slope ${MAX_SLOPE} MiB/min (RSS ${MAX_RSS_SLOPE})`);
+log(
+  `server on 127.0.0.1:${port} (backend ${backend}, node ${nodeFlags.join(' ') || 'default flags'}), ${SECONDS}s, load by ${useLoadgen ? 'bench/.build/loadgen' : 'Node clients'}, max slope ${MAX_SLOPE} MiB/min (RSS ${MAX_RSS_SLOPE})`,
+);
 
 // ---- load ----------------------------------------------------------------------------
 
@@ -108,7 +122,9 @@ let running = true;
 const loadgens = [];
 
 function runLoadgen(args) {
-  const p = spawn(LOADGEN, ['--host', '127.0.0.1', '--port', String(port), '--duration', String(Math.max(1, SECONDS - 1)), '--warmup', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(LOADGEN, ['--host', '127.0.0.1', '--port', String(port), '--duration', String(Math.max(1, SECONDS - 1)), '--warmup', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const result = { args: args.join(' '), out: '', err: '', exit: null };
   p.stdout.on('data', (d) => (result.out += d));
   p.stderr.on('data', (d) => {
@@ -173,7 +189,9 @@ async function churnOnce() {
     socket.on('error', () => {});
     const key = randomBytes(16).toString('base64');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    socket.write(
+      `GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
     await new Promise((resolve) => {
       socket.once('close', resolve);
@@ -333,9 +351,19 @@ const summary = {
   nodeFlags,
   samples: samples.length,
   rssMiB: { min: +(q(0) / MiB).toFixed(1), median: +(q(0.5) / MiB).toFixed(1), max: +(q(1) / MiB).toFixed(1) },
-  rssOutsideHeapMiB: samples.length ? { first: +(samples[0].rssOutsideHeap / MiB).toFixed(1), last: +(samples[samples.length - 1].rssOutsideHeap / MiB).toFixed(1) } : null,
-  newSpaceMiB: samples.length ? { first: +(samples[0].newSpace / MiB).toFixed(1), max: +(Math.max(...samples.map((s) => s.newSpace)) / MiB).toFixed(1), last: +(samples[samples.length - 1].newSpace / MiB).toFixed(1) } : null,
-  heapAfterGcMiB: gcSamples.length ? { first: +(gcSamples[0].heapUsed / MiB).toFixed(2), last: +(gcSamples[gcSamples.length - 1].heapUsed / MiB).toFixed(2) } : null,
+  rssOutsideHeapMiB: samples.length
+    ? { first: +(samples[0].rssOutsideHeap / MiB).toFixed(1), last: +(samples[samples.length - 1].rssOutsideHeap / MiB).toFixed(1) }
+    : null,
+  newSpaceMiB: samples.length
+    ? {
+        first: +(samples[0].newSpace / MiB).toFixed(1),
+        max: +(Math.max(...samples.map((s) => s.newSpace)) / MiB).toFixed(1),
+        last: +(samples[samples.length - 1].newSpace / MiB).toFixed(1),
+      }
+    : null,
+  heapAfterGcMiB: gcSamples.length
+    ? { first: +(gcSamples[0].heapUsed / MiB).toFixed(2), last: +(gcSamples[gcSamples.length - 1].heapUsed / MiB).toFixed(2) }
+    : null,
   slopesMiBPerMin: trends,
   thresholdsMiBPerMin: { heapAfterGc: MAX_SLOPE, rss: MAX_RSS_SLOPE },
   load: { ...counters, loadgen: loadgenResults },
@@ -350,9 +378,12 @@ const failures = [];
 // high allocation rate, and shrinks later): a step there is not a leak when the heap after GC stays flat.
 // So RSS fails the run when its growth is sustained and not explained by the V8 heap's committed size.
 if (sustained(trends.rss, MAX_RSS_SLOPE) && sustained(trends.rssOutsideHeap, MAX_RSS_SLOPE)) {
-  failures.push(`RSS grows ${trends.rss.last80.mibPerMin} MiB/min (last 80 %), ${trends.rss.last40.mibPerMin} MiB/min (last 40 %); outside the V8 heap ${trends.rssOutsideHeap.last80.mibPerMin} / ${trends.rssOutsideHeap.last40.mibPerMin} MiB/min`);
+  failures.push(
+    `RSS grows ${trends.rss.last80.mibPerMin} MiB/min (last 80 %), ${trends.rss.last40.mibPerMin} MiB/min (last 40 %); outside the V8 heap ${trends.rssOutsideHeap.last80.mibPerMin} / ${trends.rssOutsideHeap.last40.mibPerMin} MiB/min`,
+  );
 }
-if (sustained(trends.heapAfterGc, MAX_SLOPE)) failures.push(`heap after GC grows ${trends.heapAfterGc.last80.mibPerMin} MiB/min (last 80 %), ${trends.heapAfterGc.last40.mibPerMin} MiB/min (last 40 %)`);
+if (sustained(trends.heapAfterGc, MAX_SLOPE))
+  failures.push(`heap after GC grows ${trends.heapAfterGc.last80.mibPerMin} MiB/min (last 80 %), ${trends.heapAfterGc.last40.mibPerMin} MiB/min (last 40 %)`);
 if (uncaught.length) failures.push(`uncaught exceptions in the server: ${uncaught.slice(0, 3).join(' | ')}`);
 if (serverExit && serverExit.code !== 0) failures.push(`the server exited ${JSON.stringify(serverExit)}`);
 if (counters.churned === 0) failures.push('no churn connection completed');
@@ -360,7 +391,8 @@ if (stats && stats.connections !== 0) failures.push(`${stats.connections} connec
 if (useLoadgen) {
   for (const l of loadgenResults) {
     if (l.exit !== 0) failures.push(`loadgen ${l.args} exited ${l.exit}`);
-    else if (l.result && typeof l.result === 'object' && l.result.errors > 0) failures.push(`loadgen ${l.args} saw ${l.result.errors} errors ${JSON.stringify(l.result.error_kinds)}`);
+    else if (l.result && typeof l.result === 'object' && l.result.errors > 0)
+      failures.push(`loadgen ${l.args} saw ${l.result.errors} errors ${JSON.stringify(l.result.error_kinds)}`);
   }
 } else if (counters.echoed === 0 || counters.broadcastReceived === 0) failures.push('the Node clients got no echo or no broadcast');
 if (counters.churnErrors > Math.max(3, counters.churned * 0.01)) failures.push(`${counters.churnErrors} churn connections failed`);

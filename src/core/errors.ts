@@ -45,7 +45,12 @@ export class WsboltError extends Error {
   readonly closeCode: number | undefined;
   readonly detail: ProtocolErrorDetail | undefined;
 
-  constructor(code: ProtocolErrorCode | UsageErrorCode | string, message: string, closeCode?: number, options?: { cause?: unknown; detail?: ProtocolErrorDetail }) {
+  constructor(
+    code: ProtocolErrorCode | UsageErrorCode | string,
+    message: string,
+    closeCode?: number,
+    options?: { cause?: unknown; detail?: ProtocolErrorDetail },
+  ) {
     super(message, options);
     this.name = closeCode === undefined ? 'WsboltError' : 'WebSocketProtocolError';
     this.code = code;

@@ -43,15 +43,7 @@ function writeHeader(target: Buffer, at: number, firstByte: number, payloadLengt
 }
 
 /** Writes a whole frame (header, key, payload) at target[at]; returns its length. */
-function writeFrame(
-  backend: Backend,
-  target: Buffer,
-  at: number,
-  firstByte: number,
-  payload: Buffer | string,
-  length: number,
-  options: FrameOptions,
-): number {
+function writeFrame(backend: Backend, target: Buffer, at: number, firstByte: number, payload: Buffer | string, length: number, options: FrameOptions): number {
   const masked = options.mask === true;
   const hl = headerLength(length, masked);
   writeHeader(target, at, firstByte, length, masked);

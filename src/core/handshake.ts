@@ -14,7 +14,11 @@ export type Headers = Record<string, string | string[] | undefined>;
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2). */
 export function acceptKey(key: string): string {
   // crypto.hash (Node >= 20.12) is one call with no Hash object: a handshake storm spent 2 % in createHash.
-  return oneShotHash ? oneShotHash('sha1', key + GUID, 'base64') : createHash('sha1').update(key + GUID).digest('base64');
+  return oneShotHash
+    ? oneShotHash('sha1', key + GUID, 'base64')
+    : createHash('sha1')
+        .update(key + GUID)
+        .digest('base64');
 }
 
 const oneShotHash = typeof crypto.hash === 'function' ? crypto.hash : null;

@@ -102,7 +102,11 @@ export class MessageAssembler implements DataFrameSink {
       return protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the message exceeds maxPayload (${this.limits.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG);
     }
     if (this.fragments + 1 > this.limits.maxFragments) {
-      return protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `the message exceeds ${this.limits.maxFragments} frames`, this.limits.fragmentsCloseCode ?? CloseCode.MESSAGE_TOO_BIG);
+      return protocolError(
+        'WS_ERR_TOO_MANY_FRAGMENTS',
+        `the message exceeds ${this.limits.maxFragments} frames`,
+        this.limits.fragmentsCloseCode ?? CloseCode.MESSAGE_TOO_BIG,
+      );
     }
     if (opcode !== OPCODE_CONTINUATION) {
       this.opcode = opcode;

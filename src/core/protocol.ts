@@ -178,7 +178,10 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.deflate = options.deflate ?? null;
     this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
-      throw new WsboltError('ERR_DEFLATE_NEEDS_DRIVER', 'permessage-deflate with context takeover needs a driver that runs zlib jobs (onInflateNeeded / onDeflateNeeded)');
+      throw new WsboltError(
+        'ERR_DEFLATE_NEEDS_DRIVER',
+        'permessage-deflate with context takeover needs a driver that runs zlib jobs (onInflateNeeded / onDeflateNeeded)',
+      );
     }
     this.skipUtf8Validation = options.skipUtf8Validation === true;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -455,7 +458,9 @@ export class Protocol implements ControlFrameSink, MessageSink {
   onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
     this.messagesReceived++;
     if (compressed) {
-      const result = this.deflate ? inflateInline(this.deflate, data, this.maxPayload, this.offload) : { zlibError: new Error('RSV1 without permessage-deflate') };
+      const result = this.deflate
+        ? inflateInline(this.deflate, data, this.maxPayload, this.offload)
+        : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
         this.inflating = { isBinary };
@@ -478,12 +483,18 @@ export class Protocol implements ControlFrameSink, MessageSink {
   /** Checks an inflated message (bounded by maxPayload) and its text; null when the connection failed. */
   private checkInflated(out: InflateResult, isBinary: boolean): Buffer | null {
     if (out === 'too-big') {
-      this.fail(protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG));
+      this.fail(
+        protocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `the inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MESSAGE_TOO_BIG),
+      );
       return null;
     }
     if (!Buffer.isBuffer(out)) {
       // zlib's error (message, code, errno) stays reachable as the cause.
-      this.fail(new WsboltError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD, { cause: out.zlibError }));
+      this.fail(
+        new WsboltError('WS_ERR_INVALID_COMPRESSED_DATA', 'the compressed message is not valid DEFLATE data', CloseCode.INVALID_PAYLOAD, {
+          cause: out.zlibError,
+        }),
+      );
       return null;
     }
     if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {

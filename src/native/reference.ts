@@ -209,11 +209,7 @@ export function scanFrames(chunk: Uint8Array, offset: number, out: Float64Array,
     if (avail < headerLength) return stop(SCAN_INCOMPLETE);
 
     const key = masked
-      ? ((chunk[p + headerLength - 4]! << 24) |
-          (chunk[p + headerLength - 3]! << 16) |
-          (chunk[p + headerLength - 2]! << 8) |
-          chunk[p + headerLength - 1]!) >>>
-        0
+      ? ((chunk[p + headerLength - 4]! << 24) | (chunk[p + headerLength - 3]! << 16) | (chunk[p + headerLength - 2]! << 8) | chunk[p + headerLength - 1]!) >>> 0
       : 0;
     if (avail - headerLength < length) {
       out[OUT_HEADER_LENGTH] = headerLength;

@@ -101,11 +101,18 @@ export function connect<T = unknown>(url: string | URL, options: ConnectOptions<
   return attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
 }
 
-function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Record<string, string>, redirects: number, deadline: number): Promise<WebSocket<T>> {
+function attempt<T>(
+  target: Target,
+  options: ConnectOptions<T>,
+  extraHeaders: Record<string, string>,
+  redirects: number,
+  deadline: number,
+): Promise<WebSocket<T>> {
   const { url, secure } = target;
   const protocols = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
   const key = generateKey();
-  const deflateOptions = options.perMessageDeflate === false ? null : options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate;
+  const deflateOptions =
+    options.perMessageDeflate === false ? null : options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate;
   const offer = deflateOptions ? buildOffer(deflateOptions) : undefined;
   const headers = { ...extraHeaders, ...clientRequestHeaders({ key, protocols, origin: options.origin, extensions: offer }) };
   const requestOptions: https.RequestOptions = {
@@ -130,10 +137,13 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
       else resolve(ws!);
     };
     const request = (secure ? https : http).request(requestOptions);
-    const timer = setTimeout(() => {
-      request.destroy();
-      settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `the opening handshake with ${url.host} timed out`));
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        request.destroy();
+        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `the opening handshake with ${url.host} timed out`));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
 
     request.on('error', (error) => settle(error));
 
@@ -191,7 +201,8 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
     });
 
     request.on('upgrade', (response, socket: Socket, head: Buffer) => {
-      const checked = response.statusCode === 101 ? validateResponse(response.headers, key, protocols, offer !== undefined) : `unexpected status ${response.statusCode}`;
+      const checked =
+        response.statusCode === 101 ? validateResponse(response.headers, key, protocols, offer !== undefined) : `unexpected status ${response.statusCode}`;
       const agreed = typeof checked === 'string' || !checked.extensions ? null : acceptResponse(checked.extensions, deflateOptions!);
       const problem = typeof checked === 'string' ? checked : typeof agreed === 'string' ? agreed : null;
       if (problem !== null || typeof checked === 'string') {
@@ -235,7 +246,19 @@ function attempt<T>(target: Target, options: ConnectOptions<T>, extraHeaders: Re
 
 function tlsOptions(options: TlsOptions, url: URL): TlsOptions {
   const out: Record<string, unknown> = {};
-  for (const name of ['ca', 'cert', 'key', 'passphrase', 'pfx', 'servername', 'rejectUnauthorized', 'ciphers', 'minVersion', 'maxVersion', 'checkServerIdentity'] as const) {
+  for (const name of [
+    'ca',
+    'cert',
+    'key',
+    'passphrase',
+    'pfx',
+    'servername',
+    'rejectUnauthorized',
+    'ciphers',
+    'minVersion',
+    'maxVersion',
+    'checkServerIdentity',
+  ] as const) {
     if (options[name] !== undefined) out[name] = options[name];
   }
   // SNI needs a host name; an IP literal must not be sent as servername.

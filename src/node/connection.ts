@@ -664,11 +664,17 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const core = this.core;
     if (this.closedForHandlerFailure) {
       const clean = core.closeReceived && core.closeSent;
-      return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'handler_error', error: this.handlerFailure! } };
+      return {
+        code: clean ? core.closeCode : CloseCode.ABNORMAL,
+        reason: clean ? core.closeReason : '',
+        cause: { kind: 'handler_error', error: this.handlerFailure! },
+      };
     }
-    if (core.failure) return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
+    if (core.failure)
+      return { code: core.failure.closeCode ?? CloseCode.PROTOCOL_ERROR, reason: core.failure.message, cause: { kind: 'protocol_error', error: core.failure } };
     const clean = core.closeReceived && core.closeSent;
-    if (this.forcedEnd === 'timeout') return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
+    if (this.forcedEnd === 'timeout')
+      return { code: clean ? core.closeCode : CloseCode.ABNORMAL, reason: clean ? core.closeReason : '', cause: { kind: 'timeout' } };
     if (clean) return { code: core.closeCode, reason: core.closeReason, cause: { kind: core.peerStartedClosing ? 'remote' : 'local' } };
     if (this.forcedEnd === 'terminate') return { code: CloseCode.ABNORMAL, reason: '', cause: { kind: 'local' } };
     return { code: CloseCode.ABNORMAL, reason: '', cause: this.socketError ? { kind: 'abrupt', error: this.socketError } : { kind: 'abrupt' } };

@@ -202,7 +202,7 @@ export class NativeTransport implements Transport {
     const fd = handleOf(socket)?.fd;
     if (typeof fd !== 'number' || fd < 0 || socket.destroyed) return null;
     const taken: Buffer[] = [];
-    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) taken.push(chunk);
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null;) taken.push(chunk);
     let handle: NativeHandle;
     try {
       handle = binding.adopt(fd);

@@ -26,7 +26,10 @@ class Bucket {
   private tokens: number;
   private readonly cap: number;
 
-  constructor(private readonly rate: number | undefined, burst: number) {
+  constructor(
+    private readonly rate: number | undefined,
+    burst: number,
+  ) {
     this.cap = (rate ?? Infinity) * burst;
     this.tokens = this.cap;
   }

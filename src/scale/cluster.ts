@@ -190,7 +190,11 @@ async function shutdownWorker(value: unknown, adapter: IpcAdapter, message: Cont
   const closable = value as { close?: (options?: unknown) => unknown } | null;
   try {
     if (closable && typeof closable.close === 'function') {
-      await closable.close({ code: message.code ?? 1001, reason: message.reason ?? 'server shutting down', timeout: Math.max(0, (message.timeout ?? 10_000) - 500) });
+      await closable.close({
+        code: message.code ?? 1001,
+        reason: message.reason ?? 'server shutting down',
+        timeout: Math.max(0, (message.timeout ?? 10_000) - 500),
+      });
     }
   } catch {
     // exiting anyway
@@ -322,7 +326,12 @@ class Primary extends EventEmitter implements ClusterPrimary {
           worker.once('exit', () => resolve());
           const kill = setTimeout(() => worker.process.kill('SIGKILL'), timeout);
           worker.once('exit', () => clearTimeout(kill));
-          const shutdown: ControlMessage = { wsbolt: 'shutdown', timeout, ...(options.code === undefined ? {} : { code: options.code }), ...(options.reason === undefined ? {} : { reason: options.reason }) };
+          const shutdown: ControlMessage = {
+            wsbolt: 'shutdown',
+            timeout,
+            ...(options.code === undefined ? {} : { code: options.code }),
+            ...(options.reason === undefined ? {} : { reason: options.reason }),
+          };
           if (slot.readyAt > 0 && worker.isConnected()) {
             try {
               worker.send(shutdown, undefined, () => {});
@@ -340,7 +349,7 @@ class Primary extends EventEmitter implements ClusterPrimary {
 }
 
 async function startPrimary<R>(options: ClusterOptions<R>): Promise<ClusterPrimary> {
-  const count = Math.max(1, Math.floor(options.workers ?? (os.availableParallelism?.() ?? os.cpus().length)));
+  const count = Math.max(1, Math.floor(options.workers ?? os.availableParallelism?.() ?? os.cpus().length));
   nodeCluster.setupPrimary({ ...options.settings, serialization: 'advanced' });
   const primary = new Primary(options as ClusterOptions<unknown>);
   await primary.start(count);

@@ -290,7 +290,9 @@ class RedisPubSubAdapter implements RedisAdapter {
       if (!this.droppingReported) {
         this.droppingReported = true;
         this.reportError(
-          new Error(`Redis is unreachable and ${this.buffer.length} publishes (${this.bufferedBytes} bytes) are waiting: dropping further publishes until it is back`),
+          new Error(
+            `Redis is unreachable and ${this.buffer.length} publishes (${this.bufferedBytes} bytes) are waiting: dropping further publishes until it is back`,
+          ),
         );
       }
       return;

@@ -7,7 +7,8 @@ export const CLOSED = 3;
 export const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
-export const BINARY_TYPES: readonly string[] = typeof Blob === 'undefined' ? ['nodebuffer', 'arraybuffer', 'fragments'] : ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+export const BINARY_TYPES: readonly string[] =
+  typeof Blob === 'undefined' ? ['nodebuffer', 'arraybuffer', 'fragments'] : ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 export const EMPTY_BUFFER = Buffer.alloc(0);
 /** ws's default close timeout (ms). */

@@ -20,7 +20,6 @@ import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFA
 import { type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './options.js';
 import { WebSocket } from './websocket.js';
 
-
 const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
@@ -59,7 +58,10 @@ type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptO
 /** Sockets already upgraded (ws marks them the same way to catch a second handleUpgrade). */
 const upgraded = new WeakSet<object>();
 
-export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> extends EventEmitter {
+export class WebSocketServer<
+  T extends typeof WebSocket = typeof WebSocket,
+  U extends typeof http.IncomingMessage = typeof http.IncomingMessage,
+> extends EventEmitter {
   /** The options, ws's defaults filled in. */
   options: ServerOptions<T, U> & Record<string, any>;
   /** Open connections (absent with clientTracking: false). */
@@ -238,7 +240,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U ex
       // parameter, or offers none of which can be accepted, are refused with 400 (not declined).
       const offers = parseExtensions(secWebSocketExtensions);
       const deflateOffers = offers?.filter((offer) => offer.name === 'permessage-deflate') ?? [];
-      const accepted = deflateOffers.length > 0 && deflateOffers.every((offer) => validParams(offer.params)) ? acceptOffer(secWebSocketExtensions, this._deflateOptions) : null;
+      const accepted =
+        deflateOffers.length > 0 && deflateOffers.every((offer) => validParams(offer.params))
+          ? acceptOffer(secWebSocketExtensions, this._deflateOptions)
+          : null;
       if (offers === null || (deflateOffers.length > 0 && accepted === null)) {
         abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
         return;

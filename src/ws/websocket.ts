@@ -23,13 +23,7 @@ import type { CloseCause, Handler } from '../node/types.js';
 import { abortHandshake, initAsClient } from './client-handshake.js';
 import { BINARY_TYPES, type BinaryType, CLOSED, CLOSING, CONNECTING, EMPTY_BUFFER, OPEN, READY_STATES } from './constants.js';
 import { toWsError } from './errors.js';
-import {
-  type EventListenerOptions as ListenerOptions,
-  addEventListener,
-  getEventAttribute,
-  removeEventListener,
-  setEventAttribute,
-} from './event-target.js';
+import { type EventListenerOptions as ListenerOptions, addEventListener, getEventAttribute, removeEventListener, setEventAttribute } from './event-target.js';
 import type { WsPolicy } from './options.js';
 import type { WebSocketServer as _WebSocketServer, ServerOptions as _ServerOptions } from './server.js';
 
@@ -46,7 +40,6 @@ const HANDLER: Handler<WebSocket> = {
 };
 
 // ---- helpers ------------------------------------------------------------------------
-
 
 function isBlob(value: unknown): value is Blob {
   if (typeof Blob === 'undefined' || typeof value !== 'object' || value === null) return false;
@@ -71,7 +64,6 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   if (buf.length === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
 }
-
 
 function notOpenError(readyState: number): Error {
   return new Error(`WebSocket is not open: readyState ${readyState} (${READY_STATES[readyState]})`);
@@ -103,7 +95,8 @@ function failQueuedSends(ws: WebSocket, err: Error, cb: Callback | undefined): v
 }
 
 /** An event waiting for its turn when allowSynchronousEvents is false. */
-type Deferred = { kind: 'message'; data: Buffer; isBinary: boolean } | { kind: 'ping' | 'pong'; data: Buffer } | { kind: 'error'; error: Error } | { kind: 'close' };
+type Deferred =
+  { kind: 'message'; data: Buffer; isBinary: boolean } | { kind: 'ping' | 'pong'; data: Buffer } | { kind: 'error'; error: Error } | { kind: 'close' };
 
 // ---- the class ----------------------------------------------------------------------
 
@@ -529,7 +522,14 @@ export class WebSocket extends EventEmitter {
   }
 
   /** @internal Attaches the upgraded socket: the engine connection takes it over. */
-  _setSocket(socket: net.Socket, head: Buffer, options: ResolvedOptions, policy: WsPolicy, deflate: PerMessageDeflate | null = null, extensionsHeader = ''): void {
+  _setSocket(
+    socket: net.Socket,
+    head: Buffer,
+    options: ResolvedOptions,
+    policy: WsPolicy,
+    deflate: PerMessageDeflate | null = null,
+    extensionsHeader = '',
+  ): void {
     // Bytes that came with the upgrade are read first, as ws does.
     if (head.length > 0) socket.unshift(head);
     const engine = new EngineWebSocket<WebSocket>({
@@ -664,7 +664,8 @@ function flushCallbacks(ws: WebSocket): void {
   const callbacks = ws._pendingCallbacks!;
   ws._pendingCallbacks = null;
   ws._engine!.whenWritten((err) => {
-    const wsErr = err !== null && (err as WsboltError).code === 'ERR_CLOSED_WHILE_COMPRESSING' ? new Error('The socket was closed while data was being compressed') : err;
+    const wsErr =
+      err !== null && (err as WsboltError).code === 'ERR_CLOSED_WHILE_COMPRESSING' ? new Error('The socket was closed while data was being compressed') : err;
     for (const cb of callbacks) cb(wsErr);
   });
 }
@@ -749,6 +750,7 @@ export interface WebSocket {
   removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the value half of ws's WebSocketAlias, declared for @types/ws parity
 declare const WebSocketAlias: typeof WebSocket;
 interface WebSocketAlias extends WebSocket {}
 
@@ -777,7 +779,11 @@ export declare namespace WebSocket {
     | { valueOf(): string }
     | { [Symbol.toPrimitive](hint: string): string };
 
-  type VerifyClientCallbackSync<Request extends http.IncomingMessage = http.IncomingMessage> = (info: { origin: string; secure: boolean; req: Request }) => boolean;
+  type VerifyClientCallbackSync<Request extends http.IncomingMessage = http.IncomingMessage> = (info: {
+    origin: string;
+    secure: boolean;
+    req: Request;
+  }) => boolean;
   type VerifyClientCallbackAsync<Request extends http.IncomingMessage = http.IncomingMessage> = (
     info: { origin: string; secure: boolean; req: Request },
     callback: (res: boolean, code?: number, message?: string, headers?: http.OutgoingHttpHeaders) => void,
@@ -865,7 +871,10 @@ export declare namespace WebSocket {
   }
   interface EventListenerOptions extends ListenerOptions {}
 
-  type ServerOptions<U extends typeof WebSocketAlias = typeof WebSocketAlias, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> = _ServerOptions<U, V>;
+  type ServerOptions<
+    U extends typeof WebSocketAlias = typeof WebSocketAlias,
+    V extends typeof http.IncomingMessage = typeof http.IncomingMessage,
+  > = _ServerOptions<U, V>;
 
   interface AddressInfo {
     address: string;
@@ -874,9 +883,15 @@ export declare namespace WebSocket {
   }
 
   const Server: typeof _WebSocketServer;
-  type Server<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = _WebSocketServer<T, U>;
+  type Server<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = _WebSocketServer<
+    T,
+    U
+  >;
   const WebSocketServer: typeof _WebSocketServer;
-  type WebSocketServer<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = Server<T, U>;
+  type WebSocketServer<T extends typeof WebSocketAlias = typeof WebSocketAlias, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> = Server<
+    T,
+    U
+  >;
   const WebSocket: typeof WebSocketAlias;
   interface WebSocket extends WebSocketAlias {}
 

@@ -50,8 +50,13 @@ describe('frame headers claiming absurd lengths', () => {
     await attack;
     const after = await server.mem(true);
     const slowest = Math.max(...results.map((r) => r.ms));
-    console.log(`huge lengths: ${results.length} connections, slowest close ${slowest.toFixed(1)} ms; rtt ${JSON.stringify(rtt)}; arrayBuffers ${(before.arrayBuffers / MiB).toFixed(2)} -> ${(after.arrayBuffers / MiB).toFixed(2)} MiB, rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB`);
-    expect(results.filter((r) => r.code !== r.expected), 'close codes').toEqual([]);
+    console.log(
+      `huge lengths: ${results.length} connections, slowest close ${slowest.toFixed(1)} ms; rtt ${JSON.stringify(rtt)}; arrayBuffers ${(before.arrayBuffers / MiB).toFixed(2)} -> ${(after.arrayBuffers / MiB).toFixed(2)} MiB, rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB`,
+    );
+    expect(
+      results.filter((r) => r.code !== r.expected),
+      'close codes',
+    ).toEqual([]);
     expect(results.filter((r) => !r.ended).length, 'connections the server did not drop').toBe(0);
     expect(slowest, 'close frame after the header (ms)').toBeLessThan(RTT_BOUND_MS);
     expect(after.peakRss - before.rss, 'server RSS growth').toBeLessThan(rssBound(16 * MiB));
@@ -113,7 +118,9 @@ describe('allocation failure', () => {
     await withTimeout(attack, 60_000, 'attack');
     for (const s of sockets) if (s.frames.items.some((f) => f.opcode === 8)) codes.push(await s.closeCode());
     const stats = server.alive ? await server.stats() : null;
-    console.log(`allocation failure: ${sockets.length} connections, ${codes.length} closed by the server (codes ${[...new Set(codes)]}); server ${server.alive ? 'alive' : `exited ${server.exitCode}`}; uncaught: ${uncaught.split('\n').slice(0, 5).join(' | ') || 'none'}`);
+    console.log(
+      `allocation failure: ${sockets.length} connections, ${codes.length} closed by the server (codes ${[...new Set(codes)]}); server ${server.alive ? 'alive' : `exited ${server.exitCode}`}; uncaught: ${uncaught.split('\n').slice(0, 5).join(' | ') || 'none'}`,
+    );
     expect(uncaught, 'an exception escaped wsbolt (without a handler the process exits)').toBe('');
     expect(stats?.uncaught ?? -1).toBe(0);
     expect(server.alive).toBe(true);
@@ -146,7 +153,7 @@ async function writeAll(raw: RawClient, batches: Buffer[], stallMs = 3000): Prom
 function fragmentFlood(total: number, perBatch = 10_000): Buffer[] {
   const batches: Buffer[] = [];
   const one = clientFrame(0, 'x', { fin: false });
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const n = Math.min(perBatch, total - sent);
     const parts: Buffer[] = [];
     for (let i = 0; i < n; i++) parts.push(sent + i === 0 ? clientFrame(1, 'x', { fin: false }) : one);
@@ -173,7 +180,9 @@ describe('one-byte fragments', () => {
     const after = await server.mem(true);
     // The server reports the close once TCP is gone.
     const stats = await server.until({ closed: 1 }, 10_000, 'the flooding connection closed');
-    console.log(`fragments (cap 1000): close ${got} after ${ms.toFixed(0)} ms; rtt ${JSON.stringify(rtt)}; rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB; ${JSON.stringify(stats.lastCloses.slice(-1))}`);
+    console.log(
+      `fragments (cap 1000): close ${got} after ${ms.toFixed(0)} ms; rtt ${JSON.stringify(rtt)}; rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB; ${JSON.stringify(stats.lastCloses.slice(-1))}`,
+    );
     expect(got).toBe(1009);
     expect(stats.lastCloses.at(-1)?.error).toBe('WS_ERR_TOO_MANY_FRAGMENTS');
     expect(rtt.max).toBeLessThan(RTT_BOUND_MS);
@@ -207,7 +216,9 @@ describe('one-byte fragments', () => {
     await flood;
     const after = await server.mem(true);
     const stats = await server.until({ closed: 1 }, 10_000, 'the flooding connection closed');
-    console.log(`fragments (default cap): message echoed, then close ${got}; rtt ${JSON.stringify(rtt1)} / ${JSON.stringify(rtt2)}; rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB`);
+    console.log(
+      `fragments (default cap): message echoed, then close ${got}; rtt ${JSON.stringify(rtt1)} / ${JSON.stringify(rtt2)}; rss ${(before.rss / MiB).toFixed(1)} -> peak ${(after.peakRss / MiB).toFixed(1)} MiB`,
+    );
     expect(got).toBe(1009);
     expect(stats.lastCloses.at(-1)?.error).toBe('WS_ERR_TOO_MANY_FRAGMENTS');
     expect(Math.max(rtt1.max, rtt2.max)).toBeLessThan(RTT_BOUND_MS);

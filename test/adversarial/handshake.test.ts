@@ -50,7 +50,9 @@ describe('slowloris: the handshake one byte at a time', () => {
     }, 250);
     defer(() => clearInterval(drip));
 
-    const allClosed = Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.socket.destroyed ? resolve() : s.socket.once('close', () => resolve())))));
+    const allClosed = Promise.all(
+      sockets.map((s) => new Promise<void>((resolve) => (s.socket.destroyed ? resolve() : s.socket.once('close', () => resolve())))),
+    );
     // Bound: the timeout, plus slack for closing N sockets on a loaded machine.
     const bound = HANDSHAKE_TIMEOUT + 2500;
     const settled = withTimeout(allClosed, bound, 'slowloris connections closed').catch(() => null);
@@ -108,7 +110,15 @@ function malformed(): Case[] {
     { name: 'Sec-WebSocket-Protocol quoted', request: h({ 'Sec-WebSocket-Protocol': '"chat"' }), status: 400 },
     { name: 'Sec-WebSocket-Protocol with a duplicate', request: h({ 'Sec-WebSocket-Protocol': 'chat, chat' }), status: 400 },
     { name: 'headers over 16 KiB', request: h({ 'X-Filler': 'a'.repeat(17 * 1024) }), status: 431 },
-    { name: 'many headers over 16 KiB in total', request: h({}, undefined, Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(40)}`)), status: 431 },
+    {
+      name: 'many headers over 16 KiB in total',
+      request: h(
+        {},
+        undefined,
+        Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(40)}`),
+      ),
+      status: 431,
+    },
     { name: 'POST', request: h({}, 'POST /ws HTTP/1.1'), status: 405, head: /allow: GET/i },
     { name: 'PUT', request: h({}, 'PUT /ws HTTP/1.1', ['Content-Length: 0']), status: 405 },
     { name: 'HTTP/1.0', request: h({}, 'GET /ws HTTP/1.0'), status: 400 },
@@ -123,7 +133,11 @@ function malformed(): Case[] {
     { name: 'Origin not allowed', request: h({ Origin: 'http://evil.example' }), status: 403 },
     // Controls: unusual but valid requests are accepted.
     { name: 'control: mixed-case tokens, extra Connection tokens', request: h({ Upgrade: 'WebSocket', Connection: 'keep-alive, Upgrade' }), status: 101 },
-    { name: 'control: allowed Origin, malformed extension offer (ignored)', request: h({ Origin: 'http://good.example', 'Sec-WebSocket-Extensions': 'permessage-deflate; =; ;' }), status: 101 },
+    {
+      name: 'control: allowed Origin, malformed extension offer (ignored)',
+      request: h({ Origin: 'http://good.example', 'Sec-WebSocket-Extensions': 'permessage-deflate; =; ;' }),
+      status: 101,
+    },
   ];
 }
 
@@ -151,7 +165,9 @@ describe('malformed handshakes', () => {
     }
     const wrong = results.filter((r) => r.status !== r.expected);
     const open = results.filter((r) => r.expected !== 101 && !r.closed);
-    console.log(`malformed handshakes: ${results.length - wrong.length}/${results.length} as expected${wrong.length ? `; unexpected: ${wrong.map((r) => `${r.name}: ${r.status} (expected ${r.expected})`).join('; ')}` : ''}`);
+    console.log(
+      `malformed handshakes: ${results.length - wrong.length}/${results.length} as expected${wrong.length ? `; unexpected: ${wrong.map((r) => `${r.name}: ${r.status} (expected ${r.expected})`).join('; ')}` : ''}`,
+    );
 
     // Still alive and answering: a valid handshake on /ws gets 101 and an echo.
     const ok = await rawRequest(server.port, handshakeRequest('/', {}, 'GET /ws HTTP/1.1'));
@@ -164,7 +180,10 @@ describe('malformed handshakes', () => {
     expect(stats.uncaught).toBe(0);
     expect(after.rss - before.rss, 'server RSS growth').toBeLessThan(rssBound(32 * MiB));
     expect(wrong, 'answers with another status than expected').toEqual([]);
-    expect(open.map((r) => `${r.name} ${r.status}`), 'error answers not followed by the server closing the connection').toEqual([]);
+    expect(
+      open.map((r) => `${r.name} ${r.status}`),
+      'error answers not followed by the server closing the connection',
+    ).toEqual([]);
   }, 60_000);
 });
 
@@ -256,7 +275,9 @@ describe('TCP resets at every stage', () => {
     const stats = await server.until({ connections: 1 }, 15_000, 'connections back to the prober alone');
     const after = await server.mem(true);
     const rtt = summarize(times);
-    console.log(`resets: ${JSON.stringify(stages)}; closes ${JSON.stringify(stats.closes)}; rtt ${JSON.stringify(rtt)}; rss ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB (peak ${(after.peakRss / MiB).toFixed(1)})`);
+    console.log(
+      `resets: ${JSON.stringify(stages)}; closes ${JSON.stringify(stats.closes)}; rtt ${JSON.stringify(rtt)}; rss ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB (peak ${(after.peakRss / MiB).toFixed(1)})`,
+    );
     expect(server.alive).toBe(true);
     expect(stats.uncaught).toBe(0);
     expect(rtt.max, 'honest echo round trip during the resets (ms)').toBeLessThan(RTT_BOUND_MS);

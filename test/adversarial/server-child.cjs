@@ -115,10 +115,11 @@ async function serveWs() {
   return {
     connections: wss.clients,
     port: wss.address().port,
-    close: () => new Promise((resolve) => {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
   };
 }
 
@@ -126,39 +127,41 @@ async function serveWs() {
 let checkWaiters = () => {};
 
 async function main() {
-  server = wsApi ? await serveWs() : await wsbolt.serve({
-    host: '127.0.0.1',
-    port: 0,
-    ...serveOptions,
-    upgrade(req) {
-      if (slowUpgrade && req.path === slowUpgrade.path) {
-        return new Promise((resolve) => setTimeout(resolve, slowUpgrade.ms)).then(() =>
-          slowUpgrade.reject ? wsbolt.reject(slowUpgrade.reject, 'refused') : { data: { path: req.path } },
-        );
-      }
-      return { data: { path: req.path } };
-    },
-    open(ws) {
-      opened++;
-      if (topic && (!subscribePath || ws.data.path === subscribePath)) ws.subscribe(topic);
-      checkWaiters();
-    },
-    message(ws, data, isBinary) {
-      messages++;
-      messageBytes += data.length;
-      if (publishPath && ws.data.path === publishPath) server.publish(topic, data, { binary: isBinary });
-      else if (echo) ws.send(data, { binary: isBinary });
-    },
-    close(_ws, code, _reason, cause) {
-      const key = `${code}/${cause.kind}`;
-      closes[key] = (closes[key] || 0) + 1;
-      lastCloses.push({ code, kind: cause.kind, error: cause.error ? String(cause.error.code || cause.error.message) : undefined });
-      if (lastCloses.length > 50) lastCloses.shift();
-      closed++;
-      // server.connections drops the connection right after this callback.
-      setImmediate(checkWaiters);
-    },
-  });
+  server = wsApi
+    ? await serveWs()
+    : await wsbolt.serve({
+        host: '127.0.0.1',
+        port: 0,
+        ...serveOptions,
+        upgrade(req) {
+          if (slowUpgrade && req.path === slowUpgrade.path) {
+            return new Promise((resolve) => setTimeout(resolve, slowUpgrade.ms)).then(() =>
+              slowUpgrade.reject ? wsbolt.reject(slowUpgrade.reject, 'refused') : { data: { path: req.path } },
+            );
+          }
+          return { data: { path: req.path } };
+        },
+        open(ws) {
+          opened++;
+          if (topic && (!subscribePath || ws.data.path === subscribePath)) ws.subscribe(topic);
+          checkWaiters();
+        },
+        message(ws, data, isBinary) {
+          messages++;
+          messageBytes += data.length;
+          if (publishPath && ws.data.path === publishPath) server.publish(topic, data, { binary: isBinary });
+          else if (echo) ws.send(data, { binary: isBinary });
+        },
+        close(_ws, code, _reason, cause) {
+          const key = `${code}/${cause.kind}`;
+          closes[key] = (closes[key] || 0) + 1;
+          lastCloses.push({ code, kind: cause.kind, error: cause.error ? String(cause.error.code || cause.error.message) : undefined });
+          if (lastCloses.length > 50) lastCloses.shift();
+          closed++;
+          // server.connections drops the connection right after this callback.
+          setImmediate(checkWaiters);
+        },
+      });
   const statsOf = () => ({ connections: server.connections.size, opened, closed, closes, lastCloses, uncaught, messages, messageBytes });
   checkWaiters = () => {
     if (waiters.length === 0) return;
@@ -191,8 +194,24 @@ async function main() {
         sample();
         if (server.connections.size <= 200) sampleConnections(server);
         const m = process.memoryUsage();
-        const spaces = msg.spaces ? Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.space_size])) : undefined;
-        reply({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, peakRss, peakBuffered, anyPaused, spaces });
+        const spaces = msg.spaces
+          ? Object.fromEntries(
+              require('node:v8')
+                .getHeapSpaceStatistics()
+                .map((sp) => [sp.space_name, sp.space_size]),
+            )
+          : undefined;
+        reply({
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
+          external: m.external,
+          arrayBuffers: m.arrayBuffers,
+          peakRss,
+          peakBuffered,
+          anyPaused,
+          spaces,
+        });
         break;
       }
       case 'reset':

@@ -105,8 +105,14 @@ export class ServerChild extends EventEmitter {
     const script = path.join(__dirname, 'server-child.cjs');
     const child =
       limits.virtualKb && !SANITIZED
-        ? spawn('sh', ['-c', `ulimit -v ${limits.virtualKb} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
-        : fork(script, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: limits.virtualKb ? sanitizerAllocationLimit() : process.env });
+        ? spawn('sh', ['-c', `ulimit -v ${limits.virtualKb} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, JSON.stringify(options)], {
+            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          })
+        : fork(script, [JSON.stringify(options)], {
+            execArgv: ['--expose-gc'],
+            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            env: limits.virtualKb ? sanitizerAllocationLimit() : process.env,
+          });
     const server = new ServerChild(child);
     defer?.(() => server.stop());
     const listening = await withTimeout(
@@ -122,7 +128,8 @@ export class ServerChild extends EventEmitter {
     server.backend = listening.backend;
     // The child follows WSBOLT_NO_NATIVE: it must run the backend this project is about.
     const expected = process.env.WSBOLT_EXPECT_BACKEND;
-    if (expected && server.backend !== expected) throw new Error(`the server child runs the ${server.backend} backend, expected ${expected} (is the addon built?)`);
+    if (expected && server.backend !== expected)
+      throw new Error(`the server child runs the ${server.backend} backend, expected ${expected} (is the addon built?)`);
     return server;
   }
 
@@ -267,7 +274,11 @@ export async function rawRequest(port: number, request: string | Buffer, ms = 50
   // An error answer must be followed by the server closing the connection.
   let closed = raw.isClosed || raw.isEnded;
   if (raw.status !== 101 && !closed) {
-    closed = await withTimeout(raw.closed.then(() => true), 2000, 'close after the answer').catch(() => false);
+    closed = await withTimeout(
+      raw.closed.then(() => true),
+      2000,
+      'close after the answer',
+    ).catch(() => false);
   }
   raw.destroy();
   return { status: raw.status, head: raw.head, closed };

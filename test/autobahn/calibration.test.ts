@@ -33,10 +33,14 @@ let dir = '';
 async function harness(mode: 'server' | 'client', testee: string, agent: string, sections: string) {
   const outdir = join(dir, agent);
   try {
-    await exec(process.execPath, [join(root, 'autobahn/run.mjs'), '--mode', mode, '--testee', testee, '--agent', agent, '--sections', sections, '--outdir', outdir], {
-      cwd: root,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    await exec(
+      process.execPath,
+      [join(root, 'autobahn/run.mjs'), '--mode', mode, '--testee', testee, '--agent', agent, '--sections', sections, '--outdir', outdir],
+      {
+        cwd: root,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
   } catch (error: any) {
     if (typeof error.code !== 'number') throw error; // killed or not started
   }
@@ -100,7 +104,8 @@ describe.runIf(!process.env.WSBOLT_NO_NATIVE)('autobahn calibration', () => {
       for (const id of expectedIds) {
         const e = run.cases[id]!;
         const [behavior, behaviorClose] = wsExpected(id);
-        if (e.behavior !== behavior || e.behaviorClose !== behaviorClose) wrong.push(`${id}: ${e.behavior}/${e.behaviorClose}, expected ${behavior}/${behaviorClose}`);
+        if (e.behavior !== behavior || e.behaviorClose !== behaviorClose)
+          wrong.push(`${id}: ${e.behavior}/${e.behaviorClose}, expected ${behavior}/${behaviorClose}`);
       }
       expect(wrong).toEqual([]);
       // ws fails the too-many-fragments cases itself, with 1008, and the 6.4.x ones at the end of the message, with 1007.

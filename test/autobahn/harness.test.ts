@@ -116,14 +116,24 @@ describe.runIf(!process.env.WSBOLT_NO_NATIVE)('autobahn harness', () => {
 
   it('negotiates permessage-deflate with Autobahn’s offers and accepts', async () => {
     const { offerString, serverAccept, clientAccept } = await load('lib/deflate.mjs');
-    expect(offerString([[true, 9]])).toBe('permessage-deflate; client_no_context_takeover; client_max_window_bits; server_no_context_takeover; server_max_window_bits=9');
+    expect(offerString([[true, 9]])).toBe(
+      'permessage-deflate; client_no_context_takeover; client_max_window_bits; server_no_context_takeover; server_max_window_bits=9',
+    );
     const wsOffer = 'permessage-deflate; client_max_window_bits';
     expect(serverAccept(wsOffer, [[false, 0]])?.header).toBe('permessage-deflate');
     expect(serverAccept(wsOffer, [[true, 0]])).toBeNull(); // needs client_no_context_takeover in the offer
     expect(serverAccept(wsOffer, [[false, 9]])?.header).toBe('permessage-deflate; client_max_window_bits=9');
-    expect(serverAccept(`${wsOffer}, permessage-deflate`, [[true, 9], [true, 0], [false, 0]])?.header).toBe('permessage-deflate');
+    expect(
+      serverAccept(`${wsOffer}, permessage-deflate`, [
+        [true, 9],
+        [true, 0],
+        [false, 0],
+      ])?.header,
+    ).toBe('permessage-deflate');
     expect(serverAccept('permessage-deflate; server_max_window_bits=16', [[false, 0]])).toBeNull();
-    expect(serverAccept('x-other, permessage-deflate; server_no_context_takeover', [[false, 0]])?.header).toBe('permessage-deflate; server_no_context_takeover');
+    expect(serverAccept('x-other, permessage-deflate; server_no_context_takeover', [[false, 0]])?.header).toBe(
+      'permessage-deflate; server_no_context_takeover',
+    );
     expect(clientAccept('permessage-deflate; server_no_context_takeover; client_max_window_bits=10').codec.ownWindowBits).toBe(10);
     expect(clientAccept('permessage-deflate; bogus').error).toMatch(/bogus/);
   });
@@ -142,8 +152,16 @@ describe.runIf(!process.env.WSBOLT_NO_NATIVE)('autobahn harness', () => {
       return sent;
     };
     expect(frames(4 * 1024 * 1024, 256).length).toBe(16385); // case 9.3.2
-    expect(frames(10, 5)).toEqual([[1, false, 5], [0, false, 5], [0, true, 0]]);
-    expect(frames(11, 5)).toEqual([[1, false, 5], [0, false, 5], [0, true, 1]]);
+    expect(frames(10, 5)).toEqual([
+      [1, false, 5],
+      [0, false, 5],
+      [0, true, 0],
+    ]);
+    expect(frames(11, 5)).toEqual([
+      [1, false, 5],
+      [0, false, 5],
+      [0, true, 1],
+    ]);
     expect(frames(5, 5)).toEqual([[1, true, 5]]);
   });
 });

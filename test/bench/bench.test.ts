@@ -194,17 +194,38 @@ describe('bench instrument', () => {
   });
 
   // Fixed results: two scenarios, three contestants.
-  const summary = (median: number, extra: object = {}) => ({ median, min: median, max: median, runsUsed: 3, runsTotal: 3, allNoisy: false, limited: 0, errors: 0, failures: 0, ...extra });
+  const summary = (median: number, extra: object = {}) => ({
+    median,
+    min: median,
+    max: median,
+    runsUsed: 3,
+    runsTotal: 3,
+    allNoisy: false,
+    limited: 0,
+    errors: 0,
+    failures: 0,
+    ...extra,
+  });
   const contestant = (label: string) => ({ label, backend: null, runs: [], failures: [] });
   const results = [
     {
-      id: 'a', name: 'echo-32', title: 'echo 32 B text', unit: 'msgs/s', better: 'higher', load: { mode: 'echo' },
+      id: 'a',
+      name: 'echo-32',
+      title: 'echo 32 B text',
+      unit: 'msgs/s',
+      better: 'higher',
+      load: { mode: 'echo' },
       contestants: { wsbolt: contestant('wsbolt'), ws: contestant('ws'), bun: contestant('bun') },
       summary: { wsbolt: summary(800_000), ws: summary(100_000), bun: summary(1_600_000, { limited: 1 }) },
       ratios: { wsbolt: 8, ws: 1, bun: 16 },
     },
     {
-      id: 'g', name: 'idle', title: 'idle memory', unit: 'KB/conn', better: 'lower', load: { mode: 'idle' },
+      id: 'g',
+      name: 'idle',
+      title: 'idle memory',
+      unit: 'KB/conn',
+      better: 'lower',
+      load: { mode: 'idle' },
       contestants: { wsbolt: contestant('wsbolt'), ws: contestant('ws') },
       summary: { wsbolt: summary(4), ws: summary(6) },
       ratios: { wsbolt: 1.5, ws: 1 },
@@ -290,7 +311,7 @@ describe('bench instrument', () => {
     expect(by.uws.scenarios).toBeUndefined(); // every scenario, deflate ones included
   });
 
-  it.runIf(built)('a stray WSBOLT_TRANSPORT in the caller\'s shell cannot turn wsbolt into wsbolt-stream', async () => {
+  it.runIf(built)("a stray WSBOLT_TRANSPORT in the caller's shell cannot turn wsbolt into wsbolt-stream", async () => {
     const { contestants } = await load('contestants.mjs');
     const { list } = await withEnv('WSBOLT_TRANSPORT', 'stream', () => contestants(['wsbolt', 'wsbolt-stream']));
     const env = Object.fromEntries(list.map((c: any) => [c.name, c.env.WSBOLT_TRANSPORT]));
@@ -376,7 +397,12 @@ describe('bench instrument', () => {
   // Fixed results with uWS and the stream path; a reference run as stream-reference.json holds one.
   const results17 = [
     {
-      id: 'a', name: 'echo-32', title: 'echo 32 B text', unit: 'msgs/s', better: 'higher', load: { mode: 'echo' },
+      id: 'a',
+      name: 'echo-32',
+      title: 'echo 32 B text',
+      unit: 'msgs/s',
+      better: 'higher',
+      load: { mode: 'echo' },
       contestants: { wsbolt: contestant('wsbolt'), 'wsbolt-stream': contestant('wsbolt-stream'), uws: contestant('uws'), ws: contestant('ws') },
       // uWS saturated the load generator: its figure is a floor, so wsbolt's 0.9× is at most 0.9×.
       summary: { wsbolt: summary(900_000), 'wsbolt-stream': summary(850_000), uws: summary(1_000_000, { limited: 1 }), ws: summary(100_000) },
@@ -384,20 +410,35 @@ describe('bench instrument', () => {
     },
     {
       // wsbolt saturated it and is ahead anyway: met, as a floor.
-      id: 'b', name: 'echo-1k', title: 'echo 1 KiB binary', unit: 'msgs/s', better: 'higher', load: { mode: 'echo' },
+      id: 'b',
+      name: 'echo-1k',
+      title: 'echo 1 KiB binary',
+      unit: 'msgs/s',
+      better: 'higher',
+      load: { mode: 'echo' },
       contestants: { wsbolt: contestant('wsbolt'), uws: contestant('uws'), ws: contestant('ws') },
       summary: { wsbolt: summary(550_000, { limited: 2 }), uws: summary(500_000), ws: summary(100_000) },
       ratios: { wsbolt: 5.5, uws: 5, ws: 1 },
     },
     {
       // wsbolt saturated it and is behind: its real rate may be higher, so no verdict.
-      id: 'c', name: 'echo-64k', title: 'echo 64 KiB binary', unit: 'msgs/s', better: 'higher', load: { mode: 'echo' },
+      id: 'c',
+      name: 'echo-64k',
+      title: 'echo 64 KiB binary',
+      unit: 'msgs/s',
+      better: 'higher',
+      load: { mode: 'echo' },
       contestants: { wsbolt: contestant('wsbolt'), uws: contestant('uws'), ws: contestant('ws') },
       summary: { wsbolt: summary(40_000, { limited: 1 }), uws: summary(50_000), ws: summary(20_000) },
       ratios: { wsbolt: 2, uws: 2.5, ws: 1 },
     },
     {
-      id: 'g', name: 'idle', title: 'idle memory', unit: 'KB/conn', better: 'lower', load: { mode: 'idle' },
+      id: 'g',
+      name: 'idle',
+      title: 'idle memory',
+      unit: 'KB/conn',
+      better: 'lower',
+      load: { mode: 'idle' },
       contestants: { wsbolt: contestant('wsbolt'), 'wsbolt-stream': contestant('wsbolt-stream'), uws: contestant('uws'), ws: contestant('ws') },
       summary: { wsbolt: summary(1.2), 'wsbolt-stream': summary(6.4), uws: summary(0.7), ws: summary(7.2) },
       ratios: { wsbolt: 6, 'wsbolt-stream': 7.2 / 6.4, uws: 7.2 / 0.7, ws: 1 },
@@ -430,25 +471,34 @@ describe('bench instrument', () => {
     const alone = targetRows(results17).find((t: any) => t.scenario === 'a' && t.contestant === 'wsbolt-stream');
     expect(alone).toMatchObject({ met: null, note: 'no reference figure for a) in the reference run' });
     // Figures from another machine or Node: the difference is shown, the verdict withheld.
-    const elsewhere = targetRows(results17, { ...reference, mismatch: 'the reference run had cpu X; this one cpu Y' })
-      .find((t: any) => t.scenario === 'a' && t.contestant === 'wsbolt-stream');
+    const elsewhere = targetRows(results17, { ...reference, mismatch: 'the reference run had cpu X; this one cpu Y' }).find(
+      (t: any) => t.scenario === 'a' && t.contestant === 'wsbolt-stream',
+    );
     expect(elsewhere.achieved).toBeCloseTo(850 / 880);
     expect(elsewhere).toMatchObject({ met: null, note: 'reference from another setup: the reference run had cpu X; this one cpu Y' });
     // Issue 6's targets are still judged, with the same floor rule.
     expect(find('a', 'wsbolt', 6)).toMatchObject({ achieved: 9, met: true, bound: null });
   });
 
-  it('prints issue 17\'s targets with floors and ceilings marked, and draws the ones this run can place', async () => {
+  it("prints issue 17's targets with floors and ceilings marked, and draws the ones this run can place", async () => {
     const { targetsTable, overviewTable, resultDocument } = await load('report.mjs');
     const { chartSvg } = await load('svg.mjs');
     const { benchSection } = await load('readme.mjs');
     const table: string = targetsTable(results17, reference);
     expect(table.split('\n')[0]).toBe('| issue | scenario | contestant | target | achieved | |');
-    expect(table).toContain('| 17 | a) echo 32 B text | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≤ 0.90× (uws: load generator above 90 %, a floor) | missed |');
-    expect(table).toContain('| 17 | b) echo 1 KiB binary | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≥ 1.10× (wsbolt: load generator above 90 %, a floor) | met |');
-    expect(table).toContain('| 17 | c) echo 64 KiB binary | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≥ 0.80× (wsbolt: load generator above 90 %, a floor) | not settled (load generator limited) |');
+    expect(table).toContain(
+      '| 17 | a) echo 32 B text | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≤ 0.90× (uws: load generator above 90 %, a floor) | missed |',
+    );
+    expect(table).toContain(
+      '| 17 | b) echo 1 KiB binary | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≥ 1.10× (wsbolt: load generator above 90 %, a floor) | met |',
+    );
+    expect(table).toContain(
+      '| 17 | c) echo 64 KiB binary | wsbolt (native transport) vs uWebSockets.js | ≥ uWebSockets.js | ≥ 0.80× (wsbolt: load generator above 90 %, a floor) | not settled (load generator limited) |',
+    );
     expect(table).toContain('| 17 | g) idle memory | wsbolt (native transport) | ≤ 1.5 KB per connection | 1.20 KB/conn | met |');
-    expect(table).toContain('| 17 | a) echo 32 B text | wsbolt (native on streams) vs wsbolt, run of 2026-11-22 | within 5 % of wsbolt before the native transport | 0.97× | met |');
+    expect(table).toContain(
+      '| 17 | a) echo 32 B text | wsbolt (native on streams) vs wsbolt, run of 2026-11-22 | within 5 % of wsbolt before the native transport | 0.97× | met |',
+    );
 
     const overview: string = overviewTable(results17);
     expect(overview.split('\n')[0]).toBe('| scenario | unit | wsbolt (native transport) | wsbolt (native on streams) | ws + bufferutil | uWebSockets.js |');
@@ -480,7 +530,7 @@ describe('bench instrument', () => {
     expect(section).toContain('| 17 | a) echo 32 B text | wsbolt (native on streams) vs wsbolt, run of 2026-11-22 |');
   });
 
-  it('keeps wsbolt\'s figures from before the native transport, and says when they come from another machine', async () => {
+  it("keeps wsbolt's figures from before the native transport, and says when they come from another machine", async () => {
     const { loadReference, referenceMismatch, referenceFrom } = await load('reference.mjs');
     const stored = loadReference();
     expect(stored.contestant).toBe('wsbolt');
@@ -496,9 +546,13 @@ describe('bench instrument', () => {
   });
 
   const uws = (() => {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(lib('contestants.mjs'))}).then((m) => console.log(JSON.stringify(m.findUws())))`], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import(${JSON.stringify(lib('contestants.mjs'))}).then((m) => console.log(JSON.stringify(m.findUws())))`],
+      {
+        encoding: 'utf8',
+      },
+    );
     try {
       return JSON.parse(r.stdout) as { path?: string; missing?: string };
     } catch {

@@ -20,7 +20,15 @@ import { HOST, ROOT, start, useCleanup, withoutSanitizers, withTimeout, wsConnec
 const defer = useCleanup();
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const SCREENSHOT = `${ROOT}/test/browser/artifacts/${backend === 'native' ? 'chat.png' : `chat-${backend}.png`}`;
 
 /** Where playwright-core would load from (an optional devDependency, imported dynamically), or null. Honours NODE_PATH. */
@@ -33,7 +41,9 @@ function findPlaywright(): string | null {
 }
 
 const playwrightPath = findPlaywright();
-const version = existsSync(CHROMIUM) ? (spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8', env: withoutSanitizers() }).stdout.match(/[\d.]+/)?.[0] ?? '?') : '?';
+const version = existsSync(CHROMIUM)
+  ? (spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8', env: withoutSanitizers() }).stdout.match(/[\d.]+/)?.[0] ?? '?')
+  : '?';
 const missing = !existsSync(CHROMIUM)
   ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
   : !playwrightPath

@@ -56,7 +56,8 @@ function failing(name: Name, how: How, thrown: Error, reports: Queue<Report> | n
 async function trigger(name: Name, ws: WebSocket, peer: { send(d: string): void; ping(d: string): void }): Promise<void> {
   if (name === 'message') peer.send('hello');
   else if (name === 'ping') peer.ping('p');
-  else if (name === 'pong') ws.ping('p'); // the server answers with a pong
+  else if (name === 'pong')
+    ws.ping('p'); // the server answers with a pong
   else if (name === 'drain') ws.send(Buffer.alloc(4 << 20)); // BACKPRESSURE: a drain is owed
 }
 

@@ -107,7 +107,9 @@ describe('bad answers from the server', () => {
   }
 
   it('a wrong Sec-WebSocket-Accept', async () => {
-    const raw = await answering(() => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+    const raw = await answering(
+      () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+    );
     const error = await refused(raw.url);
     expect(error).toBeInstanceOf(WsboltError);
     expect(error.code).toBe('ERR_INVALID_HANDSHAKE');
@@ -202,7 +204,8 @@ describe('bad answers from the server', () => {
   it('401 with WWW-Authenticate: status, headers and body on the error', async () => {
     const body = '{"error":"token expired"}';
     const raw = await answering(
-      () => `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="api", error="invalid_token"\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      () =>
+        `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="api", error="invalid_token"\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     );
     const error = await refused(raw.url, { headers: { Authorization: 'Bearer old' } });
     expect(error).toBeInstanceOf(UnexpectedResponseError);

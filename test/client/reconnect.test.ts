@@ -38,7 +38,10 @@ async function start<T = unknown>(url: string, options: Omit<ReconnectingOptions
     reconnecting: (attempt, delay, cause) => attempts.push({ attempt, delay, cause }),
     giveUp: (cause) => giveUps.push(cause),
   });
-  clientPromise.then((c) => defer(() => c.close()), () => {});
+  clientPromise.then(
+    (c) => defer(() => c.close()),
+    () => {},
+  );
   return { clientPromise, attempts, giveUps, ...rec };
 }
 

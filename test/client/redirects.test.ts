@@ -146,7 +146,8 @@ describe('redirects', () => {
 
   it('an absolute same-origin Location written as http:// keeps credentials (ws: and http: share an origin)', async () => {
     const same = await rawServer(({ socket, request }) => {
-      if (request.target === '/start') socket.end(`HTTP/1.1 302 Found\r\nLocation: http://${HOST}:${socket.localPort}/target\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      if (request.target === '/start')
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: http://${HOST}:${socket.localPort}/target\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       else socket.write(switchingProtocols(request));
     });
     await client(`${same.url}/start`, { followRedirects: true, headers: credentials });
@@ -157,7 +158,8 @@ describe('redirects', () => {
 
   it('once credentials are dropped they stay dropped, even when a later hop returns to the first origin', async () => {
     const target = await rawServer(({ socket, request }) => {
-      if (request.target === '/start') socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://${HOST}:${other.port}/bounce\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      if (request.target === '/start')
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://${HOST}:${other.port}/bounce\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       else socket.write(switchingProtocols(request));
     });
     const other = await redirecting(`ws://${HOST}:${target.port}/back`);

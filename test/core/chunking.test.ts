@@ -63,7 +63,11 @@ describe('chunking', () => {
 
   it('one byte at a time', () => {
     const r = protocolRecorder('server');
-    feed(r.protocol, bytes, Array.from({ length: bytes.length }, (_, i) => i));
+    feed(
+      r.protocol,
+      bytes,
+      Array.from({ length: bytes.length }, (_, i) => i),
+    );
     expect(r.events).toEqual(expected);
   });
 
@@ -74,7 +78,11 @@ describe('chunking', () => {
       const n = 1 + random.int(12);
       for (let i = 0; i < n; i++) cuts.add(1 + random.int(bytes.length - 1));
       const r = protocolRecorder('server');
-      feed(r.protocol, bytes, [...cuts].sort((x, y) => x - y));
+      feed(
+        r.protocol,
+        bytes,
+        [...cuts].sort((x, y) => x - y),
+      );
       expect(r.events, `cuts ${[...cuts]}`).toEqual(expected);
     }
   });

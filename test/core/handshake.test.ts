@@ -21,7 +21,14 @@ import { RFC_ACCEPT, RFC_KEY, acceptFor, parseHead } from '../kit/index.js';
 
 /** A valid client handshake (§4.1) as header map; overrides replace, undefined removes. */
 function request(overrides: Headers = {}): Headers {
-  const headers: Headers = { host: 'example.com', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '13', ...overrides };
+  const headers: Headers = {
+    host: 'example.com',
+    upgrade: 'websocket',
+    connection: 'Upgrade',
+    'sec-websocket-key': RFC_KEY,
+    'sec-websocket-version': '13',
+    ...overrides,
+  };
   for (const name of Object.keys(headers)) if (headers[name] === undefined) delete headers[name];
   return headers;
 }
@@ -120,19 +127,32 @@ describe("§4.2.1 reading the client's opening handshake", () => {
     expect(refusal('GET', '1.1', request({ upgrade: undefined }))).toMatchObject({ status: 400, reason: 'missing or invalid Upgrade: websocket header' });
     expect(refusal('GET', '1.1', request({ upgrade: 'h2c' })).status).toBe(400);
     expect(refusal('GET', '1.1', request({ upgrade: 'websockets' })).status).toBe(400);
-    for (const upgrade of ['WebSocket', 'WEBSOCKET', 'h2c, websocket'] as const) expect(isRejection(validateRequest('GET', '1.1', request({ upgrade })))).toBe(false);
+    for (const upgrade of ['WebSocket', 'WEBSOCKET', 'h2c, websocket'] as const)
+      expect(isRejection(validateRequest('GET', '1.1', request({ upgrade })))).toBe(false);
   });
 
   it('item 4: Connection must contain the token Upgrade, also in a list or a repeated header', () => {
     expect(refusal('GET', '1.1', request({ connection: undefined }))).toMatchObject({ status: 400, reason: 'missing or invalid Connection: Upgrade header' });
     expect(refusal('GET', '1.1', request({ connection: 'keep-alive' })).status).toBe(400);
     expect(refusal('GET', '1.1', request({ connection: 'upgrades' })).status).toBe(400);
-    for (const connection of ['keep-alive, Upgrade', 'upgrade', ['keep-alive', 'Upgrade']]) expect(isRejection(validateRequest('GET', '1.1', request({ connection })))).toBe(false);
+    for (const connection of ['keep-alive, Upgrade', 'upgrade', ['keep-alive', 'Upgrade']])
+      expect(isRejection(validateRequest('GET', '1.1', request({ connection })))).toBe(false);
   });
 
   it('item 5: the key must be base64 of exactly 16 bytes', () => {
-    for (const key of [undefined, '', 'tooshort', Buffer.alloc(15).toString('base64'), Buffer.alloc(17).toString('base64'), 'dGhlIHNhbXBsZSBub25jZQ', '!GhlIHNhbXBsZSBub25jZQ==']) {
-      expect(refusal('GET', '1.1', request({ 'sec-websocket-key': key }))).toMatchObject({ status: 400, reason: 'missing or invalid Sec-WebSocket-Key header' });
+    for (const key of [
+      undefined,
+      '',
+      'tooshort',
+      Buffer.alloc(15).toString('base64'),
+      Buffer.alloc(17).toString('base64'),
+      'dGhlIHNhbXBsZSBub25jZQ',
+      '!GhlIHNhbXBsZSBub25jZQ==',
+    ]) {
+      expect(refusal('GET', '1.1', request({ 'sec-websocket-key': key }))).toMatchObject({
+        status: 400,
+        reason: 'missing or invalid Sec-WebSocket-Key header',
+      });
     }
   });
 
@@ -164,7 +184,10 @@ describe("§4.2.1 reading the client's opening handshake", () => {
     expect(validateRequest('GET', '1.1', request({ 'sec-websocket-protocol': 'a,,b' }))).toMatchObject({ protocols: ['a', 'b'] });
     expect(refusal('GET', '1.1', request({ 'sec-websocket-protocol': 'a b' }))).toMatchObject({ status: 400, reason: 'invalid Sec-WebSocket-Protocol header' });
     expect(refusal('GET', '1.1', request({ 'sec-websocket-protocol': 'a/b' })).status).toBe(400);
-    expect(refusal('GET', '1.1', request({ 'sec-websocket-protocol': 'chat, chat' }))).toMatchObject({ status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' });
+    expect(refusal('GET', '1.1', request({ 'sec-websocket-protocol': 'chat, chat' }))).toMatchObject({
+      status: 400,
+      reason: 'duplicate subprotocol in Sec-WebSocket-Protocol',
+    });
   });
 
   it('item 9: no extension offer → extensions undefined', () => {
@@ -229,10 +252,12 @@ describe("§4.2.2 the server's answer", () => {
 describe("§4.1 the client validating the server's answer", () => {
   it('a correct 101 yields the subprotocol and extensions (empty when none)', () => {
     expect(validateResponse(response(), RFC_KEY, [], false)).toEqual({ protocol: '', extensions: '' });
-    expect(validateResponse(response({ 'sec-websocket-protocol': 'chat', 'sec-websocket-extensions': 'permessage-deflate' }), RFC_KEY, ['chat'], true)).toEqual({
-      protocol: 'chat',
-      extensions: 'permessage-deflate',
-    });
+    expect(validateResponse(response({ 'sec-websocket-protocol': 'chat', 'sec-websocket-extensions': 'permessage-deflate' }), RFC_KEY, ['chat'], true)).toEqual(
+      {
+        protocol: 'chat',
+        extensions: 'permessage-deflate',
+      },
+    );
   });
 
   it('item 2: Upgrade must be websocket (any case)', () => {
@@ -253,12 +278,18 @@ describe("§4.1 the client validating the server's answer", () => {
   });
 
   it('item 5: an extension the client did not offer fails the connection', () => {
-    expect(validateResponse(response({ 'sec-websocket-extensions': 'permessage-deflate' }), RFC_KEY, [], false)).toBe('the server chose an extension that was not offered');
+    expect(validateResponse(response({ 'sec-websocket-extensions': 'permessage-deflate' }), RFC_KEY, [], false)).toBe(
+      'the server chose an extension that was not offered',
+    );
     expect(validateResponse(response({ 'sec-websocket-extensions': '' }), RFC_KEY, [], false)).toEqual({ protocol: '', extensions: '' });
   });
 
   it('item 6: a subprotocol the client did not offer fails the connection', () => {
-    expect(validateResponse(response({ 'sec-websocket-protocol': 'chat' }), RFC_KEY, [], false)).toBe('the server chose a subprotocol although none was offered');
-    expect(validateResponse(response({ 'sec-websocket-protocol': 'other' }), RFC_KEY, ['chat'], false)).toBe('the server chose a subprotocol that was not offered (other)');
+    expect(validateResponse(response({ 'sec-websocket-protocol': 'chat' }), RFC_KEY, [], false)).toBe(
+      'the server chose a subprotocol although none was offered',
+    );
+    expect(validateResponse(response({ 'sec-websocket-protocol': 'other' }), RFC_KEY, ['chat'], false)).toBe(
+      'the server chose a subprotocol that was not offered (other)',
+    );
   });
 });

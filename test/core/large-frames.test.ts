@@ -70,7 +70,11 @@ describe('frames larger than a read', () => {
       const n = 1 + random.int(60);
       for (let i = 0; i < n; i++) cuts.add(1 + random.int(wire.length - 1));
       const r = receiver();
-      feed(r.protocol, wire, [...cuts].sort((a, b) => a - b));
+      feed(
+        r.protocol,
+        wire,
+        [...cuts].sort((a, b) => a - b),
+      );
       check(r, `cuts ${[...cuts].slice(0, 5)}…`);
     }
   });

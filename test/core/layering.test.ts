@@ -41,7 +41,10 @@ function closure(entries: string[]): string[] {
   return [...seen].map((f) => relative(src, f)).sort();
 }
 
-const dir = (name: string) => readdirSync(join(src, name)).filter((f) => f.endsWith('.ts')).map((f) => join(src, name, f));
+const dir = (name: string) =>
+  readdirSync(join(src, name))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(src, name, f));
 
 describe('layering: the core and the codec know nothing of the thread pool', () => {
   const files = closure([...dir('core'), ...dir('extensions')]);

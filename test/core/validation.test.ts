@@ -104,10 +104,38 @@ describe('header faults: the scanner names the broken rule, one table words the 
     ['FAULT_RSV23', frame({ opcode: 2, rsv: 0x60, ...M }), { rsvMask: 0x40 }, 'WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear', 1002],
     ['FAULT_CONTROL_FIN', frame({ opcode: 9, fin: false, ...M }), {}, 'WS_ERR_EXPECTED_FIN', 'a control frame cannot be fragmented', 1002],
     ['FAULT_MASK_EXPECTED', frame({ opcode: 1, payload: 'x' }), {}, 'WS_ERR_EXPECTED_MASK', 'a client must mask its frames', 1002],
-    ['FAULT_MASK_UNEXPECTED', frame({ opcode: 1, payload: 'x', ...M }), { role: 'client' }, 'WS_ERR_UNEXPECTED_MASK', 'a server must not mask its frames', 1002],
-    ['FAULT_CONTROL_LENGTH', frame({ opcode: 10, payload: Buffer.alloc(126), ...M }), {}, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'a control frame payload cannot exceed 125 bytes', 1002],
-    ['FAULT_LENGTH_MSB', Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1]), {}, 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'the most significant bit of a 64-bit length must be 0', 1002],
-    ['FAULT_TOO_BIG', frame({ opcode: 2, payload: Buffer.alloc(2000), ...M }).subarray(0, 8), { maxPayload: 1000 }, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'the frame exceeds maxPayload (1000 bytes)', 1009],
+    [
+      'FAULT_MASK_UNEXPECTED',
+      frame({ opcode: 1, payload: 'x', ...M }),
+      { role: 'client' },
+      'WS_ERR_UNEXPECTED_MASK',
+      'a server must not mask its frames',
+      1002,
+    ],
+    [
+      'FAULT_CONTROL_LENGTH',
+      frame({ opcode: 10, payload: Buffer.alloc(126), ...M }),
+      {},
+      'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+      'a control frame payload cannot exceed 125 bytes',
+      1002,
+    ],
+    [
+      'FAULT_LENGTH_MSB',
+      Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1]),
+      {},
+      'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH',
+      'the most significant bit of a 64-bit length must be 0',
+      1002,
+    ],
+    [
+      'FAULT_TOO_BIG',
+      frame({ opcode: 2, payload: Buffer.alloc(2000), ...M }).subarray(0, 8),
+      { maxPayload: 1000 },
+      'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      'the frame exceeds maxPayload (1000 bytes)',
+      1009,
+    ],
   ];
 
   it('every fault code of the contract has a case here', () => {
@@ -134,13 +162,16 @@ describe('header faults: the scanner names the broken rule, one table words the 
   it.each(cases)('%s: the protocol fails with %s', (_fault, bytes, options, code, message, closeCode) => {
     for (const backend of implementations) {
       const errors: { code: string; message: string; closeCode: number | undefined }[] = [];
-      const protocol = new Protocol({ role: 'server', ...options, backend }, {
-        onMessage: () => {},
-        onPing: () => {},
-        onPong: () => {},
-        onCloseFrame: () => {},
-        onProtocolError: (e) => errors.push({ code: String(e.code), message: e.message, closeCode: e.closeCode }),
-      });
+      const protocol = new Protocol(
+        { role: 'server', ...options, backend },
+        {
+          onMessage: () => {},
+          onPing: () => {},
+          onPong: () => {},
+          onCloseFrame: () => {},
+          onProtocolError: (e) => errors.push({ code: String(e.code), message: e.message, closeCode: e.closeCode }),
+        },
+      );
       protocol.receive(Buffer.from(bytes));
       expect(errors, backend.name).toEqual([{ code, message, closeCode }]);
       expect(sentCloseCode(protocol.dataToSend())).toBe(closeCode);
@@ -192,7 +223,9 @@ describe('fragmentation and limits (§5.4)', () => {
 
   it('a message exactly at maxPayload is accepted', () => {
     const s = protocolRecorder('server', { maxPayload: 1000 });
-    s.protocol.receive(Buffer.concat([frame({ opcode: 2, payload: Buffer.alloc(500), fin: false, ...M }), frame({ opcode: 0, payload: Buffer.alloc(500), ...M })]));
+    s.protocol.receive(
+      Buffer.concat([frame({ opcode: 2, payload: Buffer.alloc(500), fin: false, ...M }), frame({ opcode: 0, payload: Buffer.alloc(500), ...M })]),
+    );
     expect(s.events).toEqual([{ type: 'message', data: '00'.repeat(1000), binary: true }]);
   });
 
@@ -217,7 +250,9 @@ describe('UTF-8 (§8.1)', () => {
   const euro = Buffer.from('€'); // e2 82 ac
 
   it('invalid text → 1007', () => {
-    const r = serverFails(frame({ opcode: 1, payload: Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]), ...M }));
+    const r = serverFails(
+      frame({ opcode: 1, payload: Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]), ...M }),
+    );
     expect(r.error).toEqual({ type: 'error', code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 });
     expect(r.sent).toBe(1007);
   });

@@ -46,7 +46,9 @@ class PeerDeflater {
       this.stream = null;
     } else {
       stream.write(data);
-      await withTimeout(new Promise((resolve) => stream.flush(flush === 'full' ? zlib.constants.Z_FULL_FLUSH : zlib.constants.Z_SYNC_FLUSH, () => resolve(null))));
+      await withTimeout(
+        new Promise((resolve) => stream.flush(flush === 'full' ? zlib.constants.Z_FULL_FLUSH : zlib.constants.Z_SYNC_FLUSH, () => resolve(null))),
+      );
       stream.off('data', onData);
       if (flush === 'final-stored') chunks.push(Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]));
     }
@@ -139,7 +141,9 @@ async function rawServer(extensions: string) {
   const sockets = new Queue<net.Socket>();
   const { port } = await httpUpgradeServer(defer, (req, socket) => {
     const accept = acceptFor(String(req.headers['sec-websocket-key']));
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: ${extensions}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: ${extensions}\r\n\r\n`,
+    );
     sockets.push(socket);
   });
   return { url: `ws://${HOST}:${port}/`, sockets };
@@ -168,7 +172,9 @@ describe.each(SETTINGS)('our server, %s', (_setting, keepContext) => {
 
 describe.each(SETTINGS)('our client, %s', (_setting, keepContext) => {
   it.each(SEQUENCES)('%s: every message delivered intact', async (_what, messages, flushes) => {
-    const s = await rawServer(keepContext ? 'permessage-deflate; client_no_context_takeover' : 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+    const s = await rawServer(
+      keepContext ? 'permessage-deflate; client_no_context_takeover' : 'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+    );
     const received = new Queue<Buffer>();
     const ws = await withTimeout(
       connect(s.url, {
@@ -202,7 +208,9 @@ describe('wsbolt/ws', () => {
         ws.on('message', (data) => received.push(Buffer.from(data as Buffer)));
       });
       const c = await rawClient((wss.address() as net.AddressInfo).port, 'permessage-deflate; client_max_window_bits');
-      expect(/^sec-websocket-extensions: (.*)$/im.exec(c.head)?.[1]).toBe(keepContext ? 'permessage-deflate' : 'permessage-deflate; client_no_context_takeover');
+      expect(/^sec-websocket-extensions: (.*)$/im.exec(c.head)?.[1]).toBe(
+        keepContext ? 'permessage-deflate' : 'permessage-deflate; client_no_context_takeover',
+      );
       await sendAll(c.send, messages, flushes, keepContext);
       expect((await received.take(messages.length, 10_000)).map(shown)).toEqual(messages.map(shown));
     });

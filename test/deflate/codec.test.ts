@@ -42,11 +42,17 @@ const M = { mask: true } as const; // what a client sends
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-const params = (bits = 15): DeflateParams => ({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: bits, clientMaxWindowBits: bits });
+const params = (bits = 15): DeflateParams => ({
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  serverMaxWindowBits: bits,
+  clientMaxWindowBits: bits,
+});
 const codec = (options = {}, bits = 15, role: 'server' | 'client' = 'server') => new PerMessageDeflate(params(bits), role, options);
 const hex = (b: Buffer | string) => Buffer.from(b).toString('hex');
 /** Independent decoder: Node's zlib on payload + 00 00 ff ff, as RFC 7692 §7.2.2 says. */
-const zinflate = (payload: Buffer, windowBits = 15) => zlib.inflateRawSync(Buffer.concat([payload, TAIL]), { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+const zinflate = (payload: Buffer, windowBits = 15) =>
+  zlib.inflateRawSync(Buffer.concat([payload, TAIL]), { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
 
 function deflating(role: 'server' | 'client', options: Record<string, unknown> = {}, deflateOptions = {}) {
   return protocolRecorder(role, { deflate: new PerMessageDeflate(params(), role, deflateOptions), ...options });
@@ -373,13 +379,18 @@ describe('receive-side failures with permessage-deflate', () => {
   ])('RSV1 on a continuation frame (first frame %s) → 1002', (_what, firstRsv) => {
     const r = deflating('server');
     const first = firstRsv ? codec().compress('hello') : Buffer.from('hel');
-    r.protocol.receive(Buffer.concat([frame({ opcode: 1, payload: first, rsv: firstRsv, fin: false, ...M }), frame({ opcode: 0, payload: 'lo', rsv: 0x40, ...M })]));
+    r.protocol.receive(
+      Buffer.concat([frame({ opcode: 1, payload: first, rsv: firstRsv, fin: false, ...M }), frame({ opcode: 0, payload: 'lo', rsv: 0x40, ...M })]),
+    );
     expect(failure(r)).toEqual({ error: { type: 'error', code: 'WS_ERR_UNEXPECTED_RSV_1', closeCode: 1002 }, sent: 1002 });
   });
 
   it('RSV1 on a continuation frame that arrives byte by byte → 1002 from its header alone', () => {
     const r = deflating('server');
-    const bytes = Buffer.concat([frame({ opcode: 2, payload: codec().compress(compressible(3000)), rsv: 0x40, fin: false, ...M }), frame({ opcode: 0, payload: Buffer.alloc(5000, 1), rsv: 0x40, ...M })]);
+    const bytes = Buffer.concat([
+      frame({ opcode: 2, payload: codec().compress(compressible(3000)), rsv: 0x40, fin: false, ...M }),
+      frame({ opcode: 0, payload: Buffer.alloc(5000, 1), rsv: 0x40, ...M }),
+    ]);
     const headerEnd = bytes.length - 5000; // the continuation's payload starts here
     for (let p = 0; p < headerEnd; p++) r.protocol.receive(Buffer.from(bytes.subarray(p, p + 1)));
     expect(failure(r)).toEqual({ error: { type: 'error', code: 'WS_ERR_UNEXPECTED_RSV_1', closeCode: 1002 }, sent: 1002 });

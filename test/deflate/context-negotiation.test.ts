@@ -108,8 +108,14 @@ describe('client: buildOffer and acceptResponse with context takeover allowed', 
       for (const cc of values)
         for (const ss of values)
           for (const sc of values) {
-            const clientOptions: DeflateOptions = { ...(cs !== undefined && { serverNoContextTakeover: cs }), ...(cc !== undefined && { clientNoContextTakeover: cc }) };
-            const serverOptions: DeflateOptions = { ...(ss !== undefined && { serverNoContextTakeover: ss }), ...(sc !== undefined && { clientNoContextTakeover: sc }) };
+            const clientOptions: DeflateOptions = {
+              ...(cs !== undefined && { serverNoContextTakeover: cs }),
+              ...(cc !== undefined && { clientNoContextTakeover: cc }),
+            };
+            const serverOptions: DeflateOptions = {
+              ...(ss !== undefined && { serverNoContextTakeover: ss }),
+              ...(sc !== undefined && { clientNoContextTakeover: sc }),
+            };
             const label = JSON.stringify({ clientOptions, serverOptions });
             const server = acceptOffer(buildOffer(clientOptions), serverOptions);
             expect(server, label).not.toBeNull();
@@ -127,7 +133,17 @@ describe('client: buildOffer and acceptResponse with context takeover allowed', 
   });
 
   it('options are checked', () => {
-    expect(() => new PerMessageDeflate({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, 'server', { serverNoContextTakeover: 'no' as unknown as boolean })).toThrow(TypeError);
-    expect(() => new PerMessageDeflate({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, 'server', { asyncThreshold: -1 })).toThrow(RangeError);
+    expect(
+      () =>
+        new PerMessageDeflate({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, 'server', {
+          serverNoContextTakeover: 'no' as unknown as boolean,
+        }),
+    ).toThrow(TypeError);
+    expect(
+      () =>
+        new PerMessageDeflate({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, 'server', {
+          asyncThreshold: -1,
+        }),
+    ).toThrow(RangeError);
   });
 });

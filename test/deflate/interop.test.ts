@@ -49,7 +49,8 @@ async function ourServer(openPeer: (url: string) => Promise<Omit<Pair, 'ours'>>)
   const messages = new Map<WebSocket, Queue<Message>>();
   const closes = new Map<WebSocket, (v: { code: number; reason: string; cause: CloseCause }) => void>();
   const closedOf = new Map<WebSocket, Promise<{ code: number; reason: string; cause: CloseCause }>>();
-  const server = await startServer(defer, { transport: 'stream' as const,
+  const server = await startServer(defer, {
+    transport: 'stream' as const,
     perMessageDeflate: true,
     open: (ws) => {
       messages.set(ws, new Queue());
@@ -69,7 +70,9 @@ async function wsClientPeer(url: string): Promise<Omit<Pair, 'ours'>> {
   defer(() => c.terminate());
   const messages = new Queue<Message>();
   c.on('message', (data: Buffer, isBinary: boolean) => messages.push({ data, isBinary }));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => c.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    c.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+  );
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       c.once('open', () => resolve());
@@ -128,15 +131,22 @@ async function ourClient(kind: 'ws' | 'wsbolt'): Promise<Pair> {
         c.on('error', () => {});
         const messages = new Queue<Message>();
         c.on('message', (data: Buffer, isBinary: boolean) => messages.push({ data, isBinary }));
-        const closed = new Promise<{ code: number; reason: string }>((done) => c.on('close', (code: number, reason: Buffer) => done({ code, reason: reason.toString() })));
-        resolve({ peer: { send: (d) => c.send(d), close: (code, reason) => c.close(code, reason), messages, closed }, peerExtensions: c.extensions, peerCompresses: true });
+        const closed = new Promise<{ code: number; reason: string }>((done) =>
+          c.on('close', (code: number, reason: Buffer) => done({ code, reason: reason.toString() })),
+        );
+        resolve({
+          peer: { send: (d) => c.send(d), close: (code, reason) => c.close(code, reason), messages, closed },
+          peerExtensions: c.extensions,
+          peerCompresses: true,
+        });
       }),
     );
   } else {
     const sockets = new Queue<{ ws: WebSocket; messages: Queue<Message>; closed: Promise<{ code: number; reason: string; cause: CloseCause }> }>();
     const closes = new Map<WebSocket, (v: { code: number; reason: string; cause: CloseCause }) => void>();
     const queues = new Map<WebSocket, Queue<Message>>();
-    const server = await startServer(defer, { transport: 'stream' as const,
+    const server = await startServer(defer, {
+      transport: 'stream' as const,
       perMessageDeflate: true,
       open: (ws) => {
         queues.set(ws, new Queue());
@@ -152,7 +162,8 @@ async function ourClient(kind: 'ws' | 'wsbolt'): Promise<Pair> {
   let onClose!: (v: { code: number; reason: string; cause: CloseCause }) => void;
   const closed = new Promise<{ code: number; reason: string; cause: CloseCause }>((resolve) => (onClose = resolve));
   const ws = await withTimeout(
-    connect(url, { transport: 'stream' as const,
+    connect(url, {
+      transport: 'stream' as const,
       message: (_ws, data, isBinary) => messages.push({ data, isBinary }),
       close: (_ws, code, reason, cause) => onClose({ code, reason, cause }),
     }),
@@ -228,7 +239,9 @@ describe.each(pairs)('%s', (_name, open) => {
     const sent: Buffer[] = [];
     for (let i = 0; i < 120; i++) {
       const kind = g.int(4);
-      sent.push(kind === 0 ? g.bytes(g.int(100)) : kind === 1 ? compressible(1024 + g.int(40_000), i) : kind === 2 ? g.bytes(1024 + g.int(20_000)) : Buffer.from([i]));
+      sent.push(
+        kind === 0 ? g.bytes(g.int(100)) : kind === 1 ? compressible(1024 + g.int(40_000), i) : kind === 2 ? g.bytes(1024 + g.int(20_000)) : Buffer.from([i]),
+      );
     }
     for (const m of sent) p.ours.send(m);
     for (const m of sent) p.peer.send(m);
@@ -277,7 +290,8 @@ describe('limits and options over a real connection', () => {
     let onClose!: (v: { code: number; cause: CloseCause }) => void;
     const closed = new Promise<{ code: number; cause: CloseCause }>((resolve) => (onClose = resolve));
     const ws = await withTimeout(
-      connect(`ws://${HOST}:${(wss.address() as net.AddressInfo).port}/`, { transport: 'stream' as const,
+      connect(`ws://${HOST}:${(wss.address() as net.AddressInfo).port}/`, {
+        transport: 'stream' as const,
         maxPayload: 64 * 1024,
         message: (_ws, data) => messages.push(data.length),
         close: (_ws, code, _reason, cause) => onClose({ code, cause }),
@@ -323,7 +337,8 @@ describe('undici WebSocket specifics', () => {
     const requests = new Queue<string | undefined>();
     const sockets = new Queue<WebSocket>();
     const received = new Queue<Message>();
-    const server = await startServer(defer, { transport: 'stream' as const,
+    const server = await startServer(defer, {
+      transport: 'stream' as const,
       perMessageDeflate: true,
       upgrade: (req) => {
         requests.push(req.header('sec-websocket-extensions'));

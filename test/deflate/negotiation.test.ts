@@ -107,16 +107,21 @@ describe('server side: acceptOffer', () => {
 
   it('several offers: the first one acceptable wins', () => {
     expect(acceptOffer('permessage-deflate; server_max_window_bits=7, permessage-deflate; server_max_window_bits=11', {})?.params.serverMaxWindowBits).toBe(11);
-    expect(acceptOffer('permessage-deflate; server_max_window_bits=12, permessage-deflate; server_max_window_bits=11', {})?.params.serverMaxWindowBits).toBe(12);
+    expect(acceptOffer('permessage-deflate; server_max_window_bits=12, permessage-deflate; server_max_window_bits=11', {})?.params.serverMaxWindowBits).toBe(
+      12,
+    );
     // The fallback offer without parameters is chosen when the first cannot be honoured.
     const r = acceptOffer('permessage-deflate; server_max_window_bits=10; foo, permessage-deflate; server_no_context_takeover, permessage-deflate', {});
     expect(r?.response).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
   });
 
   it('several offers with a client window requirement: the first that can honour it wins', () => {
-    const r = acceptOffer('permessage-deflate; server_no_context_takeover, permessage-deflate; client_max_window_bits=12, permessage-deflate; client_max_window_bits', {
-      clientMaxWindowBits: 10,
-    });
+    const r = acceptOffer(
+      'permessage-deflate; server_no_context_takeover, permessage-deflate; client_max_window_bits=12, permessage-deflate; client_max_window_bits',
+      {
+        clientMaxWindowBits: 10,
+      },
+    );
     expect(r?.response).toBe('permessage-deflate; client_no_context_takeover; client_max_window_bits=10');
     expect(r?.params.serverNoContextTakeover).toBe(false); // the second offer, not the first
   });
@@ -189,10 +194,26 @@ describe('client side: buildOffer and acceptResponse', () => {
     ['permessage-deflate; server_no_context_takeover', {}, { serverMaxWindowBits: 15, clientMaxWindowBits: 15 }],
     ['permessage-deflate; server_no_context_takeover; server_max_window_bits=10', {}, { serverMaxWindowBits: 10, clientMaxWindowBits: 15 }],
     ['permessage-deflate; server_no_context_takeover; client_max_window_bits=9', {}, { serverMaxWindowBits: 15, clientMaxWindowBits: 9 }],
-    ['permessage-deflate; server_no_context_takeover; server_max_window_bits=9', { serverMaxWindowBits: 10 }, { serverMaxWindowBits: 9, clientMaxWindowBits: 15 }],
-    ['permessage-deflate; server_no_context_takeover; server_max_window_bits=10', { serverMaxWindowBits: 10 }, { serverMaxWindowBits: 10, clientMaxWindowBits: 15 }],
-    ['permessage-deflate; server_no_context_takeover; client_max_window_bits=10', { clientMaxWindowBits: 10 }, { serverMaxWindowBits: 15, clientMaxWindowBits: 10 }],
-    ['permessage-deflate; server_no_context_takeover; client_max_window_bits="8"', { clientMaxWindowBits: 10 }, { serverMaxWindowBits: 15, clientMaxWindowBits: 8 }],
+    [
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=9',
+      { serverMaxWindowBits: 10 },
+      { serverMaxWindowBits: 9, clientMaxWindowBits: 15 },
+    ],
+    [
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=10',
+      { serverMaxWindowBits: 10 },
+      { serverMaxWindowBits: 10, clientMaxWindowBits: 15 },
+    ],
+    [
+      'permessage-deflate; server_no_context_takeover; client_max_window_bits=10',
+      { clientMaxWindowBits: 10 },
+      { serverMaxWindowBits: 15, clientMaxWindowBits: 10 },
+    ],
+    [
+      'permessage-deflate; server_no_context_takeover; client_max_window_bits="8"',
+      { clientMaxWindowBits: 10 },
+      { serverMaxWindowBits: 15, clientMaxWindowBits: 8 },
+    ],
     ['PERMESSAGE-DEFLATE ;  SERVER_NO_CONTEXT_TAKEOVER', {}, { serverMaxWindowBits: 15, clientMaxWindowBits: 15 }],
   ] as [string, DeflateOptions, object][])('valid response %j (options %j)', (response, options, bits) => {
     const r = acceptResponse(response, options);
@@ -200,9 +221,17 @@ describe('client side: buildOffer and acceptResponse', () => {
   });
 
   it.each([
-    ['server_max_window_bits above the offered value', 'permessage-deflate; server_no_context_takeover; server_max_window_bits=11', { serverMaxWindowBits: 10 }],
+    [
+      'server_max_window_bits above the offered value',
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=11',
+      { serverMaxWindowBits: 10 },
+    ],
     ['server_max_window_bits absent (15) when we offered 10', 'permessage-deflate; server_no_context_takeover', { serverMaxWindowBits: 10 }],
-    ['client_max_window_bits above the offered value', 'permessage-deflate; server_no_context_takeover; client_max_window_bits=12', { clientMaxWindowBits: 10 }],
+    [
+      'client_max_window_bits above the offered value',
+      'permessage-deflate; server_no_context_takeover; client_max_window_bits=12',
+      { clientMaxWindowBits: 10 },
+    ],
     ['valueless client_max_window_bits', 'permessage-deflate; server_no_context_takeover; client_max_window_bits', {}],
     ['missing server_no_context_takeover', 'permessage-deflate', {}],
     ['missing server_no_context_takeover (other parameters present)', 'permessage-deflate; client_no_context_takeover; server_max_window_bits=10', {}],
@@ -229,8 +258,14 @@ describe('client side: buildOffer and acceptResponse', () => {
       for (const cc of windows)
         for (const ss of windows)
           for (const sc of windows) {
-            const clientOptions: DeflateOptions = { ...(cs !== undefined && { serverMaxWindowBits: cs }), ...(cc !== undefined && { clientMaxWindowBits: cc }) };
-            const serverOptions: DeflateOptions = { ...(ss !== undefined && { serverMaxWindowBits: ss }), ...(sc !== undefined && { clientMaxWindowBits: sc }) };
+            const clientOptions: DeflateOptions = {
+              ...(cs !== undefined && { serverMaxWindowBits: cs }),
+              ...(cc !== undefined && { clientMaxWindowBits: cc }),
+            };
+            const serverOptions: DeflateOptions = {
+              ...(ss !== undefined && { serverMaxWindowBits: ss }),
+              ...(sc !== undefined && { clientMaxWindowBits: sc }),
+            };
             const label = JSON.stringify({ clientOptions, serverOptions });
             const server = acceptOffer(buildOffer(clientOptions), serverOptions);
             // Our client always offers client_max_window_bits, so our server never has to decline it.
@@ -252,10 +287,13 @@ describe('handshakes over sockets', () => {
     const wss = new WebSocketServer({ host: HOST, port: 0, perMessageDeflate: true, ...options });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
     const connections = new Queue<{ socket: { extensions: string }; headers: Record<string, string | string[] | undefined> }>();
-    wss.on('connection', (socket: { extensions: string; on(event: string, fn: () => void): void }, req: { headers: Record<string, string | string[] | undefined> }) => {
-      socket.on('error', () => {});
-      connections.push({ socket, headers: req.headers });
-    });
+    wss.on(
+      'connection',
+      (socket: { extensions: string; on(event: string, fn: () => void): void }, req: { headers: Record<string, string | string[] | undefined> }) => {
+        socket.on('error', () => {});
+        connections.push({ socket, headers: req.headers });
+      },
+    );
     defer(
       () =>
         new Promise<void>((resolve) => {
@@ -332,7 +370,10 @@ describe('handshakes over sockets', () => {
     const s = await wsServer();
     const ws = await ours(`ws://${HOST}:${s.port}/`, { perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: 11 } });
     await s.connections.next();
-    expect(acceptResponse(ws.extensions, { serverMaxWindowBits: 10, clientMaxWindowBits: 11 })).toMatchObject({ serverMaxWindowBits: 10, clientMaxWindowBits: 11 });
+    expect(acceptResponse(ws.extensions, { serverMaxWindowBits: 10, clientMaxWindowBits: 11 })).toMatchObject({
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 11,
+    });
     expect(ws.deflate?.sendWindowBits).toBe(11);
   });
 
@@ -350,9 +391,13 @@ describe('handshakes over sockets', () => {
   it('the ws client with window limits ↔ our server with window limits', async () => {
     const sockets = new Queue<WebSocket>();
     const server = await startServer(defer, { perMessageDeflate: { serverMaxWindowBits: 11, clientMaxWindowBits: 12 }, open: (ws) => sockets.push(ws) });
-    const { c, answered } = await wsClient(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: 9, serverNoContextTakeover: true } });
+    const { c, answered } = await wsClient(`ws://${HOST}:${server.port}/`, {
+      perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: 9, serverNoContextTakeover: true },
+    });
     const ws = await sockets.next();
-    expect(ws.extensions).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9');
+    expect(ws.extensions).toBe(
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9',
+    );
     expect(answered).toBe(ws.extensions);
     expect(c.extensions).toBe('permessage-deflate');
     expect(ws.deflate?.sendWindowBits).toBe(10);
@@ -387,7 +432,10 @@ describe('handshakes over sockets', () => {
 
   it('our server: offers spread over several header lines are read as one list', async () => {
     const server = await startServer(defer, { perMessageDeflate: true });
-    const head = await rawHandshake(server.port, ['Sec-WebSocket-Extensions: x-foo; bar', 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']);
+    const head = await rawHandshake(server.port, [
+      'Sec-WebSocket-Extensions: x-foo; bar',
+      'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover',
+    ]);
     expect(head).toMatch(/^HTTP\/1\.1 101 /);
     expect(extensionsOf(head)).toEqual(['permessage-deflate; server_no_context_takeover; client_no_context_takeover']);
   });
@@ -402,7 +450,10 @@ describe('handshakes over sockets', () => {
   });
 
   it('our server: a route can turn compression off (or on) against the server default', async () => {
-    const server = await startServer(defer, { perMessageDeflate: true, routes: { '/plain': { perMessageDeflate: false }, '/zip': {}, '/small': { perMessageDeflate: { serverMaxWindowBits: 9 } } } });
+    const server = await startServer(defer, {
+      perMessageDeflate: true,
+      routes: { '/plain': { perMessageDeflate: false }, '/zip': {}, '/small': { perMessageDeflate: { serverMaxWindowBits: 9 } } },
+    });
     expect((await wsClient(`ws://${HOST}:${server.port}/plain`)).answered).toBe('');
     expect((await wsClient(`ws://${HOST}:${server.port}/zip`)).answered).toBe('permessage-deflate; client_no_context_takeover');
     expect((await wsClient(`ws://${HOST}:${server.port}/small`)).answered).toBe('permessage-deflate; client_no_context_takeover; server_max_window_bits=9');
@@ -460,15 +511,25 @@ describe('handshakes over sockets', () => {
     ['permessage-deflate and another extension', 'permessage-deflate; server_no_context_takeover, x-custom-extension', {}],
     ['permessage-deflate without server_no_context_takeover', 'permessage-deflate', {}],
     ['permessage-deflate with a valueless client_max_window_bits', 'permessage-deflate; server_no_context_takeover; client_max_window_bits', {}],
-    ['a larger server window than offered', 'permessage-deflate; server_no_context_takeover; server_max_window_bits=12', { perMessageDeflate: { serverMaxWindowBits: 10 } }],
+    [
+      'a larger server window than offered',
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=12',
+      { perMessageDeflate: { serverMaxWindowBits: 10 } },
+    ],
     ['a malformed extensions header', 'permessage-deflate; ;', {}],
-  ] as [string, string, Parameters<typeof connect>[1]][])('a server answering %s fails our handshake (ERR_INVALID_HANDSHAKE)', async (_what, extensions, options) => {
-    const s = await answering(extensions);
-    const attempt = connect(`ws://${HOST}:${s.port}/`, options);
-    attempt.then((ws) => defer(() => ws.terminate()), () => {});
-    await expect(withTimeout(attempt)).rejects.toMatchObject({ code: 'ERR_INVALID_HANDSHAKE' });
-    await s.closed.next(); // and the connection is dropped
-  });
+  ] as [string, string, Parameters<typeof connect>[1]][])(
+    'a server answering %s fails our handshake (ERR_INVALID_HANDSHAKE)',
+    async (_what, extensions, options) => {
+      const s = await answering(extensions);
+      const attempt = connect(`ws://${HOST}:${s.port}/`, options);
+      attempt.then(
+        (ws) => defer(() => ws.terminate()),
+        () => {},
+      );
+      await expect(withTimeout(attempt)).rejects.toMatchObject({ code: 'ERR_INVALID_HANDSHAKE' });
+      await s.closed.next(); // and the connection is dropped
+    },
+  );
 
   it('a valid answer from the same hand-made server is accepted (the failures above are about the extension)', async () => {
     const s = await answering('permessage-deflate; server_no_context_takeover; client_max_window_bits=10');

@@ -116,7 +116,14 @@ describe('receive: input pauses on a message inflated off the main thread', () =
   it('more frames after the paused one than one scan holds (already unmasked frames are not scanned again)', () => {
     const r = offloading('server');
     const tail = Array.from({ length: 1500 }, (_, i) => frame({ opcode: 1, payload: `#${i} ✓`, ...M }));
-    r.protocol.receive(Buffer.concat([frame({ opcode: 2, payload: bigCompressed, rsv: 0x40, ...M }), ...tail, frame({ opcode: 2, payload: bigCompressed, rsv: 0x40, ...M }), ...tail]));
+    r.protocol.receive(
+      Buffer.concat([
+        frame({ opcode: 2, payload: bigCompressed, rsv: 0x40, ...M }),
+        ...tail,
+        frame({ opcode: 2, payload: bigCompressed, rsv: 0x40, ...M }),
+        ...tail,
+      ]),
+    );
     expect(r.events).toEqual([]);
     expect(r.drainInflates()).toBe(2);
     const texts = Array.from({ length: 1500 }, (_, i) => ({ type: 'message', data: hex(`#${i} ✓`), binary: false }));
@@ -184,13 +191,16 @@ describe('receive: input pauses on a message inflated off the main thread', () =
 
   it('without the hooks everything is inline, as before', () => {
     const events: unknown[] = [];
-    const p = new Protocol({ role: 'server', deflate: new PerMessageDeflate(stateless, 'server', { asyncThreshold: 0 }) }, {
-      onMessage: (data) => events.push(data.length),
-      onPing: () => {},
-      onPong: () => {},
-      onCloseFrame: () => {},
-      onProtocolError: () => {},
-    });
+    const p = new Protocol(
+      { role: 'server', deflate: new PerMessageDeflate(stateless, 'server', { asyncThreshold: 0 }) },
+      {
+        onMessage: (data) => events.push(data.length),
+        onPing: () => {},
+        onPong: () => {},
+        onCloseFrame: () => {},
+        onProtocolError: () => {},
+      },
+    );
     p.receive(frame({ opcode: 2, payload: bigCompressed, rsv: 0x40, ...M }));
     expect(events).toEqual([3000]);
   });
@@ -198,7 +208,9 @@ describe('receive: input pauses on a message inflated off the main thread', () =
   it('context takeover without the hooks is refused at construction (it cannot run inline)', () => {
     const params: DeflateParams = { ...stateless, clientNoContextTakeover: false };
     const handler = { onMessage() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
-    expect(() => new Protocol({ role: 'server', deflate: new PerMessageDeflate(params, 'server') }, handler)).toThrow(expect.objectContaining({ code: 'ERR_DEFLATE_NEEDS_DRIVER' }));
+    expect(() => new Protocol({ role: 'server', deflate: new PerMessageDeflate(params, 'server') }, handler)).toThrow(
+      expect.objectContaining({ code: 'ERR_DEFLATE_NEEDS_DRIVER' }),
+    );
   });
 });
 

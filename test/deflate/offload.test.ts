@@ -42,7 +42,8 @@ function message(c: number, i: number): string | Buffer {
   if (i % 3 === 0) return i % 2 === 0 ? compressible(64 * KiB, c * 1000 + i).toString() : compressible(40 * KiB, c * 1000 + i);
   return i % 3 === 1 ? `small ${c}/${i}` : compressible(3 * KiB, c * 1000 + i);
 }
-const label = (data: Buffer | string, isBinary: boolean) => `${isBinary ? 'b' : 't'}:${Buffer.byteLength(data)}:${Buffer.from(data).subarray(0, 16).toString()}:${Buffer.from(data).toString('base64').length}`;
+const label = (data: Buffer | string, isBinary: boolean) =>
+  `${isBinary ? 'b' : 't'}:${Buffer.byteLength(data)}:${Buffer.from(data).subarray(0, 16).toString()}:${Buffer.from(data).toString('base64').length}`;
 
 describe('order under a zlib concurrency of 1', () => {
   it('6 connections, mixed sizes both ways, pings, a close right after a large message: all in call order, nothing lost', async () => {
@@ -102,7 +103,10 @@ describe('order under a zlib concurrency of 1', () => {
 
   it('from the ws client (it compresses on its own thread pool queue): our server keeps the order', async () => {
     const received: string[] = [];
-    const server = await startServer(defer, { perMessageDeflate: { ...OFFLOAD, asyncThreshold: 0 }, message: (ws, data, isBinary) => (received.push(label(data, isBinary)), ws.send(data, { binary: isBinary })) });
+    const server = await startServer(defer, {
+      perMessageDeflate: { ...OFFLOAD, asyncThreshold: 0 },
+      message: (ws, data, isBinary) => (received.push(label(data, isBinary)), ws.send(data, { binary: isBinary })),
+    });
     const c = new WsClient(`ws://${HOST}:${server.port}/`, { perMessageDeflate: true });
     defer(() => c.terminate());
     const echoes = new Queue<string>();
@@ -171,7 +175,12 @@ describe('the bomb on the offloaded paths', () => {
       close: (_ws: WebSocket, code: number, _reason: string, cause: CloseCause) => closes.push({ code, cause }),
     });
     const c = await rawClient(server.port, offer);
-    expect(c.state.head).toContain(`Sec-WebSocket-Extensions: ${'clientNoContextTakeover' in options ? 'permessage-deflate' : 'permessage-deflate; client_no_context_takeover'}\r`.slice(0, -1));
+    expect(c.state.head).toContain(
+      `Sec-WebSocket-Extensions: ${'clientNoContextTakeover' in options ? 'permessage-deflate' : 'permessage-deflate; client_no_context_takeover'}\r`.slice(
+        0,
+        -1,
+      ),
+    );
     const ended = new Promise<void>((resolve) => c.socket.once('end', () => resolve()));
     c.socket.write(Buffer.concat([frame({ opcode: 2, payload: bomb, rsv: 0x40, mask: true }), frame({ opcode: 1, payload: 'after', mask: true })]));
     await withTimeout(ended, 10_000, 'the server ends the connection');
@@ -199,7 +208,9 @@ describe('connections that end while their zlib jobs wait', () => {
     });
     const clients: WebSocket[] = [];
     for (let c = 0; c < 5; c++) {
-      const ws = await withTimeout(connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { asyncThreshold: 0, serverNoContextTakeover: false, clientNoContextTakeover: false } }));
+      const ws = await withTimeout(
+        connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { asyncThreshold: 0, serverNoContextTakeover: false, clientNoContextTakeover: false } }),
+      );
       clients.push(ws);
     }
     clients.forEach((ws, c) => {
@@ -217,7 +228,9 @@ describe('connections that end while their zlib jobs wait', () => {
     expect(openZlibContexts()).toBe(contextsBefore);
     // The limiter is not stuck: a new connection's offloaded messages go through.
     const echo = new Queue<number>();
-    const ws = await withTimeout(connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { asyncThreshold: 0 }, message: (_ws, data) => echo.push(data.length) }));
+    const ws = await withTimeout(
+      connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { asyncThreshold: 0 }, message: (_ws, data) => echo.push(data.length) }),
+    );
     defer(() => ws.terminate());
     ws.send(compressible(5 * KiB));
     expect(await echo.take(3)).toEqual([5 * KiB, 5 * KiB, 5 * KiB]);
@@ -225,7 +238,9 @@ describe('connections that end while their zlib jobs wait', () => {
 });
 
 describe('context takeover against ws', () => {
-  const repeated = Buffer.from(JSON.stringify({ type: 'update', items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b', 'c'] })) }));
+  const repeated = Buffer.from(
+    JSON.stringify({ type: 'update', items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b', 'c'] })) }),
+  );
   const CONTEXT = { serverNoContextTakeover: false, clientNoContextTakeover: false };
 
   /** Sends `repeated` five times, one echo at a time; returns the bytes read for each echo. */
@@ -247,7 +262,8 @@ describe('context takeover against ws', () => {
     const sockets = new Queue<WebSocket>();
     const sizesIn: number[] = [];
     let lastRead = 0;
-    const server = await startServer(defer, { transport: 'stream' as const,
+    const server = await startServer(defer, {
+      transport: 'stream' as const,
       perMessageDeflate: CONTEXT,
       open: (ws) => ((lastRead = socketOf(ws).bytesRead), sockets.push(ws)),
       message: (ws, data, isBinary) => {
@@ -294,7 +310,13 @@ describe('context takeover against ws', () => {
     const contextsBefore = openZlibContexts();
     const echoes = new Queue<{ data: Buffer; read: number }>();
     const port = (wss.address() as net.AddressInfo).port;
-    const ws = await withTimeout(connect(`ws://${HOST}:${port}/`, { transport: 'stream' as const, perMessageDeflate: CONTEXT, message: (w, data) => echoes.push({ data, read: socketOf(w).bytesRead }) }));
+    const ws = await withTimeout(
+      connect(`ws://${HOST}:${port}/`, {
+        transport: 'stream' as const,
+        perMessageDeflate: CONTEXT,
+        message: (w, data) => echoes.push({ data, read: socketOf(w).bytesRead }),
+      }),
+    );
     defer(() => ws.terminate());
     expect(ws.deflate).toMatchObject({ sendContext: true, receiveContext: true });
     const sizesOut = await echoSizes((data) => ws.send(data), echoes, socketOf(ws).bytesRead);
@@ -311,7 +333,8 @@ describe('context takeover against ws', () => {
     const contextsBefore = openZlibContexts();
     const sizes: number[] = [];
     let last = 0;
-    const server = await startServer(defer, { transport: 'stream' as const,
+    const server = await startServer(defer, {
+      transport: 'stream' as const,
       perMessageDeflate: true,
       open: (ws) => (last = socketOf(ws).bytesRead),
       message: (ws, _data) => {
@@ -336,7 +359,9 @@ describe('context takeover against ws', () => {
     const sockets = new Queue<WebSocket>();
     const server = await startServer(defer, { perMessageDeflate: { serverNoContextTakeover: false }, open: (ws) => (ws.subscribe('t'), sockets.push(ws)) });
     const got = { ctx: new Queue<string>(), plain: new Queue<string>() };
-    const withCtx = await withTimeout(connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { serverNoContextTakeover: false }, message: (_w, d) => got.ctx.push(d.toString()) }));
+    const withCtx = await withTimeout(
+      connect(`ws://${HOST}:${server.port}/`, { perMessageDeflate: { serverNoContextTakeover: false }, message: (_w, d) => got.ctx.push(d.toString()) }),
+    );
     const without = await withTimeout(connect(`ws://${HOST}:${server.port}/`, { message: (_w, d) => got.plain.push(d.toString()) }));
     defer(() => withCtx.terminate());
     defer(() => without.terminate());

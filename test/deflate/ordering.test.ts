@@ -28,7 +28,8 @@ function message(i: number): string | Buffer {
 async function echoServer() {
   const received: string[] = [];
   const sockets = new Queue<WebSocket>();
-  const server = await startServer(defer, { transport: 'stream' as const,
+  const server = await startServer(defer, {
+    transport: 'stream' as const,
     perMessageDeflate: true,
     open: (ws) => sockets.push(ws),
     message: (ws, data, isBinary) => {

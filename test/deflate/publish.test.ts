@@ -97,7 +97,12 @@ describe('server.publish with permessage-deflate', () => {
       expect(server.publish('news', m)).toBe(7);
     }
     expect(compress).toHaveBeenCalledTimes(10);
-    expect(await nextOfEach(subscribers, 10)).toEqual(everyone(subscribers, sent.map((m) => digest(m))));
+    expect(await nextOfEach(subscribers, 10)).toEqual(
+      everyone(
+        subscribers,
+        sent.map((m) => digest(m)),
+      ),
+    );
   });
 
   it('below the threshold nothing is compressed; compress: true and compress: false override it', async () => {

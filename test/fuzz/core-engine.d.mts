@@ -47,5 +47,14 @@ export function fuzz(
   options?: { seed?: number; ms?: number; maxCases?: number; maxFindings?: number; onFinding?: (f: Finding) => void },
 ): { stats: FuzzStats; findings: Finding[] };
 export function parseFrames(bytes: Buffer): { fin: boolean; rsv: number; opcode: number; masked: boolean; payload: Buffer }[] | string;
-export function buildFrame(spec: { opcode: number; payload?: Buffer; fin?: boolean; rsv?: number; mask?: boolean; key?: number[]; form?: 7 | 16 | 64; claim?: bigint }): { bytes: Buffer; headerLength: number };
+export function buildFrame(spec: {
+  opcode: number;
+  payload?: Buffer;
+  fin?: boolean;
+  rsv?: number;
+  mask?: boolean;
+  key?: number[];
+  form?: 7 | 16 | 64;
+  claim?: bigint;
+}): { bytes: Buffer; headerLength: number };
 export function show(data: Buffer): string;

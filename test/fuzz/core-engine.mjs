@@ -324,7 +324,8 @@ function closeFrame(r) {
   const c = r.int(100);
   let payload;
   if (c < 15) payload = EMPTY;
-  else if (c < 20) payload = Buffer.from([r.int(256)]); // 1 byte: invalid
+  else if (c < 20)
+    payload = Buffer.from([r.int(256)]); // 1 byte: invalid
   else {
     const code = c < 28 ? r.pick(INVALID_CLOSE) : r.pick(VALID_CLOSE);
     let reason = Buffer.from(r.pick(['', 'bye', 'going away', 'κόσμε', 'x'.repeat(123)]));
@@ -408,7 +409,12 @@ function model(items, cfg) {
       emit(8, p.subarray(0, 2));
       if (p.length > 2) {
         const codeOnly = finish();
-        out[echoAt] = buildFrame({ opcode: 8, payload: p, mask: cfg.role === 'client', key: [(outKey - (cfg.role === 'client' ? 1 : 0)) & 0xff, 0x5a, 0xa5, 0x3c] }).bytes;
+        out[echoAt] = buildFrame({
+          opcode: 8,
+          payload: p,
+          mask: cfg.role === 'client',
+          key: [(outKey - (cfg.role === 'client' ? 1 : 0)) & 0xff, 0x5a, 0xa5, 0x3c],
+        }).bytes;
         const withReason = [...codeOnly.slice(0, -1), `out:${show(Buffer.concat(out))}`];
         codeOnly.alternative = withReason;
         return codeOnly;
@@ -452,7 +458,27 @@ function model(items, cfg) {
 
 // ---- mutation ------------------------------------------------------------------
 
-const EDGE_LENGTHS = [0n, 1n, 124n, 125n, 126n, 127n, 65535n, 65536n, 65537n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
+const EDGE_LENGTHS = [
+  0n,
+  1n,
+  124n,
+  125n,
+  126n,
+  127n,
+  65535n,
+  65536n,
+  65537n,
+  2n ** 31n - 1n,
+  2n ** 31n,
+  2n ** 32n - 1n,
+  2n ** 32n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+];
 const INTERESTING_BYTES = [0x00, 0x01, 0x7d, 0x7e, 0x7f, 0x80, 0x81, 0x88, 0x89, 0x8a, 0xc1, 0xff, 0x40, 0x70, 0x0f, 0x08];
 
 function mutate(r, bytes, marks, cfg) {
@@ -485,7 +511,14 @@ function mutate(r, bytes, marks, cfg) {
       // Rewrite a frame's length field to an edge value, keeping its payload bytes.
       const m = r.pick(marks);
       if (m.start >= b.length) continue;
-      const edges = [...EDGE_LENGTHS, BigInt(cfg.maxPayload) - 1n, BigInt(cfg.maxPayload), BigInt(cfg.maxPayload) + 1n, BigInt(m.payloadLength) + 1n, BigInt(Math.max(0, m.payloadLength - 1))];
+      const edges = [
+        ...EDGE_LENGTHS,
+        BigInt(cfg.maxPayload) - 1n,
+        BigInt(cfg.maxPayload),
+        BigInt(cfg.maxPayload) + 1n,
+        BigInt(m.payloadLength) + 1n,
+        BigInt(Math.max(0, m.payloadLength - 1)),
+      ];
       let claim = r.pick(edges);
       if (claim < 0n) claim = 0n;
       const form = claim >= 65536n ? 64 : claim >= 126n ? (r.chance(0.8) ? 16 : 64) : r.pick([7, 7, 16, 64]);
@@ -530,7 +563,8 @@ function chunking(r, length, marks) {
   if (mode === 3 && marks.length > 0) {
     // Around frame boundaries and inside headers.
     const cuts = new Set();
-    for (const m of marks) for (const d of [-1, 0, 1, 2, m.headerLength - 1, m.headerLength]) if (m.start + d > 0 && m.start + d < length) cuts.add(m.start + d);
+    for (const m of marks)
+      for (const d of [-1, 0, 1, 2, m.headerLength - 1, m.headerLength]) if (m.start + d > 0 && m.start + d < length) cuts.add(m.start + d);
     return [...cuts].sort((a, b) => a - b);
   }
   const n = 1 + r.int(8);
@@ -632,7 +666,8 @@ function runOnce(mods, backend, bytes, cuts, cfg, actions) {
     }
     last = Math.max(last, at);
   }
-  if (maxBuffered > cfg.maxPayload + BUFFERED_SLACK) problems.push(`bufferedInput reached ${maxBuffered} > maxPayload + ${BUFFERED_SLACK} = ${cfg.maxPayload + BUFFERED_SLACK}`);
+  if (maxBuffered > cfg.maxPayload + BUFFERED_SLACK)
+    problems.push(`bufferedInput reached ${maxBuffered} > maxPayload + ${BUFFERED_SLACK} = ${cfg.maxPayload + BUFFERED_SLACK}`);
   const output = Buffer.concat(protocol.dataToSend());
   log.push(`out:${show(output)}`);
   checkOutput(output, cfg, log, pings, localClose, problems);
@@ -679,7 +714,8 @@ function checkOutput(output, cfg, log, pings, localClose, problems) {
   } else if (close) {
     const code = Number(close.split(':')[1]);
     // The echo: the same code (a reason may follow, valid UTF-8, as any close payload), or nothing for none.
-    const echoOk = code === 1005 ? sent && sent.payload.length === 0 : sent && sent.payload.length >= 2 && sentCode === code && isUtf8(sent.payload.subarray(2));
+    const echoOk =
+      code === 1005 ? sent && sent.payload.length === 0 : sent && sent.payload.length >= 2 && sentCode === code && isUtf8(sent.payload.subarray(2));
     if (!echoOk) problems.push(`the peer closed with ${code} but the echo was ${sent ? sent.payload.toString('hex') : 'missing'}`);
   } else if (sent) {
     problems.push(`close ${sentCode} sent without a failure or a peer close`);
@@ -693,7 +729,13 @@ function runNested(mods, backend, cfg) {
   const items = [];
   // Enough frames to fill a record array (512) and take the nested path more than once.
   for (let i = 0; i < 520; i++) items.push({ kind: 'control', frames: [{ opcode: 9, payload: Buffer.from([i & 0xff]), fin: true, rsv: 0 }] });
-  items.push({ kind: 'message', binary: false, data: Buffer.from('nested'), compressed: false, frames: [{ opcode: 1, payload: Buffer.from('nested'), fin: true, rsv: 0 }] });
+  items.push({
+    kind: 'message',
+    binary: false,
+    data: Buffer.from('nested'),
+    compressed: false,
+    frames: [{ opcode: 1, payload: Buffer.from('nested'), fin: true, rsv: 0 }],
+  });
   const { bytes } = serialize(r, items, cfg.role === 'server');
   const expected = model(items, nestedCfg);
   const got = runOnce(mods, backend, bytes, [], nestedCfg, new Map()).log;
@@ -707,8 +749,7 @@ function runNested(mods, backend, cfg) {
 function configure(r) {
   const role = r.chance(0.6) ? 'server' : 'client';
   const mp = r.int(100);
-  const maxPayload =
-    mp < 35 ? r.int(600) : mp < 50 ? r.pick([0, 1, 125, 126, 65535, 65536]) : mp < 95 ? 1 << 20 : 16 * 1024 * 1024;
+  const maxPayload = mp < 35 ? r.int(600) : mp < 50 ? r.pick([0, 1, 125, 126, 65535, 65536]) : mp < 95 ? 1 << 20 : 16 * 1024 * 1024;
   const maxFragments = r.chance(0.3) ? 1 + r.int(8) : r.chance(0.5) ? 128 * 1024 : 1000;
   const deflate = r.chance(0.3);
   return {

@@ -28,7 +28,10 @@ const SEED = Number(process.env.FUZZ_SEED ?? (onNative ? 1 : 10_000_000));
 function describeFindings(findings: Finding[]): string {
   return findings
     .slice(0, 3)
-    .map((f) => `seed ${f.seed} (replay: node scripts/fuzz/core-fuzz.mjs --replay ${f.seed})\n  config ${JSON.stringify(f.config)}\n  ${f.problems.join('\n  ').slice(0, 1500)}`)
+    .map(
+      (f) =>
+        `seed ${f.seed} (replay: node scripts/fuzz/core-fuzz.mjs --replay ${f.seed})\n  config ${JSON.stringify(f.config)}\n  ${f.problems.join('\n  ').slice(0, 1500)}`,
+    )
     .join('\n');
 }
 
@@ -38,7 +41,10 @@ describe('core fuzzing: random and mutated byte streams, random chunkings', () =
 
   beforeAll(async () => {
     engine = await import('./core-engine.mjs');
-    const result = engine.fuzz({ Protocol, PerMessageDeflate, backends: { js: backends.js, native: backends.native, active } }, { seed: SEED, ms: MS, maxFindings: 20 });
+    const result = engine.fuzz(
+      { Protocol, PerMessageDeflate, backends: { js: backends.js, native: backends.native, active } },
+      { seed: SEED, ms: MS, maxFindings: 20 },
+    );
     stats = result.stats;
     findings = result.findings;
     console.log(`core fuzz (${onNative ? 'native + js' : 'js'}): ${JSON.stringify(stats)}; findings: ${findings.length}`);
@@ -69,6 +75,9 @@ describe('core fuzzing: random and mutated byte streams, random chunkings', () =
     expect(peak, 'bufferedInput while the last fragment arrives (message buffer capacity + frame buffer)').toBeLessThanOrEqual(1000 + 14);
 
     const buffered = findings.filter((f) => f.kinds.includes('buffered'));
-    expect(stats.findings.buffered, `cases over the bound (worst bufferedInput / (maxPayload + 139): ${stats.worstBufferedRatio.toFixed(2)})\n${describeFindings(buffered)}`).toBe(0);
+    expect(
+      stats.findings.buffered,
+      `cases over the bound (worst bufferedInput / (maxPayload + 139): ${stats.worstBufferedRatio.toFixed(2)})\n${describeFindings(buffered)}`,
+    ).toBe(0);
   });
 });

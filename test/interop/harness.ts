@@ -54,9 +54,16 @@ export interface Pair {
 
 // ---- wsbolt's side ---------------------------------------------------------------------------------------------
 
-function oursFor(): { state: Omit<Ours, 'ws'> & { ws: WebSocket | null }; handler: { message(ws: WebSocket, data: Buffer, isBinary: boolean): void; close(ws: WebSocket, code: number, reason: string, cause: CloseCause): void } } {
+function oursFor(): {
+  state: Omit<Ours, 'ws'> & { ws: WebSocket | null };
+  handler: { message(ws: WebSocket, data: Buffer, isBinary: boolean): void; close(ws: WebSocket, code: number, reason: string, cause: CloseCause): void };
+} {
   let resolveClosed!: (value: Closed & { cause: CloseCause }) => void;
-  const state = { ws: null as WebSocket | null, messages: new Queue<Received>(), closed: new Promise<Closed & { cause: CloseCause }>((r) => (resolveClosed = r)) };
+  const state = {
+    ws: null as WebSocket | null,
+    messages: new Queue<Received>(),
+    closed: new Promise<Closed & { cause: CloseCause }>((r) => (resolveClosed = r)),
+  };
   return {
     state,
     handler: {
@@ -89,7 +96,11 @@ export async function ourServer(mode: Mode, defer: Defer): Promise<{ url: string
     close: (ws, code, reason, cause) => byWs.get(ws)!.handler.close(ws, code, reason, cause),
   });
   defer(() => server.close({ timeout: 500 }));
-  return { url: `ws://${HOST}:${server.port}/`, page: `http://${HOST}:${server.port}/`, next: () => ends.next(10_000, 'the peer connecting to the wsbolt server') };
+  return {
+    url: `ws://${HOST}:${server.port}/`,
+    page: `http://${HOST}:${server.port}/`,
+    next: () => ends.next(10_000, 'the peer connecting to the wsbolt server'),
+  };
 }
 
 /** The wsbolt client connected to url. */
@@ -195,7 +206,10 @@ const probe = spawnSync(PYTHON, ['-c', 'import websockets; print(websockets.__ve
 export const pythonWebsockets: { version: string; missing: string | null } =
   probe.status === 0
     ? { version: probe.stdout.trim(), missing: null }
-    : { version: '?', missing: `${PYTHON} cannot import websockets (apt-get install python3-websockets): ${(probe.error?.message ?? probe.stderr).trim().split('\n').at(-1)}` };
+    : {
+        version: '?',
+        missing: `${PYTHON} cannot import websockets (apt-get install python3-websockets): ${(probe.error?.message ?? probe.stderr).trim().split('\n').at(-1)}`,
+      };
 
 /**
  * One peer.py process serves every test of a describe block (a Python start

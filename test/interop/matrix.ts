@@ -87,7 +87,8 @@ function render(files: ResultsFile[]): string {
   out += 'Written by `npx vitest run test/interop test/browser` (part of `npm test`). ✅ passed, ❌ failed, — the peer cannot do it, blank: not run.\n\n';
   out += '- *deflate on*: both sides enable permessage-deflate; *deflate off*: wsbolt disables it while the peer still offers or accepts it.\n';
   out += '- *fragments out*: wsbolt sends a message in several frames (a UTF-8 character split across two); *fragments in*: the peer does.\n';
-  out += '- *1 MiB*: 1 MiB of random binary and 1 MiB of compressible text, echoed; *close*: 4001 from wsbolt, 4002 from the peer, code and reason seen by both.\n';
+  out +=
+    '- *1 MiB*: 1 MiB of random binary and 1 MiB of compressible text, echoed; *close*: 4001 from wsbolt, 4002 from the peer, code and reason seen by both.\n';
   for (const name of [...new Set(files.map((f) => f.backend))]) {
     const mine = files.filter((f) => f.backend === name);
     out += `\n## ${name} backend\n\n`;

@@ -14,7 +14,12 @@ import { acceptFor } from './wire.js';
  * change it. A header given replaces the one of the same name (any case) in
  * place; a value null leaves it out. extraLines are appended as they are.
  */
-export function handshakeRequest(path = '/', headers: Record<string, string | null> = {}, requestLine = `GET ${path} HTTP/1.1`, extraLines: string[] = []): string {
+export function handshakeRequest(
+  path = '/',
+  headers: Record<string, string | null> = {},
+  requestLine = `GET ${path} HTTP/1.1`,
+  extraLines: string[] = [],
+): string {
   const base: [string, string | null][] = [
     ['Host', HOST],
     ['Upgrade', 'websocket'],
@@ -64,7 +69,10 @@ export function parseHead(bytes: Buffer): { answer: HttpAnswer; rest: Buffer } |
   const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0]!);
   if (!m) throw new Error(`not an HTTP response: ${JSON.stringify(lines[0])}`);
   const rest = bytes.subarray(end + 4);
-  return { answer: { statusLine: lines[0]!, status: Number(m[1]), statusText: m[2]!, headers: parseHeaderLines(lines.slice(1)), body: Buffer.alloc(0), raw: rest }, rest };
+  return {
+    answer: { statusLine: lines[0]!, status: Number(m[1]), statusText: m[2]!, headers: parseHeaderLines(lines.slice(1)), body: Buffer.alloc(0), raw: rest },
+    rest,
+  };
 }
 
 export interface RawRequest {

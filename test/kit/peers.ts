@@ -28,7 +28,13 @@ export interface WsClientLike extends EventEmitter {
 }
 
 /** `ws` client options (ws passes most of them on to http/https/tls). */
-export type WsClientOptions = { protocols?: string | string[]; origin?: string; headers?: Record<string, string>; ca?: Buffer; rejectUnauthorized?: boolean } & Record<string, unknown>;
+export type WsClientOptions = {
+  protocols?: string | string[];
+  origin?: string;
+  headers?: Record<string, string>;
+  ca?: Buffer;
+  rejectUnauthorized?: boolean;
+} & Record<string, unknown>;
 
 /** A `ws` client, not yet open (errors are swallowed; watch 'open', 'close', 'unexpected-response'). */
 export function wsClient(url: string, options: WsClientOptions = {}): WsClientLike {
@@ -67,7 +73,9 @@ export async function wsConnect(defer: (fn: () => unknown) => void, url: string,
       }
     }
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => client.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    client.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+  );
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       client.once('open', () => resolve());
@@ -95,4 +103,5 @@ export function socketOf(ws: { io: unknown }): import('node:net').Socket {
  * addon adopts sockets, 'stream' with WSBOLT_TRANSPORT=stream or WSBOLT_NO_NATIVE=1.
  */
 export const expectedTransport: 'native' | 'stream' =
-  (process.env.WSBOLT_EXPECT_TRANSPORT as 'native' | 'stream' | undefined) || (process.env.WSBOLT_NO_NATIVE || process.env.WSBOLT_TRANSPORT === 'stream' ? 'stream' : 'native');
+  (process.env.WSBOLT_EXPECT_TRANSPORT as 'native' | 'stream' | undefined) ||
+  (process.env.WSBOLT_NO_NATIVE || process.env.WSBOLT_TRANSPORT === 'stream' ? 'stream' : 'native');

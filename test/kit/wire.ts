@@ -12,7 +12,10 @@ export const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 export const RFC_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 
 /** Sec-WebSocket-Accept for a key, computed here rather than by src/. */
-export const acceptFor = (key: string): string => createHash('sha1').update(key + GUID).digest('base64');
+export const acceptFor = (key: string): string =>
+  createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 
 export interface FrameSpec {
   opcode: number;

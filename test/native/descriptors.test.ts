@@ -69,7 +69,10 @@ async function batch(target: Awaited<ReturnType<typeof startServer>>, way: Way, 
           case 'server shutdown': {
             let onClose!: (v: unknown) => void;
             const gone = new Promise((resolve) => (onClose = resolve));
-            await connect(url(way === 'server closes' ? 'server-closes' : way === 'terminate' ? 'terminate' : 'shutdown'), { close: () => onClose(null), perMessageDeflate: false });
+            await connect(url(way === 'server closes' ? 'server-closes' : way === 'terminate' ? 'terminate' : 'shutdown'), {
+              close: () => onClose(null),
+              perMessageDeflate: false,
+            });
             return gone;
           }
           case 'peer resets': {

@@ -23,13 +23,31 @@ function randomFrames(random: Random, masked: boolean): Buffer {
   for (let i = 0; i < count; i++) {
     const kind = random.int(10);
     const sizeClass = random.int(20);
-    const size = sizeClass < 14 ? random.int(20) : sizeClass < 18 ? random.int(400) : sizeClass < 19 ? 125 : random.chance(0.1) ? 65536 + random.int(3000) : 126 + random.int(2000);
+    const size =
+      sizeClass < 14
+        ? random.int(20)
+        : sizeClass < 18
+          ? random.int(400)
+          : sizeClass < 19
+            ? 125
+            : random.chance(0.1)
+              ? 65536 + random.int(3000)
+              : 126 + random.int(2000);
     let payload = random.bytes(size);
     if (random.chance(0.5)) payload = Buffer.from('ok κόσμε €'.repeat(1 + (size >> 3)).slice(0, size)); // mostly valid text
     const lengthForm = random.chance(0.1) ? (64 as const) : random.chance(0.1) && size < 65536 ? (16 as const) : undefined;
     if (kind < 5) {
       const fin = random.chance(0.6);
-      frames.push(frame({ opcode: open ? 0 : random.chance(0.5) ? 1 : 2, payload, fin, mask: masked, lengthForm, key: [random.int(256), random.int(256), random.int(256), random.int(256)] }));
+      frames.push(
+        frame({
+          opcode: open ? 0 : random.chance(0.5) ? 1 : 2,
+          payload,
+          fin,
+          mask: masked,
+          lengthForm,
+          key: [random.int(256), random.int(256), random.int(256), random.int(256)],
+        }),
+      );
       open = !fin;
     } else if (kind < 8) {
       frames.push(frame({ opcode: random.chance(0.5) ? 9 : 10, payload: payload.subarray(0, random.int(126)), mask: masked }));
@@ -39,7 +57,15 @@ function randomFrames(random: Random, masked: boolean): Buffer {
       body.writeUInt16BE(code);
       frames.push(frame({ opcode: 8, payload: random.chance(0.1) ? body.subarray(0, 1) : body, mask: masked }));
     } else {
-      frames.push(frame({ opcode: random.int(16), payload: payload.subarray(0, 200), fin: random.chance(0.8), mask: random.chance(0.9) ? masked : !masked, rsv: random.chance(0.2) ? 0x40 : 0 }));
+      frames.push(
+        frame({
+          opcode: random.int(16),
+          payload: payload.subarray(0, 200),
+          fin: random.chance(0.8),
+          mask: random.chance(0.9) ? masked : !masked,
+          rsv: random.chance(0.2) ? 0x40 : 0,
+        }),
+      );
     }
   }
   const bytes = Buffer.concat(frames);

@@ -55,10 +55,13 @@ describe('hostile arguments to wsbolt/native', () => {
     const wrong: string[] = [];
     for (const r of report?.results ?? []) {
       if (!r.mustThrow) continue;
-      for (const [impl, o] of [['native', r.native], ['js', r.js], ['public', r.public]] as const) {
+      for (const [impl, o] of [
+        ['native', r.native],
+        ['js', r.js],
+        ['public', r.public],
+      ] as const) {
         if (o === null) continue;
-        const ok =
-          (o.threw === 'TypeError' && o.code === 'ERR_INVALID_ARG_TYPE') || (o.threw === 'RangeError' && o.code === 'ERR_OUT_OF_RANGE');
+        const ok = (o.threw === 'TypeError' && o.code === 'ERR_INVALID_ARG_TYPE') || (o.threw === 'RangeError' && o.code === 'ERR_OUT_OF_RANGE');
         if (!ok) wrong.push(`${impl} ${r.fn}: ${r.name} -> ${JSON.stringify(o)}`);
       }
     }
@@ -68,7 +71,13 @@ describe('hostile arguments to wsbolt/native', () => {
 
   it('no call runs user code (valueOf, getters)', () => {
     const ran = (report?.results ?? []).flatMap((r) =>
-      [['native', r.native], ['js', r.js], ['public', r.public]].filter(([, o]) => (o as Outcome | null)?.userCodeRan).map(([impl]) => `${impl} ${r.fn}: ${r.name}`),
+      [
+        ['native', r.native],
+        ['js', r.js],
+        ['public', r.public],
+      ]
+        .filter(([, o]) => (o as Outcome | null)?.userCodeRan)
+        .map(([impl]) => `${impl} ${r.fn}: ${r.name}`),
     );
     expect(report).not.toBeNull();
     expect(ran).toEqual([]);
@@ -77,8 +86,12 @@ describe('hostile arguments to wsbolt/native', () => {
   it('native, fallback and public functions give the same outcome for every call, odd arguments included', () => {
     const differ: string[] = [];
     for (const r of report?.results ?? []) {
-      for (const [impl, o] of [['native', r.native], ['public', r.public]] as const) {
-        if (o !== null && JSON.stringify(o) !== JSON.stringify(r.js)) differ.push(`${r.fn}: ${r.name}: ${impl} ${JSON.stringify(o)} js ${JSON.stringify(r.js)}`);
+      for (const [impl, o] of [
+        ['native', r.native],
+        ['public', r.public],
+      ] as const) {
+        if (o !== null && JSON.stringify(o) !== JSON.stringify(r.js))
+          differ.push(`${r.fn}: ${r.name}: ${impl} ${JSON.stringify(o)} js ${JSON.stringify(r.js)}`);
       }
     }
     expect(report).not.toBeNull();

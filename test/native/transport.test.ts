@@ -480,7 +480,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     }
   });
 
-  it('when the addon refuses the descriptor, adopt() returns null and the socket stays Node\'s, its bytes intact', async () => {
+  it("when the addon refuses the descriptor, adopt() returns null and the socket stays Node's, its bytes intact", async () => {
     const server = await listen();
     const { socket, client } = await tcpPair(server);
     client.write('early');
@@ -496,11 +496,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     socket.on('data', (chunk) => (text += chunk));
     socket.resume(); // a 'readable' listener had made it non-flowing, and that state is kept
     client.write('late');
-    await withTimeout(
-      new Promise<void>((resolve) => socket.on('data', () => text === 'earlylate' && resolve())),
-      5000,
-      'bytes on the Node socket',
-    );
+    await withTimeout(new Promise<void>((resolve) => socket.on('data', () => text === 'earlylate' && resolve())), 5000, 'bytes on the Node socket');
     socket.write('still Node');
     expect(String((await once(client, 'data'))[0])).toBe('still Node');
   });
@@ -525,7 +521,15 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const b = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const bad of [undefined, null, 123, 'f', {}]) expect(() => b.init!(bad)).toThrow(TypeError);
     const fn = () => {};
-    for (const bad of [[fn], [fn, fn], [fn, fn, []], [fn, fn, new Float64Array(2)], [fn, fn, new Int32Array(3072)], [fn, 1, new Float64Array(3072)], [1, fn, new Float64Array(3072)]]) {
+    for (const bad of [
+      [fn],
+      [fn, fn],
+      [fn, fn, []],
+      [fn, fn, new Float64Array(2)],
+      [fn, fn, new Int32Array(3072)],
+      [fn, 1, new Float64Array(3072)],
+      [1, fn, new Float64Array(3072)],
+    ]) {
       expect(() => b.init!(...bad), `init(${bad.length} args)`).toThrow(TypeError);
     }
     for (const bad of [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 40, {}, file, listeningFd, 1_000_000]) {

@@ -13,7 +13,12 @@ function nearlyValid(random: ReturnType<typeof rng>, n: number): Buffer {
   let length = 0;
   while (length < n) {
     const r = random.int(10);
-    const part = r < 7 ? Buffer.from(SAMPLES[random.int(SAMPLES.length)]!) : r < 9 ? Buffer.from('abcdefgh'.repeat(1 + random.int(20))) : Buffer.from([NASTY[random.int(NASTY.length)]!]);
+    const part =
+      r < 7
+        ? Buffer.from(SAMPLES[random.int(SAMPLES.length)]!)
+        : r < 9
+          ? Buffer.from('abcdefgh'.repeat(1 + random.int(20)))
+          : Buffer.from([NASTY[random.int(NASTY.length)]!]);
     parts.push(part);
     length += part.length;
   }

@@ -37,9 +37,7 @@ async function clientsOnEveryWorker(url: string, workers: number, perWorker = 1,
 describe('serveCluster with 2 workers', () => {
   it('shares one port; a publish on worker 1 reaches worker 2 in order, binary intact', async () => {
     const { app, url } = await startCluster();
-    const ports = new Set(
-      await Promise.all([0, 1].map(async (i) => Number((await app.waitFor(new RegExp(`^listening index=${i} .* port=(\\d+)`)))[1]))),
-    );
+    const ports = new Set(await Promise.all([0, 1].map(async (i) => Number((await app.waitFor(new RegExp(`^listening index=${i} .* port=(\\d+)`)))[1]))));
     expect(ports.size).toBe(1);
 
     const groups = await clientsOnEveryWorker(url, 2, 2);
@@ -93,7 +91,7 @@ describe('serveCluster with 2 workers', () => {
     const from = app.lines.length;
 
     process.kill(pidB!, 'SIGKILL');
-    const closed = await withTimeout(b.closed, 5000, 'the killed worker\'s client closing');
+    const closed = await withTimeout(b.closed, 5000, "the killed worker's client closing");
     expect(closed.code).toBe(1006); // abrupt: the process died
     const exit = JSON.parse((await app.waitFor(/^worker-exit (.*)/, 10_000, from))[1]!);
     expect(exit).toMatchObject({ pid: pidB, index: indexB, signal: 'SIGKILL' });

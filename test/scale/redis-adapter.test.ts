@@ -82,7 +82,7 @@ describe.skipIf(redis.skip)(`redisAdapter${redis.skip ? ` (skipped: ${redis.reas
     expect((await y.received.next()).text).toBe('end');
   });
 
-  it('ignores its own messages, delivers the others\' with their binary flag, and stops at unsubscribe', async () => {
+  it("ignores its own messages, delivers the others' with their binary flag, and stops at unsubscribe", async () => {
     const server = await startRedis(defer, redis.binary!);
     const x = probe(server.url);
     const y = probe(server.url);

@@ -39,7 +39,7 @@ describe.skipIf(redis.skip)(`Redis adapter between two processes${redis.skip ? `
     requireBuiltScale();
   });
 
-  it('a publish on one process reaches subscribers on the other, once, and the process\'s own subscribers once', async () => {
+  it("a publish on one process reaches subscribers on the other, once, and the process's own subscribers once", async () => {
     const server = await startRedis(defer, redis.binary!);
     const [A, B] = await startNodes(server);
     const a1 = await A!.connect();
@@ -81,7 +81,7 @@ describe.skipIf(redis.skip)(`Redis adapter between two processes${redis.skip ? `
     expect(await texts(b, 1)).toEqual(['after']);
   });
 
-  it('keeps each publisher\'s order: 1,000 numbered messages from each of two processes', async () => {
+  it("keeps each publisher's order: 1,000 numbered messages from each of two processes", async () => {
     const server = await startRedis(defer, redis.binary!);
     const [A, B] = await startNodes(server);
     const pa = await A!.connect();
@@ -173,4 +173,3 @@ describe.skipIf(redis.skip)(`Redis adapter between two processes${redis.skip ? `
     expect(B!.child.stderr()).toBe('');
   });
 });
-

@@ -192,7 +192,8 @@ export async function startProxy(defer: (fn: () => unknown) => void, targetPort:
       holding = false;
       for (const [client, chunk] of held.splice(0)) if (!client.destroyed) client.write(chunk);
     },
-    talking: (n) => (talked >= n ? Promise.resolve() : withTimeout(new Promise<void>((done) => talkWaiters.push([n, done])), 10_000, `${n} proxied connections talking`)),
+    talking: (n) =>
+      talked >= n ? Promise.resolve() : withTimeout(new Promise<void>((done) => talkWaiters.push([n, done])), 10_000, `${n} proxied connections talking`),
   };
 }
 
@@ -240,7 +241,9 @@ export async function peer(defer: (fn: () => unknown) => void, url: string, ms =
     }
     messages.push({ data, isBinary });
   });
-  const closed = new Promise<{ code: number; reason: string }>((done) => client.once('close', (code: number, reason: Buffer) => done({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((done) =>
+    client.once('close', (code: number, reason: Buffer) => done({ code, reason: reason.toString() })),
+  );
   const failed = new Promise<never>((_, fail) => client.once('error', fail));
   failed.catch(() => {});
   await withTimeout(Promise.race([new Promise((done) => client.once('open', done)), failed]), ms, `connecting to ${url}`);

@@ -104,7 +104,13 @@ describe('closed by the server', () => {
     });
     const c = await wsConnect(defer, `ws://${HOST}:${s.server.port}/`);
     expect((await withTimeout(c.closed)).reason).toHaveLength(123);
-    expect(errors).toEqual(['ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_INVALID_CLOSE_CODE', 'ERR_CLOSE_REASON_TOO_LONG']);
+    expect(errors).toEqual([
+      'ERR_INVALID_CLOSE_CODE',
+      'ERR_INVALID_CLOSE_CODE',
+      'ERR_INVALID_CLOSE_CODE',
+      'ERR_INVALID_CLOSE_CODE',
+      'ERR_CLOSE_REASON_TOO_LONG',
+    ]);
   });
 
   it('ws.terminate(): the client sees 1006, the server cause local', async () => {
@@ -129,7 +135,6 @@ describe('ended without a closing handshake', () => {
     expect(await s.closed).toMatchObject({ code: 1006, cause: { kind: 'local' } });
     expect(messages).toEqual(['one']);
   });
-
 
   it('the client drops its socket: cause abrupt, code 1006', async () => {
     const s = await closeServer();

@@ -30,7 +30,10 @@ function duplexPair(): [Duplex, Duplex] {
         callback(error);
       },
     });
-  sides.push(make(() => sides[1]!), make(() => sides[0]!));
+  sides.push(
+    make(() => sides[1]!),
+    make(() => sides[0]!),
+  );
   return [sides[0]!, sides[1]!];
 }
 
@@ -94,11 +97,17 @@ describe('the engine over a Duplex that is not a socket', () => {
 
     const messages = new Queue<string>();
     const client: WebSocket = await withTimeout(
-      connect('ws://in-memory.test/echo', { createConnection: () => clientSide as never, perMessageDeflate: false, message: (_ws, data) => messages.push(data.toString()) }),
+      connect('ws://in-memory.test/echo', {
+        createConnection: () => clientSide as never,
+        perMessageDeflate: false,
+        message: (_ws, data) => messages.push(data.toString()),
+      }),
     );
     client.send('hello');
     expect(await withTimeout(messages.next())).toBe('echo hello');
-    const closed = new Promise<number>((resolve) => (client as unknown as { io: { stream: Duplex } }).io.stream.once('close', () => resolve(client.readyState)));
+    const closed = new Promise<number>((resolve) =>
+      (client as unknown as { io: { stream: Duplex } }).io.stream.once('close', () => resolve(client.readyState)),
+    );
     client.close(1000);
     expect(await withTimeout(closed)).toBe(3);
   });

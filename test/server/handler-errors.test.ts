@@ -6,7 +6,19 @@
 import { format } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CloseCause, type Handler, type WebSocket, type WsboltError } from '../../src/index.js';
-import { frame as encodeFrame, handshakeRequest, HOST, type OpenClient, Queue, rawConnect, rawHttp, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
+import {
+  frame as encodeFrame,
+  handshakeRequest,
+  HOST,
+  type OpenClient,
+  Queue,
+  rawConnect,
+  rawHttp,
+  startServer,
+  useCleanup,
+  withTimeout,
+  wsConnect,
+} from '../kit/index.js';
 
 const defer = useCleanup();
 

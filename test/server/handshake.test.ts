@@ -2,7 +2,20 @@
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type WebSocket } from '../../src/index.js';
-import { acceptFor, closePayload, frame, handshakeRequest, HOST, once, rawConnect, rawHttp, RFC_ACCEPT, RFC_KEY, startServer, useCleanup } from '../kit/index.js';
+import {
+  acceptFor,
+  closePayload,
+  frame,
+  handshakeRequest,
+  HOST,
+  once,
+  rawConnect,
+  rawHttp,
+  RFC_ACCEPT,
+  RFC_KEY,
+  startServer,
+  useCleanup,
+} from '../kit/index.js';
 
 const defer = useCleanup();
 

@@ -27,7 +27,9 @@ const openWs: Open = async (url, protocols) => {
   defer(() => c.terminate());
   const messages = new Queue<Message>();
   c.on('message', (data: Buffer, isBinary: boolean) => messages.push({ data, isBinary }));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => c.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    c.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+  );
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       c.once('open', () => resolve());

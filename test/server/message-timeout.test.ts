@@ -56,7 +56,10 @@ describe('messageTimeout', () => {
     // Every fragment complete, the message never finished: one-byte continuations.
     [
       'a message trickled fragment by fragment',
-      () => [frame({ opcode: 2, payload: 'a', fin: false, mask: true }), ...Array.from({ length: 100 }, () => frame({ opcode: 0, payload: 'b', fin: false, mask: true }))],
+      () => [
+        frame({ opcode: 2, payload: 'a', fin: false, mask: true }),
+        ...Array.from({ length: 100 }, () => frame({ opcode: 0, payload: 'b', fin: false, mask: true })),
+      ],
     ],
   ];
 
@@ -84,7 +87,10 @@ describe('messageTimeout', () => {
     const raw = await rawConnect(defer, port);
     const started = Date.now();
     const count = Math.ceil((2.5 * MESSAGE_TIMEOUT) / TRICKLE_MS);
-    trickle((piece) => raw.socket.write(piece), Array.from({ length: count }, (_, i) => frame({ opcode: 2, payload: Buffer.from([i]), mask: true })));
+    trickle(
+      (piece) => raw.socket.write(piece),
+      Array.from({ length: count }, (_, i) => frame({ opcode: 2, payload: Buffer.from([i]), mask: true })),
+    );
     const received = await messages.take(count, 10_000, 'trickled messages');
     expect(Date.now() - started).toBeGreaterThan(2 * MESSAGE_TIMEOUT);
     expect(received.map((b) => b[0])).toEqual(Array.from({ length: count }, (_, i) => i));

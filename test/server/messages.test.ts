@@ -230,7 +230,14 @@ describe('ping and pong', () => {
 describe('limits and invalid input', () => {
   it('a message over maxPayload closes with 1009; one at the limit is fine', async () => {
     const closed = deferred<[number, string]>();
-    const { client, messages, closed: clientClosed } = await echoServer({ maxPayload: 1024, close: (_ws: WebSocket, code: number, _r: string, cause: { kind: string }) => closed.resolve([code, cause.kind]) });
+    const {
+      client,
+      messages,
+      closed: clientClosed,
+    } = await echoServer({
+      maxPayload: 1024,
+      close: (_ws: WebSocket, code: number, _r: string, cause: { kind: string }) => closed.resolve([code, cause.kind]),
+    });
     client.send(Buffer.alloc(1024, 1));
     expect((await messages.next()).data.length).toBe(1024);
     client.send(Buffer.alloc(1025, 1));
@@ -285,7 +292,7 @@ describe('limits and invalid input', () => {
 });
 
 describe('the connection API', () => {
-  it('message buffers are the handler\'s to keep: later messages do not overwrite them', async () => {
+  it("message buffers are the handler's to keep: later messages do not overwrite them", async () => {
     const kept: Buffer[] = [];
     const all = deferred();
     const server = await startServer(defer, {

@@ -47,8 +47,7 @@ const pings = (n: number) => Buffer.concat(Array.from({ length: n }, () => frame
 const frameOf = (spec: FrameSpec) => encode({ mask: true, ...spec });
 
 /** A text message of n one-byte fragments. */
-const fragmented = (n: number) =>
-  Buffer.concat(Array.from({ length: n }, (_, i) => frameOf({ opcode: i === 0 ? 1 : 0, payload: 'x', fin: i === n - 1 })));
+const fragmented = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => frameOf({ opcode: i === 0 ? 1 : 0, payload: 'x', fin: i === n - 1 })));
 
 describe('rateLimit counts frames and bytes', () => {
   it('a ping flood over messagesPerSecond (the frame budget by default) is closed with 1008', async () => {

@@ -53,10 +53,12 @@ describe('serve({ tls })', () => {
     const server = await startServer(defer, { ...echo, tls: { key, cert } });
     const status = await withTimeout(
       new Promise<number>((resolve, reject) => {
-        https.get({ host: HOST, port: server.port, path: '/', ca: cert, agent: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        }).on('error', reject);
+        https
+          .get({ host: HOST, port: server.port, path: '/', ca: cert, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on('error', reject);
       }),
     );
     expect(status).toBe(426);
@@ -88,12 +90,14 @@ describe('attach(https server)', () => {
     expect(wss.connections.size).toBe(1);
     const body = await withTimeout(
       new Promise<string>((resolve, reject) => {
-        https.get({ host: HOST, port, path: '/', rejectUnauthorized: false, agent: false }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve(text));
-        }).on('error', reject);
+        https
+          .get({ host: HOST, port, path: '/', rejectUnauthorized: false, agent: false }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
       }),
     );
     expect(body).toBe('https route');

@@ -42,8 +42,15 @@ describe('NODE_DEBUG=wsbolt', () => {
     expect(summary.replies).toEqual(['hello', '<300 bytes>', 'abcd']);
     expect(summary.backend).toBe(backend); // the child ran on this project's backend
 
-    const lines = result.stderr.split('\n').filter((l) => /^WSBOLT \d+: /.test(l)).map((l) => l.replace(/^WSBOLT \d+: /, ''));
-    const expectLine = (pattern: RegExp) => expect(lines.some((l) => pattern.test(l)), `${pattern} in:\n${lines.join('\n')}`).toBe(true);
+    const lines = result.stderr
+      .split('\n')
+      .filter((l) => /^WSBOLT \d+: /.test(l))
+      .map((l) => l.replace(/^WSBOLT \d+: /, ''));
+    const expectLine = (pattern: RegExp) =>
+      expect(
+        lines.some((l) => pattern.test(l)),
+        `${pattern} in:\n${lines.join('\n')}`,
+      ).toBe(true);
     // Handshakes: the refused one and the accepted one.
     expectLine(/refused upgrade: 404/);
     expectLine(/^server accepted \/traced\?x=1 from 127\.0\.0\.1:\d+ protocol=-$/);

@@ -3,7 +3,21 @@ import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type UpgradeRequest, accept, reject } from '../../src/index.js';
-import { deferred, frame, handshakeRequest, HOST, once, Queue, rawHttp, startServer, useCleanup, withTimeout, wsClient, type WsClientOptions, wsConnect } from '../kit/index.js';
+import {
+  deferred,
+  frame,
+  handshakeRequest,
+  HOST,
+  once,
+  Queue,
+  rawHttp,
+  startServer,
+  useCleanup,
+  withTimeout,
+  wsClient,
+  type WsClientOptions,
+  wsConnect,
+} from '../kit/index.js';
 
 const defer = useCleanup();
 

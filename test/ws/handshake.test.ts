@@ -12,7 +12,22 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, defer, HOST, once } from '../kit/index.js';
-import { bolt, client, connectedPair, type Impl, openClient, PAIRS, rawRequest, rawServer, record, sameForAllPairs, sameForBoth, startServer, upgradeRequest, ws } from './util.js';
+import {
+  bolt,
+  client,
+  connectedPair,
+  type Impl,
+  openClient,
+  PAIRS,
+  rawRequest,
+  rawServer,
+  record,
+  sameForAllPairs,
+  sameForBoth,
+  startServer,
+  upgradeRequest,
+  ws,
+} from './util.js';
 
 afterEach(cleanup);
 
@@ -155,7 +170,13 @@ describe("the 'headers' event", () => {
       const opened = once(c, 'open');
       const [res] = await upgraded;
       await opened;
-      return { seen, status: res.statusCode, cookie: res.headers['set-cookie'], powered: res.headers['x-powered-by'], protocol: res.headers['sec-websocket-protocol'] };
+      return {
+        seen,
+        status: res.statusCode,
+        cookie: res.headers['set-cookie'],
+        powered: res.headers['x-powered-by'],
+        protocol: res.headers['sec-websocket-protocol'],
+      };
     });
     expect(trace.cookie).toEqual(['session=abc']);
   });
@@ -230,7 +251,10 @@ describe('mounting', () => {
   it('a server made with port answers plain HTTP with 426', async () => {
     await sameForBoth(async (impl) => {
       const server = await startServer(impl);
-      return rawRequest(server.port, `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`).then((r) => ({ ...r, headers: { ...r.headers, date: '<date>' } }));
+      return rawRequest(server.port, `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`).then((r) => ({
+        ...r,
+        headers: { ...r.headers, date: '<date>' },
+      }));
     });
   });
 
@@ -296,7 +320,9 @@ describe('malformed upgrade requests', () => {
         },
       });
       const head = await new Promise<string>((resolve) => {
-        const socket = net.connect(server.port, HOST, () => socket.write(upgradeRequest('/', { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': 'http://old' })));
+        const socket = net.connect(server.port, HOST, () =>
+          socket.write(upgradeRequest('/', { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': 'http://old' })),
+        );
         defer(() => socket.destroy());
         socket.once('data', (d: Buffer) => resolve(d.toString('latin1').split('\r\n')[0]!));
       });
@@ -345,7 +371,13 @@ describe('client handshake', () => {
         },
       });
       const [, req] = await next;
-      return { token: req.headers['x-token'], origin: req.headers.origin, finished: req.headers['x-finished'], version: req.headers['sec-websocket-version'], upgrade: req.headers.upgrade };
+      return {
+        token: req.headers['x-token'],
+        origin: req.headers.origin,
+        finished: req.headers['x-finished'],
+        version: req.headers['sec-websocket-version'],
+        upgrade: req.headers.upgrade,
+      };
     });
   });
 
@@ -475,7 +507,12 @@ describe('transports', () => {
       const [reply] = await once(c, 'message');
       const refused = await failedClient(clientImpl, `wss://localhost:${(server.address() as net.AddressInfo).port}`);
       s.terminate();
-      return { secure, reply: reply.toString(), encrypted: Boolean(c._socket.encrypted), refused: refused.map((e) => e.event === 'error' ? { event: e.event, code: e.code } : e.event) };
+      return {
+        secure,
+        reply: reply.toString(),
+        encrypted: Boolean(c._socket.encrypted),
+        refused: refused.map((e) => (e.event === 'error' ? { event: e.event, code: e.code } : e.event)),
+      };
     });
   });
 
@@ -523,4 +560,3 @@ describe('the connection event', () => {
     }
   });
 });
-

@@ -26,7 +26,16 @@ describe('echo', () => {
       const rec = record(c);
       const states = [c.readyState];
       await once(c, 'open');
-      const payloads: any[] = ['hello', Buffer.from([1, 2, 3]), new Uint8Array([4, 5]), new Uint16Array([0x0102]).buffer, '', 42, 'ünïcödé ✓', Buffer.alloc(70_000, 7)];
+      const payloads: any[] = [
+        'hello',
+        Buffer.from([1, 2, 3]),
+        new Uint8Array([4, 5]),
+        new Uint16Array([0x0102]).buffer,
+        '',
+        42,
+        'ünïcödé ✓',
+        Buffer.alloc(70_000, 7),
+      ];
       for (const p of payloads) c.send(p);
       await messages(c, payloads.length);
       states.push(c.readyState);
@@ -38,7 +47,12 @@ describe('echo', () => {
     });
     expect(trace.client[0]).toEqual({ event: 'open', readyState: 1 });
     expect(trace.client.at(-1)).toMatchObject({ event: 'close', code: 1000, reason: 'done', reasonIsBuffer: true, readyState: 3 });
-    expect(trace.client[1]).toEqual({ event: 'message', data: { type: 'Buffer', value: Buffer.from('hello').toString('hex') }, isBinary: false, readyState: 1 });
+    expect(trace.client[1]).toEqual({
+      event: 'message',
+      data: { type: 'Buffer', value: Buffer.from('hello').toString('hex') },
+      isBinary: false,
+      readyState: 1,
+    });
     expect(trace.states).toEqual([0, 1, 2, 3]);
   });
 
@@ -81,7 +95,10 @@ describe('echo', () => {
       c.send('hel', { fin: false });
       c.send('lo');
       const [echo] = await back;
-      return { client: got.map((m) => ({ data: describeData(m.data), isBinary: m.isBinary })), server: { data: describeData(echo.data), isBinary: echo.isBinary } };
+      return {
+        client: got.map((m) => ({ data: describeData(m.data), isBinary: m.isBinary })),
+        server: { data: describeData(echo.data), isBinary: echo.isBinary },
+      };
     });
     expect(trace.client[0]).toEqual({ data: { type: 'Buffer[]', value: Buffer.from('abcdef').toString('hex') }, isBinary: true });
   });
@@ -161,17 +178,36 @@ describe('echo', () => {
       const server = await startServer(serverImpl);
       const next = server.nextConnection();
       const c = new clientImpl.WebSocket(`${server.url}/path?q=1`);
-      const before = { readyState: c.readyState, url: c.url, protocol: c.protocol, extensions: c.extensions, bufferedAmount: c.bufferedAmount, binaryType: c.binaryType, isPaused: c.isPaused };
+      const before = {
+        readyState: c.readyState,
+        url: c.url,
+        protocol: c.protocol,
+        extensions: c.extensions,
+        bufferedAmount: c.bufferedAmount,
+        binaryType: c.binaryType,
+        isPaused: c.isPaused,
+      };
       c.on('error', () => {});
       await once(c, 'open');
       const [s] = await next;
-      const constants = [c.CONNECTING, c.OPEN, c.CLOSING, c.CLOSED, clientImpl.WebSocket.CONNECTING, clientImpl.WebSocket.OPEN, clientImpl.WebSocket.CLOSING, clientImpl.WebSocket.CLOSED];
+      const constants = [
+        c.CONNECTING,
+        c.OPEN,
+        c.CLOSING,
+        c.CLOSED,
+        clientImpl.WebSocket.CONNECTING,
+        clientImpl.WebSocket.OPEN,
+        clientImpl.WebSocket.CLOSING,
+        clientImpl.WebSocket.CLOSED,
+      ];
       const after = { readyState: c.readyState, protocol: c.protocol, extensions: c.extensions, bufferedAmount: c.bufferedAmount };
       const serverSide = { url: s.url ?? null, readyState: s.readyState, protocol: s.protocol, extensions: s.extensions };
       s.pause();
       const paused = s.isPaused;
       s.resume();
-      const enumerable = Object.keys(Object.getPrototypeOf(c)).filter((k) => ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'CONNECTING', 'onopen'].includes(k)).sort();
+      const enumerable = Object.keys(Object.getPrototypeOf(c))
+        .filter((k) => ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'CONNECTING', 'onopen'].includes(k))
+        .sort();
       c.terminate();
       return { before, after, constants, serverSide, paused, resumed: s.isPaused, enumerable };
     });
@@ -342,7 +378,11 @@ describe('limits', () => {
       await Promise.all([sRec.closed, cRec.closed]);
       return { server: sRec.events, client: cRec.events };
     });
-    expect(trace.server.find((e) => e.event === 'error')).toMatchObject({ code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', name: 'RangeError', message: 'Max payload size exceeded' });
+    expect(trace.server.find((e) => e.event === 'error')).toMatchObject({
+      code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      name: 'RangeError',
+      message: 'Max payload size exceeded',
+    });
     expect(trace.server.at(-1)).toMatchObject({ event: 'close', code: 1006 });
     expect(trace.client.at(-1)).toMatchObject({ event: 'close', code: 1009 });
   });

@@ -24,7 +24,12 @@ interface Case {
 
 const serverCases: Case[] = [
   { name: 'an unmasked frame', frames: [{ opcode: 1, payload: 'hi' }], code: 'WS_ERR_EXPECTED_MASK', status: 1002 },
-  { name: 'invalid UTF-8 in a text message', frames: [masked({ opcode: 1, payload: Buffer.from([0x68, 0xff, 0x69]) })], code: 'WS_ERR_INVALID_UTF8', status: 1007 },
+  {
+    name: 'invalid UTF-8 in a text message',
+    frames: [masked({ opcode: 1, payload: Buffer.from([0x68, 0xff, 0x69]) })],
+    code: 'WS_ERR_INVALID_UTF8',
+    status: 1007,
+  },
   {
     name: 'invalid UTF-8 split across fragments',
     frames: [masked({ opcode: 1, fin: false, payload: Buffer.from([0xe2, 0x82]) }), masked({ opcode: 0, payload: Buffer.from([0x28]) })],
@@ -42,10 +47,20 @@ const serverCases: Case[] = [
     status: 1002,
   },
   { name: 'a fragmented ping', frames: [masked({ opcode: 9, fin: false, payload: 'x' })], code: 'WS_ERR_EXPECTED_FIN', status: 1002 },
-  { name: 'a ping over 125 bytes', frames: [masked({ opcode: 9, payload: Buffer.alloc(126), lengthForm: 16 })], code: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', status: 1002 },
+  {
+    name: 'a ping over 125 bytes',
+    frames: [masked({ opcode: 9, payload: Buffer.alloc(126), lengthForm: 16 })],
+    code: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+    status: 1002,
+  },
   { name: 'a 1-byte close payload', frames: [masked({ opcode: 8, payload: Buffer.from([3]) })], code: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', status: 1002 },
   { name: 'close code 1005 on the wire', frames: [masked({ opcode: 8, payload: Buffer.from([0x03, 0xed]) })], code: 'WS_ERR_INVALID_CLOSE_CODE', status: 1002 },
-  { name: 'a close reason that is not UTF-8', frames: [masked({ opcode: 8, payload: Buffer.from([0x03, 0xe8, 0xff]) })], code: 'WS_ERR_INVALID_UTF8', status: 1007 },
+  {
+    name: 'a close reason that is not UTF-8',
+    frames: [masked({ opcode: 8, payload: Buffer.from([0x03, 0xe8, 0xff]) })],
+    code: 'WS_ERR_INVALID_UTF8',
+    status: 1007,
+  },
   {
     name: 'a message over maxPayload (declared length)',
     frames: [masked({ opcode: 2, payload: Buffer.alloc(200), lengthForm: 16 })],
@@ -128,7 +143,12 @@ describe('the client side of a broken frame', () => {
     { name: 'a masked frame from the server', frame: { opcode: 1, payload: 'x', mask: true }, code: 'WS_ERR_UNEXPECTED_MASK' },
     { name: 'invalid UTF-8', frame: { opcode: 1, payload: Buffer.from([0xff]) }, code: 'WS_ERR_INVALID_UTF8' },
     { name: 'a reserved opcode', frame: { opcode: 0xb, payload: 'x' }, code: 'WS_ERR_INVALID_OPCODE' },
-    { name: 'a message over maxPayload', frame: { opcode: 2, payload: Buffer.alloc(50) }, code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', options: { maxPayload: 10 } },
+    {
+      name: 'a message over maxPayload',
+      frame: { opcode: 2, payload: Buffer.alloc(50) },
+      code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      options: { maxPayload: 10 },
+    },
   ];
   for (const c of clientCases) {
     it(`${c.name}: error ${c.code}, then close 1006; the server gets the close frame`, async () => {

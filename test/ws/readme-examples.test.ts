@@ -162,7 +162,10 @@ async function sendingBinary(lib: Lib) {
     for (let i = 0; i < array.length; ++i) array[i] = i / 2;
     ws.send(array);
   });
-  const echoed = timeout(new Promise<any>((resolve) => ws.on('message', (data: Buffer, isBinary: boolean) => resolve({ isBinary, hex: data.toString('hex') }))), 'echo');
+  const echoed = timeout(
+    new Promise<any>((resolve) => ws.on('message', (data: Buffer, isBinary: boolean) => resolve({ isBinary, hex: data.toString('hex') }))),
+    'echo',
+  );
   return { server: await timeout(atServer, 'server message'), echoed: await echoed };
 }
 
@@ -183,10 +186,14 @@ async function broadcast(lib: Lib, includeSelf: boolean) {
   const clients = [client(lib, url), client(lib, url), client(lib, url)];
   await Promise.all(clients.map((c, i) => once(c, 'open', `open ${i}`)));
   const [a, b, c] = clients;
-  const count = async () => (await timeout(new Promise<number>((resolve) => {
-    const check = () => (wss.clients.size === 3 ? resolve(wss.clients.size) : setImmediate(check));
-    check();
-  }), 'three clients'));
+  const count = async () =>
+    await timeout(
+      new Promise<number>((resolve) => {
+        const check = () => (wss.clients.size === 3 ? resolve(wss.clients.size) : setImmediate(check));
+        check();
+      }),
+      'three clients',
+    );
   const size = await count();
   const received: Record<string, [string, boolean][]> = {};
   if (includeSelf) {
@@ -577,7 +584,11 @@ describe("ws README examples, run unchanged on ws and on wsbolt's ws API", () =>
     expect(trace.seen).toEqual(['/a secure=false origin=http://example.com', '/b secure=false origin=undefined']);
     expect(trace.welcome).toEqual(['welcome', false]);
     expect(trace.goodClose).toEqual([4000, '']);
-    expect(trace.events).toEqual(['unexpected-response 401 Unauthorized GET', 'error: WebSocket was closed before the connection was established', 'close 1006']);
+    expect(trace.events).toEqual([
+      'unexpected-response 401 Unauthorized GET',
+      'error: WebSocket was closed before the connection was established',
+      'close 1006',
+    ]);
   });
 
   it('multiple noServer WebSocketServers on one HTTP server, routed by pathname', async () => {

@@ -35,7 +35,13 @@ describe('createWebSocketStream', () => {
       const writes: string[] = [];
       for (const chunk of ['abc', 'def', 'ghi']) duplex.write(chunk, (err?: Error | null) => writes.push(`${chunk} ${err ?? 'written'}`));
       await withTimeout(Promise.all([once(sink, 'finish'), rec.closed, once(duplex, 'close')]), 5000, 'stream');
-      return { received: received.join(''), writes, closeEvents: rec.events.filter((e) => e.event === 'close'), readableEnded: duplex.readableEnded, destroyed: duplex.destroyed };
+      return {
+        received: received.join(''),
+        writes,
+        closeEvents: rec.events.filter((e) => e.event === 'close'),
+        readableEnded: duplex.readableEnded,
+        destroyed: duplex.destroyed,
+      };
     });
     expect(trace.received).toBe('abcdefghi');
   });

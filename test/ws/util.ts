@@ -11,7 +11,19 @@
 import type * as net from 'node:net';
 import { WebSocket as WsWebSocket, WebSocketServer as WsWebSocketServer, createWebSocketStream as wsCreateWebSocketStream } from 'ws';
 import Bolt from '../../src/ws/index.js';
-import { HOST, RFC_KEY, cleanup, defer, deferred, once, rawHttp, rawServer as kitRawServer, handshakeRequest, switchingProtocols, withTimeout } from '../kit/index.js';
+import {
+  HOST,
+  RFC_KEY,
+  cleanup,
+  defer,
+  deferred,
+  once,
+  rawHttp,
+  rawServer as kitRawServer,
+  handshakeRequest,
+  switchingProtocols,
+  withTimeout,
+} from '../kit/index.js';
 
 export interface Impl {
   name: 'ws' | 'wsbolt';
@@ -190,7 +202,9 @@ export function record(socket: any): { events: Recorded[]; closed: Promise<void>
   socket.on('message', (data: any, isBinary: boolean) => events.push({ event: 'message', data: describeData(data), isBinary, readyState: socket.readyState }));
   socket.on('ping', (data: Buffer) => events.push({ event: 'ping', data: data.toString('hex') }));
   socket.on('pong', (data: Buffer) => events.push({ event: 'pong', data: data.toString('hex') }));
-  socket.on('error', (error: any) => events.push({ event: 'error', name: error.constructor.name, code: error.code, message: error.message, readyState: socket.readyState }));
+  socket.on('error', (error: any) =>
+    events.push({ event: 'error', name: error.constructor.name, code: error.code, message: error.message, readyState: socket.readyState }),
+  );
   socket.on('close', (code: number, reason: Buffer) => {
     events.push({ event: 'close', code, reason: reason.toString(), reasonIsBuffer: Buffer.isBuffer(reason), readyState: socket.readyState });
     closed.resolve();

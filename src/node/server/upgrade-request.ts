@@ -15,7 +15,14 @@ export function headerValue(req: http.IncomingMessage, name: string): string | u
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-export function upgradeRequest(req: http.IncomingMessage, socket: Duplex, path: string, query: string, origin: string | undefined, protocols: string[]): UpgradeRequest {
+export function upgradeRequest(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  path: string,
+  query: string,
+  origin: string | undefined,
+  protocols: string[],
+): UpgradeRequest {
   const tlsSocket = (socket as TLSSocket).encrypted ? (socket as TLSSocket) : null;
   return {
     method: req.method ?? 'GET',
@@ -39,7 +46,9 @@ export function upgradeRequest(req: http.IncomingMessage, socket: Duplex, path: 
           tls: {
             authorized: tlsSocket.authorized,
             ...(tlsSocket.authorizationError ? { authorizationError: String(tlsSocket.authorizationError) } : {}),
-            ...((tlsSocket as TLSSocket & { servername?: string }).servername ? { servername: (tlsSocket as TLSSocket & { servername?: string }).servername! } : {}),
+            ...((tlsSocket as TLSSocket & { servername?: string }).servername
+              ? { servername: (tlsSocket as TLSSocket & { servername?: string }).servername! }
+              : {}),
             alpnProtocol: tlsSocket.alpnProtocol ?? false,
             protocol: tlsSocket.getProtocol(),
           },
