@@ -316,14 +316,18 @@ void on_check(uv_check_t* check) {
   if (m != nullptr) deliver_batch(m);
 }
 
+// Never calls into JS: libuv reads on after alloc returns, and JS could have
+// stopped this very stream (uv_read_stop clears the callback libuv is about to
+// call). A slab without room, or one being delivered, declines the read
+// (UV_ENOBUFS); the bytes stay in the kernel, the check handle delivers this
+// turn's slab, and the still-readable socket is read again next turn.
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   Module* m = static_cast<Conn*>(h->data)->module;
-  // A read inside a delivery (JS resumed a connection, libuv read at once) must not touch the slab being delivered.
-  if (m->delivering) {
+  if (m->delivering || kSlabSize - m->used < kMinRead || m->count == kMaxBatch) {
+    if (m->check != nullptr && m->count > 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  if (kSlabSize - m->used < kMinRead || m->count == kMaxBatch) deliver_batch(m);
   *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(kSlabSize - m->used));
 }
 

@@ -368,6 +368,16 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(recorder.log).toEqual(['error:undefined', 'close']);
   });
 
+  it('pause() from a listener while libuv is still reading that connection in the same loop turn: no crash, every byte after resume()', async () => {
+    // Run in a child: the defect was a segfault (libuv called a read callback uv_read_stop had cleared).
+    const { spawnSync } = await import('node:child_process');
+    const fixture = new URL('./fixtures/pause-mid-read.cjs', import.meta.url).pathname;
+    const built = new URL('../../dist/node/native-transport.js', import.meta.url).pathname;
+    const child = spawnSync(process.execPath, [fixture, built], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    expect(child.stdout.trim()).toBe(`ok ${4 * 1024 * 1024}`);
+  });
+
   it('pause() before the first event holds even the bytes Node read before adoption until resume()', async () => {
     const server = await listen();
     const { socket, client } = await tcpPair(server);
