@@ -9,7 +9,7 @@
  *   peers.ts       honest peers: wsbolt's server on port 0, `ws` clients
  *   recorders.ts   a Protocol's events as data; a handler's callbacks as queues
  *   processes.ts   child processes read line by line; the environment without sanitizers
- *   net.ts         HOST, freePort, ipv6Loopback
+ *   net.ts         HOST, freePort, ipv6Loopback, duplexPair (an in-memory pair)
  *   rng.ts         a seeded PRNG
  */
 export * from './wait.js';

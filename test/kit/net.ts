@@ -1,5 +1,6 @@
 /** Addresses for tests: everything listens and connects on the IPv4 loopback. */
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 
 export const HOST = '127.0.0.1';
 
@@ -22,4 +23,36 @@ export function ipv6Loopback(): Promise<boolean> {
     probe.listen(0, '::1', () => probe.close(() => resolve(true)));
   });
   return ipv6;
+}
+
+/**
+ * Two Duplexes wired back to back, no socket under them: what one writes, the
+ * other reads (one 'data' per write). The peer's end ends this side too, as a
+ * TCP socket does by default.
+ */
+export function duplexPair(): [Duplex, Duplex] {
+  const sides: Duplex[] = [];
+  const make = (peer: () => Duplex) =>
+    new Duplex({
+      allowHalfOpen: false,
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        peer().push(chunk);
+        callback();
+      },
+      final(callback) {
+        peer().push(null);
+        callback();
+      },
+      destroy(error, callback) {
+        const other = peer();
+        if (!other.destroyed) other.destroy();
+        callback(error);
+      },
+    });
+  sides.push(
+    make(() => sides[1]!),
+    make(() => sides[0]!),
+  );
+  return [sides[0]!, sides[1]!];
 }

@@ -371,8 +371,9 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
   it('pause() from a listener while libuv is still reading that connection in the same loop turn: no crash, every byte after resume()', async () => {
     // Run in a child: the defect was a segfault (libuv called a read callback uv_read_stop had cleared).
     const { spawnSync } = await import('node:child_process');
-    const fixture = new URL('./fixtures/pause-mid-read.cjs', import.meta.url).pathname;
-    const built = new URL('../../dist/node/native-transport.js', import.meta.url).pathname;
+    const { join } = await import('node:path');
+    const fixture = join(__dirname, 'fixtures', 'pause-mid-read.cjs');
+    const built = join(__dirname, '..', '..', 'dist', 'node', 'native-transport.js');
     const child = spawnSync(process.execPath, [fixture, built], { encoding: 'utf8', timeout: 30_000 });
     expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     expect(child.stdout.trim()).toBe(`ok ${4 * 1024 * 1024}`);

@@ -6,36 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connect, createServer, type WebSocket } from '../../src/index.js';
-import { frame, parseFrames, Queue, RFC_ACCEPT, RFC_KEY, withTimeout } from '../kit/index.js';
-
-/** Two Duplexes wired back to back: what one writes, the other reads. */
-function duplexPair(): [Duplex, Duplex] {
-  const sides: Duplex[] = [];
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      // As a TCP socket does by default: the peer's FIN ends this side too.
-      allowHalfOpen: false,
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        peer().push(chunk);
-        callback();
-      },
-      final(callback) {
-        peer().push(null);
-        callback();
-      },
-      destroy(error, callback) {
-        const other = peer();
-        if (!other.destroyed) other.destroy();
-        callback(error);
-      },
-    });
-  sides.push(
-    make(() => sides[1]!),
-    make(() => sides[0]!),
-  );
-  return [sides[0]!, sides[1]!];
-}
+import { duplexPair, frame, parseFrames, Queue, RFC_ACCEPT, RFC_KEY, withTimeout } from '../kit/index.js';
 
 function upgradeRequest(): IncomingMessage {
   return {

@@ -7,9 +7,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST, RFC_KEY as KEY, cleanup, defer, deferred, frame, once, withTimeout } from '../kit/index.js';
+import { HOST, RFC_KEY as KEY, cleanup, defer, deferred, duplexPair, frame, once, withTimeout } from '../kit/index.js';
 import { type Impl, connectedPair, record, sameForAllPairs, sameForBoth, startServer, upgradeRequest } from './util.js';
 
 afterEach(cleanup);
@@ -21,35 +20,6 @@ async function refusedPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Two Duplexes wired back to back: what one writes, the other reads (one 'data' per write). */
-function duplexPair(): [Duplex, Duplex] {
-  const sides: Duplex[] = [];
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      allowHalfOpen: false,
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        peer().push(chunk);
-        callback();
-      },
-      final(callback) {
-        peer().push(null);
-        callback();
-      },
-      destroy(error, callback) {
-        const other = peer();
-        if (!other.destroyed) other.destroy();
-        callback(error);
-      },
-    });
-  sides.push(
-    make(() => sides[1]!),
-    make(() => sides[0]!),
-  );
-  defer(() => sides.forEach((s) => s.destroy()));
-  return [sides[0]!, sides[1]!];
 }
 
 const describeError = (error: any) =>
