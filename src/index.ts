@@ -22,7 +22,8 @@ export { HandlerError, WsboltError, type CallbackName, type ProtocolErrorCode, t
 export { buildClosePayload, isValidReceivedCloseCode, parseClosePayload } from './core/close.js';
 export { encodeFrame, type FrameOptions } from './core/frame-writer.js';
 export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './core/protocol.js';
-export { WebSocket, type SendData, type SendOptions as WebSocketSendOptions } from './node/connection.js';
+export { WebSocket } from './node/connection.js';
+export type { SendData, SendOptions as WebSocketSendOptions } from './node/connection-options.js';
 export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
 export type { TransportChoice } from './node/open-transport.js';

@@ -16,7 +16,8 @@ import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
 import type { Transport, TransportListener } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
-import { type CloseCause, type ConnectionOptions, type Handler, ReadyState, SendStatus } from './types.js';
+import { type CloseCause, type Handler, ReadyState, SendStatus } from './types.js';
+import { type ResolvedOptions, type SendData, type SendOptions, toPayload } from './connection-options.js';
 
 /** The engine's closing-handshake state, as a policy layer sees it. */
 export interface CloseState {
@@ -27,67 +28,6 @@ export interface CloseState {
   /** The close code known so far (the peer's, ours, or the failure's; 1006 until then). */
   code: number;
   reason: string;
-}
-
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
-
-export interface SendOptions {
-  /** Send as a binary message; defaults to true for buffers, false for strings. */
-  binary?: boolean;
-  /** Compress this message (when permessage-deflate was negotiated). */
-  compress?: boolean;
-  /** false: more fragments of this message follow (send them with the same type). */
-  fin?: boolean;
-}
-
-/** Defaults for ConnectionOptions; see types.ts for what each means. */
-export const CONNECTION_DEFAULTS = {
-  maxPayload: 16 * 1024 * 1024,
-  maxFragments: 128 * 1024,
-  idleTimeout: 120,
-  messageTimeout: 120_000,
-  sendPings: true,
-  autoPong: true,
-  maxBackpressure: 16 * 1024 * 1024,
-  closeOnBackpressureLimit: false,
-  closeTimeout: 30_000,
-  skipUtf8Validation: false,
-  rateLimit: null,
-  queueOverBackpressure: false,
-  fragmentsCloseCode: CloseCode.MESSAGE_TOO_BIG,
-  maxBufferedChunks: 0,
-} satisfies ResolvedOptions;
-
-export type ResolvedOptions = Required<ConnectionOptions> & {
-  /**
-   * Sends over maxBackpressure are queued rather than refused (ws semantics,
-   * for wsbolt/ws). Reading from the peer still pauses above maxBackpressure,
-   * so output the peer provokes (pongs, echoes) stays bounded either way.
-   */
-  queueOverBackpressure: boolean;
-  /** The close code for a message over maxFragments (wsbolt/ws: 1008, as ws). */
-  fragmentsCloseCode: number;
-  /** Most chunks one unfinished frame may arrive in; 0: no limit (wsbolt/ws: ws's maxBufferedChunks). */
-  maxBufferedChunks: number;
-};
-
-export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): ResolvedOptions {
-  const out: Record<string, unknown> = { ...CONNECTION_DEFAULTS };
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const key of Object.keys(CONNECTION_DEFAULTS)) {
-      const value = (layer as Record<string, unknown>)[key];
-      if (value !== undefined) out[key] = value;
-    }
-  }
-  return out as ResolvedOptions;
-}
-
-export function toPayload(data: SendData): Buffer | string {
-  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
 }
 
 export interface ConnectionInit<T> {

@@ -7,7 +7,8 @@
 import { encodeFrame } from '../core/frame-writer.js';
 import { OPCODE_BINARY, OPCODE_TEXT } from '../core/constants.js';
 import { active } from '../native/index.js';
-import { type SendData, type WebSocket, toPayload } from './connection.js';
+import type { WebSocket } from './connection.js';
+import { type SendData, toPayload } from './connection-options.js';
 import { SendStatus } from './types.js';
 
 /**

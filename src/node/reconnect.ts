@@ -10,7 +10,8 @@
 import { WsboltError } from '../core/errors.js';
 import { type ConnectOptions, connect } from './client.js';
 import { callGuarded } from './handler-errors.js';
-import type { SendData, SendOptions, WebSocket } from './connection.js';
+import type { WebSocket } from './connection.js';
+import type { SendData, SendOptions } from './connection-options.js';
 import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
 export interface ReconnectOptions {

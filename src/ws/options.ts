@@ -4,7 +4,7 @@
  * enforces itself (WsPolicy), and permessage-deflate.
  */
 import type { DeflateOptions } from '../extensions/negotiation.js';
-import { type ResolvedOptions, resolveOptions } from '../node/connection.js';
+import { type ResolvedOptions, resolveOptions } from '../node/connection-options.js';
 import { setZlibConcurrency } from '../node/zlib/limiter.js';
 import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS } from './constants.js';
 import type { WebSocket } from './websocket.js';

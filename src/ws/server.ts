@@ -15,7 +15,7 @@ import { acceptKey, isKeyShaped } from '../core/handshake.js';
 import { isTchar } from '../core/header-tokens.js';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import type { ResolvedOptions } from '../node/connection.js';
+import type { ResolvedOptions } from '../node/connection-options.js';
 import { CLOSE_TIMEOUT, DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_PENDING_AUTO_PONGS } from './constants.js';
 import { type WsPolicy, deflateOptionsFrom, engineOptions, wsPolicy } from './options.js';
 import { WebSocket } from './websocket.js';
