@@ -476,6 +476,11 @@ describe('bench instrument', () => {
     );
     expect(elsewhere.achieved).toBeCloseTo(850 / 880);
     expect(elsewhere).toMatchObject({ met: null, note: 'reference from another setup: the reference run had cpu X; this one cpu Y' });
+    // ... also when the difference would have missed the target: no verdict, not "missed".
+    const elsewhereG = targetRows(results17, { ...reference, mismatch: 'the reference run had cpu X; this one cpu Y' }).find(
+      (t: any) => t.scenario === 'g' && t.contestant === 'wsbolt-stream',
+    );
+    expect(elsewhereG).toMatchObject({ met: null });
     // Issue 6's targets are still judged, with the same floor rule.
     expect(find('a', 'wsbolt', 6)).toMatchObject({ achieved: 9, met: true, bound: null });
   });
