@@ -98,8 +98,8 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   private rateLimited = false;
   /** Sends waiting behind a compression were dropped when the connection ended. */
   private droppedCompression = false;
-  /** whenWritten callbacks that wait for this tick's write. */
-  private waitingForFlush: ((error: Error | null) => void)[] = [];
+  /** whenWritten callbacks that wait for this tick's write; null (no array per connection) until one does. */
+  private waitingForFlush: ((error: Error | null) => void)[] | null = null;
 
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
@@ -219,7 +219,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   whenWritten(callback: (error: Error | null) => void): void {
     if (this.droppedCompression) process.nextTick(callback, this.unsentError());
     else if (this.readyState === ReadyState.CLOSED) this.io.afterWrites(callback);
-    else if (this.queued || this.core.waitingForDeflate) this.waitingForFlush.push(callback);
+    else if (this.queued || this.core.waitingForDeflate) (this.waitingForFlush ??= []).push(callback);
     else this.io.afterWrites(callback);
   }
 
@@ -463,9 +463,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     const frames = this.core.dataToSend();
     if (frames.length > 0) io.write(frames);
     // Sends behind a compression on the thread pool have not left yet: their callbacks wait for it.
-    if (this.waitingForFlush.length > 0 && !this.core.waitingForDeflate) {
-      const waiting = this.waitingForFlush;
-      this.waitingForFlush = [];
+    const waiting = this.waitingForFlush;
+    if (waiting !== null && !this.core.waitingForDeflate) {
+      this.waitingForFlush = null;
       io.afterWrites((error) => {
         for (const callback of waiting) callback(error);
       });
@@ -539,9 +539,9 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   /** The connection ended before what whenWritten waits for could leave. */
   private failWaitingForFlush(): void {
-    if (this.waitingForFlush.length === 0) return;
     const waiting = this.waitingForFlush;
-    this.waitingForFlush = [];
+    if (waiting === null) return;
+    this.waitingForFlush = null;
     for (const callback of waiting) callback(this.unsentError());
   }
 
