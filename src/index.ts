@@ -24,7 +24,15 @@ export { encodeFrame, type FrameOptions } from './core/frame-writer.js';
 export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './core/protocol.js';
 export { WebSocket } from './node/connection.js';
 export type { SendData, SendOptions as WebSocketSendOptions } from './node/connection-options.js';
-export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
+export {
+  ReconnectError,
+  ReconnectingClient,
+  defaultShouldRetry,
+  reconnecting,
+  type AttemptOverrides,
+  type ReconnectOptions,
+  type ReconnectingOptions,
+} from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
 export type { TransportChoice } from './node/open-transport.js';
 export { Server } from './node/server/server.js';

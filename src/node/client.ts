@@ -53,6 +53,11 @@ export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>
    * back to 'stream', as `ws.transport` shows. 'stream': Node's socket streams, always.
    */
   transport?: TransportChoice;
+  /**
+   * Aborts the opening handshake: connect() rejects with an AbortError (code 'ERR_ABORTED', `cause` the signal's
+   * reason) and the socket is let go. It has no effect once the connection is open (close it with ws.close()).
+   */
+  signal?: AbortSignal;
 }
 
 /** The error connect() rejects with when the server answers with something other than 101. */
@@ -98,6 +103,7 @@ export function connect<T = unknown>(url: string | URL, options: ConnectOptions<
   } catch (error) {
     return Promise.reject(error);
   }
+  if (options.signal?.aborted) return Promise.reject(abortError(target.url, options.signal));
   const deadline = Date.now() + (options.handshakeTimeout ?? 10_000);
   return attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
 }
@@ -134,6 +140,7 @@ function attempt<T>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       if (error) fail(error);
       else resolve(ws!);
     };
@@ -147,6 +154,11 @@ function attempt<T>(
     );
 
     request.on('error', (error) => settle(error));
+    const onAbort = () => {
+      request.destroy();
+      settle(abortError(url, options.signal!));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
 
     request.on('response', (response) => {
       const status = response.statusCode ?? 0;
@@ -243,6 +255,12 @@ function attempt<T>(
 
     request.end();
   });
+}
+
+function abortError(url: URL, signal: AbortSignal): WsboltError {
+  const error = new WsboltError('ERR_ABORTED', `the connection to ${url.href} was aborted`, undefined, { cause: signal.reason });
+  error.name = 'AbortError'; // as fetch() and Node's own APIs name it
+  return error;
 }
 
 function tlsOptions(options: TlsOptions, url: URL): TlsOptions {

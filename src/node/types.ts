@@ -16,6 +16,8 @@ export const SendStatus = {
   BACKPRESSURE: 0,
   /** Not sent: the connection is closing or closed, or bufferedAmount was over maxBackpressure. */
   DROPPED: 2,
+  /** Only from ReconnectingClient.send: kept in its queue (queueWhileDisconnected) until the next connection's open() has finished. */
+  QUEUED: 3,
 } as const;
 export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
 
