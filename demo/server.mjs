@@ -1,4 +1,4 @@
-// The wsbolt chat demo: `npm start` (or `PORT=3000 node demo/server.mjs`), then open the printed URL in two tabs.
+// The wsbolt chat demo: `npm start` (or `PORT=3000 HOST=0.0.0.0 npm start`), then open the printed URL in two tabs.
 //
 // One port serves the page (plain HTTP) and the WebSocket endpoint /ws. Protocol, JSON text messages:
 //   browser → server  {type:'nick', nick}  {type:'join', room}  {type:'leave'}  {type:'chat', text}
@@ -16,6 +16,18 @@ const FILES = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 const ROOM = /^[\w-]{1,32}$/;
+const HOST = process.env.HOST || '127.0.0.1';
+const PORT = process.env.PORT || '8080';
+// An IPv6 literal needs brackets in a URL.
+const ADDRESS = (port) => `${HOST.includes(':') ? `[${HOST}]` : HOST}:${port}`;
+
+/** A mistake in how the demo was started is one line and exit code 1, not a stack trace. */
+function quit(message) {
+  console.error(`wsbolt chat demo: ${message}`);
+  process.exit(1);
+}
+
+if (!/^\d{1,5}$/.test(PORT) || Number(PORT) > 65535) quit(`PORT must be a port number (0-65535), not ${JSON.stringify(PORT)}`);
 const clean = (text, max) =>
   String(text ?? '')
     // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
@@ -78,8 +90,8 @@ function onText(ws, text) {
 }
 
 const server = await serve({
-  port: Number(process.env.PORT ?? 8080),
-  host: process.env.HOST ?? '127.0.0.1',
+  port: Number(PORT),
+  host: HOST,
   path: '/ws',
   perMessageDeflate: true,
   maxPayload: 1024 * 1024,
@@ -111,6 +123,13 @@ const server = await serve({
   close(ws) {
     leave(ws);
   },
+}).catch((error) => {
+  const next = Number(PORT) === 65535 ? 8080 : Number(PORT) + 1;
+  if (error?.code === 'EADDRINUSE') quit(`${ADDRESS(PORT)} is already in use (another demo?); choose another port: PORT=${next} npm start`);
+  if (error?.code === 'EADDRNOTAVAIL' || error?.code === 'ENOTFOUND')
+    quit(`HOST ${HOST} is not an address of this machine (try HOST=127.0.0.1 or HOST=0.0.0.0)`);
+  if (error?.code === 'EACCES') quit(`no permission to listen on ${ADDRESS(PORT)} (ports below 1024 need privileges); try PORT=8080 npm start`);
+  throw error;
 });
 
 const stats = setInterval(() => {
@@ -128,7 +147,7 @@ const stats = setInterval(() => {
   received = 0;
 }, 1000);
 
-console.log(`wsbolt chat demo on http://${process.env.HOST ?? '127.0.0.1'}:${server.port}/`);
+console.log(`wsbolt chat demo on http://${ADDRESS(server.port)}/ (PORT and HOST choose the address)`);
 
 async function shutdown() {
   clearInterval(stats);
