@@ -2,7 +2,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { socket: null, room: null, binaryCount: 0, binaryBytes: 0, retry: 500 };
+const state = { socket: null, room: null, binaryCount: 0, binaryBytes: 0, retry: 500, attempt: 0, lastClose: '' };
 window.chat = state; // handy in the console (and for the browser test)
 
 function log(text, className, nick) {
@@ -57,9 +57,13 @@ function connect() {
   const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${nick}`);
   socket.binaryType = 'arraybuffer';
   state.socket = socket;
+  let opened = false;
   socket.onopen = () => {
+    opened = true;
     state.retry = 500;
+    state.attempt = 0;
     $('status').textContent = 'connected';
+    $('status').title = '';
     $('status').className = 'status connected';
   };
   socket.onmessage = (event) => {
@@ -74,7 +78,11 @@ function connect() {
     handlers[message.type]?.(message);
   };
   socket.onclose = (event) => {
-    $('status').textContent = `disconnected (${event.code}), retrying…`;
+    // Why the connection ended is the server's close code; a retry that fails only adds a 1006 that says nothing new.
+    if (opened || !state.lastClose) state.lastClose = `${event.code}${event.reason ? ` ${event.reason}` : ''}`;
+    state.attempt += 1;
+    $('status').textContent = `disconnected (${state.lastClose.split(' ')[0]}), retrying${state.attempt > 1 ? ` (attempt ${state.attempt})` : ''}…`;
+    $('status').title = `closed: ${state.lastClose}`;
     $('status').className = 'status';
     setTimeout(connect, state.retry);
     state.retry = Math.min(state.retry * 2, 10_000);

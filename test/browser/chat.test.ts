@@ -6,76 +6,20 @@
  * (the Chromium row of test/interop/artifacts/matrix.md).
  *
  * Without Chromium or playwright-core the tests are skipped with a note,
- * except in CI (process.env.CI set), where they fail.
+ * except in CI (process.env.CI set), where they fail (test/browser/chromium.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { type Mode, type PeerEnd, ourServer, perSuite, runMatrix } from '../interop/harness.js';
 import { backend } from '../interop/matrix.js';
-import { HOST, ROOT, start, useCleanup, withoutSanitizers, withTimeout, wsConnect } from '../kit/index.js';
+import { HOST, ROOT, start, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
+import { missing, newPage as openPage, skip, text, until, useChromium, version } from './chromium.js';
 
 const defer = useCleanup();
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const chromium = useChromium('test/browser/chat.test.ts');
 const SCREENSHOT = `${ROOT}/test/browser/artifacts/${backend === 'native' ? 'chat.png' : `chat-${backend}.png`}`;
 
-/** Where playwright-core would load from (an optional devDependency, imported dynamically), or null. Honours NODE_PATH. */
-function findPlaywright(): string | null {
-  try {
-    return createRequire(__filename).resolve('playwright-core');
-  } catch {
-    return null;
-  }
-}
-
-const playwrightPath = findPlaywright();
-const version = existsSync(CHROMIUM)
-  ? (spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8', env: withoutSanitizers() }).stdout.match(/[\d.]+/)?.[0] ?? '?')
-  : '?';
-const missing = !existsSync(CHROMIUM)
-  ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-  : !playwrightPath
-    ? 'playwright-core is not installed (npm install --save-dev playwright-core)'
-    : null;
-const skip = missing !== null && !process.env.CI;
-if (skip) console.warn(`test/browser: skipping the Chromium tests: ${missing}. In CI (CI set) this is a failure.`);
-
-let browser: any = null;
-beforeAll(async () => {
-  if (missing) return;
-  const playwright = await import(pathToFileURL(playwrightPath!).href);
-  const { chromium } = playwright.chromium ? playwright : playwright.default;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000, env: withoutSanitizers() });
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
-
-/** A fresh page, closed after the test; page errors are collected. */
-async function newPage(): Promise<{ page: any; errors: string[] }> {
-  if (missing) throw new Error(`Chromium tests cannot run: ${missing}`);
-  const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
-  defer(() => page.close());
-  const errors: string[] = [];
-  page.on('pageerror', (error: Error) => errors.push(String(error)));
-  return { page, errors };
-}
-
-/** Waits until expression (evaluated in the page) is truthy. */
-const until = (page: any, expression: string, ms = 10_000) => page.waitForFunction(expression, undefined, { timeout: ms, polling: 'raf' });
-const text = (id: string) => `document.getElementById(${JSON.stringify(id)}).textContent`;
+const newPage = () => openPage(chromium(), defer);
 
 describe('the chat demo in Chromium', () => {
   (skip ? it.skip : it)('joins a room, sends text and binary, receives a Node client broadcast, over permessage-deflate', async () => {
@@ -154,7 +98,7 @@ const PEER = `window.openPeer = (url) => new Promise((resolve, reject) => {
 // One server and one page per describe block (deflate on, off); each test opens its own WebSocket in the page.
 const chromiumPeer = perSuite(async (suite, mode: Mode) => {
   const server = await ourServer(mode, suite);
-  const page = await browser.newPage();
+  const page = await chromium().newPage();
   suite(() => page.close());
   await page.goto(server.page);
   await page.evaluate(PEER);
