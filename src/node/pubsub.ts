@@ -18,7 +18,10 @@ import { SendStatus } from './types.js';
  * forwarded again.
  */
 export interface PubSubAdapter {
-  /** Starts receiving publishes from elsewhere. */
+  /**
+   * Starts receiving publishes from elsewhere. serve() awaits a promise returned here before it listens: reject only
+   * when the adapter can never work (a missing dependency), and serve() rejects with that error.
+   */
   start(deliver: (topic: string, data: Buffer, binary: boolean) => void): void | Promise<void>;
   /** Sends a local publish to the other processes. Must not throw: report and retry instead. */
   publish(topic: string, data: Buffer, binary: boolean): void;

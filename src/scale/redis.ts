@@ -30,6 +30,7 @@
  * sent misses them.
  */
 import { randomBytes } from 'node:crypto';
+import { WsboltError } from '../core/errors.js';
 import type { PubSubAdapter } from '../node/pubsub.js';
 import { reporter } from './ipc.js';
 
@@ -149,10 +150,14 @@ class RedisPubSubAdapter implements RedisAdapter {
     };
   }
 
+  /**
+   * Rejects only when the adapter can never work (ioredis missing, options ioredis refuses), so that serve() fails
+   * at once instead of listening and reporting Redis errors forever; Redis being down is waited out instead.
+   */
   start(deliver: (topic: string, data: Buffer, binary: boolean) => void): Promise<void> {
     if (this.deliver) throw new Error('redisAdapter: already started (use one adapter per server)');
     this.deliver = deliver;
-    return this.connect(); // never rejects
+    return this.connect();
   }
 
   private async connect(): Promise<void> {
@@ -162,8 +167,17 @@ class RedisPubSubAdapter implements RedisAdapter {
       Redis = (mod.Redis ?? mod.default) as RedisConstructor;
       if (typeof Redis !== 'function') throw new Error('no Redis class exported');
     } catch (error) {
-      this.fail(new Error(`the ioredis package could not be loaded (npm install ioredis): ${(error as Error)?.message ?? error}`));
-      return;
+      const reason = (error as Error)?.message ?? String(error);
+      throw this.fail(
+        new WsboltError(
+          'ERR_IOREDIS_MISSING',
+          `redisAdapter() needs the ioredis package, which could not be loaded: npm install ioredis (${reason})`,
+          undefined,
+          {
+            cause: error,
+          },
+        ),
+      );
     }
     if (this.closed) return;
     const initial = this.options.retry?.initialDelay ?? 100;
@@ -197,8 +211,8 @@ class RedisPubSubAdapter implements RedisAdapter {
     } catch (error) {
       this.pub?.disconnect();
       this.pub = null;
-      this.fail(new Error(`could not create the Redis connections: ${(error as Error)?.message ?? error}`, { cause: error }));
-      return;
+      const message = `redisAdapter(): ioredis refused the options: ${(error as Error)?.message ?? error}`;
+      throw this.fail(new WsboltError('ERR_REDIS_OPTIONS', message, undefined, { cause: error }));
     }
     this.watch(this.pub, 'publisher');
     this.watch(this.sub, 'subscriber');
@@ -231,11 +245,11 @@ class RedisPubSubAdapter implements RedisAdapter {
     });
   }
 
-  /** The adapter cannot work: reported; ready() and flush() reject; publishes are buffered, then dropped. */
-  private fail(error: Error): void {
+  /** The adapter cannot work: ready() and flush() reject, and start() with it (returned, to be thrown there). */
+  private fail(error: Error): Error {
     this.fatal = error;
-    this.reportError(error);
     for (const w of this.waiters.splice(0)) w.reject(error);
+    return error;
   }
 
   private update(): void {

@@ -46,13 +46,17 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   // A plain HTTP request: Node's request and keep-alive timeouts take over.
   httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
   httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
-  return new Promise((resolve, fail) => {
-    httpServer.once('error', fail);
-    httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
-      httpServer.removeListener('error', fail);
-      resolve(server);
-    });
-  });
+  // An adapter that can never work (redisAdapter() without ioredis) fails serve() before it listens.
+  return server.adapterStarted.then(
+    () =>
+      new Promise((resolve, fail) => {
+        httpServer.once('error', fail);
+        httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
+          httpServer.removeListener('error', fail);
+          resolve(server);
+        });
+      }),
+  );
 }
 
 /** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */

@@ -35,6 +35,8 @@ export class Server<T = unknown> implements UpgradeHost {
   /** Each route merged with the server-level options, and its resolved connection options: built once, shared by its connections. */
   private readonly mergedRoutes = new Map<string, RouteOptions<any>>();
   private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
+  /** @internal Settles once options.adapter has started; rejects when it can never work (serve() fails with that error). */
+  adapterStarted: Promise<void> = Promise.resolve();
   /** @internal serve() only: accept times of connections still without their request. */
   deadlines: HandshakeDeadlines | null = null;
 
@@ -51,9 +53,14 @@ export class Server<T = unknown> implements UpgradeHost {
       validateTransportChoice(route.transport);
     }
     if (options.adapter) {
-      this.hub.adapter = options.adapter;
+      const adapter = options.adapter;
+      this.hub.adapter = adapter;
       // Publishes from elsewhere are delivered here only.
-      void options.adapter.start((topic, data, binary) => this.hub.publish(topic, data, binary, undefined, undefined, true));
+      this.adapterStarted = Promise.resolve().then(() =>
+        adapter.start((topic, data, binary) => this.hub.publish(topic, data, binary, undefined, undefined, true)),
+      );
+      // serve() awaits it and rejects with its error; attached to someone else's server there is no call to fail, so it is printed.
+      if (!owned) this.adapterStarted.catch((error: unknown) => console.error('wsbolt: the pub/sub adapter cannot work:', error));
     }
   }
 
