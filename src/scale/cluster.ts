@@ -62,6 +62,12 @@ export interface WorkerExit extends WorkerInfo {
   signal: string | null;
   /** Milliseconds until its replacement is forked, or null when it is not replaced. */
   respawnIn: number | null;
+  /**
+   * The exit was asked for: close() (a cluster shutdown, a worker killed for outlasting its timeout included) or the
+   * worker disconnected itself. false: it died (crashed, was killed from outside, exited on its own), which is what a
+   * log line such as "worker died, replaced" is for.
+   */
+  expected: boolean;
 }
 
 export interface ClusterCloseOptions {
@@ -298,7 +304,8 @@ class Primary extends EventEmitter implements ClusterPrimary {
       respawnIn = slot.failures === 0 ? 0 : Math.min(max, initial * 2 ** Math.min(slot.failures - 1, 20));
       slot.timer = setTimeout(() => this.fork(slot), respawnIn);
     }
-    this.emit('exit', { ...info, code, signal, respawnIn } satisfies WorkerExit);
+    const expected = this.closing !== null || worker.exitedAfterDisconnect === true;
+    this.emit('exit', { ...info, code, signal, respawnIn, expected } satisfies WorkerExit);
     if (this.starting && !this.closing) {
       // A worker that cannot start: the whole start fails.
       const reason = slot.failure ?? `exited with ${signal ?? `code ${code}`}`;

@@ -94,7 +94,7 @@ describe('serveCluster with 2 workers', () => {
     const closed = await withTimeout(b.closed, 5000, "the killed worker's client closing");
     expect(closed.code).toBe(1006); // abrupt: the process died
     const exit = JSON.parse((await app.waitFor(/^worker-exit (.*)/, 10_000, from))[1]!);
-    expect(exit).toMatchObject({ pid: pidB, index: indexB, signal: 'SIGKILL' });
+    expect(exit).toMatchObject({ pid: pidB, index: indexB, signal: 'SIGKILL', expected: false });
     expect(exit.respawnIn).toEqual(expect.any(Number));
     const ready = JSON.parse((await app.waitFor(/^worker-ready (.*)/, 15_000, from))[1]!);
     expect(ready.index).toBe(indexB);
@@ -112,13 +112,20 @@ describe('serveCluster with 2 workers', () => {
     expect(app.alive).toBe(true);
   });
 
-  it('closes gracefully on SIGTERM: clients get 1001, every process exits', async () => {
+  it('closes gracefully on SIGTERM: clients get 1001, every process exits, and no worker is reported as died', async () => {
     const { app, url } = await startCluster();
     const groups = await clientsOnEveryWorker(url, 2);
     const clients = [...groups.values()].flat();
     const result = await app.stop('SIGTERM', 10_000);
     expect(result.code).toBe(0);
     expect(app.lines).toContain('closed');
+    // Each worker's exit is reported as asked for (expected), not replaced; the README's recipe then prints nothing.
+    const exits = app.lines.filter((l) => l.startsWith('worker-exit ')).map((l) => JSON.parse(l.slice('worker-exit '.length)));
+    expect(exits.map((e) => [e.code, e.expected, e.respawnIn])).toEqual([
+      [0, true, null],
+      [0, true, null],
+    ]);
+    expect(app.lines.filter((l) => l.includes('died'))).toEqual([]);
     for (const c of clients) expect((await withTimeout(c.closed, 5000, 'client close')).code).toBe(1001);
   });
 
