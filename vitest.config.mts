@@ -13,6 +13,7 @@ const runOnce = [
   'test/native/descriptors.test.ts',
   'test/autobahn/**',
   'test/bench/**',
+  'test/package/install-without-compiler.test.ts',
   'node_modules/**',
 ];
 
