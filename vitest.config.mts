@@ -14,6 +14,7 @@ const runOnce = [
   'test/autobahn/**',
   'test/bench/**',
   'test/package/install-without-compiler.test.ts',
+  'test/native/fallback-warning.test.ts',
   'node_modules/**',
 ];
 

@@ -2,10 +2,11 @@
 // The package as a user gets it. `node scripts/check-package.mjs` packs wsbolt (prepack builds the linux-x64 prebuild),
 // checks what the tarball holds, installs it into an empty project whose PATH has node, npm and sh and nothing else (no
 // make, no compiler, no Python), and runs an echo there on the native backend. `--list-only` checks only the file list
-// of `npm pack --dry-run` (nothing built, no prebuild required); `--tarball <file>` installs a tarball already packed.
+// of `npm pack --dry-run` (nothing built, no prebuild required). It packs from a
+// copy of the checkout, so the checkout's own build/ is left alone.
 // Prints a report, then one line `result: {json}`; exits 1 with the problems found.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,6 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const listOnly = args.includes('--list-only');
-const tarballIndex = args.indexOf('--tarball');
-const givenTarball = tarballIndex >= 0 ? path.resolve(args[tarballIndex + 1]) : null;
 /** What a build needs and a user's machine may lack; none of it may be reachable during the install. */
 const TOOLCHAIN = ['make', 'gmake', 'cc', 'gcc', 'c++', 'g++', 'clang', 'clang++', 'python', 'python3', 'node-gyp'];
 
@@ -27,14 +26,31 @@ function run(command, argv, options = {}, { withStderr = false } = {}) {
   return withStderr ? `${result.stdout}${result.stderr}` : result.stdout;
 }
 
-/** The files `npm pack` puts in the tarball (with --dry-run: what it would put, from the tree as it is). */
+/**
+ * A copy of the checkout (tracked and new files, as git sees them) to pack from: prepack rebuilds the addon, and doing
+ * that in the checkout itself would pull build/Release from under tests running beside this check.
+ */
+function stage(destination) {
+  const dir = path.join(destination, 'wsbolt');
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT }).split('\0').filter(Boolean);
+  for (const file of files) {
+    if (!existsSync(path.join(ROOT, file))) continue; // deleted in the working tree
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    copyFileSync(path.join(ROOT, file), path.join(dir, file));
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** The files `npm pack` puts in the tarball (with --list-only: would put, from the checkout as it is, nothing built). */
 function pack(destination) {
+  const base = listOnly ? ROOT : stage(destination);
   const argv = listOnly ? ['pack', '--dry-run', '--json', '--ignore-scripts'] : ['pack', '--json', '--pack-destination', destination];
-  const stdout = run('npm', argv, { cwd: ROOT });
+  const stdout = run('npm', argv, { cwd: base });
   // Lifecycle scripts print before npm's JSON (an array): parse from the last line that opens one.
   const lines = stdout.split('\n');
   const [info] = JSON.parse(lines.slice(lines.findLastIndex((l) => l.startsWith('['))).join('\n'));
-  return { tarball: listOnly ? null : path.join(destination, info.filename), files: info.files.map((f) => f.path) };
+  return { base, tarball: listOnly ? null : path.join(destination, info.filename), files: info.files.map((f) => f.path) };
 }
 
 /** Markdown link and image targets that point inside the package (not URLs, not anchors of the same page). */
@@ -43,7 +59,7 @@ function relativeLinks(markdown) {
   return targets.filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t) && !t.startsWith('#')).map((t) => t.replace(/[#?].*$/, ''));
 }
 
-function fileListProblems(files) {
+function fileListProblems(files, base) {
   const problems = [];
   const have = new Set(files);
   for (const required of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
@@ -53,18 +69,18 @@ function fileListProblems(files) {
   // A source map is only useful (and only honest) with the sources it points at.
   const orphanMaps = files.filter((map) => {
     if (!map.endsWith('.map')) return false;
-    const { sources = [] } = JSON.parse(readFileSync(path.join(ROOT, map), 'utf8'));
+    const { sources = [] } = JSON.parse(readFileSync(path.join(base, map), 'utf8'));
     return sources.some((s) => !have.has(path.posix.join(path.posix.dirname(map), s)));
   });
   if (orphanMaps.length) problems.push(`${orphanMaps.length} source maps point at sources the package does not ship (${orphanMaps[0]}, ...)`);
   // npmjs.com shows the README without the repository around it: a relative link must resolve inside the package.
-  for (const link of relativeLinks(readFileSync(path.join(ROOT, 'README.md'), 'utf8'))) {
+  for (const link of relativeLinks(readFileSync(path.join(base, 'README.md'), 'utf8'))) {
     const target = path.posix.normalize(link).replace(/\/$/, '');
     if (!have.has(target) && !files.some((f) => f.startsWith(`${target}/`))) problems.push(`README links to ${link}, which is not in the package`);
   }
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(path.join(base, 'package.json'), 'utf8'));
   for (const field of ['repository', 'homepage', 'bugs']) if (!pkg[field]) problems.push(`package.json has no "${field}"`);
-  if (have.has('LICENSE') && !readFileSync(path.join(ROOT, 'LICENSE'), 'utf8').startsWith(`${pkg.license} License`)) {
+  if (have.has('LICENSE') && !readFileSync(path.join(base, 'LICENSE'), 'utf8').startsWith(`${pkg.license} License`)) {
     problems.push(`LICENSE is not the ${pkg.license} license that package.json names`);
   }
   return problems;
@@ -119,7 +135,8 @@ function installWithoutCompiler(tarball) {
     const app = path.join(work, 'app');
     mkdirSync(app);
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { wsbolt: true } }));
-    // wsbolt's install script allowed (npm 11 skips a dependency's scripts otherwise): it must find the prebuild, not compile.
+    // wsbolt's install script allowed, as a user who approved it would (npm 11 may still skip it for a tarball): whether
+    // it runs or not, nothing may be compiled, and the prebuild must load at run time.
     const installLog = run('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: app, env }, { withStderr: true });
     const compiled = existsSync(path.join(app, 'node_modules', 'wsbolt', 'build'));
     writeFileSync(path.join(app, 'echo.cjs'), CONSUMER);
@@ -134,10 +151,10 @@ const problems = [];
 const report = {};
 const destination = mkdtempSync(path.join(tmpdir(), 'wsbolt-pack-'));
 try {
-  const packed = givenTarball ? { tarball: givenTarball, files: run('tar', ['-tzf', givenTarball]).trim().split('\n').map((f) => f.replace(/^package\//, '')) } : pack(destination);
+  const packed = pack(destination);
   report.files = packed.files.length;
   report.prebuilds = packed.files.filter((f) => f.startsWith('prebuilds/'));
-  problems.push(...fileListProblems(packed.files));
+  problems.push(...fileListProblems(packed.files, packed.base));
   if (!listOnly) {
     const installed = installWithoutCompiler(packed.tarball);
     console.log(`npm install ${path.basename(packed.tarball)} (PATH: node, npm and sh only):\n${installed.installLog}\n`);

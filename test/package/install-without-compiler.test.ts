@@ -3,16 +3,19 @@
  * tarball installs into an empty project whose PATH has node and npm only (no make, no compiler, no Python), loads the
  * native backend and echoes. Runs once (native project): it packs and installs from the registry's cache.
  */
-import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { ROOT } from '../kit/index.js';
+import { start, useCleanup, withTimeout } from '../kit/index.js';
+
+const defer = useCleanup();
 
 it.runIf(process.platform === 'linux' && process.arch === 'x64')(
   'installs from the packed tarball without a compiler and runs on the native backend',
-  () => {
-    const run = spawnSync(process.execPath, ['scripts/check-package.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 280_000 });
-    const result = JSON.parse(run.stdout.match(/^result: (.*)$/m)?.[1] ?? '{}');
-    expect(result.problems, `${run.stdout}\n${run.stderr}`).toEqual([]);
+  async () => {
+    const check = start(defer, ['scripts/check-package.mjs']);
+    const exit = await withTimeout(check.exited, 280_000, 'scripts/check-package.mjs');
+    const output = `${check.lines.join('\n')}\n${check.stderr()}`;
+    const result = JSON.parse(output.match(/^result: (.*)$/m)?.[1] ?? '{}');
+    expect(result.problems, output).toEqual([]);
     expect(result).toMatchObject({
       prebuilds: [expect.stringMatching(/^prebuilds\/linux-x64\/[^/]+\.node$/)],
       compiled: false,
@@ -22,7 +25,7 @@ it.runIf(process.platform === 'linux' && process.arch === 'x64')(
       transport: 'native',
       echo: 'hello from the tarball',
     });
-    expect(run.status).toBe(0);
+    expect(exit).toEqual({ code: 0, signal: null });
   },
   300_000,
 );

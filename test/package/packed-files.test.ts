@@ -3,16 +3,18 @@
  * CHANGELOG), no source map without its sources, README links that resolve on the npm page, the repository fields.
  * The prebuild and the install without a compiler are checked by install-without-compiler.test.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { ROOT } from '../kit/index.js';
+import { ROOT, start, useCleanup, withTimeout } from '../kit/index.js';
 
-it('the packed file list is a package: LICENSE, CHANGELOG, no orphan source maps, README links inside it', () => {
-  const run = spawnSync(process.execPath, ['scripts/check-package.mjs', '--list-only'], { cwd: ROOT, encoding: 'utf8' });
-  const result = JSON.parse(run.stdout.match(/^result: (.*)$/m)?.[1] ?? '{}');
-  expect(result.problems, run.stderr).toEqual([]);
-  expect(run.status).toBe(0);
+const defer = useCleanup();
+
+it('the packed file list is a package: LICENSE, CHANGELOG, no orphan source maps, README links inside it', async () => {
+  const check = start(defer, ['scripts/check-package.mjs', '--list-only']);
+  const exit = await withTimeout(check.exited, 30_000, 'scripts/check-package.mjs --list-only');
+  const result = JSON.parse(check.lines.find((line) => line.startsWith('result: '))?.slice(8) ?? '{}');
+  expect(result.problems, check.stderr()).toEqual([]);
+  expect(exit).toEqual({ code: 0, signal: null });
 });
 
 it('packing builds the prebuild first, so the tarball always holds one', () => {
