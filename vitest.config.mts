@@ -15,6 +15,7 @@ const runOnce = [
   'test/bench/**',
   'test/package/install-without-compiler.test.ts',
   'test/native/fallback-warning.test.ts',
+  'test/package/api-docs.test.ts',
   'node_modules/**',
 ];
 

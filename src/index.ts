@@ -37,6 +37,7 @@ export {
   reject,
   type AcceptOptions,
   type CloseCause,
+  type ConnectionCallbacks,
   type ConnectionOptions,
   type Handler,
   type Rejection,

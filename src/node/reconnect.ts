@@ -14,6 +14,7 @@ import type { WebSocket } from './connection.js';
 import type { SendData, SendOptions } from './connection-options.js';
 import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
+/** The backoff of a reconnecting client; every duration in milliseconds. */
 export interface ReconnectOptions {
   /** First delay in ms. Default 250. */
   initialDelay?: number;
@@ -37,7 +38,9 @@ export interface ReconnectOptions {
   queueWhileDisconnected?: number;
 }
 
+/** reconnecting()'s options: connect()'s, the backoff, and two callbacks of its own. */
 export interface ReconnectingOptions<T> extends ConnectOptions<T> {
+  /** The backoff (see ReconnectOptions); true takes every default. */
   reconnect: ReconnectOptions | true;
   /** Called before each wait: attempt 1, 2, ...; delay in ms; why the last connection ended or the last attempt failed. */
   reconnecting?(attempt: number, delay: number, cause: CloseCause | Error): void;
