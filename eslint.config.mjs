@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'prebuilds/', 'bench/results/', 'autobahn/reports/', 'test/**/artifacts/', 'scratch/'] },
+  { ignores: ['dist/', 'docs/api/', 'build/', 'node_modules/', 'prebuilds/', 'bench/results/', 'autobahn/reports/', 'test/**/artifacts/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

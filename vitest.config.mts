@@ -13,6 +13,9 @@ const runOnce = [
   'test/native/descriptors.test.ts',
   'test/autobahn/**',
   'test/bench/**',
+  'test/package/install-without-compiler.test.ts',
+  'test/native/fallback-warning.test.ts',
+  'test/package/api-docs.test.ts',
   'node_modules/**',
 ];
 

@@ -7,7 +7,7 @@
 //   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-stream wsbolt-js wsbolt-ws ws ws-js
 //                                        uws bun node-net)
 //            --verify                    the load generator checks every byte of every echo
-//            --publish / --no-publish    write latest.json, latest.svg and the README section
+//            --publish / --no-publish    write latest.json, latest.svg and bench/README.md's figures
 //                                        (default: only after a full run of everything)
 //   env: ROUNDS (3), DURATION (3 s), WARMUP (1 s), QUIET_WAIT (10 s: before each run, wait up to
 //        this long for other processes to leave the CPUs alone; 0: do not wait),
@@ -130,10 +130,10 @@ async function main() {
   if (args.publish) {
     writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
     writeFileSync(join(RESULTS, 'latest.svg'), chartSvg(doc.scenarios, { caption: machineLine(m, bun) }));
-    updateReadme(join(root, 'README.md'), doc);
-    console.log('published: bench/results/latest.json, bench/results/latest.svg, README.md (benchmark section)');
+    updateReadme(join(root, 'bench', 'README.md'), doc);
+    console.log('published: bench/results/latest.json, bench/results/latest.svg, bench/README.md (the figures section)');
   } else {
-    console.log('not published (a partial run): latest.json, latest.svg and the README keep the last full run; --publish to override');
+    console.log('not published (a partial run): latest.json, latest.svg and bench/README.md keep the last full run; --publish to override');
   }
   if (results.some((r) => r.trouble)) {
     console.log('\nerrors or failed runs: see the per-run lines above');

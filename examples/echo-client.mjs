@@ -15,6 +15,13 @@ const closed = new Promise((resolve) => {
       console.log(`closed with ${code}`);
       resolve(code);
     },
-  }).then((ws) => ws.send(text));
+  }).then(
+    (ws) => ws.send(text),
+    (error) => {
+      // The usual first-run mistake is a server that is not running: say so in one line instead of a stack.
+      console.error(`echo-client: could not connect to ${url} (${error.code ?? error.message}); start the server first: node examples/echo-server.mjs`);
+      resolve(null);
+    },
+  );
 });
 process.exitCode = (await closed) === 1000 ? 0 : 1;

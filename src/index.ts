@@ -4,7 +4,7 @@
  * for those who bring their own I/O, and the protocol's public constants.
  * Tuning constants and internals stay inside (no `export *`).
  */
-export { backend } from './native/index.js';
+export { backend, backendError } from './native/index.js';
 export {
   CloseCode,
   DEFAULT_MAX_FRAGMENTS,
@@ -45,6 +45,7 @@ export {
   reject,
   type AcceptOptions,
   type CloseCause,
+  type ConnectionCallbacks,
   type ConnectionOptions,
   type Handler,
   type Rejection,

@@ -1,4 +1,4 @@
-// The README's benchmark section: everything between the two marker comments
+// bench/README.md's figures section: everything between the two marker comments
 // is generated from the latest full run, so the numbers there always come with
 // the machine, Node version and settings that produced them.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
 
 /** The generated Markdown for a result document (see report.resultDocument). */
-export function benchSection(doc, { chart = 'bench/results/latest.svg', json = 'bench/results/latest.json' } = {}) {
+export function benchSection(doc, { chart = 'results/latest.svg', json = 'results/latest.json' } = {}) {
   const s = doc.settings;
   return [
     `Latest \`npm run bench\`: ${machineLine(doc.machine, doc.bun)}. ` +

@@ -56,7 +56,7 @@ const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_000);
 const ignore = new Set((process.env.FUZZ_IGNORE ?? '').split(',').filter(Boolean));
 const findingsDir = join(root, 'test/fuzz/findings');
 console.log(
-  `core-fuzz: ${seconds}s from seed ${seed}, backends: js${mods.backends.native ? ' + native + active(thresholds)' : ' only (addon not loaded: ' + nat.nativeLoadError + ')'}${ignore.size ? `, ignoring ${[...ignore]}` : ''}`,
+  `core-fuzz: ${seconds}s from seed ${seed}, backends: js${mods.backends.native ? ' + native + active(thresholds)' : ' only (addon not loaded: ' + nat.backendError + ')'}${ignore.size ? `, ignoring ${[...ignore]}` : ''}`,
 );
 
 let reported = 0;

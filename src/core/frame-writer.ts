@@ -11,9 +11,13 @@ import type { Backend } from '../native/types.js';
 import { COPY_PAYLOAD_BELOW, FIN } from './constants.js';
 import { writeMaskKey } from './mask-key.js';
 
+/** How encodeFrame() frames a payload. */
 export interface FrameOptions {
+  /** The FIN bit: false when more fragments of this message follow. Default true. */
   fin?: boolean;
+  /** The RSV1 bit (permessage-deflate: the payload is compressed). Default false. */
   rsv1?: boolean;
+  /** Mask the payload with a fresh key, as a client must (RFC 6455 §5.3). Default false. */
   mask?: boolean;
   /** Where masking keys come from (tests pin them); defaults to the crypto-random pool. */
   maskKey?: (target: Uint8Array, offset: number) => void;

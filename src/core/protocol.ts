@@ -55,7 +55,9 @@ export const State = {
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
+/** A Protocol's settings: its role and limits; the same limits as the connection options, sizes in bytes. */
 export interface ProtocolOptions {
+  /** 'server' expects masked frames and sends unmasked ones; 'client' the other way round (RFC 6455 §5.3). */
   role: Role;
   /** Largest message accepted, in bytes (1009 above it). */
   maxPayload?: number;
@@ -86,9 +88,13 @@ export interface ProtocolOptions {
 /** bits is the first header byte: FIN (0x80), RSV (0x70), opcode (0x0f). */
 export type FrameTrace = (direction: 'in' | 'out', bits: number, length: number) => void;
 
+/** What a Protocol reports, called synchronously from receive() (and from resumeInflated()). */
 export interface ProtocolHandler {
+  /** A complete message, reassembled and (for text) checked as UTF-8; data is the caller's to keep. */
   onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping (the pong is already queued unless autoPong is false). */
   onPing(data: Buffer): void;
+  /** A pong, solicited or not. */
   onPong(data: Buffer): void;
   /** The peer's close frame (code 1005 when it carried none). */
   onCloseFrame(code: number, reason: string): void;
@@ -104,9 +110,11 @@ export interface ProtocolHandler {
    * (but pings and pongs) is framed.
    */
   onInflateNeeded?(compressed: Buffer, isBinary: boolean): void;
+  /** A message to compress off the main thread; hand the result to resumeCompressed(). */
   onDeflateNeeded?(data: Buffer | string): void;
 }
 
+/** How Protocol.send() frames one message. */
 export interface SendOptions {
   /** false: more fragments of this message follow (fragmented messages go out uncompressed). */
   fin?: boolean;

@@ -7,12 +7,14 @@
 import { isUtf8 } from 'node:buffer';
 import { bytesLength } from './args.js';
 import { reference } from './reference.js';
+import { announceBackend } from './announce.js';
 import { loadNative } from './load.js';
 import type { Backend } from './types.js';
 
 export type { Backend } from './types.js';
 
 const loaded = loadNative();
+announceBackend(loaded);
 
 /*
  * Crossovers measured with `npm run bench -- micro` (Node 20, x86-64 with
@@ -29,9 +31,12 @@ export const SCAN_NATIVE_MIN = 128;
 
 /** The raw addon, or null when it is not loaded. */
 export const nativeBinding: Backend | null = loaded.binding;
-/** Why the addon is not loaded (null when it is). */
-export const nativeLoadError: string | null = loaded.reason;
-/** Which implementation is live. */
+/**
+ * Why the native addon is not in use: the loader's error message, or 'WSBOLT_NO_NATIVE is set'; null when
+ * {@link backend} is 'native'.
+ */
+export const backendError: string | null = loaded.reason;
+/** Which implementation is live: 'native' (the C++ addon) or 'js' (the TypeScript fallback; {@link backendError} says why). */
 export const backend: 'native' | 'js' = loaded.binding ? 'native' : 'js';
 
 /**

@@ -2,7 +2,7 @@
  * `wsbolt/native`: the masking and UTF-8 primitives for reuse, the way other
  * libraries use bufferutil and utf-8-validate.
  */
-export { backend, isValidUtf8, mask, unmask } from './index.js';
+export { backend, backendError, isValidUtf8, mask, unmask } from './index.js';
 export { UTF8_ACCEPT, UTF8_REJECT } from './types.js';
 import { active } from './index.js';
 

@@ -16,14 +16,16 @@ import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport, validateTransportChoice } from './open-transport.js';
 import { trace } from './trace.js';
-import type { Handler } from './types.js';
+import type { ConnectionCallbacks } from './types.js';
 
+/** The TLS options connect() passes to tls.connect() for wss:// (rejectUnauthorized defaults to true). */
 export type TlsOptions = Pick<
   TlsConnectionOptions,
   'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'servername' | 'rejectUnauthorized' | 'ciphers' | 'minVersion' | 'maxVersion' | 'checkServerIdentity'
 >;
 
-export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>, TlsOptions {
+/** connect()'s options: the handshake, the connection's limits and timers, its callbacks and TLS. */
+export interface ConnectOptions<T = unknown> extends ConnectionCallbacks<T>, TlsOptions {
   /** Subprotocols to offer, in order of preference. */
   protocols?: string | string[];
   /** The Origin header (browsers always send one; Node clients only when asked). */

@@ -8,6 +8,7 @@ import type { ConnectionOptions } from './types.js';
 
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
+/** How ws.send() sends one message. */
 export interface SendOptions {
   /** Send as a binary message; defaults to true for buffers, false for strings. */
   binary?: boolean;

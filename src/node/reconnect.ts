@@ -26,6 +26,7 @@ import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
 export { type AttemptOverrides, type ReconnectOptions, ReconnectError, defaultShouldRetry } from './reconnect-policy.js';
 
+/** reconnecting()'s options: connect()'s, the backoff, and two callbacks of its own. */
 export interface ReconnectingOptions<T> extends ConnectOptions<T> {
   /** The retry policy (delays in ms, limits, the queue, shouldRetry, beforeAttempt); true for the defaults. */
   reconnect: ReconnectOptions | true;

@@ -61,6 +61,7 @@ export interface UpgradeRequest {
   raw: IncomingMessage;
 }
 
+/** What an upgrade hook returns to accept a connection (see accept()). */
 export interface AcceptOptions<T = unknown> {
   /** Per-connection user data, available as ws.data. */
   data?: T;
@@ -86,6 +87,10 @@ export function reject(status: number, body?: string | Buffer, headers?: Record<
   return { reject: { status, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) } };
 }
 
+/**
+ * Limits and timers of one connection, on the server (server, route) and the client alike. Sizes are in bytes,
+ * durations in milliseconds except idleTimeout (seconds, for now).
+ */
 export interface ConnectionOptions {
   /** Largest message accepted, in bytes; 1009 above it. Default 16 MiB. */
   maxPayload?: number;
@@ -134,16 +139,27 @@ export interface ConnectionOptions {
  * 'handler_error'. The failure goes to error() as a HandlerError, or is
  * printed with console.error when there is no error callback.
  */
-export interface Handler<T = unknown> extends ConnectionOptions {
+export interface Handler<T = unknown> extends ConnectionCallbacks<T> {
   /** Decide on an upgrade before the connection exists: accept (with ws.data), or reject with an HTTP status. */
   upgrade?(req: UpgradeRequest): UpgradeResult<T> | Promise<UpgradeResult<T>>;
+}
+
+/** A connection's limits, timers and callbacks: what a server's Handler and a client's ConnectOptions share. */
+export interface ConnectionCallbacks<T = unknown> extends ConnectionOptions {
+  /** The connection is open (after the 101): sending is allowed from here. */
   open?(ws: WebSocket<T>): void;
-  /** data is the caller's to keep: the library never reuses its memory. */
+  /** A complete message; isBinary tells a binary message from text. data is the caller's to keep: the library never reuses its memory. */
   message?(ws: WebSocket<T>, data: Buffer, isBinary: boolean): void;
   /** bufferedAmount fell back after a send reported BACKPRESSURE (or the socket drained). */
   drain?(ws: WebSocket<T>): void;
+  /** The peer pinged (up to 125 bytes of data); the pong has already been queued when autoPong is on. */
   ping?(ws: WebSocket<T>, data: Buffer): void;
+  /** The peer sent a pong (an answer to ws.ping(), to sendPings' keep-alive, or unsolicited). */
   pong?(ws: WebSocket<T>, data: Buffer): void;
+  /**
+   * The connection is gone, once per connection: code and reason from the peer's close frame (1005 without a code,
+   * 1006 without a closing handshake), cause says why (see CloseCause).
+   */
   close?(ws: WebSocket<T>, code: number, reason: string, cause: CloseCause): void;
   /**
    * Something went wrong on this connection:

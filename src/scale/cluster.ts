@@ -34,6 +34,7 @@ export interface WorkerContext {
   id: number;
 }
 
+/** cluster()'s options: how many workers, what each one runs, and how a dead one is replaced. */
 export interface ClusterOptions<R = unknown> {
   /** Number of worker processes. Default os.availableParallelism(). */
   workers?: number;
@@ -42,7 +43,12 @@ export interface ClusterOptions<R = unknown> {
   /** Replace a worker that exits without being asked to. Default true. */
   respawn?: boolean;
   /** Delay before replacing a worker that died within 5 s of starting: initial, doubling up to max (ms). Default 100 / 10,000. */
-  respawnDelay?: { initial?: number; max?: number };
+  respawnDelay?: {
+    /** The first delay, in ms. Default 100. */
+    initial?: number;
+    /** The longest delay, in ms. Default 10,000. */
+    max?: number;
+  };
   /** Passed to cluster.setupPrimary (exec, args, execArgv, silent, ...); serialization is always 'advanced'. */
   settings?: ClusterSettings;
   /** Extra environment for the workers. */
@@ -70,9 +76,11 @@ export interface WorkerExit extends WorkerInfo {
   expected: boolean;
 }
 
+/** close()'s options on the primary of a cluster. */
 export interface ClusterCloseOptions {
   /** Close code each worker's server sends to its connections. Default 1001. */
   code?: number;
+  /** Close reason sent with it. Default ''. */
   reason?: string;
   /** Milliseconds a worker may take to close before it is killed. Default 10,000. */
   timeout?: number;

@@ -39,6 +39,7 @@ export interface IpcBatch {
 /** Set by the cluster helper in each worker's environment when the channel passes Buffers intact. */
 export const IPC_SERIALIZATION_ENV = 'WSBOLT_IPC';
 
+/** ipcAdapter()'s options. */
 export interface IpcAdapterOptions {
   /**
    * Problems (no IPC channel, a failed send, the primary gone). Never thrown.

@@ -49,6 +49,7 @@ export type RedisAdapterStatus =
   /** close() was called */
   | 'closed';
 
+/** redisAdapter()'s options: where Redis is, the channel names, reconnection and the outage buffer. */
 export interface RedisAdapterOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// (TLS). Default: ioredis's default, 127.0.0.1:6379. */
   url?: string;
@@ -57,7 +58,12 @@ export interface RedisAdapterOptions {
   /** Prepended to a topic to name its Redis channel. Default 'wsbolt:'. */
   channelPrefix?: string;
   /** Reconnection backoff: first delay, doubling up to maxDelay (ms), with jitter. Default 100 / 5,000. */
-  retry?: { initialDelay?: number; maxDelay?: number };
+  retry?: {
+    /** The first delay, in ms. Default 100. */
+    initialDelay?: number;
+    /** The longest delay, in ms. Default 5,000. */
+    maxDelay?: number;
+  };
   /** Publishes kept while the publishing connection is down; beyond, they are dropped and reported. Default 10,000 (0: drop at once). */
   maxBuffered?: number;
   /** The same bound in bytes (headers included). Default 16 MiB. */

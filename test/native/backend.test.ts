@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backend, backends, nativeLoadError } from '../../src/native/index.js';
+import { backend, backends, backendError } from '../../src/native/index.js';
 
 const root = resolve(__dirname, '../..');
 const run = (cwd: string, code: string, env: NodeJS.ProcessEnv = {}) =>
@@ -12,7 +12,7 @@ const run = (cwd: string, code: string, env: NodeJS.ProcessEnv = {}) =>
 
 describe('backend', () => {
   it(`is ${process.env.WSBOLT_EXPECT_BACKEND} in this project`, () => {
-    expect(backend, `native load error: ${nativeLoadError}`).toBe(process.env.WSBOLT_EXPECT_BACKEND);
+    expect(backend, `native load error: ${backendError}`).toBe(process.env.WSBOLT_EXPECT_BACKEND);
     expect(backends.js.name).toBe('js');
   });
 

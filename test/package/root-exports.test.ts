@@ -31,6 +31,7 @@ it('the package root exports exactly the public API, no tuning constants or inte
     'accept',
     'attach',
     'backend',
+    'backendError',
     'buildClosePayload',
     'cluster',
     'clusterWorker',

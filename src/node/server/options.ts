@@ -47,9 +47,13 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
   adapter?: PubSubAdapter;
 }
 
+/** serve()'s options: where to listen, plus everything a server takes (ServerOptions). */
 export interface ServeOptions<T = unknown> extends ServerOptions<T> {
+  /** The TCP port to listen on. Default 0: a free port, which server.port then tells. */
   port?: number;
+  /** The address to listen on. Default: every interface, as net.Server.listen() does (pass '127.0.0.1' for local only). */
   host?: string;
+  /** The listen queue length, as net.Server.listen() takes it. Default: Node's (511). */
   backlog?: number;
   /** Answers plain HTTP requests; without it they get 426 Upgrade Required. */
   http?: http.RequestListener;
@@ -57,9 +61,11 @@ export interface ServeOptions<T = unknown> extends ServerOptions<T> {
   tls?: https.ServerOptions;
 }
 
+/** server.close()'s options. */
 export interface CloseOptions {
   /** Close code sent to every connection. Default 1001 (going away). */
   code?: number;
+  /** Close reason sent with it (at most 123 bytes of UTF-8). Default ''. */
   reason?: string;
   /** Milliseconds to wait for closing handshakes before destroying what remains. Default 5,000. */
   timeout?: number;
