@@ -23,6 +23,7 @@ export { buildClosePayload, isValidReceivedCloseCode, parseClosePayload } from '
 export { encodeFrame, type FrameOptions } from './core/frame-writer.js';
 export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './core/protocol.js';
 export { WebSocket } from './node/connection.js';
+export { WsboltOptionError, WsboltOptionRangeError, type OptionErrorCode } from './node/options/check.js';
 export type { SendData, SendOptions as WebSocketSendOptions } from './node/connection-options.js';
 export { ReconnectingClient, reconnecting, type ReconnectOptions, type ReconnectingOptions } from './node/reconnect.js';
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
