@@ -11,10 +11,12 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
-import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
-import { type OpenedTransport, type TransportChoice, openTransport, validateTransportChoice } from './open-transport.js';
+import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
+import { checkOptions } from './options/check.js';
+import { CONNECT_SCHEMA } from './options/client.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
 
@@ -90,11 +92,19 @@ const sameOrigin = (a: URL, b: URL) => a.protocol.replace('ws', 'http') === b.pr
 
 /** Opens a WebSocket connection; resolves once it is open (after open() ran). */
 export function connect<T = unknown>(url: string | URL, options: ConnectOptions<T> = {}): Promise<WebSocket<T>> {
+  try {
+    checkOptions('connect()', options, CONNECT_SCHEMA);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return openConnection(url, options);
+}
+
+/** @internal connect() for callers that checked the options already, against a wider schema (reconnecting()). */
+export function openConnection<T>(url: string | URL, options: ConnectOptions<T>): Promise<WebSocket<T>> {
   let target: Target;
   try {
     target = parseTarget(url);
-    if (options.perMessageDeflate && options.perMessageDeflate !== true) validateDeflateOptions(options.perMessageDeflate);
-    validateTransportChoice(options.transport);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -8,10 +8,12 @@
  * explicit close() or a close code marked final ends it for good.
  */
 import { WsboltError } from '../core/errors.js';
-import { type ConnectOptions, connect } from './client.js';
+import { type ConnectOptions, openConnection } from './client.js';
 import { callGuarded } from './handler-errors.js';
 import type { WebSocket } from './connection.js';
 import type { SendData, SendOptions } from './connection-options.js';
+import { checkOptions } from './options/check.js';
+import { RECONNECTING_SCHEMA } from './options/client.js';
 import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
 export interface ReconnectOptions {
@@ -38,7 +40,8 @@ export interface ReconnectOptions {
 }
 
 export interface ReconnectingOptions<T> extends ConnectOptions<T> {
-  reconnect: ReconnectOptions | true;
+  /** The reconnect policy; absent or true: the defaults. */
+  reconnect?: ReconnectOptions | true;
   /** Called before each wait: attempt 1, 2, ...; delay in ms; why the last connection ended or the last attempt failed. */
   reconnecting?(attempt: number, delay: number, cause: CloseCause | Error): void;
   /** The client gave up (maxAttempts reached or a final close code). */
@@ -58,9 +61,10 @@ export class ReconnectingClient<T = unknown> {
 
   constructor(
     readonly url: string | URL,
-    private readonly options: ReconnectingOptions<T>,
+    private readonly options: ReconnectingOptions<T> = {},
   ) {
-    const r = options.reconnect === true ? {} : options.reconnect;
+    checkOptions('reconnecting()', options, RECONNECTING_SCHEMA);
+    const r = options.reconnect === true || options.reconnect === undefined ? {} : options.reconnect;
     this.policy = {
       initialDelay: r.initialDelay ?? 250,
       maxDelay: r.maxDelay ?? 30_000,
@@ -113,7 +117,7 @@ export class ReconnectingClient<T = unknown> {
   private attempt(): void {
     if (this.closed) return;
     const user = this.options;
-    connect<T>(this.url, {
+    openConnection<T>(this.url, {
       ...user,
       open: (ws) => {
         if (this.closed) {
@@ -177,6 +181,12 @@ export class ReconnectingClient<T = unknown> {
 }
 
 /** Connects and keeps reconnecting per options.reconnect; resolves once the first connection is open. */
-export function reconnecting<T = unknown>(url: string | URL, options: ReconnectingOptions<T>): Promise<ReconnectingClient<T>> {
-  return new ReconnectingClient<T>(url, options).start();
+export function reconnecting<T = unknown>(url: string | URL, options: ReconnectingOptions<T> = {}): Promise<ReconnectingClient<T>> {
+  let client: ReconnectingClient<T>;
+  try {
+    client = new ReconnectingClient<T>(url, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return client.start();
 }

@@ -1,5 +1,5 @@
 /** The schemas of serveCluster()'s and redisAdapter()'s options (cluster.ts, redis.ts), checked at the call. */
-import { type Schema, boolean, func, milliseconds, number, object, recordOf, string } from '../node/options/check.js';
+import { type Rule, type Schema, boolean, func, milliseconds, number, object, recordOf, string } from '../node/options/check.js';
 import { SERVE_SCHEMA } from '../node/server/options-schema.js';
 
 const RESPAWN_DELAY_SCHEMA: Schema = { initial: milliseconds(), max: milliseconds() };
@@ -20,8 +20,16 @@ export const SERVE_CLUSTER_SCHEMA: Schema = {
   cluster: object(CLUSTER_SCHEMA, { what: 'cluster options' }),
 };
 
+const REDIS_URL = 'a redis:// or rediss:// URL';
+const redisUrl: Rule = (v, path) =>
+  typeof v !== 'string'
+    ? { path, kind: 'type', expected: REDIS_URL, received: v }
+    : /^rediss?:\/\//i.test(v)
+      ? null
+      : { path, kind: 'range', expected: REDIS_URL, received: v };
+
 export const REDIS_ADAPTER_SCHEMA: Schema = {
-  url: string({ nonEmpty: true }),
+  url: redisUrl,
   // ioredis's own options: ioredis checks them.
   redis: object({}, { open: true, what: 'ioredis options' }),
   channelPrefix: string(),
@@ -31,4 +39,3 @@ export const REDIS_ADAPTER_SCHEMA: Schema = {
   onError: func,
   onStatus: func,
 };
-

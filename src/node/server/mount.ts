@@ -88,7 +88,12 @@ const NO_OPTIONS: ServerOptions<any> = Object.freeze({});
  * From any 'upgrade' listener: runs the handshake with these options.
  * Connections upgraded with the same options object share pub/sub topics.
  */
-export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions<T> = NO_OPTIONS): Promise<WebSocket<T> | null> {
+export function handleUpgrade<T = unknown>(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  options: ServerOptions<T> = NO_OPTIONS,
+): Promise<WebSocket<T> | null> {
   let server = implicitServers.get(options) as Server<T> | undefined;
   if (!server) {
     // Checked once per options object, as its server is made once.
