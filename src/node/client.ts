@@ -12,6 +12,7 @@ import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { explainConnectError, UnexpectedResponseError } from './client-errors.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
@@ -55,17 +56,6 @@ export interface ConnectOptions<T = unknown> extends Omit<Handler<T>, 'upgrade'>
    * back to 'stream', as `ws.transport` shows. 'stream': Node's socket streams, always.
    */
   transport?: TransportChoice;
-}
-
-/** The error connect() rejects with when the server answers with something other than 101. */
-export class UnexpectedResponseError extends WsboltError {
-  constructor(
-    readonly status: number,
-    readonly headers: http.IncomingHttpHeaders,
-    readonly body: Buffer,
-  ) {
-    super('ERR_UNEXPECTED_RESPONSE', `unexpected server response: ${status}`);
-  }
 }
 
 interface Target {
@@ -151,12 +141,12 @@ function attempt<T>(
     const timer = setTimeout(
       () => {
         request.destroy();
-        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `the opening handshake with ${url.host} timed out`));
+        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `${url.href}: the opening handshake timed out`));
       },
       Math.max(0, deadline - Date.now()),
     );
 
-    request.on('error', (error) => settle(error));
+    request.on('error', (error) => settle(explainConnectError(error, url, secure)));
 
     request.on('response', (response) => {
       const status = response.statusCode ?? 0;
@@ -205,7 +195,7 @@ function attempt<T>(
         if (size < limit) parts.push(chunk.subarray(0, limit - size));
         size += chunk.length;
       });
-      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts)));
+      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), url.href));
       response.on('end', done);
       response.on('error', done);
       response.on('aborted', done);

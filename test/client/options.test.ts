@@ -137,7 +137,7 @@ describe('options are checked at the call', () => {
   it('reconnecting(): the reconnect policy is checked too', async () => {
     await expect(reconnecting(url, { reconnect: { jitter: 2 } })).rejects.toMatchObject({
       code: 'WSBOLT_OPTION_OUT_OF_RANGE',
-      message: "reconnecting(): option 'reconnect.jitter' must be a number ≥ 0 ≤ 1, received 2",
+      message: "reconnecting(): option 'reconnect.jitter' must be a number from 0 to 1, received 2",
     });
     await expect(reconnecting(url, { reconnect: { initalDelay: 5 } as never })).rejects.toThrow(
       "unknown option 'reconnect.initalDelay' — did you mean 'initialDelay'?",

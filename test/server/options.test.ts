@@ -74,7 +74,7 @@ describe('serve() refuses bad options', () => {
     await expect(serve({ routes: { chat: {} } })).rejects.toMatchObject({ option: 'routes["chat"]' });
     await expect(serve({ perMessageDeflate: { level: 12 } })).rejects.toMatchObject({
       option: 'perMessageDeflate.level',
-      message: "serve(): option 'perMessageDeflate.level' must be an integer ≥ -1 ≤ 9, received 12",
+      message: "serve(): option 'perMessageDeflate.level' must be an integer from -1 to 9, received 12",
     });
     await expect(serve({ perMessageDeflate: { treshold: 10 } as never })).rejects.toThrow("did you mean 'threshold'?");
     await expect(serve({ rateLimit: { messagesPerSecond: -1 } })).rejects.toMatchObject({ option: 'rateLimit.messagesPerSecond' });

@@ -83,13 +83,12 @@ export function string(options: { startsWith?: string; nonEmpty?: boolean } = {}
 /** A finite number (an integer unless told) from min to max; Infinity only when allowed. */
 export function number(options: { min?: number; max?: number; integer?: boolean; infinity?: boolean; unit?: string; above?: number } = {}): Rule {
   const { min = -Infinity, max = Infinity, integer = true, infinity = false, unit, above } = options;
-  const bounds = [
-    above !== undefined ? `> ${above}` : min > -Infinity ? `≥ ${min}` : '',
-    max < Infinity ? `≤ ${max.toLocaleString('en-US')}` : '',
-    infinity ? 'or Infinity' : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
+  const low = above !== undefined ? `> ${above}` : min > -Infinity ? `≥ ${min}` : '';
+  const range =
+    min > -Infinity && max < Infinity && above === undefined
+      ? `from ${min} to ${max.toLocaleString('en-US')}`
+      : [low, max < Infinity ? `≤ ${max.toLocaleString('en-US')}` : ''].filter(Boolean).join(' ');
+  const bounds = [range, infinity ? 'or Infinity' : ''].filter(Boolean).join(' ');
   const expected = `${integer ? 'an integer' : 'a number'}${bounds ? ` ${bounds}` : ''}${unit ? ` (${unit})` : ''}`;
   return (v, path) => {
     if (typeof v !== 'number' || Number.isNaN(v)) return typeProblem(path, expected, v);
