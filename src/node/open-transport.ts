@@ -11,7 +11,6 @@ import type { Transport } from './transport.js';
 
 export type TransportChoice = 'native' | 'stream';
 
-
 /** The choice when no option makes one: 'native', unless WSBOLT_TRANSPORT=stream says otherwise. */
 function defaultChoice(): TransportChoice {
   return process.env.WSBOLT_TRANSPORT === 'stream' ? 'stream' : 'native';

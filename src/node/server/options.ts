@@ -41,15 +41,21 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
   maxConnections?: number;
   /** Most connections from one IP address at once; beyond it 503 with Retry-After. Default unlimited. */
   maxConnectionsPerIp?: number;
-  /** Seconds suggested in Retry-After when refusing for capacity. Default 5. */
+  /** Seconds (the Retry-After header's unit, unlike every other duration here) suggested when refusing for capacity, 0 … 3,600. Default 5. */
   retryAfter?: number;
   /** Pub/sub fan-out to other processes or machines (workers, Redis). */
   adapter?: PubSubAdapter;
 }
 
 export interface ServeOptions<T = unknown> extends ServerOptions<T> {
+  /** The TCP port, 0 … 65,535. Default 0: a free port (server.port tells which). */
   port?: number;
+  /**
+   * The address to listen on. Default '127.0.0.1': this machine only, so that a server started without thinking is
+   * not reachable from the network. '0.0.0.0' (every IPv4 interface) or '::' (every interface) to serve others.
+   */
   host?: string;
+  /** The listen backlog (pending TCP connections), as in net.Server.listen. */
   backlog?: number;
   /** Answers plain HTTP requests; without it they get 426 Upgrade Required. */
   http?: http.RequestListener;
