@@ -79,6 +79,9 @@ describe('serve() refuses bad options', () => {
     await expect(serve({ perMessageDeflate: { treshold: 10 } as never })).rejects.toThrow("did you mean 'threshold'?");
     await expect(serve({ rateLimit: { messagesPerSecond: -1 } })).rejects.toMatchObject({ option: 'rateLimit.messagesPerSecond' });
     await expect(serve({ tls: 'yes' as never })).rejects.toMatchObject({ option: 'tls', code: 'WSBOLT_INVALID_OPTION' });
+    await expect(serve({ tls: { cert: 'x' } })).rejects.toThrow(
+      "serve(): option 'tls' must be TLS options with key and cert (or pfx, or SNICallback), received an object without key",
+    );
     await expect(serve({ port: 70000 })).rejects.toMatchObject({ option: 'port', code: 'WSBOLT_OPTION_OUT_OF_RANGE' });
     await expect(serve({ transport: 'tcp' as never })).rejects.toMatchObject({ option: 'transport', expected: "'native' or 'stream'" });
   });

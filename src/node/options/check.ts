@@ -55,6 +55,8 @@ export interface Problem {
   kind: 'type' | 'range' | 'unknown';
   expected: string;
   received: unknown;
+  /** What the message says was received, when the value alone does not show the problem. */
+  receivedText?: string;
   /** A suggestion appended to the message (the nearest name, the unit). */
   hint?: string;
 }
@@ -234,7 +236,7 @@ export function checkOptions(call: string, options: unknown, schema: Schema): vo
 }
 
 function toError(call: string, problem: Problem): WsboltOptionError | WsboltOptionRangeError {
-  const received = describe(problem.received);
+  const received = problem.receivedText ?? describe(problem.received);
   const hint = problem.hint ? ` — ${problem.hint}` : '';
   if (problem.kind === 'unknown') {
     return new WsboltOptionError(`${call}: unknown option '${problem.path}'${hint}`, {

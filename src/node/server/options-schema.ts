@@ -3,7 +3,7 @@
  * createServer) and serve()'s. Checked at the call, before anything listens.
  */
 import { CALLBACK_SCHEMA, CONNECTION_SCHEMA, deflateRule, transportRule } from '../options/connection.js';
-import { type Schema, anything, arrayOf, either, func, milliseconds, number, object, recordOf, string, withMethods } from '../options/check.js';
+import { type Rule, type Schema, anything, arrayOf, either, func, milliseconds, number, object, recordOf, string, withMethods } from '../options/check.js';
 
 export const ROUTE_SCHEMA: Schema = {
   ...CONNECTION_SCHEMA,
@@ -31,11 +31,22 @@ export const SERVER_SCHEMA: Schema = {
 const keyMaterial = either(string(), withMethods('a Buffer', 'readUInt8'), arrayOf(anything, 'strings, Buffers or objects'));
 const TLS_SCHEMA: Schema = { key: keyMaterial, cert: keyMaterial, ca: keyMaterial, pfx: keyMaterial, passphrase: string(), SNICallback: func };
 
+const tlsShape = object(TLS_SCHEMA, { open: true, what: 'TLS options (key, cert, …)' });
+const TLS_EXPECTED = 'TLS options with key and cert (or pfx, or SNICallback)';
+/** A TLS server without a certificate accepts connections and fails every handshake: refused here instead. */
+const tlsRule: Rule = (v, path) => {
+  const problem = tlsShape(v, path);
+  if (problem) return problem;
+  const tls = v as Record<string, unknown>;
+  if (tls.pfx !== undefined || tls.SNICallback !== undefined || (tls.key !== undefined && tls.cert !== undefined)) return null;
+  return { path, kind: 'type', expected: TLS_EXPECTED, received: v, receivedText: `an object without ${tls.key === undefined ? 'key' : 'cert'}` };
+};
+
 export const SERVE_SCHEMA: Schema = {
   ...SERVER_SCHEMA,
   port: number({ min: 0, max: 65535 }),
   host: string({ nonEmpty: true }),
   backlog: number({ min: 0 }),
   http: func,
-  tls: object(TLS_SCHEMA, { open: true, what: 'TLS options (key, cert, …)' }),
+  tls: tlsRule,
 };
