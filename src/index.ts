@@ -23,6 +23,7 @@ export { buildClosePayload, isValidReceivedCloseCode, parseClosePayload } from '
 export { encodeFrame, type FrameOptions } from './core/frame-writer.js';
 export { Protocol, State, type ProtocolHandler, type ProtocolOptions, type Role, type SendOptions } from './core/protocol.js';
 export { WebSocket } from './node/connection.js';
+export { WsboltOptionError, WsboltOptionRangeError, type OptionErrorCode } from './node/options/check.js';
 export type { SendData, SendOptions as WebSocketSendOptions } from './node/connection-options.js';
 export {
   ReconnectError,
@@ -33,7 +34,8 @@ export {
   type ReconnectOptions,
   type ReconnectingOptions,
 } from './node/reconnect.js';
-export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
+export { connect, type ConnectOptions, type TlsOptions } from './node/client.js';
+export { ConnectError, UnexpectedResponseError } from './node/client-errors.js';
 export type { TransportChoice } from './node/open-transport.js';
 export { Server } from './node/server/server.js';
 export { attach, createServer, handleUpgrade, serve } from './node/server/mount.js';

@@ -57,7 +57,7 @@ const log = (...a) => console.log('soak:', ...a);
 
 // loadgen does not answer pings (bench/loadgen.c), so its receive-only broadcast connections would be
 // closed as idle after idleTimeout (120 s by default): keep the idle sweep running, but beyond the run.
-const idleTimeout = useLoadgen ? SECONDS * 2 + 120 : 120;
+const idleTimeout = (useLoadgen ? SECONDS * 2 + 120 : 120) * 1000; // milliseconds
 // V8 doubles its young generation (4 -> 8 -> 16 -> 32 MiB) at unpredictable moments under a high
 // allocation rate, and each step raises RSS by 10-20 MiB for good (more short-lived Buffers alive between
 // scavenges, and malloc keeps what it got). Pinning its size keeps those steps out of the trend.

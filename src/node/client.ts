@@ -11,10 +11,13 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
-import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { explainConnectError, UnexpectedResponseError } from './client-errors.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
-import { type OpenedTransport, type TransportChoice, openTransport, validateTransportChoice } from './open-transport.js';
+import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
+import { checkOptions } from './options/check.js';
+import { CONNECT_SCHEMA } from './options/client.js';
 import { trace } from './trace.js';
 import type { ConnectionCallbacks } from './types.js';
 
@@ -62,17 +65,6 @@ export interface ConnectOptions<T = unknown> extends ConnectionCallbacks<T>, Tls
   signal?: AbortSignal;
 }
 
-/** The error connect() rejects with when the server answers with something other than 101. */
-export class UnexpectedResponseError extends WsboltError {
-  constructor(
-    readonly status: number,
-    readonly headers: http.IncomingHttpHeaders,
-    readonly body: Buffer,
-  ) {
-    super('ERR_UNEXPECTED_RESPONSE', `unexpected server response: ${status}`);
-  }
-}
-
 interface Target {
   url: URL;
   secure: boolean;
@@ -97,11 +89,19 @@ const sameOrigin = (a: URL, b: URL) => a.protocol.replace('ws', 'http') === b.pr
 
 /** Opens a WebSocket connection; resolves once it is open (after open() ran). */
 export function connect<T = unknown>(url: string | URL, options: ConnectOptions<T> = {}): Promise<WebSocket<T>> {
+  try {
+    checkOptions('connect()', options, CONNECT_SCHEMA);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return openConnection(url, options);
+}
+
+/** @internal connect() for callers that checked the options already, against a wider schema (reconnecting()). */
+export function openConnection<T>(url: string | URL, options: ConnectOptions<T>): Promise<WebSocket<T>> {
   let target: Target;
   try {
     target = parseTarget(url);
-    if (options.perMessageDeflate && options.perMessageDeflate !== true) validateDeflateOptions(options.perMessageDeflate);
-    validateTransportChoice(options.transport);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -150,12 +150,12 @@ function attempt<T>(
     const timer = setTimeout(
       () => {
         request.destroy();
-        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `the opening handshake with ${url.host} timed out`));
+        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `${url.href}: the opening handshake timed out`));
       },
       Math.max(0, deadline - Date.now()),
     );
 
-    request.on('error', (error) => settle(error));
+    request.on('error', (error) => settle(explainConnectError(error, url, secure)));
     const onAbort = () => {
       request.destroy();
       settle(abortError(url, options.signal!));
@@ -209,7 +209,7 @@ function attempt<T>(
         if (size < limit) parts.push(chunk.subarray(0, limit - size));
         size += chunk.length;
       });
-      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts)));
+      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), url.href));
       response.on('end', done);
       response.on('error', done);
       response.on('aborted', done);

@@ -22,7 +22,7 @@ export interface SendOptions {
 export const CONNECTION_DEFAULTS = {
   maxPayload: 16 * 1024 * 1024,
   maxFragments: 128 * 1024,
-  idleTimeout: 120,
+  idleTimeout: 120_000,
   messageTimeout: 120_000,
   sendPings: true,
   autoPong: true,

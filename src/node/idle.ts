@@ -58,7 +58,7 @@ class IdleSweeper {
       }
       if (c.options.idleTimeout <= 0) continue;
       const idleTicks = now - c.lastInput;
-      const limit = (c.options.idleTimeout * 1000) / TICK_MS;
+      const limit = c.options.idleTimeout / TICK_MS;
       if (idleTicks >= limit) {
         c.idleTimeout();
       } else if (c.options.sendPings && !c.pingOutstanding && idleTicks >= limit / 2) {

@@ -11,11 +11,6 @@ import type { Transport } from './transport.js';
 
 export type TransportChoice = 'native' | 'stream';
 
-/** Throws a RangeError for a transport option that is neither 'native' nor 'stream' (undefined: the default). */
-export function validateTransportChoice(choice: unknown): void {
-  if (choice !== undefined && choice !== 'native' && choice !== 'stream') throw new RangeError(`transport must be 'native' or 'stream', not ${String(choice)}`);
-}
-
 /** The choice when no option makes one: 'native', unless WSBOLT_TRANSPORT=stream says otherwise. */
 function defaultChoice(): TransportChoice {
   return process.env.WSBOLT_TRANSPORT === 'stream' ? 'stream' : 'native';

@@ -4,7 +4,7 @@
  * the one error the client ends with.
  */
 import { WsboltError } from '../core/errors.js';
-import { UnexpectedResponseError } from './client.js';
+import { UnexpectedResponseError } from './client-errors.js';
 import type { CloseCause } from './types.js';
 
 /** What beforeAttempt may change for one attempt. */

@@ -9,7 +9,7 @@
  * a refusal not worth retrying (shouldRetry) ends it for good.
  */
 import { WsboltError } from '../core/errors.js';
-import { type ConnectOptions, connect } from './client.js';
+import { type ConnectOptions, openConnection } from './client.js';
 import { callGuarded } from './handler-errors.js';
 import type { WebSocket } from './connection.js';
 import type { SendData, SendOptions } from './connection-options.js';
@@ -22,14 +22,16 @@ import {
   displayUrl,
   resolvePolicy,
 } from './reconnect-policy.js';
+import { checkOptions } from './options/check.js';
+import { RECONNECTING_SCHEMA } from './options/client.js';
 import { type CloseCause, ReadyState, SendStatus } from './types.js';
 
 export { type AttemptOverrides, type ReconnectOptions, ReconnectError, defaultShouldRetry } from './reconnect-policy.js';
 
 /** reconnecting()'s options: connect()'s, the backoff, and two callbacks of its own. */
 export interface ReconnectingOptions<T> extends ConnectOptions<T> {
-  /** The retry policy (delays in ms, limits, the queue, shouldRetry, beforeAttempt); true for the defaults. */
-  reconnect: ReconnectOptions | true;
+  /** The retry policy (delays in ms, limits, the queue, shouldRetry, beforeAttempt); absent or true: the defaults. */
+  reconnect?: ReconnectOptions | true;
   /**
    * Runs on every new connection. Sends made through `ws` here go out first; what client.send() queued follows once
    * open() has returned, or once the promise it returns has resolved (if it rejects, the connection closes with 1011
@@ -73,8 +75,9 @@ export class ReconnectingClient<T = unknown> {
   /** A handle that does not connect yet: start() does. close() and the signal work before the first connection too. */
   constructor(
     readonly url: string | URL,
-    private readonly options: ReconnectingOptions<T>,
+    private readonly options: ReconnectingOptions<T> = {},
   ) {
+    checkOptions('reconnecting()', options, RECONNECTING_SCHEMA);
     this.policy = resolvePolicy(options.reconnect);
     this.lastUrl = url;
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -140,7 +143,7 @@ export class ReconnectingClient<T = unknown> {
     const user = this.options;
     const url = overrides?.url ?? this.url;
     this.lastUrl = url;
-    connect<T>(url, {
+    openConnection<T>(url, {
       ...user,
       headers: withHeaders(user.headers, overrides?.headers),
       signal: this.stopping.signal,
@@ -267,6 +270,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * has finished. For a handle before that (to close it, or to send into the queue), use
  * `const client = new ReconnectingClient(url, options); client.start()`, or pass a `signal`.
  */
-export function reconnecting<T = unknown>(url: string | URL, options: ReconnectingOptions<T>): Promise<ReconnectingClient<T>> {
-  return new ReconnectingClient<T>(url, options).start();
+export function reconnecting<T = unknown>(url: string | URL, options: ReconnectingOptions<T> = {}): Promise<ReconnectingClient<T>> {
+  let client: ReconnectingClient<T>;
+  try {
+    client = new ReconnectingClient<T>(url, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return client.start();
 }

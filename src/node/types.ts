@@ -96,7 +96,11 @@ export interface ConnectionOptions {
   maxPayload?: number;
   /** Most frames one message may span. Default 131,072. */
   maxFragments?: number;
-  /** Seconds without any input before the connection is closed (1001); 0 disables. Default 120. */
+  /**
+   * Milliseconds without any input before the connection is closed (1001); 0 disables. Default 120,000 (two
+   * minutes). A value from 1 to 999 is refused: it is the seconds this option once took, or too short for the idle
+   * sweep (a 250 ms tick).
+   */
   idleTimeout?: number;
   /**
    * Milliseconds a message may take to arrive, from its first byte to its

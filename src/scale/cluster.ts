@@ -15,9 +15,11 @@
 import nodeCluster, { type ClusterSettings, type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
+import { checkOptions } from '../node/options/check.js';
 import { serve } from '../node/server/mount.js';
 import type { ServeOptions } from '../node/server/options.js';
 import type { Server } from '../node/server/server.js';
+import { SERVE_CLUSTER_SCHEMA } from './options-schema.js';
 import { IPC_SERIALIZATION_ENV, type IpcAdapter, type IpcAdapterOptions, type IpcRelay, ipcAdapter, ipcRelay } from './ipc.js';
 
 const MARK_ENV = 'WSBOLT_CLUSTER';
@@ -128,7 +130,13 @@ export interface ServeClusterOptions<T = unknown> extends ServeOptions<T> {
  * Each worker evaluates the script, so handlers are ordinary functions. With
  * options.adapter (say a redisAdapter()) each worker uses it instead of IPC.
  */
-export function serveCluster<T = unknown>(options: ServeClusterOptions<T>): Promise<ClusterHandle<Server<T>>> {
+export function serveCluster<T = unknown>(options: ServeClusterOptions<T> = {}): Promise<ClusterHandle<Server<T>>> {
+  try {
+    // In the primary, before any worker is forked (each worker's serve() checks its part again).
+    checkOptions('serveCluster()', options, SERVE_CLUSTER_SCHEMA);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const { workers, cluster: more, ...serveOptions } = options;
   return cluster<Server<T>>({
     ...more,

@@ -32,7 +32,9 @@
 import { randomBytes } from 'node:crypto';
 import { WsboltError } from '../core/errors.js';
 import type { PubSubAdapter } from '../node/pubsub.js';
+import { checkOptions } from '../node/options/check.js';
 import { reporter } from './ipc.js';
+import { REDIS_ADAPTER_SCHEMA } from './options-schema.js';
 
 const MARK = 0xb7;
 const VERSION = 1;
@@ -118,6 +120,7 @@ interface RedisClient {
 type RedisConstructor = new (...args: unknown[]) => RedisClient;
 
 export function redisAdapter(options: RedisAdapterOptions = {}): RedisAdapter {
+  checkOptions('redisAdapter()', options, REDIS_ADAPTER_SCHEMA);
   return new RedisPubSubAdapter(options);
 }
 

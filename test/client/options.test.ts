@@ -2,9 +2,9 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReadyState, SendStatus } from '../../src/index.js';
-import { cleanup, HOST, rawWebSocketServer, withTimeout } from '../kit/index.js';
-import { client, KINDS, startServer } from './util.js';
+import { connect, ReadyState, reconnecting, SendStatus, WsboltOptionError, WsboltOptionRangeError } from '../../src/index.js';
+import { cleanup, defer, deferred, HOST, rawWebSocketServer, withTimeout } from '../kit/index.js';
+import { client, KINDS, startOurs, startServer } from './util.js';
 
 afterEach(cleanup);
 
@@ -101,5 +101,48 @@ describe('backpressure with a server that does not read', () => {
     await drains.next(10_000);
     expect(read).toBeGreaterThan(0);
     expect(ws.readyState).toBe(ReadyState.OPEN);
+  });
+});
+
+describe('options are checked at the call', () => {
+  // Port 1 is never listened on: a check that let a bad option through would fail later, with ECONNREFUSED.
+  const url = `ws://${HOST}:1/`;
+
+  it('connect(): an unknown name, with the nearest known one', async () => {
+    const error = await connect(url, { mesage() {} } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WsboltOptionError);
+    expect(error).toMatchObject({ code: 'WSBOLT_UNKNOWN_OPTION', option: 'mesage', message: "connect(): unknown option 'mesage' — did you mean 'message'?" });
+  });
+
+  it('connect(): wrong types and ranges, nested ones included', async () => {
+    await expect(connect(url, { open: true as never })).rejects.toMatchObject({ code: 'WSBOLT_INVALID_OPTION', option: 'open', expected: 'a function' });
+    await expect(connect(url, { handshakeTimeout: -1 })).rejects.toBeInstanceOf(WsboltOptionRangeError);
+    await expect(connect(url, { headers: { 'x-n': 1 as never } })).rejects.toMatchObject({ option: 'headers["x-n"]' });
+    await expect(connect(url, { protocols: ['chat', ''] })).rejects.toMatchObject({ option: 'protocols[1]' });
+    await expect(connect(url, { perMessageDeflate: { memLevel: 0 } })).rejects.toMatchObject({ option: 'perMessageDeflate.memLevel' });
+    await expect(connect(url, { idleTimeout: 60 })).rejects.toThrow('did you mean 60 * 1000 = 60000?');
+    await expect(connect(url, { reconnect: true } as never)).rejects.toMatchObject({ code: 'WSBOLT_UNKNOWN_OPTION', option: 'reconnect' });
+  });
+
+  it('reconnecting(url) works without a reconnect object (the default policy)', async () => {
+    const server = await startOurs({ message: (ws, data) => void ws.send(data) });
+    const echoed = deferred<string>();
+    const rc = await withTimeout(reconnecting(`ws://${HOST}:${server.port}/`, { message: (_ws, data) => echoed.resolve(data.toString()) }), 3000, 'open');
+    defer(() => rc.close());
+    expect(rc.readyState).toBe(ReadyState.OPEN);
+    rc.send('hello');
+    expect(await withTimeout(echoed.promise, 3000, 'echo')).toBe('hello');
+  });
+
+  it('reconnecting(): the reconnect policy is checked too', async () => {
+    await expect(reconnecting(url, { reconnect: { jitter: 2 } })).rejects.toMatchObject({
+      code: 'WSBOLT_OPTION_OUT_OF_RANGE',
+      message: "reconnecting(): option 'reconnect.jitter' must be a number from 0 to 1, received 2",
+    });
+    await expect(reconnecting(url, { reconnect: { initalDelay: 5 } as never })).rejects.toThrow(
+      "unknown option 'reconnect.initalDelay' — did you mean 'initialDelay'?",
+    );
+    await expect(reconnecting(url, { reconnect: 'yes' as never })).rejects.toMatchObject({ option: 'reconnect', code: 'WSBOLT_INVALID_OPTION' });
+    await expect(reconnecting(url, { giveUp: 'never' as never })).rejects.toMatchObject({ option: 'giveUp' });
   });
 });

@@ -34,7 +34,7 @@ async function startServer(): Promise<{ server: Server; closed: (n: number) => P
       '/server-closes': { open: (ws) => (open(ws), ws.close(1000)), close },
       '/peer-resets': { open, close },
       '/close-timeout': { open: (ws) => (open(ws), ws.close(4000)), close },
-      '/idle-timeout': { open, close, idleTimeout: 1, sendPings: false },
+      '/idle-timeout': { open, close, idleTimeout: 1000, sendPings: false },
       '/terminate': { open: (ws) => (open(ws), ws.terminate()), close },
       '/shutdown': { open, close },
     },
@@ -115,7 +115,7 @@ describe.runIf(fs.existsSync('/proc/self/fd'))('descriptors', () => {
     }
     const baseline = openDescriptors();
     const seen = new Set<string>();
-    // One batch on the idle timeout (idleTimeout counts in seconds); the rest spread over the other ways.
+    // One batch on the idle timeout (idleTimeout: 1,000 ms); the rest spread over the other ways.
     await batch(target, 'idle timeout', BATCH);
     let done = BATCH;
     for (let round = 0; done < TOTAL; round++) {

@@ -8,6 +8,7 @@ import * as wsbolt from '../../src/index.js';
 it('the package root exports exactly the public API, no tuning constants or internals', () => {
   expect(Object.keys(wsbolt).sort()).toEqual([
     'CloseCode',
+    'ConnectError',
     'DEFAULT_MAX_FRAGMENTS',
     'DEFAULT_MAX_PAYLOAD',
     'HandlerError',
@@ -21,6 +22,7 @@ it('the package root exports exactly the public API, no tuning constants or inte
     'OPCODE_TEXT',
     'Protocol',
     'ReadyState',
+    'ReconnectError',
     'ReconnectingClient',
     'SendStatus',
     'Server',
@@ -28,6 +30,8 @@ it('the package root exports exactly the public API, no tuning constants or inte
     'UnexpectedResponseError',
     'WebSocket',
     'WsboltError',
+    'WsboltOptionError',
+    'WsboltOptionRangeError',
     'accept',
     'attach',
     'backend',
@@ -37,6 +41,7 @@ it('the package root exports exactly the public API, no tuning constants or inte
     'clusterWorker',
     'connect',
     'createServer',
+    'defaultShouldRetry',
     'encodeFrame',
     'handleUpgrade',
     'ipcAdapter',

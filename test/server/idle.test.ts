@@ -16,7 +16,7 @@ describe('idleTimeout', () => {
     const closed = deferred<Closed>();
     const pongs = new Queue<number>();
     const server = await startServer(defer, {
-      idleTimeout: 1,
+      idleTimeout: 1000,
       sendPings: true,
       pong: () => pongs.push(Date.now()),
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),
@@ -37,7 +37,7 @@ describe('idleTimeout', () => {
   it('a raw peer that never answers is closed with 1001 "idle timeout" and cause timeout', async () => {
     const closed = deferred<Closed>();
     const server = await startServer(defer, {
-      idleTimeout: 1,
+      idleTimeout: 1000,
       sendPings: true,
       closeTimeout: 300,
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),
@@ -58,7 +58,7 @@ describe('idleTimeout', () => {
   it('a raw peer that answers only the close frame: code 1001, cause timeout', async () => {
     const closed = deferred<Closed>();
     const server = await startServer(defer, {
-      idleTimeout: 1,
+      idleTimeout: 1000,
       sendPings: false,
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),
     });
@@ -76,7 +76,7 @@ describe('idleTimeout', () => {
     const closed = deferred<Closed>();
     const messages = new Queue<string>();
     const server = await startServer(defer, {
-      idleTimeout: 1,
+      idleTimeout: 1000,
       sendPings: false,
       message: (_ws, data) => messages.push(data.toString()),
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),

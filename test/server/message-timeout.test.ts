@@ -16,9 +16,9 @@ interface Closed {
   cause: CloseCause;
 }
 
-/** Short limits for the tests: a message may take 1 s; silence is allowed 3 s (in seconds, as idleTimeout is). */
+/** Short limits for the tests, in milliseconds: a message may take 1 s; silence is allowed 3 s. */
 const MESSAGE_TIMEOUT = 1000;
-const IDLE_TIMEOUT = 3;
+const IDLE_TIMEOUT = 3000;
 /** One byte (or one small message) every TRICKLE_MS: far inside the idle timeout. */
 const TRICKLE_MS = 150;
 
@@ -73,7 +73,7 @@ describe('messageTimeout', () => {
       const elapsed = Date.now() - started;
       expect(closePayload(close.payload)).toEqual({ code: 1008, reason: 'message timeout' });
       expect(elapsed).toBeGreaterThanOrEqual(MESSAGE_TIMEOUT);
-      expect(elapsed).toBeLessThan(IDLE_TIMEOUT * 1000); // the trickle kept the idle timer from firing
+      expect(elapsed).toBeLessThan(IDLE_TIMEOUT); // the trickle kept the idle timer from firing
       // The peer cannot answer the close without finishing its frame: the server drops TCP itself.
       await withTimeout(raw.ended, 2000, 'server closing TCP');
       const result = await withTimeout(closed.promise, 2000, 'close callback');
@@ -149,7 +149,7 @@ describe('messageTimeout', () => {
     const closed = deferred<Closed>();
     const s = await startServer(defer, {
       messageTimeout: 0,
-      idleTimeout: 1,
+      idleTimeout: 1000,
       sendPings: false,
       closeTimeout: 300,
       close: (_ws, code, reason, cause) => closed.resolve({ code, reason, cause }),

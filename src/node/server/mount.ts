@@ -8,10 +8,18 @@ import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
+import { checkOptions } from '../options/check.js';
 import { addAttached } from './attached.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
+import { SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
 import { Server } from './server.js';
+
+/**
+ * Where serve() listens without a host: the loopback interface only, as a development server should. A server meant
+ * for other machines says so with host ('0.0.0.0', '::' or an address of its own).
+ */
+export const DEFAULT_HOST = '127.0.0.1';
 
 /** From our own 'upgrade' listeners: a failure there (a bug of ours) costs this socket, not the process. */
 function upgradeSafely(server: Server<any>, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -21,8 +29,16 @@ function upgradeSafely(server: Server<any>, req: http.IncomingMessage, socket: D
   });
 }
 
-/** A standalone server: listens, answers plain HTTP with 426 (or options.http), upgrades WebSocket requests. */
-export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>> {
+/**
+ * A standalone server: listens, answers plain HTTP with 426 (or options.http), upgrades WebSocket requests. Without
+ * options it listens on 127.0.0.1 (DEFAULT_HOST) on a free port (server.port).
+ */
+export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Server<T>> {
+  try {
+    checkOptions('serve()', options, SERVE_SCHEMA);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const onRequest: http.RequestListener =
     options.http ??
     ((_req, res) => {
@@ -51,7 +67,7 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
     () =>
       new Promise((resolve, fail) => {
         httpServer.once('error', fail);
-        httpServer.listen({ port: options.port ?? 0, host: options.host, backlog: options.backlog }, () => {
+        httpServer.listen({ port: options.port ?? 0, host: options.host ?? DEFAULT_HOST, backlog: options.backlog }, () => {
           httpServer.removeListener('error', fail);
           resolve(server);
         });
@@ -60,7 +76,8 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
 }
 
 /** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
-export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T>): Server<T> {
+export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T> = {}): Server<T> {
+  checkOptions('attach()', options, SERVER_SCHEMA);
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);
   httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
@@ -68,18 +85,34 @@ export function attach<T = unknown>(httpServer: http.Server | https.Server, opti
 }
 
 const implicitServers = new WeakMap<object, Server<any>>();
+/** handleUpgrade() without options: one shared object, so that such connections share one server (and its topics). */
+const NO_OPTIONS: ServerOptions<any> = Object.freeze({});
 
 /**
  * From any 'upgrade' listener: runs the handshake with these options.
  * Connections upgraded with the same options object share pub/sub topics.
  */
-export function handleUpgrade<T = unknown>(req: http.IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions<T>): Promise<WebSocket<T> | null> {
+export function handleUpgrade<T = unknown>(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  options: ServerOptions<T> = NO_OPTIONS,
+): Promise<WebSocket<T> | null> {
   let server = implicitServers.get(options) as Server<T> | undefined;
-  if (!server) implicitServers.set(options, (server = new Server<T>(options)));
+  if (!server) {
+    // Checked once per options object, as its server is made once.
+    try {
+      checkOptions('handleUpgrade()', options, SERVER_SCHEMA);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    implicitServers.set(options, (server = new Server<T>(options)));
+  }
   return server.handleUpgrade(req, socket, head);
 }
 
 /** A server object without an HTTP server of its own: call server.handleUpgrade(req, socket, head) yourself. */
-export function createServer<T = unknown>(options: ServerOptions<T>): Server<T> {
+export function createServer<T = unknown>(options: ServerOptions<T> = {}): Server<T> {
+  checkOptions('createServer()', options, SERVER_SCHEMA);
   return new Server<T>(options);
 }

@@ -41,7 +41,7 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
   maxConnections?: number;
   /** Most connections from one IP address at once; beyond it 503 with Retry-After. Default unlimited. */
   maxConnectionsPerIp?: number;
-  /** Seconds suggested in Retry-After when refusing for capacity. Default 5. */
+  /** Seconds (the Retry-After header's unit, unlike every other duration here) suggested when refusing for capacity, 0 … 3,600. Default 5. */
   retryAfter?: number;
   /** Pub/sub fan-out to other processes or machines (workers, Redis). */
   adapter?: PubSubAdapter;
@@ -49,11 +49,14 @@ export interface ServerOptions<T = unknown> extends RouteOptions<T> {
 
 /** serve()'s options: where to listen, plus everything a server takes (ServerOptions). */
 export interface ServeOptions<T = unknown> extends ServerOptions<T> {
-  /** The TCP port to listen on. Default 0: a free port, which server.port then tells. */
+  /** The TCP port, 0 … 65,535. Default 0: a free port (server.port tells which). */
   port?: number;
-  /** The address to listen on. Default: every interface, as net.Server.listen() does (pass '127.0.0.1' for local only). */
+  /**
+   * The address to listen on. Default '127.0.0.1': this machine only, so that a server started without thinking is
+   * not reachable from the network. '0.0.0.0' (every IPv4 interface) or '::' (every interface) to serve others.
+   */
   host?: string;
-  /** The listen queue length, as net.Server.listen() takes it. Default: Node's (511). */
+  /** The listen backlog (pending TCP connections), as in net.Server.listen. */
   backlog?: number;
   /** Answers plain HTTP requests; without it they get 426 Upgrade Required. */
   http?: http.RequestListener;

@@ -7,10 +7,8 @@ import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { validateDeflateOptions } from '../../extensions/permessage-deflate.js';
 import type { WebSocket } from '../connection.js';
 import { type ResolvedOptions, resolveOptions, type SendData } from '../connection-options.js';
-import { validateTransportChoice } from '../open-transport.js';
 import { TopicHub } from '../pubsub.js';
 import { Admission } from './admission.js';
 import { answersNotFoundAmongAttached } from './attached.js';
@@ -48,10 +46,6 @@ export class Server<T = unknown> implements UpgradeHost {
     this.httpServer = httpServer;
     this.owned = owned;
     this.admission = new Admission(options);
-    for (const route of [options, ...Object.values(options.routes ?? {})]) {
-      if (route.perMessageDeflate && route.perMessageDeflate !== true) validateDeflateOptions(route.perMessageDeflate);
-      validateTransportChoice(route.transport);
-    }
     if (options.adapter) {
       const adapter = options.adapter;
       this.hub.adapter = adapter;
