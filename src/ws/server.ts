@@ -24,7 +24,7 @@ const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+export interface ServerOptions<U extends WebSocketClass = typeof WebSocket, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
   host?: string | undefined;
   port?: number | undefined;
   backlog?: number | undefined;
@@ -52,6 +52,13 @@ export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V 
   maxPendingAutoPongs?: number | undefined;
 }
 
+/**
+ * The `WebSocket` option: wsbolt/ws's class or a subclass. Typed by its instances only (not by its statics, as
+ * @types/ws does) so that a server is assignable to @types/ws's: comparing the two classes' statics, each of which
+ * holds the other's generic Server class, cannot succeed in both directions.
+ */
+export type WebSocketClass = abstract new (...args: any[]) => WebSocket;
+
 /** Extensions accepted for a connection (ws passes the same kind of map to completeUpgrade). */
 type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptOffer>> };
 
@@ -59,11 +66,11 @@ type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptO
 const upgraded = new WeakSet<object>();
 
 export class WebSocketServer<
-  T extends typeof WebSocket = typeof WebSocket,
+  T extends WebSocketClass = typeof WebSocket,
   U extends typeof http.IncomingMessage = typeof http.IncomingMessage,
 > extends EventEmitter {
   /** The options, ws's defaults filled in. */
-  options: ServerOptions<T, U> & Record<string, any>;
+  options: ServerOptions<T, U>;
   /** Open connections (absent with clientTracking: false). */
   clients: Set<InstanceType<T>>;
   declare path: string;
@@ -338,27 +345,27 @@ export class WebSocketServer<
   }
 }
 
-export interface WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
-  on(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  on(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  on(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  on(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+export interface WebSocketServer<T extends WebSocketClass = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+  on(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  on(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  on(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  on(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   on(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  on(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  on(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
-  once(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  once(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  once(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  once(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  once(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  once(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  once(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  once(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   once(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  once(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  once(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
-  off(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  off(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  off(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  off(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  off(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  off(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  off(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  off(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   off(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  off(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  off(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
   addListener(event: 'connection', cb: (client: InstanceType<T>, request: InstanceType<U>) => void): this;
   addListener(event: 'error', cb: (err: Error) => void): this;

@@ -1,5 +1,6 @@
 // wsbolt/ws's classes where code typed against @types/ws expects ws's: a library typed with ws takes them.
 import type * as http from 'node:http';
+import type WsDefault from 'ws';
 import type * as ws from 'ws';
 import Bolt from 'wsbolt/ws';
 
@@ -8,7 +9,7 @@ declare const boltServer: Bolt.WebSocketServer;
 declare const boltRaw: Bolt.RawData;
 
 export const socket: ws.WebSocket = boltSocket;
-export const socket2: ws = new Bolt('ws://127.0.0.1:1');
+export const socket2: WsDefault = new Bolt('ws://127.0.0.1:1');
 export const server: ws.WebSocketServer = boltServer;
 export const server2: ws.Server = new Bolt.WebSocketServer({ noServer: true });
 export const data: ws.Data = boltRaw;
