@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptKey, isKeyShaped } from '../core/handshake.js';
+import { acceptKey, buildRejectResponse, isKeyShaped } from '../core/handshake.js';
 import { isTchar } from '../core/header-tokens.js';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
@@ -398,24 +398,18 @@ function socketOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** Answers with an HTTP error and closes the socket (ws's abortHandshake). */
+/**
+ * Answers with an HTTP error and closes the socket (ws's abortHandshake), through the core's one refusal writer.
+ * ws's bytes: its header order (Connection, Content-Type text/html, Content-Length, then the caller's, which replace
+ * same-named ones in place), a list value joined with ',' as a template string joins it, Node's reason phrase.
+ */
 function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
-  message = message || http.STATUS_CODES[code];
-  const all: Record<string, unknown> = {
-    Connection: 'close',
-    'Content-Type': 'text/html',
-    'Content-Length': Buffer.byteLength(message!),
-    ...headers,
-  };
+  const body = message || http.STATUS_CODES[code]!;
+  const all: http.OutgoingHttpHeaders = { Connection: 'close', 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...headers };
+  const lines: Record<string, string> = {};
+  for (const name of Object.keys(all)) lines[name] = `${all[name]}`;
   socket.once('finish', socket.destroy);
-  socket.end(
-    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
-      Object.keys(all)
-        .map((h) => `${h}: ${all[h]}`)
-        .join('\r\n') +
-      '\r\n\r\n' +
-      message,
-  );
+  socket.end(buildRejectResponse(code, body, lines, { statusText: `${http.STATUS_CODES[code]}`, headers: 'given' }));
 }
 
 function abortHandshakeOrEmitwsClientError(
