@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 // - js: the TypeScript fallback (WSBOLT_NO_NATIVE=1), over Node's streams.
 // The differential test compares both kernels in one process, the transport test needs the addon's socket layer,
 // the descriptor-leak test (10,000 connections) is about the native transport, and the conformance harness and the
-// bench instrument never load wsbolt's backends: they run once, in native.
+// bench instrument never load wsbolt's backends, and the types test
+// (test/ws/types.test.ts) only compiles: they run once, in native.
 const runOnce = [
   'test/native/differential.test.ts',
   'test/native/transport.test.ts',
@@ -16,6 +17,7 @@ const runOnce = [
   'test/package/install-without-compiler.test.ts',
   'test/native/fallback-warning.test.ts',
   'test/package/api-docs.test.ts',
+  'test/ws/types.test.ts',
   'node_modules/**',
 ];
 

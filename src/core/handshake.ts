@@ -139,15 +139,37 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** A complete HTTP error response; the connection is closed after it. */
-export function buildRejectResponse(status: number, body: string | Buffer = '', headers?: Record<string, string | number | readonly string[]>): Buffer {
+export interface RejectResponseOptions {
+  /** The reason phrase of the status line; by default the standard one, or 'Error' for a status not in the table. */
+  statusText?: string;
+  /**
+   * 'framed' (default): Connection: close and Content-Length first, then the caller's headers, then a Content-Type
+   * when there is a body and the caller named none. 'given': the caller's header lines only, in its order, nothing
+   * added (the caller frames the body itself): wsbolt/ws writes ws's refusals byte for byte this way.
+   */
+  headers?: 'framed' | 'given';
+}
+
+/** A complete HTTP error response; the connection is closed after it. Header names and values must not hold CR or LF. */
+export function buildRejectResponse(
+  status: number,
+  body: string | Buffer = '',
+  headers?: Record<string, string | number | readonly string[]>,
+  options: RejectResponseOptions = {},
+): Buffer {
   const payload = typeof body === 'string' ? Buffer.from(body) : body;
-  const text = STATUS_TEXT[status] ?? 'Error';
-  const extra = { ...headers };
-  const lower = new Set(Object.keys(extra).map((k) => k.toLowerCase()));
-  if (!lower.has('content-type') && payload.length > 0) extra['Content-Type'] = 'text/plain; charset=utf-8';
-  const head = `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: ${payload.length}\r\n` + safeHeaderLines(extra) + '\r\n';
-  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+  const text = options.statusText ?? STATUS_TEXT[status] ?? 'Error';
+  if (hasLineBreak(text)) throw new TypeError(`invalid status text ${JSON.stringify(text)}`);
+  let head = `HTTP/1.1 ${status} ${text}\r\n`;
+  if (options.headers === 'given') {
+    head += safeHeaderLines(headers);
+  } else {
+    const extra = { ...headers };
+    const lower = new Set(Object.keys(extra).map((k) => k.toLowerCase()));
+    if (!lower.has('content-type') && payload.length > 0) extra['Content-Type'] = 'text/plain; charset=utf-8';
+    head += `Connection: close\r\nContent-Length: ${payload.length}\r\n` + safeHeaderLines(extra);
+  }
+  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), payload]);
 }
 
 export interface ClientRequestHeaders {

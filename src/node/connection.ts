@@ -6,7 +6,7 @@
  */
 import { CloseCode } from '../core/constants.js';
 import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
-import { Protocol, type ProtocolHandler, type Role } from '../core/protocol.js';
+import { Protocol, type Role } from '../core/protocol.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
 import { onRejection, reportHandlerError } from './handler-errors.js';
@@ -14,7 +14,7 @@ import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
 import { traceFrame, traceEnabled } from './trace.js';
-import type { Transport, TransportListener } from './transport.js';
+import type { Transport } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type Handler, ReadyState, SendStatus } from './types.js';
 import { type ResolvedOptions, type SendData, type SendOptions, toPayload } from './connection-options.js';
@@ -47,7 +47,9 @@ export interface ConnectionInit<T> {
   rethrowHandlerErrors?: boolean;
 }
 
-export class WebSocket<T = unknown> implements ProtocolHandler, TransportListener {
+// The core's ProtocolHandler and the transport's TransportListener, checked where `this` is handed to them: not an
+// `implements` clause, which the published types would keep while stripInternal drops those internal methods.
+export class WebSocket<T = unknown> {
   /** Per-connection user data, from the upgrade hook (or connect options). */
   data: T;
   readonly remoteAddress: string;
@@ -303,17 +305,20 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
+  /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
     if (this.rateLimited) return;
     this.invoke('message', data, isBinary);
   }
 
+  /** @internal */
   onPing(data: Buffer): void {
     this.scheduleFlush(); // the automatic pong
     if (!this.rateLimited) this.invoke('ping', data);
   }
 
+  /** @internal */
   onPong(data: Buffer): void {
     this.pingOutstanding = false;
     if (!this.rateLimited) this.invoke('pong', data);
@@ -330,12 +335,14 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     if (this.readyState === ReadyState.OPEN) this.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
   }
 
+  /** @internal */
   onCloseFrame(): void {
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
     this.scheduleFlush();
   }
 
+  /** @internal */
   onProtocolError(error: WsboltError): void {
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();

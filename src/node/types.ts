@@ -8,15 +8,20 @@ import type { WsboltError } from '../core/errors.js';
 import type { WebSocket } from './connection.js';
 import type { RateLimit } from './rate-limit.js';
 
-/** What ws.send() and friends report. */
+/**
+ * What ws.send() and friends report. Truthy means the message was accepted (it will be sent), so
+ * `if (!ws.send(data))` catches exactly a dropped send; DROPPED is the only falsy status. A truthy BACKPRESSURE
+ * still went out, but asks the caller to wait for drain() before sending more.
+ * (uWebSockets.js numbers these differently: there 0 is backpressure and 2 dropped.)
+ */
 export const SendStatus = {
-  /** Queued while the socket keeps up; it leaves in this tick's write. */
+  /** 0, falsy. Not sent: the connection is closing or closed, or bufferedAmount was over maxBackpressure. */
+  DROPPED: 0,
+  /** 1. Queued while the socket keeps up; it leaves in this tick's write. */
   SENT: 1,
-  /** Queued, but the socket is backed up: wait for drain before sending more. */
-  BACKPRESSURE: 0,
-  /** Not sent: the connection is closing or closed, or bufferedAmount was over maxBackpressure. */
-  DROPPED: 2,
-  /** Only from ReconnectingClient.send: kept in its queue (queueWhileDisconnected) until the next connection's open() has finished. */
+  /** 2, truthy: queued, but the socket is backed up; wait for drain() before sending more. */
+  BACKPRESSURE: 2,
+  /** 3, truthy: only from ReconnectingClient.send: kept in its queue (queueWhileDisconnected) until the next connection's open() has finished. */
   QUEUED: 3,
 } as const;
 export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptKey, isKeyShaped } from '../core/handshake.js';
+import { acceptKey, buildRejectResponse, isKeyShaped } from '../core/handshake.js';
 import { isTchar } from '../core/header-tokens.js';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
@@ -24,7 +24,7 @@ const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+export interface ServerOptions<U extends WebSocketClass = typeof WebSocket, V extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
   host?: string | undefined;
   port?: number | undefined;
   backlog?: number | undefined;
@@ -52,6 +52,13 @@ export interface ServerOptions<U extends typeof WebSocket = typeof WebSocket, V 
   maxPendingAutoPongs?: number | undefined;
 }
 
+/**
+ * The `WebSocket` option: wsbolt/ws's class or a subclass. Typed by its instances only (not by its statics, as
+ * @types/ws does) so that a server is assignable to @types/ws's: comparing the two classes' statics, each of which
+ * holds the other's generic Server class, cannot succeed in both directions.
+ */
+export type WebSocketClass = abstract new (...args: any[]) => WebSocket;
+
 /** Extensions accepted for a connection (ws passes the same kind of map to completeUpgrade). */
 type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptOffer>> };
 
@@ -59,11 +66,11 @@ type Extensions = { 'permessage-deflate'?: NonNullable<ReturnType<typeof acceptO
 const upgraded = new WeakSet<object>();
 
 export class WebSocketServer<
-  T extends typeof WebSocket = typeof WebSocket,
+  T extends WebSocketClass = typeof WebSocket,
   U extends typeof http.IncomingMessage = typeof http.IncomingMessage,
 > extends EventEmitter {
   /** The options, ws's defaults filled in. */
-  options: ServerOptions<T, U> & Record<string, any>;
+  options: ServerOptions<T, U>;
   /** Open connections (absent with clientTracking: false). */
   clients: Set<InstanceType<T>>;
   declare path: string;
@@ -338,27 +345,27 @@ export class WebSocketServer<
   }
 }
 
-export interface WebSocketServer<T extends typeof WebSocket = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
-  on(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  on(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  on(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  on(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+export interface WebSocketServer<T extends WebSocketClass = typeof WebSocket, U extends typeof http.IncomingMessage = typeof http.IncomingMessage> {
+  on(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  on(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  on(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  on(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   on(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  on(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  on(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
-  once(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  once(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  once(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  once(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  once(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  once(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  once(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  once(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   once(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  once(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  once(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
-  off(event: 'connection', cb: (this: WebSocketServer<T, U>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
-  off(event: 'error', cb: (this: WebSocketServer<T, U>, error: Error) => void): this;
-  off(event: 'headers', cb: (this: WebSocketServer<T, U>, headers: string[], request: InstanceType<U>) => void): this;
-  off(event: 'wsClientError', cb: (this: WebSocketServer<T, U>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
+  off(event: 'connection', cb: (this: WebSocketServer<T>, socket: InstanceType<T>, request: InstanceType<U>) => void): this;
+  off(event: 'error', cb: (this: WebSocketServer<T>, error: Error) => void): this;
+  off(event: 'headers', cb: (this: WebSocketServer<T>, headers: string[], request: InstanceType<U>) => void): this;
+  off(event: 'wsClientError', cb: (this: WebSocketServer<T>, error: Error, socket: Duplex, request: InstanceType<U>) => void): this;
   off(event: 'close' | 'listening', cb: (this: WebSocketServer<T, U>) => void): this;
-  off(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  off(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
 
   addListener(event: 'connection', cb: (client: InstanceType<T>, request: InstanceType<U>) => void): this;
   addListener(event: 'error', cb: (err: Error) => void): this;
@@ -391,24 +398,18 @@ function socketOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** Answers with an HTTP error and closes the socket (ws's abortHandshake). */
+/**
+ * Answers with an HTTP error and closes the socket (ws's abortHandshake), through the core's one refusal writer.
+ * ws's bytes: its header order (Connection, Content-Type text/html, Content-Length, then the caller's, which replace
+ * same-named ones in place), a list value joined with ',' as a template string joins it, Node's reason phrase.
+ */
 function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
-  message = message || http.STATUS_CODES[code];
-  const all: Record<string, unknown> = {
-    Connection: 'close',
-    'Content-Type': 'text/html',
-    'Content-Length': Buffer.byteLength(message!),
-    ...headers,
-  };
+  const body = message || http.STATUS_CODES[code]!;
+  const all: http.OutgoingHttpHeaders = { Connection: 'close', 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...headers };
+  const lines: Record<string, string> = {};
+  for (const name of Object.keys(all)) lines[name] = `${all[name]}`;
   socket.once('finish', socket.destroy);
-  socket.end(
-    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
-      Object.keys(all)
-        .map((h) => `${h}: ${all[h]}`)
-        .join('\r\n') +
-      '\r\n\r\n' +
-      message,
-  );
+  socket.end(buildRejectResponse(code, body, lines, { statusText: `${http.STATUS_CODES[code]}`, headers: 'given' }));
 }
 
 function abortHandshakeOrEmitwsClientError(

@@ -11,7 +11,6 @@ import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex, DuplexOptions } from 'node:stream';
-import type * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { ZlibOptions } from 'node:zlib';
 import { isValidSendCloseCode } from '../core/close.js';
@@ -20,7 +19,7 @@ import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket as EngineWebSocket } from '../node/connection.js';
 import type { ResolvedOptions } from '../node/connection-options.js';
 import { StreamTransport } from '../node/stream-transport.js';
-import type { CloseCause, Handler } from '../node/types.js';
+import { type CloseCause, type Handler, SendStatus } from '../node/types.js';
 import { abortHandshake, initAsClient } from './client-handshake.js';
 import { BINARY_TYPES, type BinaryType, CLOSED, CLOSING, CONNECTING, EMPTY_BUFFER, OPEN, READY_STATES } from './constants.js';
 import { toWsError } from './errors.js';
@@ -123,7 +122,7 @@ export class WebSocket extends EventEmitter {
   _extensions = '';
   /** @internal close(), terminate() or an aborted handshake began the end: CLOSING until 'close' is emitted. */
   _closing = false;
-  /** The underlying socket once open (ws exposes it under the same name). */
+  /** @internal The underlying socket once open: ws has it under the same name at run time; @types/ws does not declare it. */
   _socket: net.Socket | null = null;
   /** @internal */ _engine: EngineWebSocket<WebSocket> | null = null;
   /** @internal */ _isServer: boolean;
@@ -179,14 +178,18 @@ export class WebSocket extends EventEmitter {
 
   // ---- properties -------------------------------------------------------------
 
-  /** 'nodebuffer' (default), 'arraybuffer', 'fragments' or 'blob': how binary messages are delivered. */
-  get binaryType(): BinaryType {
-    return this._binaryType;
+  /**
+   * 'nodebuffer' (default), 'arraybuffer' or 'fragments': how binary messages are delivered. 'blob' works too at run
+   * time, as in ws 8.18+, but is not declared, as in @types/ws: a declared 'blob' would make these objects unacceptable
+   * to code typed against @types/ws (docs/ws-compat.md).
+   */
+  get binaryType(): 'nodebuffer' | 'arraybuffer' | 'fragments' {
+    return this._binaryType as 'nodebuffer' | 'arraybuffer' | 'fragments';
   }
 
-  set binaryType(type: BinaryType) {
+  set binaryType(type: 'nodebuffer' | 'arraybuffer' | 'fragments') {
     if (!BINARY_TYPES.includes(type)) return;
-    this._binaryType = type;
+    this._binaryType = type as BinaryType;
   }
 
   /**
@@ -490,7 +493,7 @@ export class WebSocket extends EventEmitter {
       if (cb) process.nextTick(cb, error as Error);
       return;
     }
-    if (status === 2) {
+    if (status === SendStatus.DROPPED) {
       // refused: the connection started closing meanwhile
       if (cb) process.nextTick(cb, notOpenError(this.readyState));
       return;
@@ -757,8 +760,8 @@ interface WebSocketAlias extends WebSocket {}
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace WebSocket {
-  /** A received message: a Buffer, or per binaryType an ArrayBuffer, Buffer[] (fragments) or Blob. */
-  type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+  /** A received message: a Buffer, or per binaryType an ArrayBuffer or Buffer[] (fragments); a Blob with the undeclared binaryType 'blob'. */
+  type RawData = Buffer | ArrayBuffer | Buffer[];
   type Data = string | Buffer | ArrayBuffer | Buffer[];
   type CertMeta = string | string[] | Buffer | Buffer[];
   type BufferLike =
@@ -815,7 +818,7 @@ export declare namespace WebSocket {
     maxBufferedChunks?: number | undefined;
     maxPendingAutoPongs?: number | undefined;
     skipUTF8Validation?: boolean | undefined;
-    createConnection?: typeof net.createConnection | typeof tls.connect | undefined;
+    createConnection?: typeof net.createConnection | undefined;
     finishRequest?: FinishRequestCallback | undefined;
   }
 
@@ -860,7 +863,7 @@ export declare namespace WebSocket {
     target: WebSocket;
   }
   interface MessageEvent {
-    data: Data | Blob;
+    data: Data;
     type: string;
     target: WebSocket;
   }

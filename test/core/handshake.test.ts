@@ -247,6 +247,16 @@ describe("§4.2.2 the server's answer", () => {
     expect(parseHead(buildRejectResponse(400, '{}', { 'Content-Type': 'application/json' }))!.answer.headers['content-type']).toBe('application/json');
     expect(parseHead(buildRejectResponse(418))!.answer.statusLine).toBe('HTTP/1.1 418 Error');
   });
+
+  it("headers: 'given' writes exactly the caller's header lines, in order, with its reason phrase (wsbolt/ws writes ws's bytes)", () => {
+    const headers = { Connection: 'close', 'Content-Type': 'text/html', 'Content-Length': 3, 'X-List': 'a,b' };
+    const bytes = buildRejectResponse(418, 'tea', headers, { statusText: "I'm a Teapot", headers: 'given' });
+    expect(bytes.toString('latin1')).toBe(
+      "HTTP/1.1 418 I'm a Teapot\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 3\r\nX-List: a,b\r\n\r\ntea",
+    );
+    expect(() => buildRejectResponse(400, '', {}, { statusText: 'Bad\r\nX: 1' })).toThrow(TypeError);
+    expect(() => buildRejectResponse(400, '', { 'X-A': 'x\ny' }, { headers: 'given' })).toThrow(TypeError);
+  });
 });
 
 describe("§4.1 the client validating the server's answer", () => {

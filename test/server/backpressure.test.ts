@@ -80,6 +80,8 @@ describe('a peer that stops reading', () => {
     expect(statuses).toContain(SendStatus.BACKPRESSURE);
     expect(statuses.at(-1)).toBe(SendStatus.DROPPED);
     expect(statuses.filter((s) => s === SendStatus.DROPPED)).toHaveLength(1);
+    // A status reads as "accepted" when truthy: `if (!ws.send(x))` catches exactly the dropped send, never a queued one.
+    expect(statuses.map(Boolean)).toEqual(statuses.map((s) => s !== SendStatus.DROPPED));
     const dropped = records.at(-1)!;
     expect(dropped.before).toBeGreaterThan(MAX_BACKPRESSURE);
     expect(dropped.after).toBe(dropped.before); // nothing was queued

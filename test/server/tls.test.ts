@@ -1,6 +1,7 @@
-/** wss://: serve({ tls }) and attach(https server), with the self-signed fixture certificate (CN=localhost, IP 127.0.0.1). */
+/** wss://: serve({ tls }), attach(https server) and attach(http2 secure server with allowHTTP1), with the self-signed fixture certificate (CN=localhost, IP 127.0.0.1). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Socket } from 'node:net';
@@ -101,6 +102,45 @@ describe('attach(https server)', () => {
       }),
     );
     expect(body).toBe('https route');
+  });
+});
+
+describe('attach(http2 secure server with allowHTTP1)', () => {
+  it('an HTTP/1.1 WebSocket upgrade works beside HTTP/2 routes', async () => {
+    const h2 = http2.createSecureServer({ key, cert, allowHTTP1: true }, (_req, res) => res.end('h2 route'));
+    const sockets = new Set<Socket>();
+    h2.on('secureConnection', (s: Socket) => sockets.add(s));
+    const seen = deferred<UpgradeRequest>();
+    const wss = attach(h2, { ...echo, upgrade: (req) => void seen.resolve(req) });
+    h2.listen(0, HOST);
+    await once(h2, 'listening');
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          h2.close(() => resolve());
+        }),
+    );
+    defer(() => wss.close({ timeout: 200 }));
+    const port = (h2.address() as { port: number }).port;
+    expect(wss.port).toBe(port);
+    const { client, messages } = await wsConnect(defer, `wss://${HOST}:${port}/h2`, { rejectUnauthorized: false });
+    expect((await withTimeout(seen.promise)).secure).toBe(true);
+    client.send('over allowHTTP1');
+    expect((await messages.next()).data.toString()).toBe('over allowHTTP1');
+    const session = http2.connect(`https://${HOST}:${port}`, { rejectUnauthorized: false });
+    defer(() => session.close());
+    const body = await withTimeout(
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/' });
+        let text = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (c: string) => (text += c));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+      }),
+    );
+    expect(body).toBe('h2 route');
   });
 });
 

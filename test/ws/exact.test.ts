@@ -357,3 +357,44 @@ describe('7. ws 8.23 options and defaults', () => {
     });
   });
 });
+
+describe('HTTP refusals, byte for byte (one refusal writer: the core builds them for wsbolt/ws too)', () => {
+  /** The whole answer to a raw request, as the server wrote it, read until it closes the connection. */
+  async function answer(port: number, request: string): Promise<string> {
+    const socket = net.connect(port, HOST);
+    defer(() => socket.destroy());
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.write(request);
+    await once(socket, 'close');
+    return Buffer.concat(chunks).toString('latin1');
+  }
+
+  it("the same bytes as ws: handshake checks, path, verifyClient's code, message and headers", async () => {
+    await sameForBoth(async (impl: Impl) => {
+      const server = await startServer(impl, {
+        path: '/ws',
+        verifyClient: (info: { req: http.IncomingMessage }, done: (...args: unknown[]) => void) => {
+          const who = info.req.headers['x-who'];
+          if (who === 'teapot') done(false, 418, 'short and stout', { 'X-Tea': ['earl', 'grey'], 'Content-Type': 'text/plain', 'x-lower': 1 });
+          else if (who === 'nobody') done(false);
+          else done(true);
+        },
+      });
+      const requests = [
+        upgradeRequest('/ws', {}, 'POST'),
+        upgradeRequest('/ws', { Upgrade: 'h2c' }),
+        upgradeRequest('/ws', { 'Sec-WebSocket-Key': 'short' }),
+        upgradeRequest('/ws', { 'Sec-WebSocket-Version': '12' }),
+        upgradeRequest('/other'),
+        upgradeRequest('/ws', { 'Sec-WebSocket-Protocol': 'a,,b' }),
+        upgradeRequest('/ws', { 'X-Who': 'nobody' }),
+        upgradeRequest('/ws', { 'X-Who': 'teapot' }),
+      ];
+      const out: string[] = [];
+      for (const request of requests) out.push(await answer(server.port, request));
+      return out;
+    });
+  });
+});

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
 import { checkOptions } from '../options/check.js';
-import { addAttached } from './attached.js';
+import { type AttachableServer, addAttached } from './attached.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
 import { SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
@@ -75,8 +75,11 @@ export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Serve
   );
 }
 
-/** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
-export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T> = {}): Server<T> {
+/**
+ * Serves WebSocket upgrades on an existing server (and so on its port, beside its other routes): http, https, or
+ * `http2.createSecureServer({ allowHTTP1: true })`, whose HTTP/1.1 connections carry the upgrades.
+ */
+export function attach<T = unknown>(httpServer: AttachableServer, options: ServerOptions<T> = {}): Server<T> {
   checkOptions('attach()', options, SERVER_SCHEMA);
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);

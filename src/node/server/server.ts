@@ -4,23 +4,24 @@
  * mount.ts; how an upgrade request becomes a connection is in upgrade.ts, which this class hosts.
  */
 import type * as http from 'node:http';
-import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
 import { type ResolvedOptions, resolveOptions, type SendData } from '../connection-options.js';
 import { TopicHub } from '../pubsub.js';
 import { Admission } from './admission.js';
-import { answersNotFoundAmongAttached } from './attached.js';
+import { type AttachableServer, answersNotFoundAmongAttached } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import type { CloseOptions, RouteOptions, ServerOptions } from './options.js';
-import { type UpgradeHost, upgrade } from './upgrade.js';
+import { upgrade } from './upgrade.js';
 
-export class Server<T = unknown> implements UpgradeHost {
+// An UpgradeHost for upgrade() (checked where it is passed; no `implements` clause, which the published types would
+// keep while stripInternal drops the internal members it names).
+export class Server<T = unknown> {
   /** Open connections. */
   readonly connections = new Set<WebSocket<any>>();
   /** The HTTP(S) server, when serve() created it or attach() was given it. */
-  readonly httpServer: http.Server | https.Server | null;
+  readonly httpServer: AttachableServer | null;
   /** @internal */
   readonly hub = new TopicHub();
   private readonly owned: boolean;
@@ -40,7 +41,7 @@ export class Server<T = unknown> implements UpgradeHost {
 
   constructor(
     private readonly options: ServerOptions<T>,
-    httpServer: http.Server | https.Server | null = null,
+    httpServer: AttachableServer | null = null,
     owned = false,
   ) {
     this.httpServer = httpServer;
@@ -136,7 +137,7 @@ export class Server<T = unknown> implements UpgradeHost {
       this.owned && this.httpServer
         ? new Promise<void>((resolve) => {
             this.httpServer!.close(() => resolve());
-            this.httpServer!.closeIdleConnections?.();
+            (this.httpServer as http.Server).closeIdleConnections?.(); // owned: serve() made an http or https server
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();
