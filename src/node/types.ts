@@ -94,7 +94,7 @@ export function reject(status: number, body?: string | Buffer, headers?: Record<
 
 /**
  * Limits and timers of one connection, on the server (server, route) and the client alike. Sizes are in bytes,
- * durations in milliseconds except idleTimeout (seconds, for now).
+ * durations in milliseconds.
  */
 export interface ConnectionOptions {
   /** Largest message accepted, in bytes; 1009 above it. Default 16 MiB. */
