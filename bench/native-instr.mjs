@@ -30,7 +30,18 @@ const HOST = '127.0.0.1';
 const here = fileURLToPath(import.meta.url);
 
 function parse(argv) {
-  const o = { transport: 'native', size: 1024, conns: 50, inflight: 2, n: 20000, base: 4000, serve: false, out: null, keep: false, dc: process.env.BENCH_DC === '1' };
+  const o = {
+    transport: 'native',
+    size: 1024,
+    conns: 50,
+    inflight: 2,
+    n: 20000,
+    base: 4000,
+    serve: false,
+    out: null,
+    keep: false,
+    dc: process.env.BENCH_DC === '1',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--serve') o.serve = true;

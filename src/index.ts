@@ -28,6 +28,8 @@ export { ReconnectingClient, reconnecting, type ReconnectOptions, type Reconnect
 export { connect, UnexpectedResponseError, type ConnectOptions, type TlsOptions } from './node/client.js';
 export type { TransportChoice } from './node/open-transport.js';
 export { Server } from './node/server/server.js';
+export { CHANNELS as DIAGNOSTICS_CHANNELS, type DiagnosticsMessages } from './node/diagnostics.js';
+export { clientStats, type ConnectionStats, type RefusalReason, type ServerStats } from './node/stats.js';
 export { attach, createServer, handleUpgrade, serve } from './node/server/mount.js';
 export type { CloseOptions, RouteOptions, ServeOptions, ServerOptions } from './node/server/options.js';
 export {

@@ -15,6 +15,8 @@ import { PerMessageDeflate, validateDeflateOptions } from '../extensions/permess
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport, validateTransportChoice } from './open-transport.js';
+import { refusedChannel } from './diagnostics.js';
+import { clientCounters } from './stats.js';
 import { trace } from './trace.js';
 import type { Handler } from './types.js';
 
@@ -195,7 +197,11 @@ function attempt<T>(
         if (size < limit) parts.push(chunk.subarray(0, limit - size));
         size += chunk.length;
       });
-      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts)));
+      const done = () => {
+        const error = new UnexpectedResponseError(status, response.headers, Buffer.concat(parts));
+        if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: url.href, error });
+        settle(error);
+      };
       response.on('end', done);
       response.on('error', done);
       response.on('aborted', done);
@@ -230,6 +236,7 @@ function attempt<T>(
           protocol: checked.protocol,
           extensions: checked.extensions,
           hub: null,
+          counters: clientCounters,
           deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
         });
         settle(null, ws);

@@ -96,7 +96,14 @@ describe('stats', () => {
 
     const stats = server.stats();
     const ofClient = gained(before, clientStats());
-    expect(stats).toMatchObject({ messagesIn: 1, messagesOut: 1, compressedMessagesIn: 1, inflatedBytesIn: 2000, compressedMessagesOut: 1, uncompressedBytesOut: 2000 });
+    expect(stats).toMatchObject({
+      messagesIn: 1,
+      messagesOut: 1,
+      compressedMessagesIn: 1,
+      inflatedBytesIn: 2000,
+      compressedMessagesOut: 1,
+      uncompressedBytesOut: 2000,
+    });
     expect(stats.compressedBytesIn).toBeGreaterThan(0);
     expect(stats.compressedBytesIn).toBeLessThan(100);
     expect(stats.bytesIn).toBe(stats.compressedBytesIn + 2 + 4); // one short masked frame

@@ -69,7 +69,7 @@ describe('NODE_DEBUG=wsbolt', () => {
     expectLine(/^server #1 -> close len=6 fin=1 rsv=0$/); // the echo carries the code and the reason
     // The connection: its id on every line (the first of the process: the 404 opened none), the negotiated extensions,
     // compressed messages with their length on the wire and uncompressed, the close code, reason and cause.
-    expectLine(/^server #1 open 127\.0\.0\.1:\d+ transport=(native|stream) protocol=- extensions=permessage-deflate; client_max_window_bits=15$/);
+    expectLine(/^server #1 open 127\.0\.0\.1:\d+ transport=(native|stream) protocol=- extensions=permessage-deflate; client_no_context_takeover$/);
     expectLine(/^server #1 <- text len=\d+ fin=1 rsv=4$/);
     expectLine(/^server #1 <- compressed message wire=\d+ len=2000$/);
     expectLine(/^server #1 -> compressed message wire=\d+ len=2000$/);

@@ -12,6 +12,7 @@ import type { WebSocket } from '../connection.js';
 import { type ResolvedOptions, resolveOptions, type SendData } from '../connection-options.js';
 import { validateTransportChoice } from '../open-transport.js';
 import { TopicHub } from '../pubsub.js';
+import { ServerCounters, type ServerStats } from '../stats.js';
 import { Admission } from './admission.js';
 import { answersNotFoundAmongAttached } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
@@ -37,6 +38,8 @@ export class Server<T = unknown> implements UpgradeHost {
   private readonly resolvedOptions = new WeakMap<RouteOptions<any>, ResolvedOptions>();
   /** @internal serve() only: accept times of connections still without their request. */
   deadlines: HandshakeDeadlines | null = null;
+  /** @internal What stats() reads: its connections add to them as they go. */
+  readonly counters = new ServerCounters();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -74,6 +77,15 @@ export class Server<T = unknown> implements UpgradeHost {
 
   subscribers(topic: string): number {
     return this.hub.subscribers(topic);
+  }
+
+  /**
+   * Counters since the server was made: connections, messages and bytes in and out, compressed messages, close
+   * codes, backpressure and dropped sends, refused upgrades by reason. A snapshot: plain numbers, cheap to take, for
+   * Prometheus or OpenTelemetry (docs/observability.md).
+   */
+  stats(): ServerStats {
+    return this.counters.snapshot();
   }
 
   /** @internal The handler serving path, or null (404). */
