@@ -74,6 +74,9 @@ describe('NODE_DEBUG=wsbolt', () => {
     expectLine(/^server #1 <- compressed message wire=\d+ len=2000$/);
     expectLine(/^server #1 -> compressed message wire=\d+ len=2000$/);
     expectLine(/^server #1 closed code=1000 reason="done" cause=remote$/);
+    // A protocol error: the error's code and message, the close code sent, and the close with its cause.
+    expectLine(/^server #2 protocol error WS_ERR_INVALID_OPCODE \(invalid opcode 3\): closing with 1002$/);
+    expectLine(/^server #2 closed code=1002 reason="invalid opcode 3" cause=protocol_error error=WS_ERR_INVALID_OPCODE \(invalid opcode 3\)$/);
     const wire = (direction: string) => Number(lines.find((l) => l.startsWith(`server #1 ${direction} compressed`))!.match(/wire=(\d+)/)![1]);
     expect(wire('<-')).toBeLessThan(100); // 2000 times the same byte
     expect(lines.some((l) => l === `server #1 <- text len=${wire('<-')} fin=1 rsv=4`)).toBe(true); // the frame that carried it
