@@ -2,7 +2,11 @@
 // (deterministic, unlike wall-clock on a shared machine). Not part of the
 // suite; needs `npm run build` and valgrind.
 //
-//   node bench/native-instr.mjs [--transport native|stream] [--size 1024] [--conns 50] [--inflight 2] [--n 20000] [--base 4000]
+//   node bench/native-instr.mjs [--transport native|stream] [--size 1024] [--conns 50] [--inflight 2] [--n 20000] [--base 4000] [--dc]
+//
+// --dc (or BENCH_DC=1): the server subscribes a no-op to every wsbolt
+// diagnostics_channel, so the figure includes building and publishing each
+// event (without it nothing subscribes: the cost of the hasSubscribers checks).
 //
 // Runs the server twice under callgrind, echoing `base` and then `base + n`
 // messages in all (the two runs at once: counts do not depend on timing), and
@@ -26,11 +30,23 @@ const HOST = '127.0.0.1';
 const here = fileURLToPath(import.meta.url);
 
 function parse(argv) {
-  const o = { transport: 'native', size: 1024, conns: 50, inflight: 2, n: 20000, base: 4000, serve: false, out: null, keep: false };
+  const o = {
+    transport: 'native',
+    size: 1024,
+    conns: 50,
+    inflight: 2,
+    n: 20000,
+    base: 4000,
+    serve: false,
+    out: null,
+    keep: false,
+    dc: process.env.BENCH_DC === '1',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--serve') o.serve = true;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--dc') o.dc = true;
     else if (a === '--transport') o.transport = argv[++i];
     else if (a === '--out') o.out = argv[++i];
     else if (['--size', '--conns', '--inflight', '--n', '--base'].includes(a)) o[a.slice(2)] = Number(argv[++i]);
@@ -43,7 +59,9 @@ function serve(o) {
   const require = createRequire(import.meta.url);
   const { NativeTransport } = require('../dist/node/native-transport.js');
   const { StreamTransport } = require('../dist/node/stream-transport.js');
-  const { WebSocket, resolveOptions } = require('../dist/node/connection.js');
+  const { WebSocket } = require('../dist/node/connection.js');
+  const { resolveOptions } = require('../dist/node/connection-options.js');
+  if (o.dc) subscribeAll(require);
   const options = resolveOptions({ idleTimeout: 0, messageTimeout: 0, sendPings: false });
   const handler = { message: (ws, data, isBinary) => ws.send(data, { binary: isBinary }) };
   let closed = 0;
@@ -51,7 +69,7 @@ function serve(o) {
     const transport = o.transport === 'native' ? NativeTransport.adopt(socket) : new StreamTransport(socket);
     if (!transport || transport instanceof Promise) throw new Error('native transport unavailable');
     new WebSocket({
-      transport,
+      io: transport,
       role: 'server',
       handler,
       options,
@@ -65,6 +83,13 @@ function serve(o) {
     });
   });
   server.listen(0, HOST, () => process.stdout.write(`port ${server.address().port}\n`));
+}
+
+/** A no-op subscriber on every channel wsbolt publishes on (the names from the build, so none is missed). */
+function subscribeAll(require) {
+  const dc = require('node:diagnostics_channel');
+  const { CHANNELS } = require('../dist/node/diagnostics.js');
+  for (const name of Object.values(CHANNELS)) dc.subscribe(name, () => {});
 }
 
 function frame(size) {
@@ -129,6 +154,7 @@ async function measure(total, o) {
       o.transport,
       '--conns',
       String(o.conns),
+      ...(o.dc ? ['--dc'] : []),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -170,7 +196,7 @@ else {
   const [a, b] = await Promise.all([measure(o.base, o), measure(o.base + o.n, o)]);
   const per = (key) => Math.round((b[key] - a[key]) / o.n).toLocaleString('en');
   console.log(
-    `${o.transport} ${o.size} B, ${o.conns} conns x ${o.inflight} in flight: server instructions/message ${per('main')} main thread, ${per('instructions')} all threads` +
+    `${o.transport} ${o.size} B${o.dc ? ', diagnostics_channel subscribed' : ''}, ${o.conns} conns x ${o.inflight} in flight: server instructions/message ${per('main')} main thread, ${per('instructions')} all threads` +
       (o.keep ? ` (main-thread profiles: ${a.out} ${b.out})` : ''),
   );
 }

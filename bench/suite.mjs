@@ -5,7 +5,8 @@
 //   npm run bench -- echo-1k storm       echo-64k, echo-1m, broadcast, storm, idle, deflate,
 //                                        idle-deflate)
 //   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-stream wsbolt-js wsbolt-ws ws ws-js
-//                                        uws bun node-net)
+//                                        uws bun node-net; wsbolt-dc, only when named: wsbolt with a
+//                                        subscriber on every diagnostics_channel)
 //            --verify                    the load generator checks every byte of every echo
 //            --publish / --no-publish    write latest.json, latest.svg and bench/README.md's figures
 //                                        (default: only after a full run of everything)

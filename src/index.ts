@@ -38,6 +38,8 @@ export { connect, type ConnectOptions, type TlsOptions } from './node/client.js'
 export { ConnectError, UnexpectedResponseError } from './node/client-errors.js';
 export type { TransportChoice } from './node/open-transport.js';
 export { Server } from './node/server/server.js';
+export { CHANNELS as DIAGNOSTICS_CHANNELS, type DiagnosticsMessages } from './node/diagnostics.js';
+export { clientStats, type ConnectionStats, type RefusalReason, type ServerStats } from './node/stats.js';
 export { attach, createServer, handleUpgrade, serve } from './node/server/mount.js';
 export type { CloseOptions, RouteOptions, ServeOptions, ServerOptions } from './node/server/options.js';
 export {

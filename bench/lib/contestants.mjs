@@ -17,11 +17,23 @@ const root = join(bench, '..');
 const servers = join(bench, 'servers');
 
 // Environment switches owned by the contestant list, cleared for everyone first.
-const SWITCHES = ['WSBOLT_NO_NATIVE', 'WSBOLT_TRANSPORT', 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE', 'UWS_MODULE'];
+const SWITCHES = ['WSBOLT_NO_NATIVE', 'WSBOLT_TRANSPORT', 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE', 'UWS_MODULE', 'BENCH_DC'];
 
 /** The order of columns and bars; `ws` is the baseline every ratio refers to. */
 export const CONTESTANTS = [
   { name: 'wsbolt', label: 'wsbolt (native transport)', runtime: 'node', script: 'wsbolt.mjs', env: {}, expect: 'native', transport: 'native' },
+  // wsbolt with a no-op subscriber on every diagnostics_channel (the cost of being observed). Opt-in: it runs only
+  // when named, e.g. `npm run bench -- --only wsbolt,wsbolt-dc,ws echo-1k`.
+  {
+    name: 'wsbolt-dc',
+    label: 'wsbolt (diagnostics_channel subscribed)',
+    runtime: 'node',
+    script: 'wsbolt.mjs',
+    env: { BENCH_DC: '1' },
+    expect: 'native',
+    transport: 'native',
+    optIn: true,
+  },
   {
     name: 'wsbolt-stream',
     label: 'wsbolt (native on streams)',
@@ -113,7 +125,7 @@ export function contestants(only = null) {
   const base = { ...process.env };
   for (const k of SWITCHES) delete base[k];
   for (const c of CONTESTANTS) {
-    if (only && !only.includes(c.name)) continue;
+    if (only ? !only.includes(c.name) : c.optIn) continue;
     if (c.script.startsWith('wsbolt') && !built) {
       skipped.push(`${c.name}: dist/index.mjs is missing; run \`npm run build:ts\` first`);
       continue;

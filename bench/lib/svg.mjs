@@ -9,6 +9,7 @@ import { presentContestants, targetRatio, targetRows } from './report.mjs';
 
 const COLORS = {
   wsbolt: '#e8590c',
+  'wsbolt-dc': '#d9480f',
   'wsbolt-stream': '#f08c00',
   'wsbolt-js': '#fab005',
   'wsbolt-ws': '#ff922b',

@@ -13,8 +13,10 @@ import { compressesInline } from './inline-budget.js';
 
 /** Where held sends go when their turn comes (the Protocol). */
 export interface HeldSendOutput {
-  /** Frames a message or close frame now; rsv1: its payload is compressed. */
-  frame(opcode: number, payload: Buffer | string, fin: boolean, rsv1: boolean): number;
+  /** Frames a message or close frame now, uncompressed. */
+  frame(opcode: number, payload: Buffer | string, fin: boolean): number;
+  /** Frames a whole message now, its payload compressed (RSV1); length: its bytes uncompressed. */
+  compressed(opcode: number, payload: Buffer, length: number): number;
   /** Queues already-encoded frames now. */
   raw(frames: readonly Buffer[]): void;
   /** Asks the driver to compress this payload off the main thread; resume() takes the result. */
@@ -73,7 +75,7 @@ export class HeldSends {
     this.compressing = false;
     const next = this.queue.shift()!;
     this.bytes -= next.size;
-    this.out.frame(next.opcode, compressed, true, true);
+    this.out.compressed(next.opcode, compressed, next.size);
     this.release();
   }
 
@@ -97,8 +99,8 @@ export class HeldSends {
       queue.shift();
       this.bytes -= next.size;
       if (next.opcode === RAW) this.out.raw(next.frames!);
-      else if (next.compress) this.out.frame(next.opcode, this.codec.compress(next.payload), true, true);
-      else this.out.frame(next.opcode, next.payload, next.fin, false);
+      else if (next.compress) this.out.compressed(next.opcode, this.codec.compress(next.payload), next.size);
+      else this.out.frame(next.opcode, next.payload, next.fin);
     }
   }
 }

@@ -83,7 +83,12 @@ export interface ProtocolOptions {
   onFrameIn?: () => void;
   /** permessage-deflate, when negotiated: claims RSV1, compresses and inflates messages. */
   deflate?: PerMessageDeflate | null;
+  /** Called for every compressed message received (once inflated) and queued (once compressed): its payload on the wire and its length uncompressed. */
+  onCompressed?: CompressedTrace;
 }
+
+/** wire: the compressed payload's bytes; length: the message's bytes uncompressed. */
+export type CompressedTrace = (direction: 'in' | 'out', wire: number, length: number) => void;
 
 /** bits is the first header byte: FIN (0x80), RSV (0x70), opcode (0x0f). */
 export type FrameTrace = (direction: 'in' | 'out', bits: number, length: number) => void;
@@ -159,6 +164,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private readonly masking: boolean;
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
+  private readonly onCompressed: CompressedTrace | undefined;
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   private readonly maxPayload: number;
@@ -169,7 +175,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   /** The driver runs offloaded zlib jobs (it has the hooks). */
   private readonly offload: boolean;
   /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
-  private inflating: { isBinary: boolean } | null = null;
+  private inflating: { isBinary: boolean; wire: number } | null = null;
   /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
   private held: HeldSends | null = null;
 
@@ -183,6 +189,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.masking = options.role === 'client';
     this.maskKey = options.maskKey;
     this.trace = options.trace;
+    this.onCompressed = options.onCompressed;
     this.deflate = options.deflate ?? null;
     this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -258,6 +265,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     if (this.reader.isStopped) return;
     const data = this.checkInflated(result, pending.isBinary);
     if (data === null) return;
+    this.onCompressed?.('in', pending.wire, data.length);
     this.handler.onMessage(data, pending.isBinary);
     if (!this.receiving) return; // the callback may have terminated the connection
     try {
@@ -360,7 +368,8 @@ export class Protocol implements ControlFrameSink, MessageSink {
     if (deflate && fin && opcode !== OPCODE_CONTINUATION && options?.compress !== false) {
       const size = typeof data !== 'string' ? data.length : data.length >= deflate.threshold ? data.length : Buffer.byteLength(data);
       if (options?.compress === true || size >= deflate.threshold) {
-        if (!waiting && (!this.offload || compressesInline(deflate, size))) return this.push(opcode, deflate.compress(data), true, true);
+        if (!waiting && (!this.offload || compressesInline(deflate, size)))
+          return this.pushCompressed(opcode, deflate.compress(data), typeof data === 'string' ? Buffer.byteLength(data) : size);
         return this.heldSends().hold(opcode, data, true, true, typeof data === 'string' ? Buffer.byteLength(data) : size);
       }
     }
@@ -395,7 +404,8 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private heldSends(): HeldSends {
     if (this.held !== null) return this.held;
     const output: HeldSendOutput = {
-      frame: (opcode, payload, fin, rsv1) => this.push(opcode, payload, fin, rsv1),
+      frame: (opcode, payload, fin) => this.push(opcode, payload, fin, false),
+      compressed: (opcode, payload, length) => this.pushCompressed(opcode, payload, length),
       raw: (frames) => this.output.raw(frames),
       compressElsewhere: (data) => this.handler.onDeflateNeeded!(data),
     };
@@ -439,6 +449,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
     }
   }
 
+  /** Queues a whole compressed message (RSV1); length: its bytes uncompressed. */
+  private pushCompressed(opcode: number, compressed: Buffer, length: number): number {
+    this.onCompressed?.('out', compressed.length, length);
+    return this.push(opcode, compressed, true, true);
+  }
+
   private push(opcode: number, payload: Buffer | string, fin: boolean, rsv1: boolean): number {
     if (this.trace) this.trace('out', (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
     return this.output.frame(this.backend, opcode, payload, { fin, rsv1, mask: this.masking, maskKey: this.maskKey });
@@ -466,18 +482,20 @@ export class Protocol implements ControlFrameSink, MessageSink {
   onMessageAssembled(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
     this.messagesReceived++;
     if (compressed) {
+      const wire = data.length;
       const result = this.deflate
         ? inflateInline(this.deflate, data, this.maxPayload, this.offload)
         : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
-        this.inflating = { isBinary };
+        this.inflating = { isBinary, wire: data.length };
         this.pendingCompressed = data;
         this.reader.pause();
         return false;
       }
       const inflated = this.checkInflated(result, isBinary);
       if (inflated === null) return false;
+      this.onCompressed?.('in', wire, inflated.length);
       data = inflated;
     }
     this.handler.onMessage(data, isBinary);

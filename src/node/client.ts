@@ -18,6 +18,8 @@ import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
 import { checkOptions } from './options/check.js';
 import { CONNECT_SCHEMA } from './options/client.js';
+import { refusedChannel } from './diagnostics.js';
+import { clientCounters } from './stats.js';
 import { trace } from './trace.js';
 import type { ConnectionCallbacks } from './types.js';
 
@@ -209,7 +211,11 @@ function attempt<T>(
         if (size < limit) parts.push(chunk.subarray(0, limit - size));
         size += chunk.length;
       });
-      const done = () => settle(new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), url.href));
+      const done = () => {
+        const error = new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), url.href);
+        if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: url.href, error });
+        settle(error);
+      };
       response.on('end', done);
       response.on('error', done);
       response.on('aborted', done);
@@ -244,6 +250,7 @@ function attempt<T>(
           protocol: checked.protocol,
           extensions: checked.extensions,
           hub: null,
+          counters: clientCounters,
           deflate: agreed && typeof agreed !== 'string' ? new PerMessageDeflate(agreed, 'client', deflateOptions!) : null,
         });
         settle(null, ws);

@@ -13,7 +13,17 @@ import { onRejection, reportHandlerError } from './handler-errors.js';
 import { TokenBuckets } from './rate-limit.js';
 import { idleSweeper } from './idle.js';
 import type { TopicHub } from './pubsub.js';
-import { traceFrame, traceEnabled } from './trace.js';
+import {
+  backpressureChannel,
+  closeChannel,
+  drainChannel,
+  messageReceivedChannel,
+  messageSentChannel,
+  openChannel,
+  protocolErrorChannel,
+} from './diagnostics.js';
+import { Counters } from './stats.js';
+import { traceClose, traceCompressed, traceEnabled, traceFrame, traceOpen, traceProtocolError } from './trace.js';
 import type { Transport } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type Handler, ReadyState, SendStatus } from './types.js';
@@ -45,7 +55,14 @@ export interface ConnectionInit<T> {
   onFinished?: (ws: WebSocket<T>) => void;
   /** Let what the handler's callbacks throw propagate (wsbolt/ws: a throwing listener throws, as in ws) instead of closing with 1011. */
   rethrowHandlerErrors?: boolean;
+  /** The counters this connection adds to: its server's, or connect()'s (clientStats()); by default none that is reported. */
+  counters?: Counters;
 }
+
+/** The last connection id given out: ids are unique in the process, so that trace lines and diagnostics can be matched. */
+let lastId = 0;
+/** Counters of connections that nothing reports (made by neither a Server nor connect(): wsbolt/ws makes its own). */
+const unreported = new Counters();
 
 // The core's ProtocolHandler and the transport's TransportListener, checked where `this` is handed to them: not an
 // `implements` clause, which the published types would keep while stripInternal drops those internal methods.
@@ -59,6 +76,8 @@ export class WebSocket<T = unknown> {
   /** The negotiated extensions header value ('' if none). */
   readonly extensions: string;
   readyState: ReadyState = ReadyState.OPEN;
+  /** Names this connection in NODE_DEBUG=wsbolt lines and diagnostics_channel messages; unique in the process. */
+  readonly id: number;
 
   /** @internal The byte stream under the connection. */
   readonly io: Transport;
@@ -66,6 +85,8 @@ export class WebSocket<T = unknown> {
   /** @internal permessage-deflate work on the thread pool (with its context streams), when negotiated. */
   readonly deflateJobs: DeflateJobs | null;
   /** @internal */ readonly options: ResolvedOptions;
+  /** @internal What stats() reports: plain numbers, shared with the other connections of the server (or clients of the process). */
+  readonly counters: Counters;
   /** @internal flush scheduling: queued for this tick's write */
   queued = false;
   /** @internal idle tracking, in sweeper ticks */
@@ -105,6 +126,10 @@ export class WebSocket<T = unknown> {
 
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
+    const id = (this.id = ++lastId);
+    const counters = (this.counters = init.counters ?? unreported);
+    counters.connectionsOpen++;
+    counters.connectionsTotal++;
     this.io = io;
     this.handler = init.handler;
     this.options = options;
@@ -128,13 +153,24 @@ export class WebSocket<T = unknown> {
         autoPong: options.autoPong,
         skipUtf8Validation: options.skipUtf8Validation,
         deflate: init.deflate ?? null,
-        ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, direction, bits, length) } : {}),
+        ...(traceEnabled ? { trace: (direction, bits, length) => traceFrame(init.role, id, direction, bits, length) } : {}),
         ...(this.buckets ? { onFrameIn: () => this.countFrame() } : {}),
+        ...(init.deflate ? { onCompressed: (direction, wire, length) => this.countCompressed(direction, wire, length) } : {}),
       },
       this,
     );
     io.start(this);
     if (options.idleTimeout > 0 || options.messageTimeout > 0) idleSweeper.add(this);
+    if (openChannel.hasSubscribers) {
+      const { role, remoteAddress, remotePort, protocol, extensions } = this;
+      openChannel.publish({ ws: this, id, role, remoteAddress, remotePort, transport: io.kind, protocol, extensions });
+    }
+    if (traceEnabled) traceOpen(init.role, id, this.remoteAddress, this.remotePort, io.kind, this.protocol, this.extensions);
+  }
+
+  /** Which end of the connection this is. */
+  get role(): 'server' | 'client' {
+    return this.core.role;
   }
 
   /**
@@ -157,6 +193,8 @@ export class WebSocket<T = unknown> {
     const binary = options?.binary ?? typeof payload !== 'string';
     if (!this.admit()) return SendStatus.DROPPED;
     this.core.send(payload, binary, options);
+    if (options?.fin !== false) this.counters.messagesOut++;
+    if (messageSentChannel.hasSubscribers) messageSentChannel.publish({ ws: this, id: this.id, data, isBinary: binary });
     return this.queuedStatus();
   }
 
@@ -181,6 +219,7 @@ export class WebSocket<T = unknown> {
   sendFrames(frames: readonly Buffer[]): SendStatus {
     if (!this.admit()) return SendStatus.DROPPED;
     this.core.sendRaw(frames);
+    this.counters.messagesOut++;
     return this.queuedStatus();
   }
 
@@ -309,6 +348,8 @@ export class WebSocket<T = unknown> {
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
     if (this.rateLimited) return;
+    this.counters.messagesIn++;
+    if (messageReceivedChannel.hasSubscribers) messageReceivedChannel.publish({ ws: this, id: this.id, data, isBinary });
     this.invoke('message', data, isBinary);
   }
 
@@ -347,7 +388,24 @@ export class WebSocket<T = unknown> {
     this.readyState = ReadyState.CLOSING;
     this.armCloseTimer();
     this.scheduleFlush();
+    if (protocolErrorChannel.hasSubscribers) protocolErrorChannel.publish({ ws: this, id: this.id, role: this.role, error });
+    if (traceEnabled) traceProtocolError(this.role, this.id, error);
     this.invoke('error', error);
+  }
+
+  /** A compressed message was received (inflated) or queued (deflated): wire is its payload's bytes on the wire. */
+  private countCompressed(direction: 'in' | 'out', wire: number, length: number): void {
+    const counters = this.counters;
+    if (direction === 'in') {
+      counters.compressedMessagesIn++;
+      counters.compressedBytesIn += wire;
+      counters.inflatedBytesIn += length;
+    } else {
+      counters.compressedMessagesOut++;
+      counters.compressedBytesOut += wire;
+      counters.uncompressedBytesOut += length;
+    }
+    if (traceEnabled) traceCompressed(this.role, this.id, direction, wire, length);
   }
 
   // ---- offloaded zlib work (permessage-deflate above asyncThreshold, or with context takeover) ----
@@ -390,6 +448,7 @@ export class WebSocket<T = unknown> {
   onData(chunk: Buffer): void {
     this.lastInput = idleSweeper.ticks;
     this.pingOutstanding = false;
+    this.counters.bytesIn += chunk.length;
     if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(chunk.length)) this.rateLimitExceeded();
     this.core.receive(chunk);
     this.afterInput();
@@ -434,26 +493,43 @@ export class WebSocket<T = unknown> {
   onDrain(): void {
     if (this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
-    if (this.readyState === ReadyState.OPEN) this.invoke('drain');
+    if (this.readyState === ReadyState.OPEN) this.drained();
+  }
+
+  private drained(): void {
+    if (drainChannel.hasSubscribers) drainChannel.publish({ ws: this, id: this.id });
+    this.invoke('drain');
   }
 
   /** May this send go ahead? Refuses when not open or over maxBackpressure. */
   private admit(control = false): boolean {
-    if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return false;
+    if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return this.dropped();
     if (!control && !this.options.queueOverBackpressure && this.bufferedAmount > this.options.maxBackpressure) {
       if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
-      return false;
+      return this.dropped();
     }
     return true;
+  }
+
+  private dropped(): false {
+    this.counters.droppedSends++;
+    return false;
   }
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
     if (this.bufferedAmount > this.io.highWaterMark) {
+      if (!this.drainOwed) this.backpressureBegan();
       this.drainOwed = true; // drain() is owed once the buffer falls back
       return SendStatus.BACKPRESSURE;
     }
     return SendStatus.SENT;
+  }
+
+  /** Counted (and published) once per episode, from the first send that reports BACKPRESSURE until drain. */
+  private backpressureBegan(): void {
+    this.counters.backpressureEvents++;
+    if (backpressureChannel.hasSubscribers) backpressureChannel.publish({ ws: this, id: this.id, bufferedAmount: this.bufferedAmount });
   }
 
   private scheduleFlush(): void {
@@ -468,7 +544,12 @@ export class WebSocket<T = unknown> {
     this.queued = false;
     const io = this.io;
     const frames = this.core.dataToSend();
-    if (frames.length > 0) io.write(frames);
+    if (frames.length > 0) {
+      let bytes = 0;
+      for (let i = 0; i < frames.length; i++) bytes += frames[i]!.length;
+      this.counters.bytesOut += bytes;
+      io.write(frames);
+    }
     // Sends behind a compression on the thread pool have not left yet: their callbacks wait for it.
     const waiting = this.waitingForFlush;
     if (waiting !== null && !this.core.waitingForDeflate) {
@@ -481,7 +562,7 @@ export class WebSocket<T = unknown> {
     if (this.drainOwed && !io.needsDrain && this.bufferedAmount <= io.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
-      if (this.readyState === ReadyState.OPEN) this.invoke('drain');
+      if (this.readyState === ReadyState.OPEN) this.drained();
     }
     // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
     if (this.core.shouldCloseTransport()) io.end();
@@ -537,6 +618,9 @@ export class WebSocket<T = unknown> {
     if (this.hub && this.topics) this.hub.unsubscribeAll(this as WebSocket<unknown>);
     this.failWaitingForFlush();
     const { code, reason, cause } = this.closeOutcome();
+    this.counters.closed(code);
+    if (closeChannel.hasSubscribers) closeChannel.publish({ ws: this, id: this.id, role: this.role, code, reason, cause });
+    if (traceEnabled) traceClose(this.role, this.id, code, reason, cause);
     try {
       this.invoke('close', code, reason, cause);
     } finally {

@@ -303,7 +303,19 @@ describe('bench instrument', () => {
   it('has a contestant for each transport, the fallback and uWebSockets.js, each with the switch that makes it', async () => {
     const { CONTESTANTS } = await load('contestants.mjs');
     const by = Object.fromEntries(CONTESTANTS.map((c: any) => [c.name, c]));
-    expect(CONTESTANTS.map((c: any) => c.name)).toEqual(['wsbolt', 'wsbolt-stream', 'wsbolt-js', 'wsbolt-ws', 'ws', 'ws-js', 'uws', 'bun', 'node-net']);
+    expect(CONTESTANTS.map((c: any) => c.name)).toEqual([
+      'wsbolt',
+      'wsbolt-dc',
+      'wsbolt-stream',
+      'wsbolt-js',
+      'wsbolt-ws',
+      'ws',
+      'ws-js',
+      'uws',
+      'bun',
+      'node-net',
+    ]);
+    expect(by['wsbolt-dc']).toMatchObject({ script: 'wsbolt.mjs', env: { BENCH_DC: '1' }, expect: 'native', transport: 'native', optIn: true });
     expect(by.wsbolt).toMatchObject({ script: 'wsbolt.mjs', env: {}, expect: 'native', transport: 'native' });
     expect(by['wsbolt-stream']).toMatchObject({ script: 'wsbolt.mjs', env: { WSBOLT_TRANSPORT: 'stream' }, expect: 'native', transport: 'stream' });
     expect(by['wsbolt-js']).toMatchObject({ script: 'wsbolt.mjs', env: { WSBOLT_NO_NATIVE: '1' }, expect: 'js', transport: 'stream' });
@@ -316,6 +328,15 @@ describe('bench instrument', () => {
     const { list } = await withEnv('WSBOLT_TRANSPORT', 'stream', () => contestants(['wsbolt', 'wsbolt-stream']));
     const env = Object.fromEntries(list.map((c: any) => [c.name, c.env.WSBOLT_TRANSPORT]));
     expect(env).toEqual({ wsbolt: undefined, 'wsbolt-stream': 'stream' });
+  });
+
+  it.runIf(built)('runs wsbolt-dc (every diagnostics_channel subscribed) only when named, and a stray BENCH_DC reaches no one else', async () => {
+    const { contestants } = await load('contestants.mjs');
+    const all = await withEnv('BENCH_DC', '1', () => contestants());
+    expect(all.list.map((c: any) => c.name)).not.toContain('wsbolt-dc');
+    expect(all.list.find((c: any) => c.name === 'wsbolt').env.BENCH_DC).toBeUndefined();
+    const named = await withEnv('BENCH_DC', '1', () => contestants(['wsbolt', 'wsbolt-dc']));
+    expect(Object.fromEntries(named.list.map((c: any) => [c.name, c.env.BENCH_DC]))).toEqual({ wsbolt: undefined, 'wsbolt-dc': '1' });
   });
 
   it('finds uWebSockets.js by UWS_PATH in either layout and skips it with the reason when it is missing or does not load', async () => {

@@ -67,14 +67,17 @@ describe('NODE_DEBUG=wsbolt', () => {
     expect(text).toMatch(/client connecting to ws:\/\/127\.0\.0\.1:\d+\/traced/);
     expect(text).toMatch(/client connected to ws:\/\/127\.0\.0\.1:\d+\/traced/);
     // Out: the frames we sent; in: the server's echoes and its pong.
-    expect(text).toMatch(/client -> text len=11 fin=1 rsv=0/);
-    expect(text).toMatch(/client -> ping len=2 fin=1/);
-    expect(text).toMatch(/client -> binary len=200 fin=1/);
-    expect(text).toMatch(/client <- text len=11 fin=1/);
-    expect(text).toMatch(/client <- pong len=2 fin=1/);
-    expect(text).toMatch(/client <- binary len=200 fin=1/);
-    expect(text).toMatch(/client -> close len=6 fin=1/);
-    expect(text).toMatch(/client <- close len=\d+ fin=1/);
+    expect(text).toMatch(/client #\d+ -> text len=11 fin=1 rsv=0/);
+    expect(text).toMatch(/client #\d+ -> ping len=2 fin=1/);
+    expect(text).toMatch(/client #\d+ -> binary len=200 fin=1/);
+    expect(text).toMatch(/client #\d+ <- text len=11 fin=1/);
+    expect(text).toMatch(/client #\d+ <- pong len=2 fin=1/);
+    expect(text).toMatch(/client #\d+ <- binary len=200 fin=1/);
+    expect(text).toMatch(/client #\d+ -> close len=6 fin=1/);
+    expect(text).toMatch(/client #\d+ <- close len=\d+ fin=1/);
+    // The connection's id, its open and its close (code, reason, cause) on lines of their own.
+    expect(text).toMatch(/client #\d+ open 127\.0\.0\.1:\d+ transport=(native|stream) protocol=- extensions=-$/m);
+    expect(text).toMatch(/client #\d+ closed code=1000 reason="done" cause=local$/m);
     // No server lines: the server here is ws.
     expect(text).not.toMatch(/server /);
   });

@@ -15,15 +15,22 @@ function queue(asyncThreshold = 100) {
   const codec = new PerMessageDeflate(stateless, 'server', { asyncThreshold });
   const out: (string | number)[][] = [];
   const asked: (Buffer | string)[] = [];
+  /** The uncompressed length of each compressed message framed. */
+  const lengths: number[] = [];
   const held = new HeldSends(codec, {
-    frame: (opcode, payload, fin, rsv1) => {
-      out.push([opcode, rsv1 ? 'compressed' : Buffer.from(payload).toString(), fin ? 1 : 0]);
+    frame: (opcode, payload, fin) => {
+      out.push([opcode, Buffer.from(payload).toString(), fin ? 1 : 0]);
+      return 0;
+    },
+    compressed: (opcode, _payload, length) => {
+      out.push([opcode, 'compressed', 1]);
+      lengths.push(length);
       return 0;
     },
     raw: (frames) => void out.push(['raw', Buffer.concat(frames).toString()]),
     compressElsewhere: (data) => void asked.push(data),
   });
-  return { held, out, asked, codec };
+  return { held, out, asked, codec, lengths };
 }
 
 const large = 'L'.repeat(500);
@@ -50,6 +57,7 @@ describe('held sends', () => {
       ['raw', 'raw'],
       [OPCODE_CLOSE, '\x03\ufffd', 1],
     ]);
+    expect(q.lengths).toEqual([500, 50]); // each compressed message framed with its length uncompressed (for stats and tracing)
     expect(q.held.waiting).toBe(false);
     expect(q.held.bytes).toBe(0);
   });

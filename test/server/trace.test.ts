@@ -39,7 +39,7 @@ describe('NODE_DEBUG=wsbolt', () => {
     expect(result.stderr).not.toContain('child failed');
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
-    expect(summary.replies).toEqual(['hello', '<300 bytes>', 'abcd']);
+    expect(summary.replies).toEqual(['hello', '<300 bytes>', 'abcd', '<2000 bytes>']);
     expect(summary.backend).toBe(backend); // the child ran on this project's backend
 
     const lines = result.stderr
@@ -55,23 +55,39 @@ describe('NODE_DEBUG=wsbolt', () => {
     expectLine(/refused upgrade: 404/);
     expectLine(/^server accepted \/traced\?x=1 from 127\.0\.0\.1:\d+ protocol=-$/);
     // Frames in.
-    expectLine(/^server <- text len=5 fin=1 rsv=0$/);
-    expectLine(/^server <- binary len=300 fin=1 rsv=0$/);
-    expectLine(/^server <- text len=2 fin=0 rsv=0$/);
-    expectLine(/^server <- continuation len=2 fin=1 rsv=0$/);
-    expectLine(/^server <- ping len=1 fin=1 rsv=0$/);
-    expectLine(/^server <- close len=6 fin=1 rsv=0$/);
+    expectLine(/^server #1 <- text len=5 fin=1 rsv=0$/);
+    expectLine(/^server #1 <- binary len=300 fin=1 rsv=0$/);
+    expectLine(/^server #1 <- text len=2 fin=0 rsv=0$/);
+    expectLine(/^server #1 <- continuation len=2 fin=1 rsv=0$/);
+    expectLine(/^server #1 <- ping len=1 fin=1 rsv=0$/);
+    expectLine(/^server #1 <- close len=6 fin=1 rsv=0$/);
     // Frames out.
-    expectLine(/^server -> text len=5 fin=1 rsv=0$/);
-    expectLine(/^server -> binary len=300 fin=1 rsv=0$/);
-    expectLine(/^server -> text len=4 fin=1 rsv=0$/);
-    expectLine(/^server -> pong len=1 fin=1 rsv=0$/);
-    expectLine(/^server -> close len=6 fin=1 rsv=0$/); // the echo carries the code and the reason
+    expectLine(/^server #1 -> text len=5 fin=1 rsv=0$/);
+    expectLine(/^server #1 -> binary len=300 fin=1 rsv=0$/);
+    expectLine(/^server #1 -> text len=4 fin=1 rsv=0$/);
+    expectLine(/^server #1 -> pong len=1 fin=1 rsv=0$/);
+    expectLine(/^server #1 -> close len=6 fin=1 rsv=0$/); // the echo carries the code and the reason
+    // The connection: its id on every line (the first of the process: the 404 opened none), the negotiated extensions,
+    // compressed messages with their length on the wire and uncompressed, the close code, reason and cause.
+    expectLine(/^server #1 open 127\.0\.0\.1:\d+ transport=(native|stream) protocol=- extensions=permessage-deflate; client_no_context_takeover$/);
+    expectLine(/^server #1 <- text len=\d+ fin=1 rsv=4$/);
+    expectLine(/^server #1 <- compressed message wire=\d+ len=2000$/);
+    expectLine(/^server #1 -> compressed message wire=\d+ len=2000$/);
+    expectLine(/^server #1 closed code=1000 reason="done" cause=remote$/);
+    // A protocol error: the error's code and message, the close code sent, and the close with its cause.
+    expectLine(/^server #2 protocol error WS_ERR_INVALID_OPCODE \(invalid opcode 3\): closing with 1002$/);
+    expectLine(/^server #2 closed code=1002 reason="invalid opcode 3" cause=protocol_error error=WS_ERR_INVALID_OPCODE \(invalid opcode 3\)$/);
+    const wire = (direction: string) => Number(lines.find((l) => l.startsWith(`server #1 ${direction} compressed`))!.match(/wire=(\d+)/)![1]);
+    expect(wire('<-')).toBeLessThan(100); // 2000 times the same byte
+    expect(lines.some((l) => l === `server #1 <- text len=${wire('<-')} fin=1 rsv=4`)).toBe(true); // the frame that carried it
+    expect(lines.some((l) => l === `server #1 -> text len=${wire('->')} fin=1 rsv=4`)).toBe(true);
     // In order: the first message in before its echo out, the close last in each direction.
     const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
     expect(at(/accepted/)).toBeLessThan(at(/<- text len=5/));
     expect(at(/<- text len=5/)).toBeLessThan(at(/-> text len=5/));
     expect(at(/<- close/)).toBeLessThan(at(/-> close/));
+    expect(at(/^server #1 open/)).toBeLessThan(at(/<- text len=5/));
+    expect(at(/-> close/)).toBeLessThan(at(/^server #1 closed/));
   });
 
   it('traces nothing without NODE_DEBUG', async () => {

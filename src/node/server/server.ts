@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
 import { type ResolvedOptions, resolveOptions, type SendData } from '../connection-options.js';
 import { TopicHub } from '../pubsub.js';
+import { ServerCounters, type ServerStats } from '../stats.js';
 import { Admission } from './admission.js';
 import { type AttachableServer, answersNotFoundAmongAttached } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
@@ -38,6 +39,8 @@ export class Server<T = unknown> {
   adapterStarted: Promise<void> = Promise.resolve();
   /** @internal serve() only: accept times of connections still without their request. */
   deadlines: HandshakeDeadlines | null = null;
+  /** @internal What stats() reads: its connections add to them as they go. */
+  readonly counters = new ServerCounters();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -76,6 +79,15 @@ export class Server<T = unknown> {
 
   subscribers(topic: string): number {
     return this.hub.subscribers(topic);
+  }
+
+  /**
+   * Counters since the server was made: connections, messages and bytes in and out, compressed messages, close
+   * codes, backpressure and dropped sends, refused upgrades by reason. A snapshot: plain numbers, cheap to take, for
+   * Prometheus or OpenTelemetry (docs/observability.md).
+   */
+  stats(): ServerStats {
+    return this.counters.snapshot();
   }
 
   /** @internal The handler serving path, or null (404). */

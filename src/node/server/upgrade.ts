@@ -17,6 +17,7 @@ import { reportHandlerError } from '../handler-errors.js';
 import type { TopicHub } from '../pubsub.js';
 import { openTransport } from '../open-transport.js';
 import { trace, traceEnabled } from '../trace.js';
+import type { ServerCounters } from '../stats.js';
 import type { AcceptOptions, UpgradeResult } from '../types.js';
 import type { Admission } from './admission.js';
 import { EarlyData } from './early-data.js';
@@ -37,6 +38,8 @@ export interface UpgradeHost {
   readonly pendingSockets: Set<Duplex>;
   readonly hub: TopicHub;
   readonly connections: Set<WebSocket<any>>;
+  /** What server.stats() reports: every connection of the server adds to them, and every refusal. */
+  readonly counters: ServerCounters;
   /** One callback shared by every connection of the server: it gives back the connection's place. */
   readonly onConnectionFinished: (ws: WebSocket<any>) => void;
   /** The handler serving path, or null. */
@@ -57,12 +60,12 @@ function ignore(): void {}
 export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
   socket.on('error', ignore); // until the connection owns the socket
   const spent = host.deadlines?.take(socket) ?? 0;
-  if (host.closing) return refuse(socket, 503, 'the server is shutting down');
+  if (host.closing) return refuse(host, req, socket, 'shutting_down', 503, 'the server is shutting down');
   const valid = validateRequest(req.method, req.httpVersion, req.headers);
-  if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
+  if (isRejection(valid)) return refuse(host, req, socket, 'invalid_request', valid.status, valid.reason, valid.headers);
   const ip = host.admission.keyOf(socket);
   if (!host.admission.admit(ip)) {
-    return refuse(socket, 503, 'too many connections', { 'Retry-After': host.admission.retryAfter });
+    return refuse(host, req, socket, 'too_many_connections', 503, 'too many connections', { 'Retry-After': host.admission.retryAfter });
   }
   let ws: WebSocket<T> | null = null;
   try {
@@ -88,11 +91,11 @@ async function upgradeAdmitted<T>(
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const route = host.route(path);
-  if (!route) return host.answersNotFound(path) ? refuse(socket, 404, `no WebSocket endpoint at ${path}`) : null;
+  if (!route) return host.answersNotFound(path) ? refuse(host, req, socket, 'not_found', 404, `no WebSocket endpoint at ${path}`) : null;
 
   const origin = headerValue(req, 'origin');
   if (route.origins && origin !== undefined && !route.origins.some((o) => o.toLowerCase() === origin.toLowerCase())) {
-    return refuse(socket, 403, 'origin not allowed');
+    return refuse(host, req, socket, 'origin', 403, 'origin not allowed');
   }
 
   const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
@@ -101,7 +104,7 @@ async function upgradeAdmitted<T>(
     protocol = selectProtocol(route, valid.protocols, request);
   } catch (error) {
     reportHandlerError(route, null, new HandlerError('protocols', error));
-    return refuse(socket, 500, 'the upgrade failed');
+    return refuse(host, req, socket, 'hook_failed', 500, 'the upgrade failed');
   }
 
   let result: UpgradeResult<unknown> = undefined;
@@ -114,9 +117,9 @@ async function upgradeAdmitted<T>(
       pending = false;
       result = await withTimeout(returned, Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
     } catch (error) {
-      if (error === TIMED_OUT) return refuse(socket, 503, 'the upgrade took too long');
+      if (error === TIMED_OUT) return refuse(host, req, socket, 'hook_timeout', 503, 'the upgrade took too long');
       reportHandlerError(route, null, new HandlerError('upgrade', error, !pending));
-      return refuse(socket, 500, 'the upgrade failed');
+      return refuse(host, req, socket, 'hook_failed', 500, 'the upgrade failed');
     } finally {
       host.pendingSockets.delete(socket);
       early.stop();
@@ -128,14 +131,15 @@ async function upgradeAdmitted<T>(
     if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
   }
   if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
-  if (host.closing) return refuse(socket, 503, 'the server is shutting down');
+  if (host.closing) return refuse(host, req, socket, 'shutting_down', 503, 'the server is shutting down');
   if (isRejectionResult(result)) {
     const { status, body, headers } = result.reject;
-    return refuse(socket, status, body ?? '', headers);
+    return refuse(host, req, socket, 'rejected', status, body ?? '', headers);
   }
   const accepted: AcceptOptions<unknown> = result && result !== true ? result : {};
   if (accepted.protocol !== undefined) {
-    if (!valid.protocols.includes(accepted.protocol)) return refuse(socket, 500, 'the server chose a subprotocol the client did not offer');
+    if (!valid.protocols.includes(accepted.protocol))
+      return refuse(host, req, socket, 'protocol', 500, 'the server chose a subprotocol the client did not offer');
     protocol = accepted.protocol;
   }
 
@@ -177,6 +181,7 @@ async function upgradeAdmitted<T>(
     hub: host.hub,
     deflate: negotiated ? new PerMessageDeflate(negotiated.params, 'server', deflateOptions!) : null,
     onFinished: host.onConnectionFinished,
+    counters: host.counters,
   });
   ws.admissionKey = ip;
   host.connections.add(ws);
