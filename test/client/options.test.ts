@@ -128,7 +128,7 @@ describe('options are checked at the call', () => {
     for (const protocols of [['a b'], ['chat', 'chat'], 'a,b', ['é']]) {
       const error = await connect(url, { protocols }).catch((e: unknown) => e);
       expect(error, JSON.stringify(protocols)).toBeInstanceOf(WsboltOptionRangeError);
-      expect(error).toMatchObject({ code: 'WSBOLT_INVALID_OPTION', option: 'protocols' });
+      expect(error).toMatchObject({ code: 'WSBOLT_OPTION_OUT_OF_RANGE', option: 'protocols' });
     }
   });
 
