@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
-import { hasToken, splitTokenList } from './header-tokens.js';
+import { type TokenListGrammar, hasToken, isToken, splitTokenList } from './header-tokens.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -83,12 +83,37 @@ export function validateRequest(method: string | undefined, httpVersion: string,
   let protocols: string[] = [];
   const offered = header(headers, 'sec-websocket-protocol');
   if (offered !== undefined) {
-    const list = splitTokenList(offered);
-    if (list === null) return { status: 400, reason: 'invalid Sec-WebSocket-Protocol header' };
-    if (new Set(list).size !== list.length) return { status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' };
+    const list = parseProtocolList(offered);
+    if (list === 'invalid') return { status: 400, reason: 'invalid Sec-WebSocket-Protocol header' };
+    if (list === 'duplicate') return { status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' };
     protocols = list;
   }
   return { key: key.trim(), protocols, extensions: header(headers, 'sec-websocket-extensions') };
+}
+
+export type ProtocolListProblem = 'invalid' | 'duplicate';
+
+/**
+ * A Sec-WebSocket-Protocol value (§4.1 item 10, §11.3.4): tokens, each once (case-sensitive), in the client's
+ * order. `strict` is the sender's grammar (see TokenListGrammar); wsbolt's server is lenient, wsbolt/ws strict as ws.
+ */
+export function parseProtocolList(value: string, grammar: TokenListGrammar = {}): string[] | ProtocolListProblem {
+  const list = splitTokenList(value, grammar);
+  if (list === null) return 'invalid';
+  return new Set(list).size === list.length ? list : 'duplicate';
+}
+
+/** What is wrong with the subprotocols a client is about to offer (§4.1 item 10: non-empty tokens, each once), or null. */
+export function protocolOfferProblem(protocols: readonly unknown[]): ProtocolListProblem | null {
+  if (!protocols.every((p) => typeof p === 'string' && isToken(p))) return 'invalid';
+  return new Set(protocols).size === protocols.length ? null : 'duplicate';
+}
+
+/** What is wrong with the subprotocol a server chose (§4.1, the client's duty: one of those offered, exactly), or null; choosing none is allowed. */
+export function chosenProtocolProblem(chosen: string | undefined, offered: readonly string[]): 'none-offered' | 'not-offered' | null {
+  if (chosen === undefined) return null;
+  if (offered.length === 0) return 'none-offered';
+  return offered.includes(chosen) ? null : 'not-offered';
 }
 
 export function isRejection(value: ValidRequest | HandshakeRejection): value is HandshakeRejection {
@@ -205,10 +230,9 @@ export function validateResponse(headers: Headers, key: string, offeredProtocols
   const acceptHeader = header(headers, 'sec-websocket-accept');
   if (acceptHeader === undefined || acceptHeader.trim() !== acceptKey(key)) return 'invalid Sec-WebSocket-Accept';
   const protocol = header(headers, 'sec-websocket-protocol');
-  if (protocol !== undefined) {
-    if (offeredProtocols.length === 0) return 'the server chose a subprotocol although none was offered';
-    if (!offeredProtocols.includes(protocol.trim())) return `the server chose a subprotocol that was not offered (${protocol})`;
-  }
+  const protocolProblem = chosenProtocolProblem(protocol?.trim(), offeredProtocols);
+  if (protocolProblem === 'none-offered') return 'the server chose a subprotocol although none was offered';
+  if (protocolProblem === 'not-offered') return `the server chose a subprotocol that was not offered (${protocol})`;
   const extensions = header(headers, 'sec-websocket-extensions');
   if (extensions !== undefined && extensions.trim() !== '' && !offeredExtensions) return 'the server chose an extension that was not offered';
   return { protocol: protocol?.trim() ?? '', extensions: extensions?.trim() ?? '' };

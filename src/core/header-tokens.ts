@@ -25,7 +25,8 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-const isSpace = (c: number) => c === 0x20 || c === 0x09;
+/** RFC 7230 §3.2.3 whitespace (OWS): space or horizontal tab. */
+export const isSpace = (c: number): boolean => c === 0x20 || c === 0x09;
 
 /** Calls visit(start, end) for each comma-separated item of value, trimmed of spaces and tabs; stops when visit returns true. */
 function forEachItem(value: string, visit: (start: number, end: number) => boolean | void): void {
@@ -42,15 +43,22 @@ function forEachItem(value: string, visit: (start: number, end: number) => boole
   }
 }
 
-/**
- * Splits a comma-separated header value into trimmed items, skipping empty
- * ones (RFC 7230 §7 allows them). Returns null if an item is not a token.
- */
-export function splitTokenList(value: string): string[] | null {
+export interface TokenListGrammar {
+  /**
+   * false (default): a recipient's leniency (RFC 7230 §7): empty items are skipped and the value may have whitespace
+   * around it. true: the sender's grammar, 1#token on a field value: at least one item, none empty, no whitespace at
+   * either end of the value (ws refuses anything else in Sec-WebSocket-Protocol).
+   */
+  strict?: boolean;
+}
+
+/** Splits a comma-separated header value into trimmed items. Returns null if an item is not a token (or, strict, breaks 1#token). */
+export function splitTokenList(value: string, grammar: TokenListGrammar = {}): string[] | null {
+  if (grammar.strict && (value.length === 0 || isSpace(value.charCodeAt(0)) || isSpace(value.charCodeAt(value.length - 1)))) return null;
   const items: string[] = [];
   let valid = true;
   forEachItem(value, (a, b) => {
-    if (b === a) return;
+    if (b === a && !grammar.strict) return;
     const item = value.slice(a, b);
     if (!isToken(item)) return !(valid = false);
     items.push(item);

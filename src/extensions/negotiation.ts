@@ -4,16 +4,13 @@
  * Maps. The server declines an offer it cannot honour and tries the next one;
  * the client fails the handshake on any response the RFC forbids.
  */
+import { isSpace, isTchar } from '../core/header-tokens.js';
 
 export type ExtensionParams = Map<string, string | true>;
 export interface ExtensionOffer {
   name: string;
   params: ExtensionParams;
 }
-
-const isTchar = (c: number) =>
-  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
-const isSpace = (c: number) => c === 0x20 || c === 0x09;
 
 /**
  * Parses a Sec-WebSocket-Extensions value: `name; param; param=value, name2`.

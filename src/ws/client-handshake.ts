@@ -10,8 +10,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { acceptKey, generateKey } from '../core/handshake.js';
-import { isToken } from '../core/header-tokens.js';
+import { acceptKey, chosenProtocolProblem, generateKey, protocolOfferProblem } from '../core/handshake.js';
 import { acceptResponse, buildOffer, parseExtensions } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import {
@@ -94,7 +93,6 @@ export function initAsClient(websocket: WebSocket, address: string | URL, protoc
   const defaultPort = isSecure ? 443 : 80;
   const key = generateKey();
   const request = isSecure ? https.request : http.request;
-  const protocolSet = new Set<string>();
 
   opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
   opts.defaultPort = opts.defaultPort || defaultPort;
@@ -113,12 +111,7 @@ export function initAsClient(websocket: WebSocket, address: string | URL, protoc
   if (deflateOptions) opts.headers['Sec-WebSocket-Extensions'] = buildOffer(deflateOptions);
 
   if (protocols.length) {
-    for (const protocol of protocols) {
-      if (typeof protocol !== 'string' || !isToken(protocol) || protocolSet.has(protocol)) {
-        throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-      }
-      protocolSet.add(protocol);
-    }
+    if (protocolOfferProblem(protocols) !== null) throw new SyntaxError('An invalid or duplicated subprotocol was specified');
     opts.headers['Sec-WebSocket-Protocol'] = protocols.join(',');
   }
   if (opts.origin) {
@@ -228,15 +221,18 @@ export function initAsClient(websocket: WebSocket, address: string | URL, protoc
       return;
     }
     const serverProt = res.headers['sec-websocket-protocol'] as string | undefined;
-    let protError: string | undefined;
-    if (serverProt !== undefined) {
-      if (!protocolSet.size) protError = 'Server sent a subprotocol but none was requested';
-      else if (!protocolSet.has(serverProt)) protError = 'Server sent an invalid subprotocol';
-    } else if (protocolSet.size) {
-      protError = 'Server sent no subprotocol';
-    }
-    if (protError) {
-      abortHandshake(websocket, socket, protError);
+    const protocolProblem = chosenProtocolProblem(serverProt, protocols);
+    // Stricter than RFC 6455 (which lets the server choose none), as ws is.
+    const protocolError =
+      protocolProblem === 'none-offered'
+        ? 'Server sent a subprotocol but none was requested'
+        : protocolProblem === 'not-offered'
+          ? 'Server sent an invalid subprotocol'
+          : serverProt === undefined && protocols.length > 0
+            ? 'Server sent no subprotocol'
+            : null;
+    if (protocolError !== null) {
+      abortHandshake(websocket, socket, protocolError);
       return;
     }
     if (serverProt) websocket._protocol = serverProt;

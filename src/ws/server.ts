@@ -11,8 +11,7 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptKey, buildRejectResponse, isKeyShaped } from '../core/handshake.js';
-import { isTchar } from '../core/header-tokens.js';
+import { acceptKey, buildRejectResponse, isKeyShaped, parseProtocolList } from '../core/handshake.js';
 import { type DeflateOptions, acceptOffer, parseExtensions, validParams } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { ResolvedOptions } from '../node/connection-options.js';
@@ -232,12 +231,13 @@ export class WebSocketServer<
     const secWebSocketProtocol = req.headers['sec-websocket-protocol'];
     let protocols = new Set<string>();
     if (secWebSocketProtocol !== undefined) {
-      try {
-        protocols = parseSubprotocols(secWebSocketProtocol);
-      } catch {
+      // ws's grammar is the strict one: no empty item, no whitespace around the value.
+      const list = parseProtocolList(secWebSocketProtocol, { strict: true });
+      if (typeof list === 'string') {
         abortHandshakeOrEmitwsClientError(this, req, socket, 400, 'Invalid Sec-WebSocket-Protocol header');
         return;
       }
+      protocols = new Set(list);
     }
 
     const secWebSocketExtensions = req.headers['sec-websocket-extensions'];
@@ -427,34 +427,4 @@ function abortHandshakeOrEmitwsClientError(
   } else {
     abortHandshake(socket, code, message, headers);
   }
-}
-
-/** Sec-WebSocket-Protocol as ws parses it: a set of tokens; throws SyntaxError on bad syntax or a duplicate. */
-export function parseSubprotocols(header: string): Set<string> {
-  const protocols = new Set<string>();
-  let start = -1;
-  let end = -1;
-  let i = 0;
-  for (; i < header.length; i++) {
-    const code = header.charCodeAt(i);
-    if (end === -1 && isTchar(code)) {
-      if (start === -1) start = i;
-    } else if (i !== 0 && (code === 0x20 || code === 0x09)) {
-      if (end === -1 && start !== -1) end = i;
-    } else if (code === 0x2c) {
-      if (start === -1) throw new SyntaxError(`Unexpected character at index ${i}`);
-      if (end === -1) end = i;
-      const protocol = header.slice(start, end);
-      if (protocols.has(protocol)) throw new SyntaxError(`The "${protocol}" subprotocol is duplicated`);
-      protocols.add(protocol);
-      start = end = -1;
-    } else {
-      throw new SyntaxError(`Unexpected character at index ${i}`);
-    }
-  }
-  if (start === -1 || end !== -1) throw new SyntaxError('Unexpected end of input');
-  const protocol = header.slice(start, i);
-  if (protocols.has(protocol)) throw new SyntaxError(`The "${protocol}" subprotocol is duplicated`);
-  protocols.add(protocol);
-  return protocols;
 }

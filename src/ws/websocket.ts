@@ -14,6 +14,7 @@ import type { Duplex, DuplexOptions } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import type { ZlibOptions } from 'node:zlib';
 import { isValidSendCloseCode } from '../core/close.js';
+import { CloseCode, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD } from '../core/constants.js';
 import type { WsboltError } from '../core/errors.js';
 import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { WebSocket as EngineWebSocket } from '../node/connection.js';
@@ -111,7 +112,7 @@ export class WebSocket extends EventEmitter {
   declare readonly CLOSED: 3;
 
   /** @internal */ _binaryType: BinaryType = 'nodebuffer';
-  /** @internal */ _closeCode = 1006;
+  /** @internal */ _closeCode: number = CloseCode.ABNORMAL;
   /** @internal */ _closeFrameReceived = false;
   /** @internal */ _closeFrameSent = false;
   /** @internal */ _closeMessage: Buffer = EMPTY_BUFFER;
@@ -303,7 +304,7 @@ export class WebSocket extends EventEmitter {
       if (typeof code !== 'number' || !isValidSendCloseCode(code)) throw new TypeError('First argument must be a valid error code number');
       if (data !== undefined && data.length) {
         if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError('Second argument must be a string or a Uint8Array');
-        if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
+        if (Buffer.byteLength(data) > MAX_CLOSE_REASON) throw new RangeError('The message must not be greater than 123 bytes');
       }
     }
     this._closing = true;
@@ -409,7 +410,7 @@ export class WebSocket extends EventEmitter {
     const blob = isBlob(data);
     const payload = blob || typeof data === 'string' ? data : toBuffer(data);
     const length = blob ? (data as Blob).size : typeof payload === 'string' ? Buffer.byteLength(payload) : (payload as Buffer).length;
-    if (length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    if (length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
     if (blob) {
       this._dispatch(() => this._sendBlob(data, (bytes) => this._write(kind, bytes, null, cb), cb), cb);
       return;

@@ -124,6 +124,14 @@ describe('options are checked at the call', () => {
     await expect(connect(url, { reconnect: true } as never)).rejects.toMatchObject({ code: 'WSBOLT_UNKNOWN_OPTION', option: 'reconnect' });
   });
 
+  it('connect(): subprotocols must be tokens, each once (RFC 6455 §4.1; the core check wsbolt/ws uses too), refused before any request', async () => {
+    for (const protocols of [['a b'], ['chat', 'chat'], 'a,b', ['é']]) {
+      const error = await connect(url, { protocols }).catch((e: unknown) => e);
+      expect(error, JSON.stringify(protocols)).toBeInstanceOf(WsboltOptionRangeError);
+      expect(error).toMatchObject({ code: 'WSBOLT_OPTION_OUT_OF_RANGE', option: 'protocols' });
+    }
+  });
+
   it('reconnecting(url) works without a reconnect object (the default policy)', async () => {
     const server = await startOurs({ message: (ws, data) => void ws.send(data) });
     const echoed = deferred<string>();

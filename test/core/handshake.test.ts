@@ -11,9 +11,12 @@ import {
   acceptKey,
   buildAcceptResponse,
   buildRejectResponse,
+  chosenProtocolProblem,
   clientRequestHeaders,
   generateKey,
   isRejection,
+  parseProtocolList,
+  protocolOfferProblem,
   validateRequest,
   validateResponse,
 } from '../../src/core/handshake.js';
@@ -301,5 +304,44 @@ describe("§4.1 the client validating the server's answer", () => {
     expect(validateResponse(response({ 'sec-websocket-protocol': 'other' }), RFC_KEY, ['chat'], false)).toBe(
       'the server chose a subprotocol that was not offered (other)',
     );
+  });
+});
+
+describe('§4.1 / §11.3.4 Sec-WebSocket-Protocol: one parser for the server, one offer and choice check for the client', () => {
+  it("lenient (wsbolt's server): empty items skipped (RFC 7230 §7), surrounding whitespace ignored", () => {
+    expect(parseProtocolList('a, b')).toEqual(['a', 'b']);
+    expect(parseProtocolList(' a ,, b ,')).toEqual(['a', 'b']);
+    expect(parseProtocolList('')).toEqual([]);
+  });
+
+  it("strict (1#token on a field value, ws's grammar): no empty item, no whitespace around the value, at least one token", () => {
+    expect(parseProtocolList('a, b', { strict: true })).toEqual(['a', 'b']);
+    expect(parseProtocolList('a\t,b', { strict: true })).toEqual(['a', 'b']);
+    for (const bad of ['', ',a', 'a,', 'a,,b', ' a', 'a ', '\ta', 'a b', 'a;b', 'é', '"a"']) {
+      expect(parseProtocolList(bad, { strict: true }), JSON.stringify(bad)).toBe('invalid');
+    }
+  });
+
+  it('either grammar: a token that is not a token is invalid, a repeated one is a duplicate (case-sensitive)', () => {
+    for (const strict of [false, true]) {
+      expect(parseProtocolList('a b', { strict })).toBe('invalid');
+      expect(parseProtocolList('a, a', { strict })).toBe('duplicate');
+      expect(parseProtocolList('a, A', { strict })).toEqual(['a', 'A']);
+    }
+  });
+
+  it("the client's offer: non-empty tokens, each once", () => {
+    expect(protocolOfferProblem([])).toBeNull();
+    expect(protocolOfferProblem(['chat', 'superchat'])).toBeNull();
+    expect(protocolOfferProblem(['a', 'a'])).toBe('duplicate');
+    for (const bad of ['', 'a b', 'a,b', 'é', 1, null]) expect(protocolOfferProblem(['ok', bad]), JSON.stringify(bad)).toBe('invalid');
+  });
+
+  it("the server's choice: one of those offered, exactly; none is allowed", () => {
+    expect(chosenProtocolProblem(undefined, ['a'])).toBeNull();
+    expect(chosenProtocolProblem('a', ['b', 'a'])).toBeNull();
+    expect(chosenProtocolProblem('a', [])).toBe('none-offered');
+    expect(chosenProtocolProblem('A', ['a'])).toBe('not-offered');
+    expect(chosenProtocolProblem('a, b', ['a', 'b'])).toBe('not-offered');
   });
 });

@@ -398,3 +398,115 @@ describe('HTTP refusals, byte for byte (one refusal writer: the core builds them
     });
   });
 });
+
+describe('Sec-WebSocket-Protocol edge cases (the core parses it for both servers and checks the offer and the choice for both clients)', () => {
+  /** The response head to a raw request (status line and headers), whatever the status. */
+  async function headFor(port: number, request: string): Promise<string> {
+    const socket = net.connect(port, HOST);
+    defer(() => socket.destroy());
+    socket.on('error', () => {});
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => (buffer = Buffer.concat([buffer, chunk])));
+    socket.write(request);
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const check = () => (buffer.includes('\r\n\r\n') ? resolve() : undefined);
+        socket.on('data', check);
+        socket.on('close', resolve);
+      }),
+      5000,
+      'response head',
+    );
+    return buffer.subarray(0, buffer.indexOf('\r\n\r\n')).toString('latin1');
+  }
+
+  it('the server: duplicates, empty items, whitespace, invalid characters, repeated header lines', async () => {
+    const values = ['a', 'a,b', 'a, b', 'a ,b', 'a\t,\tb', 'a, a', 'a,A', 'a,,b', ',a', 'a,', 'a b', 'a;b', 'a/b', '"a"', '', ' '];
+    const trace = await sameForBoth(async (impl: Impl) => {
+      const offered: string[][] = [];
+      const server = await startServer(impl, {
+        handleProtocols: (set: Set<string>) => {
+          offered.push([...set]);
+          return [...set].at(-1);
+        },
+      });
+      const heads: string[] = [];
+      for (const value of values)
+        heads.push(await headFor(server.port, upgradeRequest('/', { 'Sec-WebSocket-Protocol': value || 'x' }).replace('x\r\n', `${value}\r\n`)));
+      const twoLines = upgradeRequest('/', { 'Sec-WebSocket-Protocol': 'a' }).replace('\r\n\r\n', '\r\nSec-WebSocket-Protocol: b\r\n\r\n');
+      heads.push(await headFor(server.port, twoLines));
+      heads.push(await headFor(server.port, twoLines.replace('Protocol: b', 'Protocol: a')));
+      return { heads, offered };
+    });
+    const statuses = trace.heads.map((head) => head.slice(9, 12));
+    expect(statuses).toEqual(['101', '101', '101', '101', '101', '400', '101', ...Array<string>(9).fill('400'), '101', '400']);
+    expect(trace.offered).toEqual([['a'], ['a', 'b'], ['a', 'b'], ['a', 'b'], ['a', 'b'], ['a', 'A'], ['a', 'b']]);
+  });
+
+  it('the server through handleUpgrade: whitespace at either end of the value (which no HTTP parser leaves) is refused as ws refuses it', async () => {
+    const trace = await sameForBoth(async (impl: Impl) => {
+      const wss = new impl.WebSocketServer({ noServer: true });
+      defer(() => wss.close());
+      const out: string[] = [];
+      for (const value of [' a', 'a ', '\ta,b', 'a,b\t', 'a']) {
+        const [ours, theirs] = duplexPair();
+        defer(() => (ours.destroy(), theirs.destroy()));
+        const chunks: Buffer[] = [];
+        theirs.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const headers = {
+          host: 'x',
+          upgrade: 'websocket',
+          connection: 'Upgrade',
+          'sec-websocket-key': KEY,
+          'sec-websocket-version': '13',
+          'sec-websocket-protocol': value,
+        };
+        const req = Object.assign(Object.create(http.IncomingMessage.prototype), { method: 'GET', url: '/', headers, socket: ours });
+        const opened = deferred<string>();
+        wss.handleUpgrade(req, ours, Buffer.alloc(0), (ws: any) => {
+          opened.resolve(`open ${ws.protocol}`);
+          ws.terminate();
+        });
+        theirs.on('end', () => opened.resolve(Buffer.concat(chunks).toString('latin1').split('\r\n')[0]!));
+        out.push(await withTimeout(opened.promise, 5000, 'handleUpgrade outcome'));
+      }
+      return out;
+    });
+    expect(trace).toEqual(['HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request', 'open a']);
+  });
+
+  it('the client: invalid or duplicated offers throw; a choice not offered, differing in case, or none fails the handshake', async () => {
+    const trace = await sameForBoth(async (impl: Impl) => {
+      const thrown: (string | null)[] = [];
+      for (const offer of [['a', 'a'], ['a b'], [''], ['a,b'], ['é'], [1], ['a', 'A']]) {
+        try {
+          const c = new impl.WebSocket(`ws://${HOST}:1`, offer as string[]);
+          c.on('error', () => {});
+          c.terminate();
+          thrown.push(null);
+        } catch (error) {
+          thrown.push(`${(error as Error).name}: ${(error as Error).message}`);
+        }
+      }
+      const outcomes: unknown[] = [];
+      for (const [chosen, offer] of [
+        ['A', ['a']],
+        ['a, b', ['a', 'b']],
+        [null, ['a']],
+        ['b', ['a', 'b']],
+      ] as [string | null, string[]][]) {
+        const server = await startServer(impl, { handleProtocols: () => chosen ?? false });
+        const c = new impl.WebSocket(server.url, offer);
+        defer(() => c.terminate());
+        const rec = record(c);
+        c.on('open', () => c.close());
+        await rec.closed;
+        outcomes.push({ chosen, protocol: c.protocol, events: rec.events });
+      }
+      return { thrown, outcomes };
+    });
+    expect(trace.thrown).toEqual([...Array<string>(6).fill('SyntaxError: An invalid or duplicated subprotocol was specified'), null]);
+    const errors = trace.outcomes.map((outcome: any) => outcome.events[0].message ?? outcome.events[0].event);
+    expect(errors).toEqual(['Server sent an invalid subprotocol', 'Server sent an invalid subprotocol', 'Server sent no subprotocol', 'open']);
+  });
+});

@@ -2,10 +2,35 @@
  * The schemas of connect()'s and reconnecting()'s options (client.ts, reconnect.ts). A reconnect option added to
  * ReconnectOptions must be added to RECONNECT_SCHEMA too, or reconnecting() refuses it as unknown.
  */
+import { protocolOfferProblem } from '../../core/handshake.js';
 import { CALLBACK_SCHEMA, CONNECTION_SCHEMA, deflateRule, transportRule } from './connection.js';
-import { type Schema, anything, arrayOf, boolean, either, func, milliseconds, number, object, oneOf, recordOf, string, withMethods } from './check.js';
+import {
+  type Rule,
+  type Schema,
+  anything,
+  arrayOf,
+  boolean,
+  either,
+  func,
+  milliseconds,
+  number,
+  object,
+  oneOf,
+  recordOf,
+  string,
+  withMethods,
+} from './check.js';
 
 const keyMaterial = either(string(), withMethods('a Buffer', 'readUInt8'), arrayOf(anything, 'strings, Buffers or objects'));
+
+const protocolNames = either(string({ nonEmpty: true }), arrayOf(string({ nonEmpty: true }), 'subprotocol names'));
+
+/** Subprotocols to offer: strings, and (RFC 6455 §4.1, the core's check that wsbolt/ws uses too) tokens, each once. */
+const subprotocols: Rule = (value, path) => {
+  const problem = protocolNames(value, path);
+  if (problem !== null || protocolOfferProblem(Array.isArray(value) ? value : [value]) === null) return problem;
+  return { path, kind: 'range', expected: 'distinct tokens (RFC 7230: no spaces, commas or other separators)', received: value };
+};
 
 /** TlsOptions (client.ts): the TLS options connect() passes on to tls.connect. */
 const TLS_SCHEMA: Schema = {
@@ -26,7 +51,7 @@ export const CONNECT_SCHEMA: Schema = {
   ...CONNECTION_SCHEMA,
   ...CALLBACK_SCHEMA,
   ...TLS_SCHEMA,
-  protocols: either(string({ nonEmpty: true }), arrayOf(string({ nonEmpty: true }), 'subprotocol names')),
+  protocols: subprotocols,
   origin: string(),
   headers: recordOf(string(), 'header values (strings)'),
   handshakeTimeout: milliseconds({ positive: true }),
