@@ -60,6 +60,20 @@ function dispatchBatch(slab: Buffer, count: number): void {
 
 if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchMeta);
 
+/**
+ * Counts flushPublished() calls. Between a publish and the flush of its tick
+ * no libuv callback runs (the flush is a nextTick), so a count the addon
+ * returned in that window is still exact: the publishes after the first of a
+ * tick need no call into the addon to read it.
+ */
+let publishEpoch = 1;
+
+/** Every connection's published frames leave now (native-fanout.ts, once per tick). */
+export function flushPublished(): void {
+  publishEpoch++;
+  transportBinding!.flushPublished();
+}
+
 function handleOf(socket: net.Socket): TcpHandle | null {
   return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
 }
@@ -149,10 +163,13 @@ export class NativeTransport implements Transport {
   private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
   private drainOwed = false;
   /**
-   * The native pending count as last seen. It only grows inside write(), so
-   * while it is 0 it is exact and pendingBytes needs no call into the addon.
+   * The native pending count as last seen. It only grows inside write() and
+   * tookPublished(), so while it is 0 it is exact and pendingBytes needs no
+   * call into the addon.
    */
   private pendingSeen = 0;
+  /** pendingSeen came from publish() in this publishEpoch, so it is exact without asking the addon. */
+  private seenInEpoch = 0;
   /** The handle's id: the hot calls pass it instead of the handle (checked in a few instructions, not two property lookups). */
   /** @internal */ readonly id: number;
   /** Events that came before start(), and bytes Node read before adoption: delivered first. */
@@ -241,6 +258,12 @@ export class NativeTransport implements Transport {
     if (pending > this.highWaterMark) this.drainOwed = true;
   }
 
+  /** @internal The addon appended a published frame (native-fanout.ts), which left `pending` bytes pending. */
+  tookPublished(pending: number): void {
+    this.pendingSeen = pending;
+    this.seenInEpoch = publishEpoch;
+  }
+
   afterWrites(callback: (error: Error | null) => void): void {
     if (this.closed || this.destroyed) {
       process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
@@ -253,6 +276,7 @@ export class NativeTransport implements Transport {
 
   get pendingBytes(): number {
     if (this.closed || this.pendingSeen === 0) return 0;
+    if (this.seenInEpoch === publishEpoch) return this.pendingSeen;
     return (this.pendingSeen = this.binding.pending(this.id));
   }
 
@@ -282,12 +306,14 @@ export class NativeTransport implements Transport {
   end(): void {
     if (this.ending || this.destroyCalled || this.closed) return;
     this.ending = true;
+    this.seenInEpoch = 0;
     this.binding.end(this.handle);
   }
 
   destroy(): void {
     if (this.destroyCalled || this.closed) return;
     this.destroyCalled = true;
+    this.seenInEpoch = 0;
     // Unread input goes with the connection; what else is queued (end, close) still comes.
     this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA);
     this.binding.destroy(this.handle);

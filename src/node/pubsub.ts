@@ -8,6 +8,7 @@ import { encodeFrame } from '../core/frame-writer.js';
 import { OPCODE_BINARY, OPCODE_TEXT } from '../core/constants.js';
 import { active } from '../native/index.js';
 import type { WebSocket } from './connection.js';
+import { DirectFanout } from './native-fanout.js';
 import { type SendData, toPayload } from './connection-options.js';
 import { SendStatus } from './types.js';
 
@@ -33,6 +34,12 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
   const frames: Buffer[] = [];
   encodeFrame(active, frames, opcode, payload, { fin: true, rsv1 });
   return frames;
+}
+
+function frameSize(frames: readonly Buffer[]): number {
+  let size = 0;
+  for (let i = 0; i < frames.length; i++) size += frames[i]!.length;
+  return size;
 }
 
 export class TopicHub {
@@ -103,6 +110,8 @@ export class TopicHub {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     let plain: Buffer[] | null = null;
     let compressed: Map<number, Buffer[]> | null = null;
+    // Subscribers on the native transport take the frame in one addon call, after the loop (native-fanout.ts).
+    const direct = DirectFanout.available ? new DirectFanout() : null;
     let reached = 0;
     for (const ws of members) {
       if (ws === except) continue;
@@ -120,8 +129,9 @@ export class TopicHub {
       } else {
         frames = plain ??= frame(opcode, payload, false);
       }
+      if (direct !== null && direct.take(ws, frames, frameSize(frames))) continue;
       if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
     }
-    return reached;
+    return direct === null ? reached : reached + direct.send();
   }
 }

@@ -276,7 +276,7 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
     const binding = transportBinding as unknown as Record<string, (...args: unknown[]) => unknown>;
     const calls: string[] = [];
     const originals = new Map<string, (...args: unknown[]) => unknown>();
-    for (const name of ['write', 'writev', 'publish', 'flushPublished']) {
+    for (const name of ['write', 'writev', 'pending', 'publish', 'flushPublished']) {
       const original = binding[name];
       if (typeof original !== 'function') continue;
       originals.set(name, original);

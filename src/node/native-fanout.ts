@@ -1,0 +1,102 @@
+/**
+ * publish's fast path on the native transport (issue 17). The subscribers
+ * that may take a published frame without the engine's send path (see
+ * WebSocket.acceptsDirectFrame) are gathered by id, and one call into the
+ * addon appends the frame to the output of each of them; one more call, with
+ * the tick's flush, writes every connection's published frames, one vectored
+ * write each. A loop of sendFrames would cost one addon write per subscriber.
+ */
+import { PUBLISH_MAX_BYTES, transportBinding } from '../native/transport-binding.js';
+import type { WebSocket } from './connection.js';
+import { flushLater } from './flush.js';
+import { NativeTransport, flushPublished } from './native-transport.js';
+
+/**
+ * Frames above this go the usual way: the addon copies a published frame
+ * once per connection, which for a large one costs more than the calls it
+ * saves (a send writes the shared buffer itself).
+ */
+export const DIRECT_PUBLISH_MAX_BYTES = Math.min(16 * 1024, PUBLISH_MAX_BYTES);
+/** Buffers per frame the addon takes as arguments (native/transport.cc kMaxArgBuffers). */
+const MAX_FRAME_BUFFERS = 8;
+
+/** Connection ids in, pending bytes (or -1) out: shared, since no user code runs between filling and reading it. */
+let ids = new Float64Array(256);
+
+/** Once per tick, with every connection's own flush (flush.ts). */
+const publishedFlush = {
+  scheduled: false,
+  flush(): void {
+    this.scheduled = false;
+    flushPublished();
+  },
+};
+
+/** Subscribers of one publish that take their frame directly, per distinct frame (plain, or compressed per window size). */
+interface Batch {
+  readonly frames: readonly Buffer[];
+  readonly members: NativeTransport[];
+}
+
+export class DirectFanout {
+  private readonly batches: Batch[] = [];
+  private last: Batch | null = null;
+
+  /** Whether any subscriber may be reached this way in this process. */
+  static get available(): boolean {
+    return transportBinding !== null;
+  }
+
+  /** Takes ws into the batch for frames when it may take them directly; false: send them the usual way (sendFrames). */
+  take(ws: WebSocket<unknown>, frames: readonly Buffer[], size: number): boolean {
+    const io = ws.io;
+    if (
+      !(io instanceof NativeTransport) ||
+      size > DIRECT_PUBLISH_MAX_BYTES ||
+      frames.length > MAX_FRAME_BUFFERS ||
+      !io.writable ||
+      !ws.acceptsDirectFrame(size)
+    )
+      return false;
+    let batch = this.last;
+    if (batch === null || batch.frames !== frames) {
+      batch = this.batches.find((b) => b.frames === frames) ?? null;
+      if (batch === null) this.batches.push((batch = { frames, members: [] }));
+      this.last = batch;
+    }
+    batch.members.push(io);
+    return true;
+  }
+
+  /** One addon call per distinct frame; returns how many connections took theirs. */
+  send(): number {
+    let reached = 0;
+    for (const batch of this.batches) reached += sendBatch(batch);
+    this.batches.length = 0;
+    this.last = null;
+    return reached;
+  }
+}
+
+function sendBatch({ frames, members }: Batch): number {
+  const n = members.length;
+  if (ids.length < n) ids = new Float64Array(Math.max(n, 2 * ids.length));
+  for (let i = 0; i < n; i++) ids[i] = members[i]!.id;
+  const binding = transportBinding!;
+  // The usual frame is one buffer, or a header and its payload: no spread for those.
+  const took =
+    frames.length === 1
+      ? binding.publish(ids, ids, n, frames[0]!)
+      : frames.length === 2
+        ? binding.publish(ids, ids, n, frames[0]!, frames[1]!)
+        : binding.publish(ids, ids, n, ...frames);
+  for (let i = 0; i < n; i++) {
+    const pending = ids[i]!;
+    if (pending >= 0) members[i]!.tookPublished(pending);
+  }
+  if (took > 0 && !publishedFlush.scheduled) {
+    publishedFlush.scheduled = true;
+    flushLater(publishedFlush);
+  }
+  return took;
+}
