@@ -52,6 +52,10 @@ constexpr size_t kMaxArgBuffers = 8;
 constexpr size_t kMaxPublishBytes = 64 * 1024;
 // Published bytes one connection holds for the tick's flush at most; beyond it they are written at once (bounded memory).
 constexpr size_t kMaxCorked = 1024 * 1024;
+// A connection's first cork buffer of a tick has this size. Once its frames have left it goes to a
+// bounded pool, so a tick of publishes costs no malloc and free per connection.
+constexpr uint32_t kCorkBlock = 1024;
+constexpr size_t kMaxSpareCorks = 512;
 
 // Marks handle objects made by adopt(), so an unrelated wrapped object is never taken for a Conn.
 constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL};
@@ -96,6 +100,7 @@ struct Module {
   // Ids of the connections publish() corked since the last flushPublished(): ids, not
   // pointers, so a connection freed meanwhile is simply not found.
   std::vector<double> corked_ids;
+  std::vector<char*> spare_corks;  // kCorkBlock bytes each
 };
 
 constexpr int kSlotBits = 20;
@@ -231,7 +236,9 @@ void emit(Conn* c, Event event, int err = 0) {
 }
 
 void drop_corked(Conn* c) {
-  free(c->corked);
+  std::vector<char*>& spare = c->module->spare_corks;
+  if (c->corked_capacity == kCorkBlock && spare.size() < spare.capacity()) spare.push_back(c->corked);  // never reallocates
+  else free(c->corked);
   c->corked = nullptr;
   c->corked_length = c->corked_capacity = 0;
 }
@@ -794,8 +801,14 @@ bool cork(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   if (c->corked_length + total > kMaxCorked) send_bytes(c, nullptr, 0, 0);
   if (c->closing) return false;
   const size_t needed = c->corked_length + total;
+  std::vector<char*>& spare = c->module->spare_corks;
+  if (c->corked == nullptr && needed <= kCorkBlock && !spare.empty()) {
+    c->corked = spare.back();
+    c->corked_capacity = kCorkBlock;
+    spare.pop_back();
+  }
   if (needed > c->corked_capacity) {
-    size_t capacity = c->corked_capacity == 0 ? 256 : 2 * static_cast<size_t>(c->corked_capacity);
+    size_t capacity = c->corked_capacity == 0 ? kCorkBlock : 2 * static_cast<size_t>(c->corked_capacity);
     while (capacity < needed) capacity *= 2;
     char* grown = static_cast<char*>(realloc(c->corked, capacity));
     if (grown == nullptr) {
@@ -1020,6 +1033,7 @@ void free_module(napi_env, void* data, void*) {
   // connections still closing stop reading before this buffer goes.
   Module* m = static_cast<Module*>(data);
   if (m->check != nullptr) m->check->data = nullptr;
+  for (char* spare : m->spare_corks) free(spare);
   delete m;
 }
 
@@ -1035,6 +1049,7 @@ void register_transport(napi_env env, napi_value exports) {
   Module* m = new (std::nothrow) Module();
   if (m == nullptr) return;
   m->env = env;
+  m->spare_corks.reserve(kMaxSpareCorks);  // drop_corked() relies on it: a push never allocates
   napi_value name;
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);

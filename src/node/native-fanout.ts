@@ -35,6 +35,8 @@ const publishedFlush = {
 /** Subscribers of one publish that take their frame directly, per distinct frame (plain, or compressed per window size). */
 interface Batch {
   readonly frames: readonly Buffer[];
+  /** The frame's bytes. */
+  readonly size: number;
   readonly members: NativeTransport[];
 }
 
@@ -48,22 +50,16 @@ export class DirectFanout {
   }
 
   /** Takes ws into the batch for frames when it may take them directly; false: send them the usual way (sendFrames). */
-  take(ws: WebSocket<unknown>, frames: readonly Buffer[], size: number): boolean {
+  take(ws: WebSocket<unknown>, frames: readonly Buffer[]): boolean {
     const io = ws.io;
-    if (
-      !(io instanceof NativeTransport) ||
-      size > DIRECT_PUBLISH_MAX_BYTES ||
-      frames.length > MAX_FRAME_BUFFERS ||
-      !io.writable ||
-      !ws.acceptsDirectFrame(size)
-    )
-      return false;
+    if (!(io instanceof NativeTransport) || !io.writable) return false;
     let batch = this.last;
     if (batch === null || batch.frames !== frames) {
       batch = this.batches.find((b) => b.frames === frames) ?? null;
-      if (batch === null) this.batches.push((batch = { frames, members: [] }));
+      if (batch === null) this.batches.push((batch = { frames, size: frameSize(frames), members: [] }));
       this.last = batch;
     }
+    if (batch.size > DIRECT_PUBLISH_MAX_BYTES || frames.length > MAX_FRAME_BUFFERS || !ws.acceptsDirectFrame(batch.size)) return false;
     batch.members.push(io);
     return true;
   }
@@ -78,8 +74,15 @@ export class DirectFanout {
   }
 }
 
+function frameSize(frames: readonly Buffer[]): number {
+  let size = 0;
+  for (let i = 0; i < frames.length; i++) size += frames[i]!.length;
+  return size;
+}
+
 function sendBatch({ frames, members }: Batch): number {
   const n = members.length;
+  if (n === 0) return 0;
   if (ids.length < n) ids = new Float64Array(Math.max(n, 2 * ids.length));
   for (let i = 0; i < n; i++) ids[i] = members[i]!.id;
   const binding = transportBinding!;

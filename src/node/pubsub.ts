@@ -36,12 +36,6 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
   return frames;
 }
 
-function frameSize(frames: readonly Buffer[]): number {
-  let size = 0;
-  for (let i = 0; i < frames.length; i++) size += frames[i]!.length;
-  return size;
-}
-
 export class TopicHub {
   private readonly topics = new Map<string, Set<WebSocket<unknown>>>();
   /** Told when a topic gains its first or loses its last local subscriber. */
@@ -129,7 +123,7 @@ export class TopicHub {
       } else {
         frames = plain ??= frame(opcode, payload, false);
       }
-      if (direct !== null && direct.take(ws, frames, frameSize(frames))) continue;
+      if (direct !== null && direct.take(ws, frames)) continue;
       if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
     }
     return direct === null ? reached : reached + direct.send();

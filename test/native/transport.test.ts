@@ -275,7 +275,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
 
   it("publish(): the frame waits until flushPublished() or the connection's next write, end or destroy, and keeps its place among them", async () => {
     const server = await listen();
-    const pairs = [];
+    const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
     const transports: NativeTransport[] = [];
     for (let i = 0; i < 4; i++) {
       pairs.push(await tcpPair(server));
