@@ -34,43 +34,70 @@ const publishedFlush = {
 
 /** Subscribers of one publish that take their frame directly, per distinct frame (plain, or compressed per window size). */
 interface Batch {
-  readonly frames: readonly Buffer[];
+  frames: readonly Buffer[];
   /** The frame's bytes. */
-  readonly size: number;
-  readonly members: NativeTransport[];
+  size: number;
+  /** members[0, count): kept from publish to publish, so the array does not grow again every time. */
+  readonly members: (NativeTransport | undefined)[];
+  count: number;
 }
 
-export class DirectFanout {
-  private readonly batches: Batch[] = [];
-  private last: Batch | null = null;
+const NO_FRAMES: readonly Buffer[] = [];
 
-  /** Whether any subscriber may be reached this way in this process. */
-  static get available(): boolean {
-    return transportBinding !== null;
+export class DirectFanout {
+  private static shared: DirectFanout | null = null;
+  private readonly batches: Batch[] = [];
+  /** batches[0, used) belong to the publish under way. */
+  private used = 0;
+  private last: Batch | null = null;
+  private busy = false;
+
+  /**
+   * The fan-out of one publish (call send() once it has gathered), null where
+   * no connection can be reached this way (no addon): the shared one, whose
+   * arrays keep their size, unless a publish is under way already.
+   */
+  static begin(): DirectFanout | null {
+    if (transportBinding === null) return null;
+    const shared = (DirectFanout.shared ??= new DirectFanout());
+    const fanout = shared.busy ? new DirectFanout() : shared;
+    fanout.busy = true;
+    return fanout;
   }
 
   /** Takes ws into the batch for frames when it may take them directly; false: send them the usual way (sendFrames). */
   take(ws: WebSocket<unknown>, frames: readonly Buffer[]): boolean {
     const io = ws.io;
     if (!(io instanceof NativeTransport) || !io.writable) return false;
-    let batch = this.last;
-    if (batch === null || batch.frames !== frames) {
-      batch = this.batches.find((b) => b.frames === frames) ?? null;
-      if (batch === null) this.batches.push((batch = { frames, size: frameSize(frames), members: [] }));
-      this.last = batch;
-    }
+    const batch = this.last !== null && this.last.frames === frames ? this.last : (this.last = this.batchFor(frames));
     if (batch.size > DIRECT_PUBLISH_MAX_BYTES || frames.length > MAX_FRAME_BUFFERS || !ws.acceptsDirectFrame(batch.size)) return false;
-    batch.members.push(io);
+    batch.members[batch.count++] = io;
     return true;
   }
 
   /** One addon call per distinct frame; returns how many connections took theirs. */
   send(): number {
     let reached = 0;
-    for (const batch of this.batches) reached += sendBatch(batch);
-    this.batches.length = 0;
+    for (let i = 0; i < this.used; i++) {
+      const batch = this.batches[i]!;
+      reached += sendBatch(batch);
+      batch.frames = NO_FRAMES;
+      batch.count = 0;
+    }
+    this.used = 0;
     this.last = null;
+    this.busy = false;
     return reached;
+  }
+
+  private batchFor(frames: readonly Buffer[]): Batch {
+    for (let i = 0; i < this.used; i++) if (this.batches[i]!.frames === frames) return this.batches[i]!;
+    let batch = this.batches[this.used];
+    if (batch === undefined) this.batches.push((batch = { frames, size: 0, members: [], count: 0 }));
+    batch.frames = frames;
+    batch.size = frameSize(frames);
+    this.used++;
+    return batch;
   }
 }
 
@@ -80,8 +107,7 @@ function frameSize(frames: readonly Buffer[]): number {
   return size;
 }
 
-function sendBatch({ frames, members }: Batch): number {
-  const n = members.length;
+function sendBatch({ frames, members, count: n }: Batch): number {
   if (n === 0) return 0;
   if (ids.length < n) ids = new Float64Array(Math.max(n, 2 * ids.length));
   for (let i = 0; i < n; i++) ids[i] = members[i]!.id;
@@ -96,6 +122,7 @@ function sendBatch({ frames, members }: Batch): number {
   for (let i = 0; i < n; i++) {
     const pending = ids[i]!;
     if (pending >= 0) members[i]!.tookPublished(pending);
+    members[i] = undefined; // a closed connection is not kept until the next publish
   }
   if (took > 0 && !publishedFlush.scheduled) {
     publishedFlush.scheduled = true;
