@@ -10,6 +10,8 @@
 // adopted connection JS forgot is closed by the finalizer, not leaked.
 #include "transport.h"
 
+#include "contract.h"
+
 #include <uv.h>
 
 #include <atomic>
@@ -47,9 +49,9 @@ constexpr uint32_t kMaxWriteBuffers = 1 << 16;
 // writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
 // buffers passed as arguments, so the usual frame or header + payload needs no array.
 constexpr size_t kMaxArgBuffers = 8;
-// publish() copies its frame once per connection: a larger frame costs more in copies than the calls it saves,
-// and the caller (src/node/pubsub.ts, PUBLISH_NATIVE_MAX_BYTES) sends it the usual way.
-constexpr size_t kMaxPublishBytes = 64 * 1024;
+// publish() copies its frame once per connection: it refuses a larger one (the caller,
+// src/node/native-fanout.ts, sends far smaller ones past publish() already).
+constexpr size_t kMaxPublishBytes = contract::PUBLISH_MAX_BYTES;
 // Published bytes one connection holds for the tick's flush at most; beyond it they are written at once (bounded memory).
 constexpr size_t kMaxCorked = 1024 * 1024;
 // A connection's first cork buffer of a tick has this size. Once its frames have left it goes to a

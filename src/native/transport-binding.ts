@@ -25,8 +25,8 @@ export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => vo
 export type DispatchBatch = (slab: Buffer, count: number) => void;
 /** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
-/** The largest frame publish() takes (native/transport.cc kMaxPublishBytes): it is copied once per connection. */
-export const PUBLISH_MAX_BYTES = 64 * 1024;
+/** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
+export { PUBLISH_MAX_BYTES } from './types.js';
 /** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
 export const ID_SLOTS = 2 ** 20;
 
