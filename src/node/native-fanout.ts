@@ -9,7 +9,7 @@
 import { PUBLISH_MAX_BYTES, transportBinding } from '../native/transport-binding.js';
 import type { WebSocket } from './connection.js';
 import { flushLater } from './flush.js';
-import { NativeTransport, flushPublished } from './native-transport.js';
+import { NativeTransport, flushPublished, liveNativeTransports } from './native-transport.js';
 
 /**
  * Frames above this go the usual way: the addon copies a published frame
@@ -54,11 +54,12 @@ export class DirectFanout {
 
   /**
    * The fan-out of one publish (call send() once it has gathered), null where
-   * no connection can be reached this way (no addon): the shared one, whose
+   * no connection can be reached this way (no addon, or no connection on the
+   * native transport: the stream path pays nothing for it): the shared one, whose
    * arrays keep their size, unless a publish is under way already.
    */
   static begin(): DirectFanout | null {
-    if (transportBinding === null) return null;
+    if (transportBinding === null || liveNativeTransports() === 0) return null;
     const shared = (DirectFanout.shared ??= new DirectFanout());
     const fanout = shared.busy ? new DirectFanout() : shared;
     fanout.busy = true;

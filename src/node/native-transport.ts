@@ -68,6 +68,14 @@ if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchMeta);
  */
 let publishEpoch = 1;
 
+/** Transports started and not yet closed: where there are none, publish skips its native fast path altogether. */
+let liveTransports = 0;
+
+/** How many native transports carry a connection now. */
+export function liveNativeTransports(): number {
+  return liveTransports;
+}
+
 /** Every connection's published frames leave now (native-fanout.ts, once per tick). */
 export function flushPublished(): void {
   publishEpoch++;
@@ -238,6 +246,7 @@ export class NativeTransport implements Transport {
   start(listener: TransportListener): void {
     if (this.started) throw new Error('NativeTransport.start(): already started');
     this.started = true;
+    liveTransports++;
     this.listener = listener;
     // Only from here on: a transport never started is not kept from collection (its finalizer closes it).
     reading[this.id % ID_SLOTS] = this;
@@ -358,6 +367,7 @@ export class NativeTransport implements Transport {
     if (event === EVENT_FLUSHED) return this.flushedTo(arg as number);
     if (event === EVENT_CLOSE) {
       this.closed = true;
+      liveTransports--; // delivered once, and only after start() (events before it wait in the backlog)
       if (reading[this.id % ID_SLOTS] === this) reading[this.id % ID_SLOTS] = undefined;
       this.drainOwed = false;
       const waiters = this.flushWaiters.splice(0);
