@@ -2,7 +2,11 @@
 // (deterministic, unlike wall-clock on a shared machine). Not part of the
 // suite; needs `npm run build` and valgrind.
 //
-//   node bench/native-instr.mjs [--transport native|stream] [--size 1024] [--conns 50] [--inflight 2] [--n 20000] [--base 4000] [--dc]
+//   node bench/native-instr.mjs [--transport native|stream] [--mode echo|broadcast] [--size 1024] [--conns 50] [--inflight 2] [--n 20000] [--base 4000] [--dc]
+//
+// --mode broadcast (bench scenario e): every connection subscribes to one
+// topic and connection 0 alone sends, `inflight` in flight; the server
+// publishes each message to all connections, the figure is per delivery.
 //
 // --dc (or BENCH_DC=1): the server subscribes a no-op to every wsbolt
 // diagnostics_channel, so the figure includes building and publishing each
@@ -32,6 +36,7 @@ const here = fileURLToPath(import.meta.url);
 function parse(argv) {
   const o = {
     transport: 'native',
+    mode: 'echo',
     size: 1024,
     conns: 50,
     inflight: 2,
@@ -49,6 +54,7 @@ function parse(argv) {
     else if (a === '--dc') o.dc = true;
     else if (a === '--transport') o.transport = argv[++i];
     else if (a === '--out') o.out = argv[++i];
+    else if (a === '--mode') o.mode = argv[++i];
     else if (['--size', '--conns', '--inflight', '--n', '--base'].includes(a)) o[a.slice(2)] = Number(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -62,13 +68,17 @@ function serve(o) {
   const { WebSocket } = require('../dist/node/connection.js');
   const { resolveOptions } = require('../dist/node/connection-options.js');
   if (o.dc) subscribeAll(require);
+  const { TopicHub } = require('../dist/node/pubsub.js');
   const options = resolveOptions({ idleTimeout: 0, messageTimeout: 0, sendPings: false });
-  const handler = { message: (ws, data, isBinary) => ws.send(data, { binary: isBinary }) };
+  const hub = o.mode === 'broadcast' ? new TopicHub() : null;
+  const handler = hub
+    ? { message: (ws, data, isBinary) => hub.publish('bench', data, isBinary) }
+    : { message: (ws, data, isBinary) => ws.send(data, { binary: isBinary }) };
   let closed = 0;
   const server = net.createServer({ noDelay: true }, (socket) => {
     const transport = o.transport === 'native' ? NativeTransport.adopt(socket) : new StreamTransport(socket);
     if (!transport || transport instanceof Promise) throw new Error('native transport unavailable');
-    new WebSocket({
+    const ws = new WebSocket({
       io: transport,
       role: 'server',
       handler,
@@ -76,11 +86,13 @@ function serve(o) {
       data: null,
       protocol: '',
       extensions: '',
-      hub: null,
+      hub,
       onFinished: () => {
         if (++closed === o.conns) process.exit(0);
       },
     });
+    // Once every connection is in, one message to all: the publisher starts when it has it (no delivery is missed).
+    if (hub && ws.subscribe('bench') && hub.subscribers('bench') === o.conns) hub.publish('bench', Buffer.alloc(o.size), true);
   });
   server.listen(0, HOST, () => process.stdout.write(`port ${server.address().port}\n`));
 }
@@ -113,27 +125,39 @@ async function drive(port, total, o) {
   const sockets = await Promise.all(
     Array.from(
       { length: o.conns },
-      () =>
+      (_, index) =>
         new Promise((resolve, reject) => {
           const socket = net.connect({ port, host: HOST, noDelay: true }, () => resolve(socket));
           socket.on('error', reject);
           let bytes = 0;
+          const publisher = index === 0;
+          let welcomed = o.mode !== 'broadcast';
           socket.on('data', (chunk) => {
             bytes += chunk.length;
             while (bytes >= replySize) {
               bytes -= replySize;
+              if (!welcomed) {
+                welcomed = true;
+                if (publisher) for (let i = 0; i < o.inflight && sent < total; i++, sent++) socket.write(message);
+                continue;
+              }
               received++;
+              if (o.mode === 'broadcast') {
+                // Every connection gets every message: done when all have all of them; connection 0 keeps sending.
+                if (received === total * o.conns) finish();
+                if (!publisher) continue;
+              }
               if (sent < total) {
                 sent++;
                 socket.write(message);
               }
-              if (received === total) finish();
+              if (o.mode !== 'broadcast' && received === total) finish();
             }
           });
         }),
     ),
   );
-  for (const socket of sockets) for (let i = 0; i < o.inflight && sent < total; i++, sent++) socket.write(message);
+  if (o.mode === 'echo') for (const socket of sockets) for (let i = 0; i < o.inflight && sent < total; i++, sent++) socket.write(message);
   await done;
   for (const socket of sockets) socket.destroy();
 }
@@ -155,6 +179,8 @@ async function measure(total, o) {
       '--conns',
       String(o.conns),
       ...(o.dc ? ['--dc'] : []),
+      '--mode',
+      o.mode,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -194,9 +220,14 @@ const o = parse(process.argv.slice(2));
 if (o.serve) serve(o);
 else {
   const [a, b] = await Promise.all([measure(o.base, o), measure(o.base + o.n, o)]);
-  const per = (key) => Math.round((b[key] - a[key]) / o.n).toLocaleString('en');
+  const units = o.mode === 'broadcast' ? o.n * o.conns : o.n;
+  const per = (key) => Math.round((b[key] - a[key]) / units).toLocaleString('en');
+  const shape =
+    o.mode === 'broadcast'
+      ? `broadcast to ${o.conns} conns, ${o.inflight} in flight: server instructions/delivery`
+      : `${o.conns} conns x ${o.inflight} in flight: server instructions/message`;
   console.log(
-    `${o.transport} ${o.size} B${o.dc ? ', diagnostics_channel subscribed' : ''}, ${o.conns} conns x ${o.inflight} in flight: server instructions/message ${per('main')} main thread, ${per('instructions')} all threads` +
+    `${o.transport} ${o.size} B${o.dc ? ', diagnostics_channel subscribed' : ''}, ${shape} ${per('main')} main thread, ${per('instructions')} all threads` +
       (o.keep ? ` (main-thread profiles: ${a.out} ${b.out})` : ''),
   );
 }

@@ -52,5 +52,8 @@ constexpr uint32_t UTF8_ACCEPT = 0;
 constexpr uint32_t UTF8_REJECT = 1;
 constexpr uint32_t UTF8_STATES = 9;
 
+// transport.publish() (native/transport.cc) limits.
+constexpr size_t PUBLISH_MAX_BYTES = 65536;  // 64 KiB
+
 }  // namespace contract
 }  // namespace wsbolt

@@ -10,6 +10,8 @@
 // adopted connection JS forgot is closed by the finalizer, not leaked.
 #include "transport.h"
 
+#include "contract.h"
+
 #include <uv.h>
 
 #include <atomic>
@@ -44,6 +46,18 @@ constexpr size_t kMinRead = 8 * 1024;
 constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
 constexpr uint32_t kMaxWriteBuffers = 1 << 16;
+// writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
+// buffers passed as arguments, so the usual frame or header + payload needs no array.
+constexpr size_t kMaxArgBuffers = 8;
+// publish() copies its frame once per connection: it refuses a larger one (the caller,
+// src/node/native-fanout.ts, sends far smaller ones past publish() already).
+constexpr size_t kMaxPublishBytes = contract::PUBLISH_MAX_BYTES;
+// Published bytes one connection holds for the tick's flush at most; beyond it they are written at once (bounded memory).
+constexpr size_t kMaxCorked = 1024 * 1024;
+// A connection's first cork buffer of a tick has this size. Once its frames have left it goes to a
+// bounded pool, so a tick of publishes costs no malloc and free per connection.
+constexpr uint32_t kCorkBlock = 1024;
+constexpr size_t kMaxSpareCorks = 512;
 
 // Marks handle objects made by adopt(), so an unrelated wrapped object is never taken for a Conn.
 constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL};
@@ -85,6 +99,10 @@ struct Module {
   std::vector<Conn*> slots;
   std::vector<uint32_t> generations;
   std::vector<uint32_t> free_slots;
+  // Ids of the connections publish() corked since the last flushPublished(): ids, not
+  // pointers, so a connection freed meanwhile is simply not found.
+  std::vector<double> corked_ids;
+  std::vector<char*> spare_corks;  // kCorkBlock bytes each
 };
 
 constexpr int kSlotBits = 20;
@@ -113,6 +131,14 @@ struct Conn {
   bool shut = false;        // our FIN has left
   bool need_drain = false;  // a write was queued since pending was last 0
   bool held = false;        // self is a strong reference (reading started, not closed yet)
+  // Published frames waiting for this tick's write (publish()): malloc'd, null when
+  // there are none, so an idle connection owns no output memory. They leave before
+  // anything written later, in the same vectored write.
+  char* corked = nullptr;
+  uint32_t corked_length = 0;
+  uint32_t corked_capacity = 0;
+
+  ~Conn() { free(corked); }
 };
 
 struct WriteReq {
@@ -211,8 +237,17 @@ void emit(Conn* c, Event event, int err = 0) {
   napi_close_handle_scope(env, scope);
 }
 
+void drop_corked(Conn* c) {
+  std::vector<char*>& spare = c->module->spare_corks;
+  if (c->corked_capacity == kCorkBlock && spare.size() < spare.capacity()) spare.push_back(c->corked);  // never reallocates
+  else free(c->corked);
+  c->corked = nullptr;
+  c->corked_length = c->corked_capacity = 0;
+}
+
 void on_close(uv_handle_t* h) {
   Conn* c = static_cast<Conn*>(h->data);
+  drop_corked(c);  // the connection is gone: nothing it held will leave
   // c may be freed below: no slab entry may point at it afterwards.
   Module* m = c->module;
   uint32_t kept = 0;
@@ -426,16 +461,21 @@ double id_of(const Conn* c) {
   return static_cast<double>(c->slot) + static_cast<double>(c->module->generations[c->slot]) * kMaxSlots;
 }
 
-// The Conn an id names, or null: not a number, not an id, or the connection was freed.
-Conn* from_id(napi_env env, napi_value value) {
-  double id = 0;
-  if (napi_get_value_double(env, value, &id) != napi_ok || !(id >= 0) || id > 9007199254740991.0 || id != std::trunc(id)) return nullptr;
+// The Conn an id names, or null: not an id, or the connection was freed.
+Conn* conn_of_id(Module* m, double id) {
+  if (m == nullptr || !(id >= 0) || id > 9007199254740991.0 || id != std::trunc(id)) return nullptr;
   const uint64_t bits = static_cast<uint64_t>(id);
   const uint32_t slot = static_cast<uint32_t>(bits & (kMaxSlots - 1));
   const uint64_t generation = bits >> kSlotBits;
-  Module* m = module_of(env);
-  if (m == nullptr || slot >= m->slots.size() || m->generations[slot] != generation) return nullptr;
+  if (slot >= m->slots.size() || m->generations[slot] != generation) return nullptr;
   return m->slots[slot];
+}
+
+// The Conn an id names, or null: not a number, not an id, or the connection was freed.
+Conn* from_id(napi_env env, napi_value value) {
+  double id = 0;
+  if (napi_get_value_double(env, value, &id) != napi_ok) return nullptr;
+  return conn_of_id(module_of(env), id);
 }
 
 // Reads (handle or id, ...rest) and resolves it; throws on anything that is neither.
@@ -612,16 +652,10 @@ bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
   return true;
 }
 
-// The common part of write() and writev(): one vectored try now; the rest
-// is copied into one queued uv_write, so callers may reuse their buffers at once.
-napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
-  napi_value result;
-  if (c->closing || c->shutting || total == 0) {
-    napi_create_double(env, static_cast<double>(c->pending), &result);
-    return result;
-  }
+// One vectored try now; the rest is copied into one queued uv_write, so
+// callers may reuse their buffers at once.
+void write_now_or_queue(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   uv_stream_t* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
-  c->written += total;
   size_t done = 0;
   if (c->pending == 0) {
     // uv_try_write answers UV_EAGAIN itself while libuv's queue is not empty, so order holds.
@@ -663,7 +697,37 @@ napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t coun
       }
     }
   }
-  napi_create_double(env, static_cast<double>(c->pending), &result);
+}
+
+// Bytes accepted and not yet taken by the kernel, published ones waiting for the tick's flush included.
+double pending_of(const Conn* c) { return static_cast<double>(c->pending) + c->corked_length; }
+
+// Writes bufs after what publish() corked for this connection, in one vectored write.
+void send_bytes(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
+  if (c->closing || c->shutting) return;
+  c->written += total;  // corked bytes were counted when corked
+  if (c->corked_length == 0) {
+    if (total > 0) write_now_or_queue(c, bufs, count, total);
+    return;
+  }
+  uv_buf_t stack_all[17];
+  std::vector<uv_buf_t> heap_all;
+  uv_buf_t* all = stack_all;
+  if (count + 1 > 17) {
+    heap_all.resize(count + 1);
+    all = heap_all.data();
+  }
+  all[0] = uv_buf_init(c->corked, c->corked_length);
+  for (uint32_t i = 0; i < count; i++) all[i + 1] = bufs[i];
+  write_now_or_queue(c, all, count + 1, total + c->corked_length);
+  drop_corked(c);
+}
+
+// The common part of write() and writev(): returns the pending bytes after the write.
+napi_value write_bufs(napi_env env, Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
+  send_bytes(c, bufs, count, total);
+  napi_value result;
+  napi_create_double(env, pending_of(c), &result);
   return result;
 }
 
@@ -713,10 +777,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
   return write_bufs(env, c, bufs, count, total);
 }
 
-// writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
-// buffers passed as arguments, so the usual frame or header + payload needs no array.
-constexpr size_t kMaxArgBuffers = 8;
-
+// writev(handle, ...buffers) -> pending bytes (see kMaxArgBuffers).
 napi_value Writev(napi_env env, napi_callback_info info) {
   size_t argc = 1 + kMaxArgBuffers;
   napi_value argv[1 + kMaxArgBuffers];
@@ -736,13 +797,128 @@ napi_value Writev(napi_env env, napi_callback_info info) {
   return write_bufs(env, c, bufs, static_cast<uint32_t>(argc - 1), total);
 }
 
+// Appends a frame to what c holds for the tick's flush; false when memory ran out (the connection then closes).
+bool cork(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
+  // Past the bound the held bytes leave now, ahead of this frame: order kept, memory bounded.
+  if (c->corked_length + total > kMaxCorked) send_bytes(c, nullptr, 0, 0);
+  if (c->closing) return false;
+  const size_t needed = c->corked_length + total;
+  std::vector<char*>& spare = c->module->spare_corks;
+  if (c->corked == nullptr && needed <= kCorkBlock && !spare.empty()) {
+    c->corked = spare.back();
+    c->corked_capacity = kCorkBlock;
+    spare.pop_back();
+  }
+  if (needed > c->corked_capacity) {
+    size_t capacity = c->corked_capacity == 0 ? kCorkBlock : 2 * static_cast<size_t>(c->corked_capacity);
+    while (capacity < needed) capacity *= 2;
+    char* grown = static_cast<char*>(realloc(c->corked, capacity));
+    if (grown == nullptr) {
+      c->deferred_error = UV_ENOMEM;
+      start_close(c);
+      return false;
+    }
+    c->corked = grown;
+    c->corked_capacity = static_cast<uint32_t>(capacity);
+  }
+  if (c->corked_length == 0) c->module->corked_ids.push_back(id_of(c));
+  for (uint32_t i = 0; i < count; i++) {
+    if (bufs[i].len == 0) continue;  // a detached view: no pointer to copy from
+    memcpy(c->corked + c->corked_length, bufs[i].base, bufs[i].len);
+    c->corked_length += static_cast<uint32_t>(bufs[i].len);
+  }
+  c->written += total;
+  return true;
+}
+
+// Reads a Float64Array argument; false for anything else.
+bool get_float64s(napi_env env, napi_value value, double** data, size_t* length) {
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  void* d = nullptr;
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, length, &d, nullptr, nullptr) != napi_ok || type != napi_float64_array)
+    return false;
+  *data = static_cast<double*>(d);
+  return true;
+}
+
+// publish(ids, out, count, ...frame) -> how many connections took the frame.
+// For i < count, appends the frame (1 to 8 Uint8Arrays, at most kMaxPublishBytes
+// in all) to the output of the connection ids[i] names, after whatever it
+// holds, to leave with the tick's flushPublished() or its next write(), whichever
+// comes first. out[i] = its pending bytes after, or -1 when ids[i] names no open,
+// writable connection (stale, closed, ended: a race, not a caller bug). ids and
+// out may be the same array. No JS runs here, so no pointer taken can go stale.
+napi_value Publish(napi_env env, napi_callback_info info) {
+  size_t argc = 3 + kMaxArgBuffers;
+  napi_value argv[3 + kMaxArgBuffers];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const char* usage = "transport.publish(ids, out, count, ...frame): two Float64Arrays, a count within both, 1 to 8 Uint8Arrays of 64 KiB in all";
+  double* ids = nullptr;
+  double* out = nullptr;
+  size_t ids_length = 0, out_length = 0;
+  napi_valuetype count_type = napi_undefined;
+  double count = -1;
+  if (argc < 4 || argc > 3 + kMaxArgBuffers || !get_float64s(env, argv[0], &ids, &ids_length) || !get_float64s(env, argv[1], &out, &out_length) ||
+      napi_typeof(env, argv[2], &count_type) != napi_ok || count_type != napi_number || napi_get_value_double(env, argv[2], &count) != napi_ok ||
+      !(count >= 0) || count != std::trunc(count) || count > static_cast<double>(ids_length) || count > static_cast<double>(out_length))
+    return type_error(env, usage);
+  uv_buf_t bufs[kMaxArgBuffers];
+  size_t total = 0;
+  for (size_t i = 3; i < argc; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, usage);
+    bufs[i - 3] = uv_buf_init(data, static_cast<unsigned int>(length));
+    total += length;
+  }
+  if (total > kMaxPublishBytes) return type_error(env, usage);
+  const uint32_t frames = static_cast<uint32_t>(argc - 3);
+  const uint32_t n = static_cast<uint32_t>(count);
+  Module* m = module_of(env);
+  uint32_t took = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    Conn* c = conn_of_id(m, ids[i]);
+    if (c == nullptr || c->closing || c->shutting || !c->js_alive || total == 0 || !cork(c, bufs, frames, total)) {
+      out[i] = -1;
+      continue;
+    }
+    out[i] = pending_of(c);
+    took++;
+  }
+  napi_value result;
+  napi_create_uint32(env, took, &result);
+  return result;
+}
+
+// flushPublished(): every connection's published frames of this tick leave, one vectored write each.
+napi_value FlushPublished(napi_env env, napi_callback_info) {
+  Module* m = module_of(env);
+  if (m != nullptr) {
+    // Swapped out first: nothing below adds to it, but a later publish() starts a fresh list.
+    std::vector<double> ids;
+    ids.swap(m->corked_ids);
+    for (double id : ids) {
+      Conn* c = conn_of_id(m, id);
+      if (c != nullptr) send_bytes(c, nullptr, 0, 0);
+    }
+    // Kept for the next tick: the list's capacity is reused, not reallocated every time.
+    if (m->corked_ids.empty()) {
+      ids.clear();
+      ids.swap(m->corked_ids);
+    }
+  }
+  return undefined(env);
+}
+
 napi_value Pending(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Conn* c = conn_arg(env, info, &argc, argv, "transport.pending(handle): a transport handle expected");
   if (c == nullptr) return nullptr;
   napi_value result;
-  napi_create_double(env, static_cast<double>(c->pending), &result);
+  napi_create_double(env, pending_of(c), &result);
   return result;
 }
 
@@ -776,6 +952,7 @@ napi_value End(napi_env env, napi_callback_info info) {
   Conn* c = conn_arg(env, info, &argc, argv, "transport.end(handle): a transport handle expected");
   if (c == nullptr) return nullptr;
   if (!c->closing && !c->shutting) {
+    send_bytes(c, nullptr, 0, 0);  // published frames of this tick go before the FIN
     c->shutting = true;
     c->shutdown_req = new (std::nothrow) uv_shutdown_t();
     const int r = c->shutdown_req == nullptr ? UV_ENOMEM : uv_shutdown(c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), on_shutdown);
@@ -795,6 +972,8 @@ napi_value Destroy(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Conn* c = conn_arg(env, info, &argc, argv, "transport.destroy(handle): a transport handle expected");
   if (c == nullptr) return nullptr;
+  // What was published before still leaves as far as the kernel takes it now, as a send flushed before destroy() does.
+  send_bytes(c, nullptr, 0, 0);
   start_close(c);
   return undefined(env);
 }
@@ -856,6 +1035,7 @@ void free_module(napi_env, void* data, void*) {
   // connections still closing stop reading before this buffer goes.
   Module* m = static_cast<Module*>(data);
   if (m->check != nullptr) m->check->data = nullptr;
+  for (char* spare : m->spare_corks) free(spare);
   delete m;
 }
 
@@ -871,6 +1051,7 @@ void register_transport(napi_env env, napi_value exports) {
   Module* m = new (std::nothrow) Module();
   if (m == nullptr) return;
   m->env = env;
+  m->spare_corks.reserve(kMaxSpareCorks);  // drop_corked() relies on it: a push never allocates
   napi_value name;
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
@@ -895,6 +1076,8 @@ void register_transport(napi_env env, napi_value exports) {
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
       {"writev", nullptr, Writev, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"publish", nullptr, Publish, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"flushPublished", nullptr, FlushPublished, nullptr, nullptr, nullptr, attrs, nullptr},
       {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},
       {"destroy", nullptr, Destroy, nullptr, nullptr, nullptr, attrs, nullptr},

@@ -2,7 +2,7 @@
 /**
  * Writes native/contract.h from src/native/types.ts, the one source of the
  * constants both scanners share (statuses, out-slot layout, flags, fault and
- * close codes, UTF-8 states), so the C++ side cannot drift from the
+ * close codes, UTF-8 states, the transport's publish limit), so the C++ side cannot drift from the
  * TypeScript one. test/native/contract.test.ts fails when the committed
  * header is not what this script makes of types.ts.
  *
@@ -29,6 +29,7 @@ const GROUPS = [
   { match: /^CLOSE_/, type: 'double', title: 'Close codes for a rejected frame, written to out[OUT_CODE].' },
   { match: /^FAULT_/, type: 'double', title: 'Which header rule a rejected frame broke, written to out[OUT_FAULT].' },
   { match: /^UTF8_/, type: 'uint32_t', title: 'UTF-8 validator states.' },
+  { match: /^PUBLISH_/, type: 'size_t', title: 'transport.publish() (native/transport.cc) limits.' },
 ];
 
 function parse(text) {

@@ -25,6 +25,8 @@ export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => vo
 export type DispatchBatch = (slab: Buffer, count: number) => void;
 /** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
+/** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
+export { PUBLISH_MAX_BYTES } from './types.js';
 /** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
 export const ID_SLOTS = 2 ** 20;
 
@@ -39,7 +41,17 @@ export interface TransportBinding {
   write(handle: HandleOrId, buffers: readonly Uint8Array[]): number;
   /** write() of 1 to 8 buffers passed as arguments, without the array. */
   writev(handle: HandleOrId, ...buffers: Uint8Array[]): number;
+  /** Bytes accepted and not yet taken by the kernel, published frames waiting for flushPublished() included. */
   pending(handle: HandleOrId): number;
+  /**
+   * For i < count: appends the frame (1 to 8 buffers, PUBLISH_MAX_BYTES in all at most) to the output of the
+   * connection ids[i] names, after what it holds; out[i] = its pending bytes after, or -1 when ids[i] names no
+   * open, writable connection. ids and out may be one array. The frames leave with flushPublished() or the
+   * connection's next write, end or destroy, whichever comes first. Returns how many connections took the frame.
+   */
+  publish(ids: Float64Array, out: Float64Array, count: number, ...frame: Uint8Array[]): number;
+  /** Every connection's published frames leave now, in one vectored write each. */
+  flushPublished(): void;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
    * total; -1 means all written so far), else the target, with one
@@ -67,7 +79,23 @@ function load(): TransportBinding | null {
     const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => Record<string, unknown>;
     const raw = nodeGypBuild(path.join(__dirname, '..', '..')).transport as Record<string, unknown> | undefined;
     if (!raw) return null;
-    for (const fn of ['init', 'adopt', 'readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer', 'id', 'liveCount']) {
+    for (const fn of [
+      'init',
+      'adopt',
+      'readStart',
+      'readStop',
+      'write',
+      'writev',
+      'pending',
+      'publish',
+      'flushPublished',
+      'watchFlush',
+      'end',
+      'destroy',
+      'peer',
+      'id',
+      'liveCount',
+    ]) {
       if (typeof raw[fn] !== 'function') return null;
     }
     return raw as unknown as TransportBinding;

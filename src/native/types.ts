@@ -59,6 +59,9 @@ export const UTF8_REJECT = 1;
 /** States are 0 .. UTF8_STATES - 1; utf8Step rejects any other. */
 export const UTF8_STATES = 9;
 
+/** transport.publish() copies its frame once per connection: it refuses a larger one (TypeError). */
+export const PUBLISH_MAX_BYTES = 65536; // 64 KiB
+
 /**
  * Every function refuses, before touching any buffer, what is not a
  * Uint8Array (out: a Float64Array) or a number (phase and state may be left

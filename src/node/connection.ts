@@ -223,6 +223,21 @@ export class WebSocket<T = unknown> {
     return this.queuedStatus();
   }
 
+  /**
+   * @internal May publish hand this connection a frame of `size` bytes past sendFrames (native-fanout.ts)? Only
+   * where sendFrames would queue it and report SENT with nothing else to do: open, within maxBackpressure (else
+   * sendFrames applies the policy), nothing of its own queued in the core (the frame must follow it), reading not
+   * paused for backpressure and no drain owed (this tick's flush resolves those), still within the high-water mark
+   * after it (no BACKPRESSURE).
+   */
+  acceptsDirectFrame(size: number): boolean {
+    if (this.readyState !== ReadyState.OPEN || this.pausedBy !== 0 || this.drainOwed) return false;
+    const core = this.core;
+    if (core.closeSent || core.pendingOutputBytes !== 0 || core.waitingForDeflate) return false;
+    const buffered = this.io.pendingBytes;
+    return buffered + size <= this.io.highWaterMark && (this.options.queueOverBackpressure || buffered <= this.options.maxBackpressure);
+  }
+
   /** Runs fn; everything it sends leaves in one write. (Every tick is corked already; this is for clarity and ws/uWS parity.) */
   cork<R>(fn: () => R): R {
     return fn();

@@ -60,6 +60,28 @@ function dispatchBatch(slab: Buffer, count: number): void {
 
 if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchMeta);
 
+/**
+ * Counts flushPublished() calls. Between a publish and the flush of its tick
+ * no libuv callback runs (the flush is a nextTick), so a count the addon
+ * returned in that window is still exact: the publishes after the first of a
+ * tick need no call into the addon to read it.
+ */
+let publishEpoch = 1;
+
+/** Transports started and not yet closed: where there are none, publish skips its native fast path altogether. */
+let liveTransports = 0;
+
+/** How many native transports carry a connection now. */
+export function liveNativeTransports(): number {
+  return liveTransports;
+}
+
+/** Every connection's published frames leave now (native-fanout.ts, once per tick). */
+export function flushPublished(): void {
+  publishEpoch++;
+  transportBinding!.flushPublished();
+}
+
 function handleOf(socket: net.Socket): TcpHandle | null {
   return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
 }
@@ -149,10 +171,13 @@ export class NativeTransport implements Transport {
   private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
   private drainOwed = false;
   /**
-   * The native pending count as last seen. It only grows inside write(), so
-   * while it is 0 it is exact and pendingBytes needs no call into the addon.
+   * The native pending count as last seen. It only grows inside write() and
+   * tookPublished(), so while it is 0 it is exact and pendingBytes needs no
+   * call into the addon.
    */
   private pendingSeen = 0;
+  /** pendingSeen came from publish() in this publishEpoch, so it is exact without asking the addon. */
+  private seenInEpoch = 0;
   /** The handle's id: the hot calls pass it instead of the handle (checked in a few instructions, not two property lookups). */
   /** @internal */ readonly id: number;
   /** Events that came before start(), and bytes Node read before adoption: delivered first. */
@@ -221,6 +246,7 @@ export class NativeTransport implements Transport {
   start(listener: TransportListener): void {
     if (this.started) throw new Error('NativeTransport.start(): already started');
     this.started = true;
+    liveTransports++;
     this.listener = listener;
     // Only from here on: a transport never started is not kept from collection (its finalizer closes it).
     reading[this.id % ID_SLOTS] = this;
@@ -241,6 +267,12 @@ export class NativeTransport implements Transport {
     if (pending > this.highWaterMark) this.drainOwed = true;
   }
 
+  /** @internal The addon appended a published frame (native-fanout.ts), which left `pending` bytes pending. */
+  tookPublished(pending: number): void {
+    this.pendingSeen = pending;
+    this.seenInEpoch = publishEpoch;
+  }
+
   afterWrites(callback: (error: Error | null) => void): void {
     if (this.closed || this.destroyed) {
       process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
@@ -253,6 +285,7 @@ export class NativeTransport implements Transport {
 
   get pendingBytes(): number {
     if (this.closed || this.pendingSeen === 0) return 0;
+    if (this.seenInEpoch === publishEpoch) return this.pendingSeen;
     return (this.pendingSeen = this.binding.pending(this.id));
   }
 
@@ -282,12 +315,14 @@ export class NativeTransport implements Transport {
   end(): void {
     if (this.ending || this.destroyCalled || this.closed) return;
     this.ending = true;
+    this.seenInEpoch = 0;
     this.binding.end(this.handle);
   }
 
   destroy(): void {
     if (this.destroyCalled || this.closed) return;
     this.destroyCalled = true;
+    this.seenInEpoch = 0;
     // Unread input goes with the connection; what else is queued (end, close) still comes.
     this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA);
     this.binding.destroy(this.handle);
@@ -332,6 +367,7 @@ export class NativeTransport implements Transport {
     if (event === EVENT_FLUSHED) return this.flushedTo(arg as number);
     if (event === EVENT_CLOSE) {
       this.closed = true;
+      liveTransports--; // delivered once, and only after start() (events before it wait in the backlog)
       if (reading[this.id % ID_SLOTS] === this) reading[this.id % ID_SLOTS] = undefined;
       this.drainOwed = false;
       const waiters = this.flushWaiters.splice(0);

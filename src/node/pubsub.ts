@@ -8,6 +8,7 @@ import { encodeFrame } from '../core/frame-writer.js';
 import { OPCODE_BINARY, OPCODE_TEXT } from '../core/constants.js';
 import { active } from '../native/index.js';
 import type { WebSocket } from './connection.js';
+import { DirectFanout } from './native-fanout.js';
 import { type SendData, toPayload } from './connection-options.js';
 import { SendStatus } from './types.js';
 
@@ -106,24 +107,32 @@ export class TopicHub {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     let plain: Buffer[] | null = null;
     let compressed: Map<number, Buffer[]> | null = null;
+    // Subscribers on the native transport take the frame in one addon call, after the loop (native-fanout.ts).
+    const direct = DirectFanout.begin();
     let reached = 0;
-    for (const ws of members) {
-      if (ws === except) continue;
-      const deflate = ws.deflate;
-      let frames: Buffer[];
-      if (deflate && compress !== false && (compress === true || size >= deflate.threshold)) {
-        if (deflate.sendContext) {
-          if (ws.send(payload, { binary: isBinary, compress: true }) !== SendStatus.DROPPED) reached++;
-          continue;
+    try {
+      for (const ws of members) {
+        if (ws === except) continue;
+        const deflate = ws.deflate;
+        let frames: Buffer[];
+        if (deflate && compress !== false && (compress === true || size >= deflate.threshold)) {
+          if (deflate.sendContext) {
+            if (ws.send(payload, { binary: isBinary, compress: true }) !== SendStatus.DROPPED) reached++;
+            continue;
+          }
+          compressed ??= new Map();
+          let f = compressed.get(deflate.sendWindowBits);
+          if (!f) compressed.set(deflate.sendWindowBits, (f = frame(opcode, deflate.compress(payload), true)));
+          frames = f;
+        } else {
+          frames = plain ??= frame(opcode, payload, false);
         }
-        compressed ??= new Map();
-        let f = compressed.get(deflate.sendWindowBits);
-        if (!f) compressed.set(deflate.sendWindowBits, (f = frame(opcode, deflate.compress(payload), true)));
-        frames = f;
-      } else {
-        frames = plain ??= frame(opcode, payload, false);
+        if (direct !== null && direct.take(ws, frames)) continue;
+        if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
       }
-      if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
+    } finally {
+      // Also when a subscriber's send threw: those gathered before it still get the message, as with sends.
+      if (direct !== null) reached += direct.send();
     }
     return reached;
   }

@@ -9,7 +9,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { transportBinding } from '../../src/native/transport-binding.js';
-import { NativeTransport } from '../../src/node/native-transport.js';
+import { NativeTransport, flushPublished } from '../../src/node/native-transport.js';
 import type { TransportListener } from '../../src/node/transport.js';
 import { HOST, once, useCleanup, withTimeout } from '../kit/index.js';
 
@@ -271,6 +271,41 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     transport.resume();
     await drained;
     await recorder.until(() => recorder.received === sent, 'every byte after resume', 20_000);
+  });
+
+  it("publish(): the frame waits until flushPublished() or the connection's next write, end or destroy, and keeps its place among them", async () => {
+    const server = await listen();
+    const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+    const transports: NativeTransport[] = [];
+    for (let i = 0; i < 4; i++) {
+      pairs.push(await tcpPair(server));
+      transports.push(await adopt(pairs[i]!.socket));
+    }
+    for (const t of transports) t.start(new Recorder());
+    const peers = pairs.map((p) => sink(p.client));
+    const ids = new Float64Array(transports.map((t) => t.id));
+    const publish = (text: string, took = ids.length) => {
+      const out = new Float64Array(ids.length);
+      expect(binding.publish(ids, out, ids.length, Buffer.from(text))).toBe(took);
+      for (const [i, t] of transports.entries()) if (out[i]! >= 0) t.tookPublished(out[i]!);
+      return [...out].map((pending) => pending >= 0);
+    };
+    const [flushed, written, ended, destroyed] = transports as [NativeTransport, NativeTransport, NativeTransport, NativeTransport];
+    written.write([Buffer.from('w1|')]);
+    publish('p1|');
+    publish('p2|');
+    expect(written.pendingBytes).toBe(6);
+    written.write([Buffer.from('w2|')]);
+    ended.end();
+    destroyed.destroy();
+    // Ended and destroyed: they take nothing more.
+    expect(publish('late|', 2)).toEqual([true, true, false, false]);
+    flushPublished();
+    const texts = ['p1|p2|late|', 'w1|p1|p2|w2|late|', 'p1|p2|', 'p1|p2|'];
+    await Promise.all(texts.map((text, i) => untilBytes(pairs[i]!.client, peers[i]!, text.length)));
+    expect(peers.map((p) => p.text)).toEqual(texts);
+    await once(pairs[2]!.client, 'end');
+    expect(flushed.pendingBytes + written.pendingBytes).toBe(0);
   });
 
   it('end(): the peer sees end, can still send, and its end closes the transport once', async () => {
@@ -582,7 +617,61 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(b.write!(handle, [view])).toBe(0);
     expect(b.writev!(handle, view)).toBe(0);
     expect(b.writev!(handle, view, Buffer.alloc(0))).toBe(0);
+    // publish(ids, out, count, ...frame): the arrays and the count are checked before any id is looked at.
+    const ids = new Float64Array([id]);
+    const frameBytes = Buffer.from([0x81, 1, 0x61]);
+    for (const bad of [
+      [],
+      [ids],
+      [ids, ids],
+      [ids, ids, 1],
+      [[id], ids, 1, frameBytes],
+      [ids, [0], 1, frameBytes],
+      [new Int32Array(1), ids, 1, frameBytes],
+      [ids, new Uint8Array(8), 1, frameBytes],
+      [ids, ids, 2, frameBytes],
+      [ids, new Float64Array(0), 1, frameBytes],
+      [ids, ids, -1, frameBytes],
+      [ids, ids, 0.5, frameBytes],
+      [ids, ids, NaN, frameBytes],
+      [ids, ids, '1', frameBytes],
+      [ids, ids, { valueOf: () => 1 }, frameBytes],
+      [ids, ids, 1, 'text'],
+      [ids, ids, 1, [frameBytes]],
+      [ids, ids, 1, new Float64Array(1)],
+      [ids, ids, 1, frameBytes, null],
+      [ids, ids, 1, ...Array.from({ length: 9 }, () => frameBytes)],
+      [ids, ids, 1, Buffer.alloc(64 * 1024 + 1)],
+      [ids, ids, 1, Buffer.alloc(32 * 1024), Buffer.alloc(32 * 1024 + 1)],
+    ]) {
+      expect(
+        () => b.publish!(...bad),
+        `publish(${bad.map((a) => (a as { constructor?: { name: string } })?.constructor?.name ?? String(a)).join(', ')})`,
+      ).toThrow(TypeError);
+    }
+    // Ids that name no connection (stale, out of range, not integers) are not errors: out[i] = -1, nothing written.
+    const strangers = new Float64Array([0, 1, id + 2 ** 20, id + 0.5, -id, 2 ** 53, NaN, Infinity, -Infinity, 2 ** 20 * 4095 + 2 ** 20 - 1]);
+    const out = new Float64Array(strangers.length).fill(7);
+    expect(b.publish!(strangers, out, strangers.length, frameBytes)).toBe(0);
+    expect([...out]).toEqual(Array.from({ length: strangers.length }, () => -1));
+    expect(b.publish!(ids, ids, 0, frameBytes)).toBe(0);
+    // A detached frame is an empty one, and a count below the arrays' length leaves the rest alone.
+    const gone = new ArrayBuffer(8);
+    const goneView = new Uint8Array(gone);
+    structuredClone(gone, { transfer: [gone] });
+    const two = new Float64Array([id, 5]);
+    expect(b.publish!(two, two, 1, goneView)).toBe(0);
+    expect([...two]).toEqual([-1, 5]);
+    // The live id takes the frame: counted as pending until flushPublished() writes it.
+    const one = new Float64Array([id]);
+    expect(b.publish!(one, one, 1, frameBytes)).toBe(1);
+    expect(one[0]).toBe(3);
+    expect(binding.pending(id)).toBe(3);
+    expect(b.flushPublished!(undefined, 'ignored')).toBeUndefined();
+    expect(binding.pending(id)).toBe(0);
     transport.destroy();
+    expect(b.publish!(new Float64Array([id]), new Float64Array(1), 1, frameBytes)).toBe(0);
+    expect(() => b.flushPublished!()).not.toThrow();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
     expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
