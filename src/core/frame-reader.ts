@@ -52,6 +52,8 @@ export interface ControlFrameSink {
   onFrameError(fault: number, bits: number, lengthByte?: number): void;
   /** More than maxChunks chunks brought bytes of one unfinished header or payload. */
   onChunkLimit?(maxChunks: number): void;
+  /** The data frames' sink, when the reader was made without one: asked once, at the first data frame. */
+  dataSink?(): DataFrameSink;
 }
 
 /** Sees every complete frame before its sink does (tracing, rate limits); bits is the first header byte. */
@@ -100,7 +102,8 @@ export class FrameReader {
    */
   private paused = false;
   private savedScan: { out: Float64Array; chunk: Buffer; count: number; from: number } | null = null;
-  private backlog: Buffer[] = [];
+  /** Chunks waiting while paused, in order; null (no array on every connection) while nothing waits. */
+  private backlog: Buffer[] | null = null;
   /**
    * Most chunks that may bring bytes of one unfinished header or payload (0:
    * no limit). The reader holds no chunks (a straddling frame is copied into
@@ -117,7 +120,8 @@ export class FrameReader {
     /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
     public flags: number,
     public maxPayload: number,
-    private readonly data: DataFrameSink,
+    /** null: asked of control.dataSink() at the first data frame (a connection that never gets one never makes it). */
+    private data: DataFrameSink | null,
     private readonly control: ControlFrameSink,
     private readonly observer: FrameObserver | null = null,
   ) {}
@@ -131,7 +135,7 @@ export class FrameReader {
     this.frameLength = -1;
     this.paused = false;
     this.savedScan = null;
-    this.backlog = [];
+    this.backlog = null;
   }
 
   get isStopped(): boolean {
@@ -168,8 +172,10 @@ export class FrameReader {
         if (next >= 0 && !this.paused && !this.stopped) this.scan(saved.chunk, next);
         continue;
       }
-      const chunk = this.backlog.shift();
+      const backlog = this.backlog;
+      const chunk = backlog?.shift();
       if (chunk === undefined) return;
+      if (backlog!.length === 0) this.backlog = null;
       this.read(chunk);
     }
   }
@@ -178,15 +184,16 @@ export class FrameReader {
   get bufferedBytes(): number {
     let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.staging?.length ?? 0);
     if (this.savedScan !== null) bytes += this.savedScan.chunk.length;
-    for (let i = 0; i < this.backlog.length; i++) bytes += this.backlog[i]!.length;
+    const backlog = this.backlog;
+    if (backlog !== null) for (let i = 0; i < backlog.length; i++) bytes += backlog[i]!.length;
     return bytes;
   }
 
   /** Takes ownership of chunk: complete frames are unmasked in place. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
-    if (this.paused || this.savedScan !== null || this.backlog.length > 0) {
-      this.backlog.push(chunk);
+    if (this.paused || this.savedScan !== null || this.backlog !== null) {
+      (this.backlog ??= []).push(chunk);
       return;
     }
     if (this.maxChunks > 0) this.readCounted(chunk);
@@ -211,7 +218,7 @@ export class FrameReader {
     else if (this.head !== null) pos = this.completeHead(chunk);
     if (pos < 0 || pos >= chunk.length || this.stopped) return;
     // Paused by a frame that straddled into this chunk: the rest is not scanned yet, so it can simply wait.
-    if (this.paused) this.backlog.unshift(chunk.subarray(pos));
+    if (this.paused) (this.backlog ??= []).unshift(chunk.subarray(pos));
     else this.scan(chunk, pos);
   }
 
@@ -272,10 +279,14 @@ export class FrameReader {
     return -1;
   }
 
+  private dataSink(): DataFrameSink {
+    return (this.data ??= this.control.dataSink!());
+  }
+
   /** Hands a complete frame to its sink (after the observer); false: stop or pause, as the sink said. */
   private complete(bits: number, payload: Buffer, streamed: boolean): boolean {
     if (this.observer !== null) this.observer(bits, payload.length);
-    return (bits & CONTROL) !== 0 ? this.control.onControlFrame(bits, payload) : this.data.onFrame(bits, payload, streamed);
+    return (bits & CONTROL) !== 0 ? this.control.onControlFrame(bits, payload) : this.dataSink().onFrame(bits, payload, streamed);
   }
 
   /** Joins the saved header bytes with the start of chunk; returns how much of chunk was used, or -1. */
@@ -322,7 +333,7 @@ export class FrameReader {
   }
 
   private begin(bits: number, length: number, key: number): boolean {
-    if ((bits & CONTROL) === 0 && !this.data.onFrameStart(bits, length)) {
+    if ((bits & CONTROL) === 0 && !this.dataSink().onFrameStart(bits, length)) {
       this.stop();
       return false;
     }
@@ -364,7 +375,7 @@ export class FrameReader {
       }
       const part = target.subarray(at, at + take);
       this.frameFilled += take;
-      if ((this.frameBits & CONTROL) === 0 && !this.data.onFramePart(this.frameBits, part)) {
+      if ((this.frameBits & CONTROL) === 0 && !this.dataSink().onFramePart(this.frameBits, part)) {
         this.stop();
         return -1;
       }

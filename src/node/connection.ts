@@ -64,11 +64,24 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal permessage-deflate work on the thread pool (with its context streams), when negotiated. */
   readonly deflateJobs: DeflateJobs | null;
   /** @internal */ readonly options: ResolvedOptions;
+  /** The yes/no facts of the connection (FLAG_* bits), in one number: seven booleans would be seven fields on every connection. */
+  private flags = 0;
   /** @internal flush scheduling: queued for this tick's write */
-  queued = false;
+  get queued(): boolean {
+    return (this.flags & FLAG_QUEUED) !== 0;
+  }
+  set queued(on: boolean) {
+    this.setFlag(FLAG_QUEUED, on);
+  }
   /** @internal idle tracking, in sweeper ticks */
   lastInput = 0;
-  /** @internal */ pingOutstanding = false;
+  /** @internal A ping of the idle sweeper's awaits its pong. */
+  get pingOutstanding(): boolean {
+    return (this.flags & FLAG_PING_OUTSTANDING) !== 0;
+  }
+  set pingOutstanding(on: boolean) {
+    this.setFlag(FLAG_PING_OUTSTANDING, on);
+  }
   /** @internal The sweeper tick at which the unfinished frame or message began arriving; -1 when there is none. */
   inputStartedAt = -1;
   /** core.messagesReceived when inputStartedAt was last looked at. */
@@ -87,17 +100,43 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
   private pausedBy = 0;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
-  private drainOwed = false;
+  private get drainOwed(): boolean {
+    return (this.flags & FLAG_DRAIN_OWED) !== 0;
+  }
+  private set drainOwed(on: boolean) {
+    this.setFlag(FLAG_DRAIN_OWED, on);
+  }
   private readonly buckets: TokenBuckets | null;
-  private readonly rethrowHandlerErrors: boolean;
+  private get rethrowHandlerErrors(): boolean {
+    return (this.flags & FLAG_RETHROW) !== 0;
+  }
   /** The first callback failure; from then on the connection gets no open, message, ping, pong or drain. */
   private handlerFailure: HandlerError | null = null;
   /** That failure is what closed the connection (1011), so it is the close cause. */
-  private closedForHandlerFailure = false;
+  private get closedForHandlerFailure(): boolean {
+    return (this.flags & FLAG_CLOSED_FOR_HANDLER_FAILURE) !== 0;
+  }
+  private set closedForHandlerFailure(on: boolean) {
+    this.setFlag(FLAG_CLOSED_FOR_HANDLER_FAILURE, on);
+  }
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
-  private rateLimited = false;
+  private get rateLimited(): boolean {
+    return (this.flags & FLAG_RATE_LIMITED) !== 0;
+  }
+  private set rateLimited(on: boolean) {
+    this.setFlag(FLAG_RATE_LIMITED, on);
+  }
   /** Sends waiting behind a compression were dropped when the connection ended. */
-  private droppedCompression = false;
+  private get droppedCompression(): boolean {
+    return (this.flags & FLAG_DROPPED_COMPRESSION) !== 0;
+  }
+  private set droppedCompression(on: boolean) {
+    this.setFlag(FLAG_DROPPED_COMPRESSION, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
+  }
   /** whenWritten callbacks that wait for this tick's write; null (no array per connection) until one does. */
   private waitingForFlush: ((error: Error | null) => void)[] | null = null;
 
@@ -111,7 +150,7 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.extensions = init.extensions;
     this.hub = init.hub;
     this.onFinished = init.onFinished;
-    this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
+    if (init.rethrowHandlerErrors === true) this.flags = FLAG_RETHROW;
     this.remoteAddress = io.remoteAddress;
     this.remotePort = io.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
@@ -624,6 +663,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 const EMPTY = Buffer.alloc(0);
 
 type AnyCallback = (...args: unknown[]) => unknown;
+
+/** Bits of flags. */
+const FLAG_QUEUED = 1;
+const FLAG_PING_OUTSTANDING = 2;
+const FLAG_DRAIN_OWED = 4;
+const FLAG_RETHROW = 8;
+const FLAG_CLOSED_FOR_HANDLER_FAILURE = 16;
+const FLAG_RATE_LIMITED = 32;
+const FLAG_DROPPED_COMPRESSION = 64;
 
 /** Reasons to stop reading (bits of pausedBy). */
 const PAUSED_BY_USER = 1;
