@@ -65,6 +65,10 @@ export type FrameObserver = (bits: number, length: number) => void;
  */
 const CONTROL = 0x08;
 
+/** Bits of FrameReader.state. */
+const STOPPED = 1;
+const PAUSED = 2;
+
 /*
  * Record arrays are shared by every reader (12 KiB each would dominate an idle
  * connection's memory). Scanning is synchronous, but a user callback may feed
@@ -89,18 +93,30 @@ export class FrameReader {
   private staging: Buffer | null = null;
   private frameBits = 0;
   private frameFilled = 0;
-  private frameMasked = false;
+  /** The frame's payload is masked: the peer is a client (the flags' mask rule, the same for every frame of a reader). */
+  private get frameMasked(): boolean {
+    return (this.flags & SCAN_EXPECT_MASKED) !== 0;
+  }
   private framePhase = 0;
   private frameKey: Buffer | null = null; // allocated with the first frame that straddles reads
   private phasedKey: Buffer | null = null;
-  private stopped = false;
+  /** STOPPED and PAUSED bits: two booleans in one field. */
+  private state = 0;
+  private get stopped(): boolean {
+    return (this.state & STOPPED) !== 0;
+  }
   /**
    * Paused by the sink (a message is being inflated off the main thread):
    * what was not processed waits here, in order, until resume(). A scan cut
    * short keeps its records: those frames are already unmasked in place and
    * must not be scanned (unmasked) again.
    */
-  private paused = false;
+  private get paused(): boolean {
+    return (this.state & PAUSED) !== 0;
+  }
+  private set paused(on: boolean) {
+    this.state = on ? this.state | PAUSED : this.state & ~PAUSED;
+  }
   private savedScan: { out: Float64Array; chunk: Buffer; count: number; from: number } | null = null;
   /** Chunks waiting while paused, in order; null (no array on every connection) while nothing waits. */
   private backlog: Buffer[] | null = null;
@@ -128,7 +144,7 @@ export class FrameReader {
 
   /** Stops reading for good: later chunks are ignored. */
   stop(): void {
-    this.stopped = true;
+    this.state |= STOPPED;
     this.head = null;
     this.frame = null;
     this.staging = null;
@@ -343,7 +359,6 @@ export class FrameReader {
     this.staging = null;
     this.frameBits = bits;
     this.frameFilled = 0;
-    this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
     this.framePhase = 0;
     this.frameKey ??= Buffer.alloc(4);
     this.phasedKey ??= Buffer.alloc(4);

@@ -93,10 +93,28 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
   /** @internal */ topics: Set<string> | null = null;
   /** @internal The server's admission-control key (the peer's IP at upgrade). */
   admissionKey = '';
-  private closeTimer: NodeJS.Timeout | null = null;
+  /** State only a closing, failing or flush-waiting connection has (null until then): five fields fewer on every idle connection. */
+  private rare: RareState | null = null;
+  private get closeTimer(): NodeJS.Timeout | null {
+    return this.rare === null ? null : this.rare.closeTimer;
+  }
+  private set closeTimer(timer: NodeJS.Timeout | null) {
+    if (timer !== null || this.rare !== null) this.rareState().closeTimer = timer;
+  }
   /** How this side cut the connection short, if it did: the close timer or idle timeout fired, or terminate(). */
-  private forcedEnd: 'timeout' | 'terminate' | null = null;
-  /** @internal */ socketError: Error | undefined;
+  private get forcedEnd(): 'timeout' | 'terminate' | null {
+    return this.rare === null ? null : this.rare.forcedEnd;
+  }
+  private set forcedEnd(how: 'timeout' | 'terminate' | null) {
+    this.rareState().forcedEnd = how;
+  }
+  /** @internal */
+  get socketError(): Error | undefined {
+    return this.rare === null ? undefined : this.rare.socketError;
+  }
+  set socketError(error: Error | undefined) {
+    this.rareState().socketError = error;
+  }
   /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
   private pausedBy = 0;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
@@ -111,7 +129,12 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     return (this.flags & FLAG_RETHROW) !== 0;
   }
   /** The first callback failure; from then on the connection gets no open, message, ping, pong or drain. */
-  private handlerFailure: HandlerError | null = null;
+  private get handlerFailure(): HandlerError | null {
+    return this.rare === null ? null : this.rare.handlerFailure;
+  }
+  private set handlerFailure(error: HandlerError | null) {
+    this.rareState().handlerFailure = error;
+  }
   /** That failure is what closed the connection (1011), so it is the close cause. */
   private get closedForHandlerFailure(): boolean {
     return (this.flags & FLAG_CLOSED_FOR_HANDLER_FAILURE) !== 0;
@@ -138,7 +161,16 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
     this.flags = on ? this.flags | flag : this.flags & ~flag;
   }
   /** whenWritten callbacks that wait for this tick's write; null (no array per connection) until one does. */
-  private waitingForFlush: ((error: Error | null) => void)[] | null = null;
+  private get waitingForFlush(): ((error: Error | null) => void)[] | null {
+    return this.rare === null ? null : this.rare.waitingForFlush;
+  }
+  private set waitingForFlush(waiting: ((error: Error | null) => void)[] | null) {
+    if (waiting !== null || this.rare !== null) this.rareState().waitingForFlush = waiting;
+  }
+
+  private rareState(): RareState {
+    return (this.rare ??= { closeTimer: null, forcedEnd: null, socketError: undefined, handlerFailure: null, waitingForFlush: null });
+  }
 
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
@@ -661,6 +693,15 @@ export class WebSocket<T = unknown> implements ProtocolHandler, TransportListene
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** WebSocket's state for closing, failures and whenWritten, made when first needed. */
+interface RareState {
+  closeTimer: NodeJS.Timeout | null;
+  forcedEnd: 'timeout' | 'terminate' | null;
+  socketError: Error | undefined;
+  handlerFailure: HandlerError | null;
+  waitingForFlush: ((error: Error | null) => void)[] | null;
+}
 
 type AnyCallback = (...args: unknown[]) => unknown;
 
