@@ -65,6 +65,21 @@ export type FrameObserver = (bits: number, length: number) => void;
  */
 const CONTROL = 0x08;
 
+/** A frame whose payload arrives over several reads (its length, buffer and header bytes stay in FrameReader). */
+interface Straddling {
+  /** Its first header byte. */
+  bits: number;
+  /** Payload bytes copied so far. */
+  filled: number;
+  /** Where in the masking key the next byte falls (0-3). */
+  phase: number;
+  key: Buffer;
+  /** The key rotated to phase, for the next copy. */
+  phasedKey: Buffer;
+  /** A large frame's first bytes, before it is committed (grows by doubling, one buffer however the bytes arrive). */
+  staging: Buffer | null;
+}
+
 /** Bits of FrameReader.state. */
 const STOPPED = 1;
 const PAUSED = 2;
@@ -89,17 +104,12 @@ export class FrameReader {
   private frameLength = -1;
   /** Its whole buffer (small frames), or null until a large frame is committed. */
   private frame: Buffer | null = null;
-  /** A large frame's first bytes, before it is committed (grows by doubling, one buffer however the bytes arrive). */
-  private staging: Buffer | null = null;
-  private frameBits = 0;
-  private frameFilled = 0;
+  /** The rest of that frame's state: made with the first frame that straddles reads, then reused (an idle connection has none). */
+  private straddling: Straddling | null = null;
   /** The frame's payload is masked: the peer is a client (the flags' mask rule, the same for every frame of a reader). */
   private get frameMasked(): boolean {
     return (this.flags & SCAN_EXPECT_MASKED) !== 0;
   }
-  private framePhase = 0;
-  private frameKey: Buffer | null = null; // allocated with the first frame that straddles reads
-  private phasedKey: Buffer | null = null;
   /** STOPPED and PAUSED bits: two booleans in one field. */
   private state = 0;
   private get stopped(): boolean {
@@ -147,7 +157,7 @@ export class FrameReader {
     this.state |= STOPPED;
     this.head = null;
     this.frame = null;
-    this.staging = null;
+    if (this.straddling !== null) this.straddling.staging = null;
     this.frameLength = -1;
     this.paused = false;
     this.savedScan = null;
@@ -198,7 +208,7 @@ export class FrameReader {
 
   /** Bytes buffered for frames that have not fully arrived, or waiting while paused (for memory accounting). */
   get bufferedBytes(): number {
-    let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.staging?.length ?? 0);
+    let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.straddling?.staging?.length ?? 0);
     if (this.savedScan !== null) bytes += this.savedScan.chunk.length;
     const backlog = this.backlog;
     if (backlog !== null) for (let i = 0; i < backlog.length; i++) bytes += backlog[i]!.length;
@@ -356,50 +366,50 @@ export class FrameReader {
     this.frameLength = length;
     this.partSeq++;
     this.frame = length <= PREALLOCATE_MAX ? Buffer.allocUnsafe(length) : null;
-    this.staging = null;
-    this.frameBits = bits;
-    this.frameFilled = 0;
-    this.framePhase = 0;
-    this.frameKey ??= Buffer.alloc(4);
-    this.phasedKey ??= Buffer.alloc(4);
-    this.frameKey.writeUInt32BE(key, 0);
+    const f = (this.straddling ??= { bits: 0, filled: 0, phase: 0, key: Buffer.alloc(4), phasedKey: Buffer.alloc(4), staging: null });
+    f.staging = null;
+    f.bits = bits;
+    f.filled = 0;
+    f.phase = 0;
+    f.key.writeUInt32BE(key, 0);
     return true;
   }
 
   /** Copies (and unmasks) the next bytes of the pending frame from chunk[pos...]; returns the new position or -1. */
   private fill(chunk: Buffer, pos: number): number {
     const length = this.frameLength;
-    const take = Math.min(length - this.frameFilled, chunk.length - pos);
+    const f = this.straddling!;
+    const take = Math.min(length - f.filled, chunk.length - pos);
     if (take > 0) {
       const source = chunk.subarray(pos, pos + take);
-      const at = this.frameFilled;
+      const at = f.filled;
       const target = this.frame ?? this.stage(at + take);
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
-        const k = this.frameKey!;
-        const p = this.framePhase;
-        const pk = this.phasedKey!;
+        const k = f.key;
+        const p = f.phase;
+        const pk = f.phasedKey;
         pk[0] = k[p]!;
         pk[1] = k[(p + 1) & 3]!;
         pk[2] = k[(p + 2) & 3]!;
         pk[3] = k[(p + 3) & 3]!;
         this.backend.mask(source, pk, target, at, take);
-        this.framePhase = (p + take) & 3;
+        f.phase = (p + take) & 3;
       } else {
         target.set(source, at);
       }
       const part = target.subarray(at, at + take);
-      this.frameFilled += take;
-      if ((this.frameBits & CONTROL) === 0 && !this.dataSink().onFramePart(this.frameBits, part)) {
+      f.filled += take;
+      if ((f.bits & CONTROL) === 0 && !this.dataSink().onFramePart(f.bits, part)) {
         this.stop();
         return -1;
       }
     }
-    if (this.frameFilled === length) {
+    if (f.filled === length) {
       const payload = this.frame!; // committed at the latest by the bytes that completed it
       this.frame = null;
       this.frameLength = -1;
-      if (!this.complete(this.frameBits, payload, true) && !this.paused) {
+      if (!this.complete(f.bits, payload, true) && !this.paused) {
         this.stop();
         return -1;
       }
@@ -413,18 +423,19 @@ export class FrameReader {
    * before that a staging buffer that doubles as bytes arrive.
    */
   private stage(needed: number): Buffer {
-    const staged = this.staging;
+    const f = this.straddling!;
+    const staged = f.staging;
     if (needed >= this.frameLength / (1 << COMMIT_SHIFT)) {
       this.frame = Buffer.allocUnsafe(this.frameLength);
-      if (staged !== null) this.frame.set(staged.subarray(0, this.frameFilled), 0);
-      this.staging = null;
+      if (staged !== null) this.frame.set(staged.subarray(0, f.filled), 0);
+      f.staging = null;
       return this.frame;
     }
     if (staged === null || staged.length < needed) {
       const grown = Buffer.allocUnsafe(Math.max(needed, 2 * (staged?.length ?? 0), 4096));
-      if (staged !== null) grown.set(staged.subarray(0, this.frameFilled), 0);
-      this.staging = grown;
+      if (staged !== null) grown.set(staged.subarray(0, f.filled), 0);
+      f.staging = grown;
     }
-    return this.staging!;
+    return f.staging!;
   }
 }
