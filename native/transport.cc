@@ -113,7 +113,7 @@ struct Conn {
   uv_shutdown_t* shutdown_req = nullptr;  // only while end() waits: 80 bytes an idle connection does without
   Module* module = nullptr;
   uint32_t slot = UINT32_MAX;  // in module->slots, until freed
-  napi_ref self = nullptr;  // weak reference to the JS handle object
+  napi_ref self = nullptr;  // the wrap's reference to the JS handle object: weak, strong while held
   size_t pending = 0;       // bytes accepted by write() and not yet taken by the kernel
   // Running totals since adoption: written() bytes accepted, flushed bytes the
   // kernel took. Writes complete in order, so "everything written before now
@@ -595,13 +595,15 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   g_live++;
+  // The wrap's own reference is self (weak, count 0): one napi reference and one V8 handle per connection instead
+  // of two. It is ours to delete, which finalize() does, the one place the N-API documents for it.
   if (napi_type_tag_object(env, handle, &kConnTag) != napi_ok ||
-      napi_wrap(env, handle, c, finalize, nullptr, nullptr) != napi_ok) {
+      napi_wrap(env, handle, c, finalize, nullptr, &c->self) != napi_ok) {
     c->js_alive = false;
+    c->self = nullptr;
     start_close(c);
     return type_error(env, "transport.adopt(): could not wrap the handle");
   }
-  napi_create_reference(env, handle, 0, &c->self);
   return handle;
 #endif
 }

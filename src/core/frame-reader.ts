@@ -52,6 +52,8 @@ export interface ControlFrameSink {
   onFrameError(fault: number, bits: number, lengthByte?: number): void;
   /** More than maxChunks chunks brought bytes of one unfinished header or payload. */
   onChunkLimit?(maxChunks: number): void;
+  /** The data frames' sink, when the reader was made without one: asked once, at the first data frame. */
+  dataSink?(): DataFrameSink;
 }
 
 /** Sees every complete frame before its sink does (tracing, rate limits); bits is the first header byte. */
@@ -62,6 +64,25 @@ export type FrameObserver = (bits: number, length: number) => void;
  * or to pause it after calling pause(). A control frame's opcode has bit 0x08.
  */
 const CONTROL = 0x08;
+
+/** A frame whose payload arrives over several reads (its length, buffer and header bytes stay in FrameReader). */
+interface Straddling {
+  /** Its first header byte. */
+  bits: number;
+  /** Payload bytes copied so far. */
+  filled: number;
+  /** Where in the masking key the next byte falls (0-3). */
+  phase: number;
+  key: Buffer;
+  /** The key rotated to phase, for the next copy. */
+  phasedKey: Buffer;
+  /** A large frame's first bytes, before it is committed (grows by doubling, one buffer however the bytes arrive). */
+  staging: Buffer | null;
+}
+
+/** Bits of FrameReader.state. */
+const STOPPED = 1;
+const PAUSED = 2;
 
 /*
  * Record arrays are shared by every reader (12 KiB each would dominate an idle
@@ -83,24 +104,32 @@ export class FrameReader {
   private frameLength = -1;
   /** Its whole buffer (small frames), or null until a large frame is committed. */
   private frame: Buffer | null = null;
-  /** A large frame's first bytes, before it is committed (grows by doubling, one buffer however the bytes arrive). */
-  private staging: Buffer | null = null;
-  private frameBits = 0;
-  private frameFilled = 0;
-  private frameMasked = false;
-  private framePhase = 0;
-  private frameKey: Buffer | null = null; // allocated with the first frame that straddles reads
-  private phasedKey: Buffer | null = null;
-  private stopped = false;
+  /** The rest of that frame's state: made with the first frame that straddles reads, then reused (an idle connection has none). */
+  private straddling: Straddling | null = null;
+  /** The frame's payload is masked: the peer is a client (the flags' mask rule, the same for every frame of a reader). */
+  private get frameMasked(): boolean {
+    return (this.flags & SCAN_EXPECT_MASKED) !== 0;
+  }
+  /** STOPPED and PAUSED bits: two booleans in one field. */
+  private state = 0;
+  private get stopped(): boolean {
+    return (this.state & STOPPED) !== 0;
+  }
   /**
    * Paused by the sink (a message is being inflated off the main thread):
    * what was not processed waits here, in order, until resume(). A scan cut
    * short keeps its records: those frames are already unmasked in place and
    * must not be scanned (unmasked) again.
    */
-  private paused = false;
+  private get paused(): boolean {
+    return (this.state & PAUSED) !== 0;
+  }
+  private set paused(on: boolean) {
+    this.state = on ? this.state | PAUSED : this.state & ~PAUSED;
+  }
   private savedScan: { out: Float64Array; chunk: Buffer; count: number; from: number } | null = null;
-  private backlog: Buffer[] = [];
+  /** Chunks waiting while paused, in order; null (no array on every connection) while nothing waits. */
+  private backlog: Buffer[] | null = null;
   /**
    * Most chunks that may bring bytes of one unfinished header or payload (0:
    * no limit). The reader holds no chunks (a straddling frame is copied into
@@ -117,21 +146,22 @@ export class FrameReader {
     /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
     public flags: number,
     public maxPayload: number,
-    private readonly data: DataFrameSink,
+    /** null: asked of control.dataSink() at the first data frame (a connection that never gets one never makes it). */
+    private data: DataFrameSink | null,
     private readonly control: ControlFrameSink,
     private readonly observer: FrameObserver | null = null,
   ) {}
 
   /** Stops reading for good: later chunks are ignored. */
   stop(): void {
-    this.stopped = true;
+    this.state |= STOPPED;
     this.head = null;
     this.frame = null;
-    this.staging = null;
+    if (this.straddling !== null) this.straddling.staging = null;
     this.frameLength = -1;
     this.paused = false;
     this.savedScan = null;
-    this.backlog = [];
+    this.backlog = null;
   }
 
   get isStopped(): boolean {
@@ -168,25 +198,28 @@ export class FrameReader {
         if (next >= 0 && !this.paused && !this.stopped) this.scan(saved.chunk, next);
         continue;
       }
-      const chunk = this.backlog.shift();
+      const backlog = this.backlog;
+      const chunk = backlog?.shift();
       if (chunk === undefined) return;
+      if (backlog!.length === 0) this.backlog = null;
       this.read(chunk);
     }
   }
 
   /** Bytes buffered for frames that have not fully arrived, or waiting while paused (for memory accounting). */
   get bufferedBytes(): number {
-    let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.staging?.length ?? 0);
+    let bytes = (this.head?.length ?? 0) + (this.frame?.length ?? this.straddling?.staging?.length ?? 0);
     if (this.savedScan !== null) bytes += this.savedScan.chunk.length;
-    for (let i = 0; i < this.backlog.length; i++) bytes += this.backlog[i]!.length;
+    const backlog = this.backlog;
+    if (backlog !== null) for (let i = 0; i < backlog.length; i++) bytes += backlog[i]!.length;
     return bytes;
   }
 
   /** Takes ownership of chunk: complete frames are unmasked in place. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
-    if (this.paused || this.savedScan !== null || this.backlog.length > 0) {
-      this.backlog.push(chunk);
+    if (this.paused || this.savedScan !== null || this.backlog !== null) {
+      (this.backlog ??= []).push(chunk);
       return;
     }
     if (this.maxChunks > 0) this.readCounted(chunk);
@@ -211,7 +244,7 @@ export class FrameReader {
     else if (this.head !== null) pos = this.completeHead(chunk);
     if (pos < 0 || pos >= chunk.length || this.stopped) return;
     // Paused by a frame that straddled into this chunk: the rest is not scanned yet, so it can simply wait.
-    if (this.paused) this.backlog.unshift(chunk.subarray(pos));
+    if (this.paused) (this.backlog ??= []).unshift(chunk.subarray(pos));
     else this.scan(chunk, pos);
   }
 
@@ -272,10 +305,14 @@ export class FrameReader {
     return -1;
   }
 
+  private dataSink(): DataFrameSink {
+    return (this.data ??= this.control.dataSink!());
+  }
+
   /** Hands a complete frame to its sink (after the observer); false: stop or pause, as the sink said. */
   private complete(bits: number, payload: Buffer, streamed: boolean): boolean {
     if (this.observer !== null) this.observer(bits, payload.length);
-    return (bits & CONTROL) !== 0 ? this.control.onControlFrame(bits, payload) : this.data.onFrame(bits, payload, streamed);
+    return (bits & CONTROL) !== 0 ? this.control.onControlFrame(bits, payload) : this.dataSink().onFrame(bits, payload, streamed);
   }
 
   /** Joins the saved header bytes with the start of chunk; returns how much of chunk was used, or -1. */
@@ -322,58 +359,57 @@ export class FrameReader {
   }
 
   private begin(bits: number, length: number, key: number): boolean {
-    if ((bits & CONTROL) === 0 && !this.data.onFrameStart(bits, length)) {
+    if ((bits & CONTROL) === 0 && !this.dataSink().onFrameStart(bits, length)) {
       this.stop();
       return false;
     }
     this.frameLength = length;
     this.partSeq++;
     this.frame = length <= PREALLOCATE_MAX ? Buffer.allocUnsafe(length) : null;
-    this.staging = null;
-    this.frameBits = bits;
-    this.frameFilled = 0;
-    this.frameMasked = (this.flags & SCAN_EXPECT_MASKED) !== 0;
-    this.framePhase = 0;
-    this.frameKey ??= Buffer.alloc(4);
-    this.phasedKey ??= Buffer.alloc(4);
-    this.frameKey.writeUInt32BE(key, 0);
+    const f = (this.straddling ??= { bits: 0, filled: 0, phase: 0, key: Buffer.alloc(4), phasedKey: Buffer.alloc(4), staging: null });
+    f.staging = null;
+    f.bits = bits;
+    f.filled = 0;
+    f.phase = 0;
+    f.key.writeUInt32BE(key, 0);
     return true;
   }
 
   /** Copies (and unmasks) the next bytes of the pending frame from chunk[pos...]; returns the new position or -1. */
   private fill(chunk: Buffer, pos: number): number {
     const length = this.frameLength;
-    const take = Math.min(length - this.frameFilled, chunk.length - pos);
+    const f = this.straddling!;
+    const take = Math.min(length - f.filled, chunk.length - pos);
     if (take > 0) {
       const source = chunk.subarray(pos, pos + take);
-      const at = this.frameFilled;
+      const at = f.filled;
       const target = this.frame ?? this.stage(at + take);
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
-        const k = this.frameKey!;
-        const p = this.framePhase;
-        const pk = this.phasedKey!;
+        const k = f.key;
+        const p = f.phase;
+        const pk = f.phasedKey;
         pk[0] = k[p]!;
         pk[1] = k[(p + 1) & 3]!;
         pk[2] = k[(p + 2) & 3]!;
         pk[3] = k[(p + 3) & 3]!;
         this.backend.mask(source, pk, target, at, take);
-        this.framePhase = (p + take) & 3;
+        f.phase = (p + take) & 3;
       } else {
         target.set(source, at);
       }
       const part = target.subarray(at, at + take);
-      this.frameFilled += take;
-      if ((this.frameBits & CONTROL) === 0 && !this.data.onFramePart(this.frameBits, part)) {
+      f.filled += take;
+      if ((f.bits & CONTROL) === 0 && !this.dataSink().onFramePart(f.bits, part)) {
         this.stop();
         return -1;
       }
     }
-    if (this.frameFilled === length) {
+    if (f.filled === length) {
       const payload = this.frame!; // committed at the latest by the bytes that completed it
       this.frame = null;
       this.frameLength = -1;
-      if (!this.complete(this.frameBits, payload, true) && !this.paused) {
+      if (!this.complete(f.bits, payload, true) && !this.paused) {
         this.stop();
         return -1;
       }
@@ -387,18 +423,19 @@ export class FrameReader {
    * before that a staging buffer that doubles as bytes arrive.
    */
   private stage(needed: number): Buffer {
-    const staged = this.staging;
+    const f = this.straddling!;
+    const staged = f.staging;
     if (needed >= this.frameLength / (1 << COMMIT_SHIFT)) {
       this.frame = Buffer.allocUnsafe(this.frameLength);
-      if (staged !== null) this.frame.set(staged.subarray(0, this.frameFilled), 0);
-      this.staging = null;
+      if (staged !== null) this.frame.set(staged.subarray(0, f.filled), 0);
+      f.staging = null;
       return this.frame;
     }
     if (staged === null || staged.length < needed) {
       const grown = Buffer.allocUnsafe(Math.max(needed, 2 * (staged?.length ?? 0), 4096));
-      if (staged !== null) grown.set(staged.subarray(0, this.frameFilled), 0);
-      this.staging = grown;
+      if (staged !== null) grown.set(staged.subarray(0, f.filled), 0);
+      f.staging = grown;
     }
-    return this.staging!;
+    return f.staging!;
   }
 }

@@ -79,7 +79,8 @@ let slabUsed = 0;
 
 /** Frames waiting to be written for one connection, in order. */
 export class OutputQueue {
-  private chunks: Buffer[] = [];
+  /** What take() hands out next; null (no array on every idle connection) until something is queued. */
+  private chunks: Buffer[] | null = null;
   private bytes = 0;
   /** The open segment of the slab this queue is extending. */
   private segmentSlab: Buffer | null = null;
@@ -145,21 +146,21 @@ export class OutputQueue {
   /** Everything queued, as few buffers as possible; the queue is empty afterwards. */
   take(): Buffer[] {
     this.seal();
-    const out = this.chunks;
-    this.chunks = [];
+    const out = this.chunks ?? [];
+    this.chunks = null;
     this.bytes = 0;
     return out;
   }
 
   private push(chunk: Buffer): void {
     this.seal();
-    this.chunks.push(chunk);
+    (this.chunks ??= []).push(chunk);
     this.bytes += chunk.length;
   }
 
   private seal(): void {
     if (this.segmentSlab !== null) {
-      if (this.segmentEnd > this.segmentStart) this.chunks.push(this.segmentSlab.subarray(this.segmentStart, this.segmentEnd));
+      if (this.segmentEnd > this.segmentStart) (this.chunks ??= []).push(this.segmentSlab.subarray(this.segmentStart, this.segmentEnd));
       this.segmentSlab = null;
     }
   }

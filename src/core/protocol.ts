@@ -33,7 +33,7 @@ import { OutputQueue } from './frame-writer.js';
 import { HeldSends, type HeldSendOutput } from './held-sends.js';
 import { headerError } from './header-errors.js';
 import { DEFER, compressesInline, inflateInline } from './inline-budget.js';
-import { MessageAssembler, type MessageSink } from './message.js';
+import { type AssemblerLimits, MessageAssembler, type MessageSink } from './message.js';
 
 export type Role = 'server' | 'client';
 
@@ -130,14 +130,24 @@ export interface SendOptions {
 export class Protocol implements ControlFrameSink, MessageSink {
   readonly role: Role;
   state: State = State.OPEN as State;
+  /** The yes/no facts (BIT_* bits) in one number: a field each would cost every connection 8 bytes apiece. */
+  private bits = 0;
   /** The transport ended (EOF or error): nothing is read or sent from now on. */
-  private ended = false;
+  private get ended(): boolean {
+    return (this.bits & BIT_ENDED) !== 0;
+  }
   /** The code and reason to report when the connection ends. */
   closeCode: number = CloseCode.ABNORMAL;
   closeReason = '';
   /** Why the connection failed (state FAILED), else null. */
   failure: WsboltError | null = null;
-  autoPong: boolean;
+  /** Answer pings with pongs (the autoPong option). */
+  get autoPong(): boolean {
+    return (this.bits & BIT_AUTO_PONG) !== 0;
+  }
+  set autoPong(on: boolean) {
+    this.bits = on ? this.bits | BIT_AUTO_PONG : this.bits & ~BIT_AUTO_PONG;
+  }
   /**
    * Messages received in full, counting a control frame outside of a
    * message as one. A driver that times unfinished input (messageTimeout)
@@ -156,24 +166,41 @@ export class Protocol implements ControlFrameSink, MessageSink {
   }
 
   /** Who started the closing handshake: the peer's close frame came before ours. */
-  peerStartedClosing = false;
+  get peerStartedClosing(): boolean {
+    return (this.bits & BIT_PEER_STARTED_CLOSING) !== 0;
+  }
 
   private readonly backend: Backend;
   private readonly reader: FrameReader;
-  private readonly assembler: MessageAssembler;
-  private readonly masking: boolean;
+  /** Made at the first data frame (dataSink()): an idle connection does without. */
+  private assembler: MessageAssembler | null = null;
+  /** What the assembler will enforce (shared by connections configured alike). */
+  private readonly limits: AssemblerLimits;
+  /** Frames we send are masked: the client's (§5.3). */
+  private get masking(): boolean {
+    return this.role === 'client';
+  }
   private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
   private readonly trace: FrameTrace | undefined;
   private readonly onCompressed: CompressedTrace | undefined;
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
-  private readonly maxPayload: number;
-  private readonly skipUtf8Validation: boolean;
+  /** Largest message accepted, in bytes. */
+  private get maxPayload(): number {
+    return this.limits.maxPayload;
+  }
+  private get skipUtf8Validation(): boolean {
+    return (this.bits & BIT_SKIP_UTF8) !== 0;
+  }
   private readonly output = new OutputQueue();
-  /** Opcode to use for the next data frame sent: 0 while a fragmented send is open. */
-  private sendingFragmented = false;
+  /** A fragmented send is open: the next data frame is a continuation. */
+  private get sendingFragmented(): boolean {
+    return (this.bits & BIT_SENDING_FRAGMENTED) !== 0;
+  }
   /** The driver runs offloaded zlib jobs (it has the hooks). */
-  private readonly offload: boolean;
+  private get offload(): boolean {
+    return (this.bits & BIT_OFFLOAD) !== 0;
+  }
   /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
   private inflating: { isBinary: boolean; wire: number } | null = null;
   /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
@@ -185,37 +212,31 @@ export class Protocol implements ControlFrameSink, MessageSink {
   ) {
     this.role = options.role;
     this.backend = options.backend ?? active;
-    this.autoPong = options.autoPong !== false;
-    this.masking = options.role === 'client';
+    if (options.autoPong !== false) this.bits |= BIT_AUTO_PONG;
     this.maskKey = options.maskKey;
     this.trace = options.trace;
     this.onCompressed = options.onCompressed;
     this.deflate = options.deflate ?? null;
-    this.offload = typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function';
+    if (typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function') this.bits |= BIT_OFFLOAD;
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
       throw new WsboltError(
         'ERR_DEFLATE_NEEDS_DRIVER',
         'permessage-deflate with context takeover needs a driver that runs zlib jobs (onInflateNeeded / onDeflateNeeded)',
       );
     }
-    this.skipUtf8Validation = options.skipUtf8Validation === true;
+    if (options.skipUtf8Validation === true) this.bits |= BIT_SKIP_UTF8;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.maxPayload = maxPayload;
     const rsvMask = (options.rsvMask ?? 0) | (this.deflate ? RSV1 : 0);
     const flags = (options.role === 'server' ? SCAN_EXPECT_MASKED : 0) | (rsvMask & 0x70);
-    this.assembler = new MessageAssembler(
-      this.backend,
-      {
-        maxPayload,
-        maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-        ...(options.fragmentsCloseCode !== undefined ? { fragmentsCloseCode: options.fragmentsCloseCode } : {}),
-        skipUtf8Validation: this.skipUtf8Validation,
-        compression: this.deflate !== null,
-      },
-      this,
+    this.limits = sharedLimits(
+      maxPayload,
+      options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      options.fragmentsCloseCode,
+      this.skipUtf8Validation,
+      this.deflate !== null,
     );
-    // Data frames go straight to the assembler, control frames to this.
-    this.reader = new FrameReader(this.backend, flags, maxPayload, this.assembler, this, observer(options.trace, options.onFrameIn));
+    // Data frames go straight to the assembler (once dataSink() made it), control frames to this.
+    this.reader = new FrameReader(this.backend, flags, maxPayload, null, this, observer(options.trace, options.onFrameIn));
     this.reader.maxChunks = options.maxBufferedChunks ?? 0;
   }
 
@@ -286,7 +307,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
     }
-    this.ended = true;
+    this.bits |= BIT_ENDED;
   }
 
   /** True while input is still read: until the peer's close frame, a failure or EOF. */
@@ -300,7 +321,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
    * driver times this (messageTimeout).
    */
   get inputPending(): boolean {
-    return !this.reader.isStopped && (this.reader.inFrame || this.assembler.inMessage);
+    return !this.reader.isStopped && (this.reader.inFrame || this.inMessage);
   }
 
   /**
@@ -313,7 +334,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   abandonInput(code: number, reason: string): void {
     if (this.state === State.CLOSED || this.state === State.FAILED || this.ended) return;
     this.reader.stop();
-    this.assembler.reset();
+    this.assembler?.reset();
     this.inflating = null;
     this.pendingCompressed = null;
     if (!this.closeSent) {
@@ -327,7 +348,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Bytes held for frames and messages that have not fully arrived. */
   get bufferedInput(): number {
-    return this.reader.bufferedBytes + this.assembler.bufferedBytes;
+    return this.reader.bufferedBytes + (this.assembler?.bufferedBytes ?? 0);
   }
 
   // ---- output ------------------------------------------------------------
@@ -362,7 +383,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.assertCanSend();
     const opcode = this.sendingFragmented ? OPCODE_CONTINUATION : isBinary ? OPCODE_BINARY : OPCODE_TEXT;
     const fin = options?.fin !== false;
-    this.sendingFragmented = !fin;
+    this.bits = fin ? this.bits & ~BIT_SENDING_FRAGMENTED : this.bits | BIT_SENDING_FRAGMENTED;
     const deflate = this.deflate;
     const waiting = this.waitingForDeflate;
     if (deflate && fin && opcode !== OPCODE_CONTINUATION && options?.compress !== false) {
@@ -465,7 +486,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     if (this.state === State.FAILED || this.state === State.CLOSED || this.ended) return;
     this.failure = error;
     this.reader.stop();
-    this.assembler.reset();
+    this.assembler?.reset();
     this.inflating = null;
     this.pendingCompressed = null;
     // Failing means closing now (§7.1.7): the close frame does not wait for messages still being compressed.
@@ -532,6 +553,16 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   // ---- ControlFrameSink ----------------------------------------------------
 
+  /** The reader's data frames go to the assembler, made with the first of them. */
+  dataSink(): MessageAssembler {
+    return (this.assembler ??= new MessageAssembler(this.backend, this.limits, this));
+  }
+
+  /** A fragmented message is open (some of its frames arrived). */
+  private get inMessage(): boolean {
+    return this.assembler !== null && this.assembler.inMessage;
+  }
+
   onFrameError(fault: number, bits: number, lengthByte?: number): void {
     this.fail(headerError(fault, { bits, lengthByte, maxPayload: this.reader.maxPayload }));
   }
@@ -542,7 +573,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   onControlFrame(bits: number, payload: Buffer): boolean {
     const opcode = bits & 0x0f;
-    if (!this.assembler.inMessage) this.messagesReceived++;
+    if (!this.inMessage) this.messagesReceived++;
     if (opcode === OPCODE_PING) {
       if (this.autoPong && !this.closeSent) this.push(OPCODE_PONG, payload, true, false);
       this.handler.onPing(payload);
@@ -565,13 +596,47 @@ export class Protocol implements ControlFrameSink, MessageSink {
     } else {
       // Echo the peer's close (§5.5.1): its code and reason (as ws does), or nothing if it had no code.
       this.state = State.CLOSE_RECEIVED;
-      this.peerStartedClosing = true;
+      this.bits |= BIT_PEER_STARTED_CLOSING;
       this.sendClose(payload);
     }
     this.handler.onCloseFrame(parsed.code, parsed.reason);
     return false;
   }
 }
+
+/** The previous connection's assembler limits: the connections of one server have the same, and share the object (it is never written). */
+let lastLimits: AssemblerLimits | null = null;
+
+function sharedLimits(
+  maxPayload: number,
+  maxFragments: number,
+  fragmentsCloseCode: number | undefined,
+  skipUtf8Validation: boolean,
+  compression: boolean,
+): AssemblerLimits {
+  const last = lastLimits;
+  if (
+    last !== null &&
+    last.maxPayload === maxPayload &&
+    last.maxFragments === maxFragments &&
+    last.fragmentsCloseCode === fragmentsCloseCode &&
+    last.skipUtf8Validation === skipUtf8Validation &&
+    last.compression === compression
+  ) {
+    return last;
+  }
+  const limits: AssemblerLimits = { maxPayload, maxFragments, skipUtf8Validation, compression };
+  if (fragmentsCloseCode !== undefined) limits.fragmentsCloseCode = fragmentsCloseCode;
+  return (lastLimits = limits);
+}
+
+/** Bits of Protocol.bits. */
+const BIT_ENDED = 1;
+const BIT_AUTO_PONG = 2;
+const BIT_PEER_STARTED_CLOSING = 4;
+const BIT_SKIP_UTF8 = 8;
+const BIT_SENDING_FRAGMENTED = 16;
+const BIT_OFFLOAD = 32;
 
 const EMPTY = Buffer.alloc(0);
 

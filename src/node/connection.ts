@@ -87,11 +87,24 @@ export class WebSocket<T = unknown> {
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal What stats() reports: plain numbers, shared with the other connections of the server (or clients of the process). */
   readonly counters: Counters;
+  /** The yes/no facts of the connection (FLAG_* bits), in one number: seven booleans would be seven fields on every connection. */
+  private flags = 0;
   /** @internal flush scheduling: queued for this tick's write */
-  queued = false;
+  get queued(): boolean {
+    return (this.flags & FLAG_QUEUED) !== 0;
+  }
+  set queued(on: boolean) {
+    this.setFlag(FLAG_QUEUED, on);
+  }
   /** @internal idle tracking, in sweeper ticks */
   lastInput = 0;
-  /** @internal */ pingOutstanding = false;
+  /** @internal A ping of the idle sweeper's awaits its pong. */
+  get pingOutstanding(): boolean {
+    return (this.flags & FLAG_PING_OUTSTANDING) !== 0;
+  }
+  set pingOutstanding(on: boolean) {
+    this.setFlag(FLAG_PING_OUTSTANDING, on);
+  }
   /** @internal The sweeper tick at which the unfinished frame or message began arriving; -1 when there is none. */
   inputStartedAt = -1;
   /** core.messagesReceived when inputStartedAt was last looked at. */
@@ -103,26 +116,84 @@ export class WebSocket<T = unknown> {
   /** @internal */ topics: Set<string> | null = null;
   /** @internal The server's admission-control key (the peer's IP at upgrade). */
   admissionKey = '';
-  private closeTimer: NodeJS.Timeout | null = null;
+  /** State only a closing, failing or flush-waiting connection has (null until then): five fields fewer on every idle connection. */
+  private rare: RareState | null = null;
+  private get closeTimer(): NodeJS.Timeout | null {
+    return this.rare === null ? null : this.rare.closeTimer;
+  }
+  private set closeTimer(timer: NodeJS.Timeout | null) {
+    if (timer !== null || this.rare !== null) this.rareState().closeTimer = timer;
+  }
   /** How this side cut the connection short, if it did: the close timer or idle timeout fired, or terminate(). */
-  private forcedEnd: 'timeout' | 'terminate' | null = null;
-  /** @internal */ socketError: Error | undefined;
+  private get forcedEnd(): 'timeout' | 'terminate' | null {
+    return this.rare === null ? null : this.rare.forcedEnd;
+  }
+  private set forcedEnd(how: 'timeout' | 'terminate' | null) {
+    this.rareState().forcedEnd = how;
+  }
+  /** @internal */
+  get socketError(): Error | undefined {
+    return this.rare === null ? undefined : this.rare.socketError;
+  }
+  set socketError(error: Error | undefined) {
+    this.rareState().socketError = error;
+  }
   /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
   private pausedBy = 0;
   /** A send reported BACKPRESSURE and drain() has not been called since. */
-  private drainOwed = false;
+  private get drainOwed(): boolean {
+    return (this.flags & FLAG_DRAIN_OWED) !== 0;
+  }
+  private set drainOwed(on: boolean) {
+    this.setFlag(FLAG_DRAIN_OWED, on);
+  }
   private readonly buckets: TokenBuckets | null;
-  private readonly rethrowHandlerErrors: boolean;
+  private get rethrowHandlerErrors(): boolean {
+    return (this.flags & FLAG_RETHROW) !== 0;
+  }
   /** The first callback failure; from then on the connection gets no open, message, ping, pong or drain. */
-  private handlerFailure: HandlerError | null = null;
+  private get handlerFailure(): HandlerError | null {
+    return this.rare === null ? null : this.rare.handlerFailure;
+  }
+  private set handlerFailure(error: HandlerError | null) {
+    this.rareState().handlerFailure = error;
+  }
   /** That failure is what closed the connection (1011), so it is the close cause. */
-  private closedForHandlerFailure = false;
+  private get closedForHandlerFailure(): boolean {
+    return (this.flags & FLAG_CLOSED_FOR_HANDLER_FAILURE) !== 0;
+  }
+  private set closedForHandlerFailure(on: boolean) {
+    this.setFlag(FLAG_CLOSED_FOR_HANDLER_FAILURE, on);
+  }
   /** A rate limit tripped: the 1008 is on its way and nothing more from the peer reaches the handler. */
-  private rateLimited = false;
+  private get rateLimited(): boolean {
+    return (this.flags & FLAG_RATE_LIMITED) !== 0;
+  }
+  private set rateLimited(on: boolean) {
+    this.setFlag(FLAG_RATE_LIMITED, on);
+  }
   /** Sends waiting behind a compression were dropped when the connection ended. */
-  private droppedCompression = false;
+  private get droppedCompression(): boolean {
+    return (this.flags & FLAG_DROPPED_COMPRESSION) !== 0;
+  }
+  private set droppedCompression(on: boolean) {
+    this.setFlag(FLAG_DROPPED_COMPRESSION, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
+  }
   /** whenWritten callbacks that wait for this tick's write; null (no array per connection) until one does. */
-  private waitingForFlush: ((error: Error | null) => void)[] | null = null;
+  private get waitingForFlush(): ((error: Error | null) => void)[] | null {
+    return this.rare === null ? null : this.rare.waitingForFlush;
+  }
+  private set waitingForFlush(waiting: ((error: Error | null) => void)[] | null) {
+    if (waiting !== null || this.rare !== null) this.rareState().waitingForFlush = waiting;
+  }
+
+  private rareState(): RareState {
+    return (this.rare ??= { closeTimer: null, forcedEnd: null, socketError: undefined, handlerFailure: null, waitingForFlush: null });
+  }
 
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
@@ -138,7 +209,7 @@ export class WebSocket<T = unknown> {
     this.extensions = init.extensions;
     this.hub = init.hub;
     this.onFinished = init.onFinished;
-    this.rethrowHandlerErrors = init.rethrowHandlerErrors === true;
+    if (init.rethrowHandlerErrors === true) this.flags = FLAG_RETHROW;
     this.remoteAddress = io.remoteAddress;
     this.remotePort = io.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
@@ -729,7 +800,25 @@ export class WebSocket<T = unknown> {
 
 const EMPTY = Buffer.alloc(0);
 
+/** WebSocket's state for closing, failures and whenWritten, made when first needed. */
+interface RareState {
+  closeTimer: NodeJS.Timeout | null;
+  forcedEnd: 'timeout' | 'terminate' | null;
+  socketError: Error | undefined;
+  handlerFailure: HandlerError | null;
+  waitingForFlush: ((error: Error | null) => void)[] | null;
+}
+
 type AnyCallback = (...args: unknown[]) => unknown;
+
+/** Bits of flags. */
+const FLAG_QUEUED = 1;
+const FLAG_PING_OUTSTANDING = 2;
+const FLAG_DRAIN_OWED = 4;
+const FLAG_RETHROW = 8;
+const FLAG_CLOSED_FOR_HANDLER_FAILURE = 16;
+const FLAG_RATE_LIMITED = 32;
+const FLAG_DROPPED_COMPRESSION = 64;
 
 /** Reasons to stop reading (bits of pausedBy). */
 const PAUSED_BY_USER = 1;

@@ -82,6 +82,18 @@ export function flushPublished(): void {
   transportBinding!.flushPublished();
 }
 
+/** Bits of NativeTransport.bits. */
+const BIT_DRAIN_OWED = 1;
+const BIT_SCHEDULED = 2;
+const BIT_PAUSED = 4;
+const BIT_STARTED = 8;
+const BIT_ENDING = 16;
+const BIT_DESTROY_CALLED = 32;
+const BIT_CLOSED = 64;
+
+/** The previous adopted connection's peer address. */
+let lastPeerAddress = '';
+
 function handleOf(socket: net.Socket): TcpHandle | null {
   return ((socket as unknown as { _handle?: TcpHandle | null })._handle ?? null) as TcpHandle | null;
 }
@@ -166,10 +178,22 @@ export class NativeTransport implements Transport {
   get highWaterMark(): number {
     return HIGH_WATER_MARK;
   }
+  /** The addon's functions (a transport exists only when they loaded). */
+  private get binding(): TransportBinding {
+    return transportBinding!;
+  }
   private listener: TransportListener | null = null;
-  /** afterWrites() callbacks, each with the running write total it waits for (in order). */
-  private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
-  private drainOwed = false;
+  /** afterWrites() callbacks, each with the running write total it waits for (in order); null (no array per idle connection) until one waits. */
+  private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] | null = null;
+  /** The yes/no facts below (BIT_* bits) in one number: a field each would cost every connection 8 bytes apiece. */
+  private bits = 0;
+  /** The engine waits for a drain (a write left more than the high-water mark pending). */
+  private get drainOwed(): boolean {
+    return (this.bits & BIT_DRAIN_OWED) !== 0;
+  }
+  private set drainOwed(on: boolean) {
+    this.bits = on ? this.bits | BIT_DRAIN_OWED : this.bits & ~BIT_DRAIN_OWED;
+  }
   /**
    * The native pending count as last seen. It only grows inside write() and
    * tookPublished(), so while it is 0 it is exact and pendingBytes needs no
@@ -180,25 +204,54 @@ export class NativeTransport implements Transport {
   private seenInEpoch = 0;
   /** The handle's id: the hot calls pass it instead of the handle (checked in a few instructions, not two property lookups). */
   /** @internal */ readonly id: number;
-  /** Events that came before start(), and bytes Node read before adoption: delivered first. */
-  private backlog: [number, unknown][] = [];
-  private scheduled = false;
-  private paused = false;
-  private started = false;
-  private ending = false;
-  private destroyCalled = false;
-  private closed = false;
+  /** Events that came before start() or while paused, and bytes Node read before adoption: delivered first; null while none wait. */
+  private backlog: [number, unknown][] | null = null;
+  private get scheduled(): boolean {
+    return (this.bits & BIT_SCHEDULED) !== 0;
+  }
+  private set scheduled(on: boolean) {
+    this.bits = on ? this.bits | BIT_SCHEDULED : this.bits & ~BIT_SCHEDULED;
+  }
+  private get paused(): boolean {
+    return (this.bits & BIT_PAUSED) !== 0;
+  }
+  private set paused(on: boolean) {
+    this.bits = on ? this.bits | BIT_PAUSED : this.bits & ~BIT_PAUSED;
+  }
+  private get started(): boolean {
+    return (this.bits & BIT_STARTED) !== 0;
+  }
+  private set started(on: boolean) {
+    this.bits = on ? this.bits | BIT_STARTED : this.bits & ~BIT_STARTED;
+  }
+  private get ending(): boolean {
+    return (this.bits & BIT_ENDING) !== 0;
+  }
+  private set ending(on: boolean) {
+    this.bits = on ? this.bits | BIT_ENDING : this.bits & ~BIT_ENDING;
+  }
+  private get destroyCalled(): boolean {
+    return (this.bits & BIT_DESTROY_CALLED) !== 0;
+  }
+  private set destroyCalled(on: boolean) {
+    this.bits = on ? this.bits | BIT_DESTROY_CALLED : this.bits & ~BIT_DESTROY_CALLED;
+  }
+  private get closed(): boolean {
+    return (this.bits & BIT_CLOSED) !== 0;
+  }
+  private set closed(on: boolean) {
+    this.bits = on ? this.bits | BIT_CLOSED : this.bits & ~BIT_CLOSED;
+  }
 
   private constructor(
     private readonly handle: NativeHandle,
-    private readonly binding: TransportBinding,
     early: Buffer[],
     readonly remoteAddress: string,
     readonly remotePort: number,
   ) {
     (handle as Owned)[OWNER] = this;
-    this.id = binding.id(handle);
-    for (const chunk of early) if (chunk.length > 0) this.backlog.push([EVENT_DATA, chunk]);
+    this.id = this.binding.id(handle);
+    for (const chunk of early) if (chunk.length > 0) (this.backlog ??= []).push([EVENT_DATA, chunk]);
   }
 
   /**
@@ -238,9 +291,11 @@ export class NativeTransport implements Transport {
     }
     const early = head && head.length > 0 ? [head, ...taken] : taken;
     const [address, port] = binding.peer(handle) ?? [socket.remoteAddress ?? '', socket.remotePort ?? 0];
+    // Connections arrive in runs from one address (a client, a proxy): they share one string instead of a copy each.
+    if (address !== lastPeerAddress) lastPeerAddress = address;
     // Closes Node's descriptor only: destroy() never calls shutdown(), and the duplicate keeps the connection.
     socket.destroy();
-    return new NativeTransport(handle, binding, early, address, port);
+    return new NativeTransport(handle, early, lastPeerAddress, port);
   }
 
   start(listener: TransportListener): void {
@@ -280,7 +335,7 @@ export class NativeTransport implements Transport {
     }
     const mark = this.binding.watchFlush(this.handle, -1);
     if (mark < 0) process.nextTick(callback, null);
-    else this.flushWaiters.push({ mark, callback });
+    else (this.flushWaiters ??= []).push({ mark, callback });
   }
 
   get pendingBytes(): number {
@@ -324,7 +379,8 @@ export class NativeTransport implements Transport {
     this.destroyCalled = true;
     this.seenInEpoch = 0;
     // Unread input goes with the connection; what else is queued (end, close) still comes.
-    this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA);
+    const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA);
+    this.backlog = kept !== undefined && kept.length > 0 ? kept : null;
     this.binding.destroy(this.handle);
   }
 
@@ -332,8 +388,8 @@ export class NativeTransport implements Transport {
   deliver(event: number, arg: unknown): void {
     if (event === EVENT_DATA && this.destroyCalled) return;
     // Paused by an earlier connection's listener in the same batch: the bytes wait for resume().
-    if (!this.listener || this.backlog.length > 0 || (this.paused && event === EVENT_DATA)) {
-      this.backlog.push([event, arg]);
+    if (!this.listener || this.backlog !== null || (this.paused && event === EVENT_DATA)) {
+      (this.backlog ??= []).push([event, arg]);
       if (this.listener) this.schedule();
       return;
     }
@@ -346,20 +402,25 @@ export class NativeTransport implements Transport {
     this.scheduled = true;
     process.nextTick(() => {
       this.scheduled = false;
-      while (this.backlog.length > 0 && !(this.paused && this.backlog[0]![0] === EVENT_DATA)) {
-        const [event, arg] = this.backlog.shift()!;
+      let backlog: [number, unknown][] | null;
+      while ((backlog = this.backlog) !== null && !(this.paused && backlog[0]![0] === EVENT_DATA)) {
+        const [event, arg] = backlog.shift()!;
+        if (backlog.length === 0) this.backlog = null;
         this.call(event, arg);
       }
-      if (this.backlog.length === 0 && !this.paused && !this.closed) this.binding.readStart(this.handle);
+      if (this.backlog === null && !this.paused && !this.closed) this.binding.readStart(this.handle);
     });
   }
 
   private flushedTo(total: number): void {
-    while (this.flushWaiters.length > 0 && this.flushWaiters[0]!.mark <= total) settle(this.flushWaiters.shift()!.callback, null);
-    while (this.flushWaiters.length > 0 && !this.closed) {
-      if (this.binding.watchFlush(this.handle, this.flushWaiters[0]!.mark) >= 0) break;
-      settle(this.flushWaiters.shift()!.callback, null);
+    const waiters = this.flushWaiters;
+    if (waiters === null) return;
+    while (waiters.length > 0 && waiters[0]!.mark <= total) settle(waiters.shift()!.callback, null);
+    while (waiters.length > 0 && !this.closed) {
+      if (this.binding.watchFlush(this.handle, waiters[0]!.mark) >= 0) break;
+      settle(waiters.shift()!.callback, null);
     }
+    if (waiters.length === 0 && this.flushWaiters === waiters) this.flushWaiters = null;
   }
 
   private call(event: number, arg: unknown): void {
@@ -370,8 +431,10 @@ export class NativeTransport implements Transport {
       liveTransports--; // delivered once, and only after start() (events before it wait in the backlog)
       if (reading[this.id % ID_SLOTS] === this) reading[this.id % ID_SLOTS] = undefined;
       this.drainOwed = false;
-      const waiters = this.flushWaiters.splice(0);
-      for (const { callback } of waiters) settle(callback, new Error('the connection closed before its writes were flushed'));
+      const waiters = this.flushWaiters;
+      this.flushWaiters = null;
+      // Emptied, not only dropped: a flushedTo() loop further up the stack stops on it.
+      if (waiters !== null) for (const { callback } of waiters.splice(0)) settle(callback, new Error('the connection closed before its writes were flushed'));
     }
     if (event === EVENT_DRAIN) {
       // The native side reports every emptied queue; the engine wants only the drains it was told to wait for.

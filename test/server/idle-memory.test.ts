@@ -1,0 +1,47 @@
+/**
+ * What an idle server connection costs the JS heap (issue 17, scenario g): the marginal heapUsed per connection,
+ * after a full collection, with the clients in a child process. The native transport's connection is the engine's
+ * objects alone (Node's socket, parser and request are gone once the addon adopted the socket); the stream transport
+ * keeps Node's net.Socket, so its budget is that of a socket plus the engine.
+ */
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { expectedTransport, start, startServer, useCleanup } from '../kit/index.js';
+
+const defer = useCleanup();
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Bytes of JS heap per idle connection, at most: the native transport's engine objects (1,660 B before issue 17's trimming, about 1,100 after); a net.Socket and the engine (a guard: about 2,300 B before, 1,900 after). */
+const BUDGET = expectedTransport === 'native' ? 1200 : 2600;
+
+describe('idle connection memory', () => {
+  it(`an idle ${expectedTransport}-transport connection holds at most ${BUDGET} B of JS heap`, async () => {
+    let opened = 0;
+    const server = await startServer(defer, {
+      open() {
+        opened++;
+      },
+    });
+    const clients = start(defer, ['test/fixtures/idle-clients.cjs', String(server.port)]);
+    defer(() => clients.proc.stdin!.end());
+    // The first connections warm the code paths up (compiled code and feedback are not per connection).
+    clients.proc.stdin!.write('open 200\n');
+    await clients.waitFor(/^open 200$/, 30_000);
+    const before = heapAfterGc();
+    clients.proc.stdin!.write('open 1000\n');
+    await clients.waitFor(/^open 1200$/, 30_000);
+    // Each server side has opened (the 101 is written after the connection exists).
+    expect(opened).toBe(1200);
+    const perConnection = (heapAfterGc() - before) / 1000;
+    expect(perConnection).toBeLessThanOrEqual(BUDGET);
+  });
+});
