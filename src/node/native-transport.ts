@@ -20,9 +20,16 @@ import {
   type NativeHandle,
   type TransportBinding,
 } from '../native/transport-binding.js';
-import type { Transport, TransportListener } from './transport.js';
+import type { DirectReadSource, Transport, TransportListener } from './transport.js';
 
 const OWNER = Symbol('wsbolt.nativeTransport');
+/** Bytes read into a frame's buffer by readInto(); the dispatcher's own event number, not the addon's. */
+const EVENT_FILLED = -1;
+/**
+ * Below this many owed bytes a frame's rest is left to the slab: a read that
+ * small costs about what its copy does, and the slab batches connections.
+ */
+const DIRECT_READ_MIN = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** As for a net.Socket (16 KiB on Node 20, 64 KiB from Node 22): the engine's backpressure figures stay what they were. */
@@ -49,12 +56,14 @@ const batchMeta = new Float64Array(3 * MAX_BATCH);
 const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
-function dispatchBatch(slab: Buffer, count: number): void {
+function dispatchBatch(slab: Buffer | undefined, count: number): void {
   for (let i = 0; i < count; i++) {
     const id = batchMeta[3 * i]!;
     const transport = reading[id % ID_SLOTS];
     const offset = batchMeta[3 * i + 1]!;
-    if (transport !== undefined && transport.id === id) transport.deliver(EVENT_DATA, slab.subarray(offset, offset + batchMeta[3 * i + 2]!));
+    if (transport === undefined || transport.id !== id) continue;
+    if (offset < 0) transport.deliver(EVENT_FILLED, batchMeta[3 * i + 2]!);
+    else transport.deliver(EVENT_DATA, slab!.subarray(offset, offset + batchMeta[3 * i + 2]!));
   }
 }
 
@@ -148,6 +157,8 @@ export class NativeTransport implements Transport {
   /** afterWrites() callbacks, each with the running write total it waits for (in order). */
   private flushWaiters: { mark: number; callback: (error: Error | null) => void }[] = [];
   private drainOwed = false;
+  /** Bytes the addon still reads into the buffer given by readInto() (0: reads go to the slab). */
+  private directOwed = 0;
   /**
    * The native pending count as last seen. It only grows inside write(), so
    * while it is 0 it is exact and pendingBytes needs no call into the addon.
@@ -241,6 +252,14 @@ export class NativeTransport implements Transport {
     if (pending > this.highWaterMark) this.drainOwed = true;
   }
 
+  readInto(source: DirectReadSource): void {
+    // Not while earlier bytes wait here (they come first), nor before start() or after the end.
+    if (this.directOwed > 0 || this.backlog.length > 0 || !this.started || this.destroyCalled || this.closed) return;
+    const target = source.directTarget(DIRECT_READ_MIN);
+    if (target === null) return;
+    if (this.binding.readInto(this.id, target.buffer, target.masked ? target.key : -1, target.phase)) this.directOwed = target.buffer.length;
+  }
+
   afterWrites(callback: (error: Error | null) => void): void {
     if (this.closed || this.destroyed) {
       process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
@@ -289,15 +308,16 @@ export class NativeTransport implements Transport {
     if (this.destroyCalled || this.closed) return;
     this.destroyCalled = true;
     // Unread input goes with the connection; what else is queued (end, close) still comes.
-    this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA);
+    this.backlog = this.backlog.filter(([event]) => event !== EVENT_DATA && event !== EVENT_FILLED);
     this.binding.destroy(this.handle);
   }
 
   /** @internal Called by the addon's dispatcher. */
   deliver(event: number, arg: unknown): void {
-    if (event === EVENT_DATA && this.destroyCalled) return;
+    const input = event === EVENT_DATA || event === EVENT_FILLED;
+    if (input && this.destroyCalled) return;
     // Paused by an earlier connection's listener in the same batch: the bytes wait for resume().
-    if (!this.listener || this.backlog.length > 0 || (this.paused && event === EVENT_DATA)) {
+    if (!this.listener || this.backlog.length > 0 || (this.paused && input)) {
       this.backlog.push([event, arg]);
       if (this.listener) this.schedule();
       return;
@@ -311,7 +331,7 @@ export class NativeTransport implements Transport {
     this.scheduled = true;
     process.nextTick(() => {
       this.scheduled = false;
-      while (this.backlog.length > 0 && !(this.paused && this.backlog[0]![0] === EVENT_DATA)) {
+      while (this.backlog.length > 0 && !(this.paused && (this.backlog[0]![0] === EVENT_DATA || this.backlog[0]![0] === EVENT_FILLED))) {
         const [event, arg] = this.backlog.shift()!;
         this.call(event, arg);
       }
@@ -346,6 +366,10 @@ export class NativeTransport implements Transport {
       switch (event) {
         case EVENT_DATA:
           listener.onData(arg as Buffer);
+          break;
+        case EVENT_FILLED:
+          this.directOwed -= arg as number;
+          listener.onFilled!(arg as number);
           break;
         case EVENT_END:
           listener.onEnd();

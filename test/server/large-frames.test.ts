@@ -187,7 +187,7 @@ describe('large frames, in the middle of one', () => {
   });
 
   it('close: the close frame goes out, the rest of the frame is still read, the peer closing completes it', async () => {
-    const { raw, rest, closed, received } = await midFrame((w) => w.close(4000, 'mid-frame'));
+    const { raw, rest, closed } = await midFrame((w) => w.close(4000, 'mid-frame'));
     const { frame: sent } = await raw.nextOf(8, 10_000);
     expect(closePayload(sent.payload)).toEqual({ code: 4000, reason: 'mid-frame' });
     await writeEach(raw.socket, [rest, clientFrame(8, Buffer.from([0x0f, 0xa0]))]);
