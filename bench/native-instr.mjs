@@ -43,7 +43,8 @@ function serve(o) {
   const require = createRequire(import.meta.url);
   const { NativeTransport } = require('../dist/node/native-transport.js');
   const { StreamTransport } = require('../dist/node/stream-transport.js');
-  const { WebSocket, resolveOptions } = require('../dist/node/connection.js');
+  const { WebSocket } = require('../dist/node/connection.js');
+  const { resolveOptions } = require('../dist/node/connection-options.js');
   const options = resolveOptions({ idleTimeout: 0, messageTimeout: 0, sendPings: false });
   const handler = { message: (ws, data, isBinary) => ws.send(data, { binary: isBinary }) };
   let closed = 0;
