@@ -366,6 +366,10 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
       *buf = uv_buf_init(reinterpret_cast<char*>(c->direct->next()), static_cast<unsigned int>(room < kMaxDirectRead ? room : kMaxDirectRead));
       return;
     }
+    // Never the slab instead: those bytes would overtake the ones owed to the frame buffer.
+    if (m->check != nullptr && m->count > 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
+    *buf = uv_buf_init(nullptr, 0);
+    return;
   }
   if (m->delivering || kSlabSize - m->used < kMinRead || m->count == kMaxBatch) {
     if (m->check != nullptr && m->count > 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);

@@ -317,7 +317,9 @@ export class NativeTransport implements Transport {
     const input = event === EVENT_DATA || event === EVENT_FILLED;
     if (input && this.destroyCalled) return;
     // Paused by an earlier connection's listener in the same batch: the bytes wait for resume().
-    if (!this.listener || this.backlog.length > 0 || (this.paused && input)) {
+    // Write-side events do not wait behind them: the engine may be waiting for a drain to resume reading.
+    const writeSide = event === EVENT_DRAIN || event === EVENT_FLUSHED;
+    if (!this.listener || (!writeSide && (this.backlog.length > 0 || (this.paused && input)))) {
       this.backlog.push([event, arg]);
       if (this.listener) this.schedule();
       return;
