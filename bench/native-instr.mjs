@@ -52,7 +52,7 @@ function serve(o) {
     const transport = o.transport === 'native' ? NativeTransport.adopt(socket) : new StreamTransport(socket);
     if (!transport || transport instanceof Promise) throw new Error('native transport unavailable');
     new WebSocket({
-      transport,
+      io: transport,
       role: 'server',
       handler,
       options,
