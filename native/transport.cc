@@ -42,6 +42,10 @@ enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, 
 constexpr size_t kSlabSize = 64 * 1024;
 // A slab with less room than this is delivered before the next read, so reads stay large.
 constexpr size_t kMinRead = 8 * 1024;
+// A turn that read at least this much hands JS the slab itself (a fresh one
+// takes its place) instead of a copy: the copy of a large read costs about a
+// byte per instruction, an allocation does not grow with the size.
+constexpr size_t kHandOver = 16 * 1024;
 // Reads per slab; the JS side's meta array holds three numbers for each.
 constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
@@ -77,9 +81,11 @@ struct Module {
   napi_ref meta_ref = nullptr;  // a Float64Array of 3 * kMaxBatch numbers
   double* meta = nullptr;       // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
-  // Every connection reads into this one slab; it is copied into one JS
-  // Buffer when delivered, so an idle connection owns no read memory.
-  char slab[kSlabSize];
+  // Every connection reads into this one slab, so an idle connection owns no
+  // read memory. It is a JS Buffer (slab_ref holds it): a turn that read
+  // little is copied out of it, a turn that read much hands it over whole.
+  char* slab = nullptr;
+  napi_ref slab_ref = nullptr;
   size_t used = 0;
   Entry batch[kMaxBatch];
   uint32_t count = 0;
@@ -273,6 +279,26 @@ void fail(Conn* c, int err) {
   start_close(c);
 }
 
+// Puts a fresh slab in place and returns the filled one as it is (no copy); false (nothing changed) without memory for one.
+bool hand_over_slab(Module* m, napi_value* out) {
+  napi_env env = m->env;
+  napi_value filled = nullptr, fresh = nullptr;
+  void* data = nullptr;
+  napi_ref ref = nullptr;
+  if (napi_get_reference_value(env, m->slab_ref, &filled) != napi_ok || filled == nullptr) return false;
+  if (napi_create_buffer(env, kSlabSize, &data, &fresh) != napi_ok || napi_create_reference(env, fresh, 1, &ref) != napi_ok) {
+    napi_value ignored;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+    return false;
+  }
+  napi_delete_reference(env, m->slab_ref);
+  m->slab_ref = ref;
+  m->slab = static_cast<char*>(data);
+  *out = filled;
+  return true;
+}
+
 // Hands the slab's reads to JS in one call: one Buffer for the slab, a view
 // of it per read (made in JS), every connection's reads of the turn at once.
 void deliver_batch(Module* m) {
@@ -302,6 +328,7 @@ void deliver_batch(Module* m) {
   // A turn with only direct reads copies nothing: the bytes are already where JS wants them.
   napi_status made = napi_generic_failure;
   if (ready && m->used == 0) made = napi_get_undefined(env, &slab);
+  else if (ready && m->used >= kHandOver && hand_over_slab(m, &slab)) made = napi_ok;
   else if (ready) made = napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab);
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->count; i++) {
@@ -977,6 +1004,13 @@ void register_transport(napi_env env, napi_value exports) {
   Module* m = new (std::nothrow) Module();
   if (m == nullptr) return;
   m->env = env;
+  napi_value slab;
+  void* slab_data = nullptr;
+  if (napi_create_buffer(env, kSlabSize, &slab_data, &slab) != napi_ok || napi_create_reference(env, slab, 1, &m->slab_ref) != napi_ok) {
+    delete m;
+    return;  // no transport: the JS side uses the stream path
+  }
+  m->slab = static_cast<char*>(slab_data);
   napi_value name;
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
