@@ -616,6 +616,23 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(b.writev!(handle, Buffer.from('after'), Buffer.from(' close'))).toBe(0);
   });
 
+  it('large and small reads arrive intact, and a chunk kept retains at most one 64 KiB slab (large turns hand the slab over, small ones copy)', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    const transport = await adopt(socket);
+    const recorder = new Recorder();
+    transport.start(recorder);
+    const big = randomBytes(1024 * 1024);
+    client.write(big);
+    await recorder.until(() => recorder.received === big.length, 'the large write');
+    client.write('tail');
+    await recorder.until(() => recorder.received === big.length + 4, 'the small write');
+    expect(Buffer.concat(recorder.chunks).equals(Buffer.concat([big, Buffer.from('tail')]))).toBe(true);
+    for (const chunk of recorder.chunks) expect(chunk.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    const last = recorder.chunks.at(-1)!;
+    expect(last.buffer.byteLength).toBeLessThan(16 * 1024); // a small turn is copied: it does not retain a whole slab
+  });
+
   it('descriptors return to their baseline after 2,000 connections ended in every way', async () => {
     const server = await listen();
     const baseline = openDescriptors();
