@@ -425,7 +425,7 @@ export class FrameReader {
   /**
    * target[at, at + take) now holds the next unmasked bytes of the pending
    * frame: reports them as a part, and hands on the frame once it is whole.
-   * False: reading stopped (or paused by the frame's sink).
+   * False: reading stopped (a pause by the frame's sink returns true: the caller keeps the rest).
    */
   private advance(target: Buffer | null, at: number, take: number): boolean {
     if (take > 0) {
