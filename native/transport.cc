@@ -11,6 +11,7 @@
 #include "transport.h"
 
 #include "contract.h"
+#include "direct-read.h"
 
 #include <uv.h>
 
@@ -42,6 +43,10 @@ enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, 
 constexpr size_t kSlabSize = 64 * 1024;
 // A slab with less room than this is delivered before the next read, so reads stay large.
 constexpr size_t kMinRead = 8 * 1024;
+// A turn that read at least this much hands JS the slab itself (a fresh one
+// takes its place) instead of a copy: the copy of a large read costs about a
+// byte per instruction, an allocation does not grow with the size.
+constexpr size_t kHandOver = 16 * 1024;
 // Reads per slab; the JS side's meta array holds three numbers for each.
 constexpr uint32_t kMaxBatch = 1024;
 // More buffers than this in one write() call is a caller bug, not a workload.
@@ -64,8 +69,14 @@ constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL
 
 // Live Conns in the process (all threads): a test can watch it return to its baseline.
 std::atomic<int64_t> g_live{0};
+// Bytes read straight into frame buffers (readInto()) in the process: a test can see the path was taken.
+std::atomic<uint64_t> g_direct_bytes{0};
+constexpr size_t kMaxDirectRead = size_t{1} << 30;  // one read at most; uv_buf_t lengths are 32-bit on some platforms
 
 struct Conn;
+
+// Entry::offset of a read that went straight into the connection's frame buffer, not into the slab.
+constexpr uint32_t kDirectOffset = UINT32_MAX;
 
 // One read waiting in the slab: [offset, offset + length) belongs to conn.
 struct Entry {
@@ -83,9 +94,11 @@ struct Module {
   napi_ref meta_ref = nullptr;  // a Float64Array of 3 * kMaxBatch numbers
   double* meta = nullptr;       // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
-  // Every connection reads into this one slab; it is copied into one JS
-  // Buffer when delivered, so an idle connection owns no read memory.
-  char slab[kSlabSize];
+  // Every connection reads into this one slab, so an idle connection owns no
+  // read memory. It is a JS Buffer (slab_ref holds it): a turn that read
+  // little is copied out of it, a turn that read much hands it over whole.
+  char* slab = nullptr;
+  napi_ref slab_ref = nullptr;
   size_t used = 0;
   Entry batch[kMaxBatch];
   uint32_t count = 0;
@@ -139,6 +152,10 @@ struct Conn {
   uint32_t corked_capacity = 0;
 
   ~Conn() { free(corked); }
+  // The frame buffer reads go straight into (readInto()), held by direct_ref
+  // until full or closed; separate, so an idle connection pays one pointer.
+  DirectRead* direct = nullptr;
+  napi_ref direct_ref = nullptr;
 };
 
 struct WriteReq {
@@ -147,6 +164,21 @@ struct WriteReq {
   size_t length;
   char data[1];  // `length` bytes follow
 };
+
+// Lets go of the frame buffer (full, or the connection closed): libuv reads into the slab again.
+void release_direct(Conn* c) {
+  if (c->direct_ref != nullptr) napi_delete_reference(c->module->env, c->direct_ref);
+  c->direct_ref = nullptr;
+  delete c->direct;
+  c->direct = nullptr;
+}
+
+// True when some read of c waits in the slab (bytes that come before anything read now).
+bool has_slab_entry(const Module* m, const Conn* c) {
+  for (uint32_t i = 0; i < m->count; i++)
+    if (m->batch[i].conn == c && m->batch[i].offset != kDirectOffset) return true;
+  return false;
+}
 
 napi_value type_error(napi_env env, const char* message) {
   napi_throw_type_error(env, nullptr, message);
@@ -254,6 +286,7 @@ void on_close(uv_handle_t* h) {
   for (uint32_t i = 0; i < m->count; i++)
     if (m->batch[i].conn != c) m->batch[kept++] = m->batch[i];
   m->count = kept;
+  release_direct(c);  // libuv is done with the handle: nothing reads into the buffer any more
   if (c->deferred_error != 0) emit(c, kError, c->deferred_error);
   emit(c, kClose);
   if (c->held && c->self != nullptr) {
@@ -278,6 +311,26 @@ void fail(Conn* c, int err) {
   if (c->closing) return;
   emit(c, kError, err);
   start_close(c);
+}
+
+// Puts a fresh slab in place and returns the filled one as it is (no copy); false (nothing changed) without memory for one.
+bool hand_over_slab(Module* m, napi_value* out) {
+  napi_env env = m->env;
+  napi_value filled = nullptr, fresh = nullptr;
+  void* data = nullptr;
+  napi_ref ref = nullptr;
+  if (napi_get_reference_value(env, m->slab_ref, &filled) != napi_ok || filled == nullptr) return false;
+  if (napi_create_buffer(env, kSlabSize, &data, &fresh) != napi_ok || napi_create_reference(env, fresh, 1, &ref) != napi_ok) {
+    napi_value ignored;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+    return false;
+  }
+  napi_delete_reference(env, m->slab_ref);
+  m->slab_ref = ref;
+  m->slab = static_cast<char*>(data);
+  *out = filled;
+  return true;
 }
 
 // Hands the slab's reads to JS in one call: one Buffer for the slab, a view
@@ -306,7 +359,11 @@ void deliver_batch(Module* m) {
                      napi_get_typedarray_info(env, meta, &kind, &meta_length, &meta_data, nullptr, nullptr) == napi_ok &&
                      kind == napi_float64_array && meta_length >= 3 * kMaxBatch && meta_data != nullptr;
   m->meta = static_cast<double*>(meta_data);
-  const napi_status made = ready ? napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) : napi_generic_failure;
+  // A turn with only direct reads copies nothing: the bytes are already where JS wants them.
+  napi_status made = napi_generic_failure;
+  if (ready && m->used == 0) made = napi_get_undefined(env, &slab);
+  else if (ready && m->used >= kHandOver && hand_over_slab(m, &slab)) made = napi_ok;
+  else if (ready) made = napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab);
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->count; i++) {
     const Entry& e = m->batch[i];
@@ -321,7 +378,7 @@ void deliver_batch(Module* m) {
     }
     // Ids, not handle objects: three numbers per read in shared memory, no call to set an array element.
     m->meta[3 * n] = id_of(c);
-    m->meta[3 * n + 1] = e.offset;
+    m->meta[3 * n + 1] = e.offset == kDirectOffset ? -1.0 : static_cast<double>(e.offset);
     m->meta[3 * n + 2] = e.length;
     n++;
   }
@@ -356,8 +413,25 @@ void on_check(uv_check_t* check) {
 // call). A slab without room, or one being delivered, declines the read
 // (UV_ENOBUFS); the bytes stay in the kernel, the check handle delivers this
 // turn's slab, and the still-readable socket is read again next turn.
+//
+// A connection with a frame buffer (readInto()) reads into its free end
+// instead, at most the bytes the frame still needs, so that the read stops at
+// the frame's end and what follows lands in the slab.
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  Module* m = static_cast<Conn*>(h->data)->module;
+  Conn* c = static_cast<Conn*>(h->data);
+  Module* m = c->module;
+  if (c->direct != nullptr) {
+    const bool continues = m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset == kDirectOffset;
+    if (!m->delivering && (m->count < kMaxBatch || continues)) {
+      const size_t room = c->direct->room();
+      *buf = uv_buf_init(reinterpret_cast<char*>(c->direct->next()), static_cast<unsigned int>(room < kMaxDirectRead ? room : kMaxDirectRead));
+      return;
+    }
+    // Never the slab instead: those bytes would overtake the ones owed to the frame buffer.
+    if (m->check != nullptr && m->count > 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
   if (m->delivering || kSlabSize - m->used < kMinRead || m->count == kMaxBatch) {
     if (m->check != nullptr && m->count > 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
     *buf = uv_buf_init(nullptr, 0);
@@ -366,11 +440,26 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(kSlabSize - m->used));
 }
 
+// A read into c's frame buffer: unmasked where it landed, reported like a slab read (offset kDirectOffset).
+void on_direct_read(Conn* c, size_t n) {
+  Module* m = c->module;
+  if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset == kDirectOffset) {
+    m->batch[m->count - 1].length += static_cast<uint32_t>(n);
+  } else {
+    m->batch[m->count++] = Entry{c, kDirectOffset, static_cast<uint32_t>(n)};
+  }
+  g_direct_bytes += n;
+  if (c->direct->landed(n)) release_direct(c);
+  if (m->check != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
+  else if (m->check == nullptr) deliver_batch(m);
+}
+
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(s->data);
+  if (n > 0 && c->direct != nullptr && buf->base == reinterpret_cast<char*>(c->direct->next())) return on_direct_read(c, static_cast<size_t>(n));
   if (n > 0) {
     Module* m = c->module;
-    if (m->count > 0 && m->batch[m->count - 1].conn == c) {
+    if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset != kDirectOffset) {
       m->batch[m->count - 1].length += static_cast<uint32_t>(n);  // the same connection read again: one view
     } else {
       m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n)};
@@ -628,6 +717,43 @@ napi_value ReadStart(napi_env env, napi_callback_info info) {
     }
   }
   return undefined(env);
+}
+
+// readInto(handle, buffer, key, phase) -> whether the connection's next reads
+// go straight into buffer (the free end of a frame's buffer, every byte of it
+// still owed by the peer), unmasked in place with key (big-endian; -1: not
+// masked) from `phase` bytes into it, until it is full; each read arrives as
+// a batch entry with offset -1. false when that would reorder bytes (reads of
+// it wait in the slab), one is already under way, or the connection closes.
+bool get_bytes(napi_env env, napi_value value, char** data, size_t* length);
+
+napi_value ReadInto(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Conn* c = conn_arg(env, info, &argc, argv, "transport.readInto(handle, buffer, key, phase): a transport handle expected");
+  if (c == nullptr) return nullptr;
+  char* data = nullptr;
+  size_t length = 0;
+  double key = 0, phase = 0;
+  if (argc < 4 || !get_bytes(env, argv[1], &data, &length) || length == 0 || napi_get_value_double(env, argv[2], &key) != napi_ok ||
+      napi_get_value_double(env, argv[3], &phase) != napi_ok || !(key == -1 || (key >= 0 && key <= 4294967295.0)) || key != std::trunc(key) ||
+      !(phase >= 0 && phase <= 3) || phase != std::trunc(phase))
+    return type_error(env, "transport.readInto(handle, buffer, key, phase): a non-empty Uint8Array, a key (uint32 or -1) and a phase (0-3) expected");
+  napi_value result;
+  const bool can = !c->closing && c->direct == nullptr && !has_slab_entry(c->module, c);
+  if (can) {
+    DirectRead* d = new (std::nothrow) DirectRead();
+    napi_ref ref = nullptr;
+    if (d != nullptr && napi_create_reference(env, argv[1], 1, &ref) == napi_ok) {
+      d->arm(reinterpret_cast<uint8_t*>(data), length, key >= 0, key >= 0 ? static_cast<uint32_t>(key) : 0, static_cast<unsigned>(phase));
+      c->direct = d;
+      c->direct_ref = ref;
+    } else {
+      delete d;
+    }
+  }
+  napi_get_boolean(env, c->direct != nullptr && can, &result);
+  return result;
 }
 
 napi_value ReadStop(napi_env env, napi_callback_info info) {
@@ -1026,6 +1152,12 @@ napi_value Id(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value DirectBytes(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_double(env, static_cast<double>(g_direct_bytes.load()), &result);
+  return result;
+}
+
 napi_value LiveCount(napi_env env, napi_callback_info) {
   napi_value result;
   napi_create_double(env, static_cast<double>(g_live.load()), &result);
@@ -1054,6 +1186,13 @@ void register_transport(napi_env env, napi_value exports) {
   if (m == nullptr) return;
   m->env = env;
   m->spare_corks.reserve(kMaxSpareCorks);  // drop_corked() relies on it: a push never allocates
+  napi_value slab;
+  void* slab_data = nullptr;
+  if (napi_create_buffer(env, kSlabSize, &slab_data, &slab) != napi_ok || napi_create_reference(env, slab, 1, &m->slab_ref) != napi_ok) {
+    delete m;
+    return;  // no transport: the JS side uses the stream path
+  }
+  m->slab = static_cast<char*>(slab_data);
   napi_value name;
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
@@ -1075,6 +1214,8 @@ void register_transport(napi_env env, napi_value exports) {
       {"adopt", nullptr, Adopt, nullptr, nullptr, nullptr, attrs, nullptr},
       {"readStart", nullptr, ReadStart, nullptr, nullptr, nullptr, attrs, nullptr},
       {"readStop", nullptr, ReadStop, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"readInto", nullptr, ReadInto, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"directBytes", nullptr, DirectBytes, nullptr, nullptr, nullptr, attrs, nullptr},
       {"write", nullptr, Write, nullptr, nullptr, nullptr, attrs, nullptr},
       {"writev", nullptr, Writev, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target test/fuzz/native_fuzz.cc (native/*.h without
-# N-API) with ASan + UBSan into test/fuzz/.build/native_fuzz.
+# Builds the libFuzzer targets (native/*.h without N-API or libuv) with ASan +
+# UBSan into test/fuzz/.build/: native_fuzz (test/fuzz/native_fuzz.cc: the
+# kernels) and read_fuzz (test/fuzz/read_fuzz.cc: the native transport's read
+# path, frame boundaries and direct reads over any chunking).
 #
 #   scripts/fuzz/build-libfuzzer.sh            # clang++ from PATH (or CXX=clang++-14 ...)
 #
@@ -23,7 +25,9 @@ fi
 out=test/fuzz/.build
 mkdir -p "$out"
 set -x
-"$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -Wall -Wextra -Wno-unused-parameter \
-  test/fuzz/native_fuzz.cc -o "$out/native_fuzz"
+for target in native_fuzz read_fuzz; do
+  "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -Wall -Wextra -Wno-unused-parameter \
+    "test/fuzz/$target.cc" -o "$out/$target"
+done

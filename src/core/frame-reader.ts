@@ -34,6 +34,16 @@ const PREALLOCATE_MAX = 64 * 1024;
 /** How much of a large frame must have arrived before its whole buffer is allocated (1/8). */
 const COMMIT_SHIFT = 3;
 
+/** The free end of a pending frame's buffer, for a transport that reads into it (see FrameReader.directTarget). */
+export interface DirectTarget {
+  buffer: Buffer;
+  masked: boolean;
+  /** The masking key, big-endian (0 when not masked). */
+  key: number;
+  /** How many bytes into the key the buffer's first byte is (0-3). */
+  phase: number;
+}
+
 /** Where data frames go (the MessageAssembler): the fragments of messages (§5.4). */
 export interface DataFrameSink {
   /** A frame whose payload will arrive over several reads: accept its header before its buffer is allocated. */
@@ -215,6 +225,48 @@ export class FrameReader {
     return bytes;
   }
 
+  /**
+   * Where the rest of the pending frame's payload may be read straight into
+   * (a transport that can read into memory of its choice): the free end of
+   * the frame's own buffer, or null when no such buffer exists yet (none
+   * before the limits accepted the frame and enough of it arrived, see
+   * stage()), fewer than `minimum` bytes remain, or reading is held. The
+   * bytes written there must be unmasked with `key` (big-endian, as the
+   * header carries it) starting `phase` bytes into it, then reported with
+   * pushFilled().
+   */
+  directTarget(minimum: number): DirectTarget | null {
+    const frame = this.frame;
+    if (frame === null || this.stopped || this.paused || this.savedScan !== null || this.backlog !== null) return null;
+    const f = this.straddling!; // a pending frame has its state there
+    const remaining = this.frameLength - f.filled;
+    if (remaining < minimum) return null;
+    const key = this.frameMasked ? f.key.readUInt32BE(0) : 0;
+    return { buffer: frame.subarray(f.filled), masked: this.frameMasked, key, phase: f.phase };
+  }
+
+  /**
+   * The next `length` bytes of the pending frame are already in the buffer
+   * directTarget() handed out, unmasked: they go on exactly as copied bytes
+   * would (parts for fail-fast UTF-8, the whole frame to its sink).
+   */
+  pushFilled(length: number): void {
+    if (this.stopped || length <= 0) return;
+    const f = this.straddling;
+    if (this.frame === null || f === null || length > this.frameLength - f.filled)
+      throw new Error('FrameReader.pushFilled(): more bytes than the pending frame has room for');
+    if (this.maxChunks > 0 && this.partChunks >= this.maxChunks) {
+      this.stop();
+      this.control.onChunkLimit?.(this.maxChunks);
+      return;
+    }
+    const seq = this.partSeq;
+    const at = f.filled;
+    f.phase = (f.phase + length) & 3;
+    this.advance(this.frame, at, length);
+    if (this.maxChunks > 0) this.countAfter(seq);
+  }
+
   /** Takes ownership of chunk: complete frames are unmasked in place. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
@@ -234,6 +286,10 @@ export class FrameReader {
     }
     const seq = this.partSeq;
     this.read(chunk);
+    this.countAfter(seq);
+  }
+
+  private countAfter(seq: number): void {
     if (this.frameLength < 0 && this.head === null) this.partChunks = 0;
     else this.partChunks = this.partSeq === seq ? this.partChunks + 1 : 1;
   }
@@ -380,10 +436,11 @@ export class FrameReader {
     const length = this.frameLength;
     const f = this.straddling!;
     const take = Math.min(length - f.filled, chunk.length - pos);
+    let target: Buffer | null = null;
     if (take > 0) {
       const source = chunk.subarray(pos, pos + take);
       const at = f.filled;
-      const target = this.frame ?? this.stage(at + take);
+      target = this.frame ?? this.stage(at + take);
       if (this.frameMasked) {
         // Copy and unmask in one pass: mask() with the key rotated to the current phase.
         const k = f.key;
@@ -398,23 +455,35 @@ export class FrameReader {
       } else {
         target.set(source, at);
       }
-      const part = target.subarray(at, at + take);
+    }
+    if (!this.advance(target, f.filled, take)) return -1;
+    return pos + take; // when paused, the caller keeps the rest of chunk
+  }
+
+  /**
+   * target[at, at + take) now holds the next unmasked bytes of the pending
+   * frame: reports them as a part, and hands on the frame once it is whole.
+   * False: reading stopped (a pause by the frame's sink returns true: the caller keeps the rest).
+   */
+  private advance(target: Buffer | null, at: number, take: number): boolean {
+    const f = this.straddling!;
+    if (take > 0) {
       f.filled += take;
-      if ((f.bits & CONTROL) === 0 && !this.dataSink().onFramePart(f.bits, part)) {
+      if ((f.bits & CONTROL) === 0 && !this.dataSink().onFramePart(f.bits, target!.subarray(at, at + take))) {
         this.stop();
-        return -1;
+        return false;
       }
     }
-    if (f.filled === length) {
+    if (f.filled === this.frameLength) {
       const payload = this.frame!; // committed at the latest by the bytes that completed it
       this.frame = null;
       this.frameLength = -1;
-      if (!this.complete(f.bits, payload, true) && !this.paused) {
-        this.stop();
-        return -1;
+      if (!this.complete(f.bits, payload, true)) {
+        if (!this.paused) this.stop();
+        return this.paused;
       }
     }
-    return pos + take; // when paused, the caller keeps the rest of chunk
+    return true;
   }
 
   /**

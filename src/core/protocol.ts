@@ -28,7 +28,7 @@ import {
 } from './constants.js';
 import { WsboltError, protocolError } from './errors.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { type ControlFrameSink, type FrameObserver, FrameReader } from './frame-reader.js';
+import { type ControlFrameSink, type DirectTarget, type FrameObserver, FrameReader } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
 import { HeldSends, type HeldSendOutput } from './held-sends.js';
 import { headerError } from './header-errors.js';
@@ -246,6 +246,21 @@ export class Protocol implements ControlFrameSink, MessageSink {
   receive(chunk: Buffer): void {
     try {
       this.reader.push(chunk);
+    } catch (error) {
+      this.outOfMemory(error);
+    }
+    this.requestInflate();
+  }
+
+  /** Where a transport may read the rest of a large pending frame straight into (FrameReader.directTarget), or null. */
+  directTarget(minimum: number): DirectTarget | null {
+    return this.reader.directTarget(minimum);
+  }
+
+  /** Feeds `length` bytes a transport wrote, unmasked, into the buffer directTarget() handed out. */
+  receiveFilled(length: number): void {
+    try {
+      this.reader.pushFilled(length);
     } catch (error) {
       this.outOfMemory(error);
     }

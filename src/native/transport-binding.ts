@@ -21,8 +21,11 @@ export const EVENT_DRAIN = 5;
 export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
-/** The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i]. */
-export type DispatchBatch = (slab: Buffer, count: number) => void;
+/**
+ * The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i];
+ * an offset of -1 means the meta[3i + 2] bytes went into the buffer readInto() gave (slab is undefined when no read used it).
+ */
+export type DispatchBatch = (slab: Buffer | undefined, count: number) => void;
 /** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
 /** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
@@ -37,6 +40,14 @@ export interface TransportBinding {
   adopt(fd: number): NativeHandle;
   readStart(handle: HandleOrId): void;
   readStop(handle: HandleOrId): void;
+  /**
+   * The next reads go straight into buffer (the free end of a frame's buffer, all of it owed by the peer), unmasked
+   * in place with key (big-endian; -1: not masked) starting `phase` bytes into it, until it is full. false when that
+   * would reorder bytes, one is under way, or the connection is closing.
+   */
+  readInto(handle: HandleOrId, buffer: Uint8Array, key: number, phase: number): boolean;
+  /** Bytes read through readInto() in the process so far. */
+  directBytes(): number;
   /** Returns the bytes still pending after this write. */
   write(handle: HandleOrId, buffers: readonly Uint8Array[]): number;
   /** write() of 1 to 8 buffers passed as arguments, without the array. */
@@ -84,6 +95,8 @@ function load(): TransportBinding | null {
       'adopt',
       'readStart',
       'readStop',
+      'readInto',
+      'directBytes',
       'write',
       'writev',
       'pending',

@@ -537,6 +537,18 @@ export class WebSocket<T = unknown> {
     this.counters.bytesIn += chunk.length;
     if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(chunk.length)) this.rateLimitExceeded();
     this.core.receive(chunk);
+    // A frame left unfinished may have the rest of its payload read straight into its buffer.
+    this.io.readInto?.(this.core);
+    this.afterInput();
+  }
+
+  /** @internal The transport read `length` more bytes of the pending frame into the buffer the core gave it (readInto). */
+  onFilled(length: number): void {
+    this.lastInput = idleSweeper.ticks;
+    this.pingOutstanding = false;
+    if (this.buckets && !this.rateLimited && !this.buckets.takeBytes(length)) this.rateLimitExceeded();
+    this.core.receiveFilled(length);
+    this.io.readInto?.(this.core);
     this.afterInput();
   }
 

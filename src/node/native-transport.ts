@@ -20,9 +20,16 @@ import {
   type NativeHandle,
   type TransportBinding,
 } from '../native/transport-binding.js';
-import type { Transport, TransportListener } from './transport.js';
+import type { DirectReadSource, Transport, TransportListener } from './transport.js';
 
 const OWNER = Symbol('wsbolt.nativeTransport');
+/** Bytes read into a frame's buffer by readInto(); the dispatcher's own event number, not the addon's. */
+const EVENT_FILLED = -1;
+/**
+ * Below this many owed bytes a frame's rest is left to the slab: a read that
+ * small costs about what its copy does, and the slab batches connections.
+ */
+const DIRECT_READ_MIN = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** As for a net.Socket (16 KiB on Node 20, 64 KiB from Node 22): the engine's backpressure figures stay what they were. */
@@ -49,12 +56,14 @@ const batchMeta = new Float64Array(3 * MAX_BATCH);
 const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
-function dispatchBatch(slab: Buffer, count: number): void {
+function dispatchBatch(slab: Buffer | undefined, count: number): void {
   for (let i = 0; i < count; i++) {
     const id = batchMeta[3 * i]!;
     const transport = reading[id % ID_SLOTS];
     const offset = batchMeta[3 * i + 1]!;
-    if (transport !== undefined && transport.id === id) transport.deliver(EVENT_DATA, slab.subarray(offset, offset + batchMeta[3 * i + 2]!));
+    if (transport === undefined || transport.id !== id) continue;
+    if (offset < 0) transport.deliver(EVENT_FILLED, batchMeta[3 * i + 2]!);
+    else transport.deliver(EVENT_DATA, slab!.subarray(offset, offset + batchMeta[3 * i + 2]!));
   }
 }
 
@@ -194,6 +203,8 @@ export class NativeTransport implements Transport {
   private set drainOwed(on: boolean) {
     this.bits = on ? this.bits | BIT_DRAIN_OWED : this.bits & ~BIT_DRAIN_OWED;
   }
+  /** Bytes the addon still reads into the buffer given by readInto() (0: reads go to the slab). */
+  private directOwed = 0;
   /**
    * The native pending count as last seen. It only grows inside write() and
    * tookPublished(), so while it is 0 it is exact and pendingBytes needs no
@@ -328,6 +339,14 @@ export class NativeTransport implements Transport {
     this.seenInEpoch = publishEpoch;
   }
 
+  readInto(source: DirectReadSource): void {
+    // Not while earlier bytes wait here (they come first), nor before start() or after the end.
+    if (this.directOwed > 0 || this.backlog !== null || !this.started || this.destroyCalled || this.closed) return;
+    const target = source.directTarget(DIRECT_READ_MIN);
+    if (target === null) return;
+    if (this.binding.readInto(this.id, target.buffer, target.masked ? target.key : -1, target.phase)) this.directOwed = target.buffer.length;
+  }
+
   afterWrites(callback: (error: Error | null) => void): void {
     if (this.closed || this.destroyed) {
       process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
@@ -379,16 +398,19 @@ export class NativeTransport implements Transport {
     this.destroyCalled = true;
     this.seenInEpoch = 0;
     // Unread input goes with the connection; what else is queued (end, close) still comes.
-    const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA);
+    const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA && event !== EVENT_FILLED);
     this.backlog = kept !== undefined && kept.length > 0 ? kept : null;
     this.binding.destroy(this.handle);
   }
 
   /** @internal Called by the addon's dispatcher. */
   deliver(event: number, arg: unknown): void {
-    if (event === EVENT_DATA && this.destroyCalled) return;
+    const input = event === EVENT_DATA || event === EVENT_FILLED;
+    if (input && this.destroyCalled) return;
     // Paused by an earlier connection's listener in the same batch: the bytes wait for resume().
-    if (!this.listener || this.backlog !== null || (this.paused && event === EVENT_DATA)) {
+    // Write-side events do not wait behind them: the engine may be waiting for a drain to resume reading.
+    const writeSide = event === EVENT_DRAIN || event === EVENT_FLUSHED;
+    if (!this.listener || (!writeSide && (this.backlog !== null || (this.paused && input)))) {
       (this.backlog ??= []).push([event, arg]);
       if (this.listener) this.schedule();
       return;
@@ -403,7 +425,7 @@ export class NativeTransport implements Transport {
     process.nextTick(() => {
       this.scheduled = false;
       let backlog: [number, unknown][] | null;
-      while ((backlog = this.backlog) !== null && !(this.paused && backlog[0]![0] === EVENT_DATA)) {
+      while ((backlog = this.backlog) !== null && !(this.paused && (backlog[0]![0] === EVENT_DATA || backlog[0]![0] === EVENT_FILLED))) {
         const [event, arg] = backlog.shift()!;
         if (backlog.length === 0) this.backlog = null;
         this.call(event, arg);
@@ -445,6 +467,10 @@ export class NativeTransport implements Transport {
       switch (event) {
         case EVENT_DATA:
           listener.onData(arg as Buffer);
+          break;
+        case EVENT_FILLED:
+          this.directOwed -= arg as number;
+          listener.onFilled!(arg as number);
           break;
         case EVENT_END:
           listener.onEnd();

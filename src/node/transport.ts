@@ -6,10 +6,19 @@
  * without the engine noticing.
  */
 
+import type { DirectTarget } from '../core/frame-reader.js';
+
+/** Where a transport that reads into memory of the reader's choice asks for it (the core: Protocol.directTarget). */
+export interface DirectReadSource {
+  directTarget(minimum: number): DirectTarget | null;
+}
+
 /** What a transport reports to its connection. */
 export interface TransportListener {
   /** Bytes from the peer; the connection owns the chunk from now on. */
   onData(chunk: Buffer): void;
+  /** Bytes the transport wrote, unmasked, into the buffer readInto() got from the source (only after readInto()). */
+  onFilled?(length: number): void;
   /** The peer ended its side (TCP FIN): nothing more will arrive. */
   onEnd(): void;
   /** The stream failed; onClose follows. */
@@ -41,6 +50,12 @@ export interface Transport {
   readonly writable: boolean;
   /** True once destroy() was called or the stream closed. */
   readonly destroyed: boolean;
+  /**
+   * Called after input: a transport that can read straight into a frame's
+   * buffer asks source for one (a frame whose payload has not arrived yet)
+   * and reports what it read there with onFilled. Optional: a stream cannot.
+   */
+  readInto?(source: DirectReadSource): void;
   /** Stops reading from the peer (bytes pile up in the kernel, then the peer's sends block). */
   pause(): void;
   resume(): void;

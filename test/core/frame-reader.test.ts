@@ -69,3 +69,91 @@ describe('frame reader sinks', () => {
     expect(r.data).toEqual([]);
   });
 });
+
+describe('direct reads (a transport reading the rest of a frame straight into its buffer)', () => {
+  /** Feeds `bytes` as a transport with readInto would: chunks of at most `step`, but straight into the target once offered. */
+  function feedDirect(r: ReturnType<typeof reading>, bytes: Buffer, step: number, minimum = 1): { direct: number; parts: Buffer[] } {
+    let pos = 0;
+    let direct = 0;
+    const parts: Buffer[] = [];
+    while (pos < bytes.length) {
+      const target = r.reader.directTarget(minimum);
+      if (target === null) {
+        const end = Math.min(bytes.length, pos + step);
+        r.reader.push(Buffer.from(bytes.subarray(pos, end)));
+        pos = end;
+        continue;
+      }
+      // Unmask as the test's own byte loop, key big-endian, from target.phase.
+      const key = [target.key >>> 24, (target.key >>> 16) & 255, (target.key >>> 8) & 255, target.key & 255];
+      const n = Math.min(step, target.buffer.length, bytes.length - pos);
+      for (let i = 0; i < n; i++) target.buffer[i] = bytes[pos + i]! ^ (target.masked ? key[(target.phase + i) & 3]! : 0);
+      parts.push(Buffer.from(target.buffer.subarray(0, n)));
+      r.reader.pushFilled(n);
+      pos += n;
+      direct += n;
+    }
+    return { direct, parts };
+  }
+
+  it.each([1000, 4093, 16_384, 65_536])('frames arrive as with copied chunks, read %i bytes at a time', (step) => {
+    const plain = reading();
+    for (let at = 0; at < stream.length; at += step) plain.reader.push(Buffer.from(stream.subarray(at, at + step)));
+    const r = reading();
+    const { direct } = feedDirect(r, stream, step);
+    expect(r.data).toEqual(plain.data);
+    expect(r.control).toEqual(plain.control);
+    expect(r.seen).toEqual(plain.seen);
+    expect(direct).toBeGreaterThan(0);
+  });
+
+  it('the payload arrives byte-exact whatever the mask phase at the switch', () => {
+    const payload = Buffer.from(Array.from({ length: 70_001 }, (_, i) => (i * 31) & 255));
+    const bytes = Buffer.concat([frame({ opcode: 2, payload, ...M, key: [0x12, 0x34, 0x56, 0x78] }), frame({ opcode: 2, payload: 'z', ...M })]);
+    for (const step of [1001, 1002, 1003, 1004]) {
+      const got: Buffer[] = [];
+      const reader = new FrameReader(
+        active,
+        SCAN_EXPECT_MASKED,
+        1 << 20,
+        { onFrameStart: () => true, onFramePart: () => true, onFrame: (_bits, p) => got.push(Buffer.from(p)) > 0 },
+        { onControlFrame: () => true, onFrameError: () => {} },
+      );
+      feedDirect({ reader, data: [], control: [], seen: [] }, bytes, step);
+      expect(got.map((b) => b.length)).toEqual([70_001, 1]);
+      expect(got[0]!.equals(payload)).toBe(true);
+    }
+  });
+
+  it('no target for a large frame until enough of it arrived (its buffer is never sized by the claim alone), nor below the minimum', () => {
+    const r = reading();
+    const big = frame({ opcode: 2, payload: Buffer.alloc(800_000, 1), ...M });
+    r.reader.push(Buffer.from(big.subarray(0, 10_000)));
+    expect(r.reader.directTarget(1)).toBeNull();
+    r.reader.push(Buffer.from(big.subarray(10_000, 120_000)));
+    const target = r.reader.directTarget(1)!;
+    expect(target.buffer.length).toBe(800_000 - (120_000 - 14));
+    expect(r.reader.directTarget(target.buffer.length + 1)).toBeNull();
+  });
+
+  it('no target while paused, stopped, or between frames', () => {
+    const r = reading();
+    expect(r.reader.directTarget(1)).toBeNull();
+    r.reader.push(Buffer.from(frame({ opcode: 2, payload: Buffer.alloc(20_000), ...M }).subarray(0, 100)));
+    expect(r.reader.directTarget(1)).not.toBeNull();
+    r.reader.stop();
+    expect(r.reader.directTarget(1)).toBeNull();
+    r.reader.pushFilled(10); // ignored once stopped
+    expect(r.data.filter((d) => d.startsWith('frame'))).toEqual([]);
+  });
+
+  it('maxChunks counts direct reads as chunks of the unfinished frame', () => {
+    const r = reading();
+    const limits: number[] = [];
+    (r.reader as unknown as { control: { onChunkLimit?: (n: number) => void } }).control.onChunkLimit = (n) => void limits.push(n);
+    r.reader.maxChunks = 3;
+    feedDirect(r, frame({ opcode: 2, payload: Buffer.alloc(20_000), ...M }), 1000);
+    expect(limits).toEqual([3]);
+    expect(r.reader.isStopped).toBe(true);
+  });
+});

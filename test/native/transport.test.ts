@@ -16,6 +16,14 @@ import { HOST, once, useCleanup, withTimeout } from '../kit/index.js';
 const defer = useCleanup();
 const binding = transportBinding!;
 
+/** A Uint8Array whose memory was transferred away (length 0). */
+function detachedView(): Uint8Array {
+  const memory = new ArrayBuffer(8);
+  const view = new Uint8Array(memory);
+  structuredClone(memory, { transfer: [memory] });
+  return view;
+}
+
 /** Every event of one transport, with waits bounded by a timeout. */
 class Recorder implements TransportListener {
   readonly chunks: Buffer[] = [];
@@ -606,6 +614,24 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(() => b.writev!(handle)).toThrow(TypeError);
     expect(() => b.writev!(handle, ...Array.from({ length: 9 }, () => Buffer.alloc(1)))).toThrow(TypeError);
     for (const bad of [undefined, null, '1', -2, 1.5, NaN, 2 ** 60, {}]) expect(() => b.watchFlush!(handle, bad)).toThrow(TypeError);
+    // readInto(handle, buffer, key, phase): the buffer a non-empty byte array, key uint32 or -1, phase 0-3.
+    for (const bad of notHandles) expect(() => b.readInto!(bad, Buffer.alloc(8), 0, 0), `readInto(${String(bad)})`).toThrow(TypeError);
+    for (const [i, bad] of [undefined, null, 'str', [1], Buffer.alloc(0), new Float64Array(2), new ArrayBuffer(4), detachedView()].entries()) {
+      expect(() => b.readInto!(handle, bad, 0, 0), `readInto(handle, bad buffer #${i})`).toThrow(TypeError);
+    }
+    for (const [key, phase] of [
+      [-2, 0],
+      [2 ** 32, 0],
+      [1.5, 0],
+      [NaN, 0],
+      ['1', 0],
+      [0, -1],
+      [0, 4],
+      [0, 0.5],
+      [0, undefined],
+    ]) {
+      expect(() => b.readInto!(handle, Buffer.alloc(8), key, phase), `readInto(key ${String(key)}, phase ${String(phase)})`).toThrow(TypeError);
+    }
     // An element getter that detaches an earlier element's buffer: the pointers are read after every getter ran.
     const victim = new ArrayBuffer(1 << 20);
     const sneaky: unknown[] = [new Uint8Array(victim)];
@@ -673,9 +699,27 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(b.publish!(new Float64Array([id]), new Float64Array(1), 1, frameBytes)).toBe(0);
     expect(() => b.flushPublished!()).not.toThrow();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
+    expect(b.readInto!(handle, Buffer.alloc(8), -1, 0)).toBe(false);
     expect(b.watchFlush!(handle, -1)).toBe(-1);
     expect(b.write!(handle, [Buffer.from('after close')])).toBe(0);
     expect(b.writev!(handle, Buffer.from('after'), Buffer.from(' close'))).toBe(0);
+  });
+
+  it('large and small reads arrive intact, and a chunk kept retains at most one 64 KiB slab (large turns hand the slab over, small ones copy)', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    const transport = await adopt(socket);
+    const recorder = new Recorder();
+    transport.start(recorder);
+    const big = randomBytes(1024 * 1024);
+    client.write(big);
+    await recorder.until(() => recorder.received === big.length, 'the large write');
+    client.write('tail');
+    await recorder.until(() => recorder.received === big.length + 4, 'the small write');
+    expect(Buffer.concat(recorder.chunks).equals(Buffer.concat([big, Buffer.from('tail')]))).toBe(true);
+    for (const chunk of recorder.chunks) expect(chunk.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    const last = recorder.chunks.at(-1)!;
+    expect(last.buffer.byteLength).toBeLessThan(16 * 1024); // a small turn is copied: it does not retain a whole slab
   });
 
   it('descriptors return to their baseline after 2,000 connections ended in every way', async () => {
