@@ -15,6 +15,7 @@ export interface AttemptOverrides {
   headers?: Record<string, string>;
 }
 
+/** How a reconnecting client retries: the backoff (every duration in ms), when to stop, and the queue kept while disconnected. */
 export interface ReconnectOptions {
   /** First delay in ms. Default 250. */
   initialDelay?: number;
