@@ -70,16 +70,26 @@ export function validateRequest(method: string | undefined, httpVersion: string,
   if (!header(headers, 'host')) return { status: 400, reason: 'missing Host header' };
   if (!hasToken(header(headers, 'upgrade'), 'websocket')) return { status: 400, reason: 'missing or invalid Upgrade: websocket header' };
   if (!hasToken(header(headers, 'connection'), 'upgrade')) return { status: 400, reason: 'missing or invalid Connection: Upgrade header' };
-  const version = header(headers, 'sec-websocket-version');
-  if (version?.trim() !== '13') {
-    return {
-      status: version === undefined ? 400 : 426,
-      reason: version === undefined ? 'missing Sec-WebSocket-Version header' : `unsupported Sec-WebSocket-Version ${version}`,
-      headers: { 'Sec-WebSocket-Version': '13' },
-    };
-  }
+  const version = checkVersion(headers);
+  if (version) return version;
   const key = headers['sec-websocket-key'];
   if (typeof key !== 'string' || !isValidKey(key.trim())) return { status: 400, reason: 'missing or invalid Sec-WebSocket-Key header' };
+  return withOffers(key.trim(), headers);
+}
+
+/** Sec-WebSocket-Version must be 13 (§4.2.1 item 6); a refusal names the version we speak (§4.4). */
+function checkVersion(headers: Headers): HandshakeRejection | null {
+  const version = header(headers, 'sec-websocket-version');
+  if (version?.trim() === '13') return null;
+  return {
+    status: version === undefined ? 400 : 426,
+    reason: version === undefined ? 'missing Sec-WebSocket-Version header' : `unsupported Sec-WebSocket-Version ${version}`,
+    headers: { 'Sec-WebSocket-Version': '13' },
+  };
+}
+
+/** The request's subprotocol and extension offers (§4.2.1 items 8, 9), the same over HTTP/1.1 and HTTP/2. */
+function withOffers(key: string, headers: Headers): ValidRequest | HandshakeRejection {
   let protocols: string[] = [];
   const offered = header(headers, 'sec-websocket-protocol');
   if (offered !== undefined) {
@@ -88,7 +98,33 @@ export function validateRequest(method: string | undefined, httpVersion: string,
     if (new Set(list).size !== list.length) return { status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' };
     protocols = list;
   }
-  return { key: key.trim(), protocols, extensions: header(headers, 'sec-websocket-extensions') };
+  return { key, protocols, extensions: header(headers, 'sec-websocket-extensions') };
+}
+
+/**
+ * Checks an HTTP/2 extended CONNECT (RFC 8441 §4, §5): method CONNECT, :protocol websocket, :scheme and :path present,
+ * Sec-WebSocket-Version 13. There is no Sec-WebSocket-Key (HTTP/2 itself proves the server understood the request),
+ * so the result's key is ''. Subprotocols and extensions are offered as over HTTP/1.1.
+ */
+export function validateExtendedConnect(headers: Headers): ValidRequest | HandshakeRejection {
+  if (headers[':method'] !== 'CONNECT') return { status: 405, reason: 'a WebSocket over HTTP/2 must use CONNECT', headers: { Allow: 'CONNECT' } };
+  const protocol = header(headers, ':protocol');
+  if (protocol !== 'websocket') return { status: 400, reason: protocol === undefined ? 'missing :protocol' : `unsupported :protocol ${protocol}` };
+  if (!header(headers, ':path') || !header(headers, ':scheme')) return { status: 400, reason: 'an extended CONNECT needs :scheme and :path' };
+  return checkVersion(headers) ?? withOffers('', headers);
+}
+
+/** The HTTP/2 response headers accepting an extended CONNECT (RFC 8441 §5): :status 200, the subprotocol, the extensions. */
+export function buildExtendedConnectResponse(
+  protocol: string | undefined,
+  extensions: string | undefined,
+  extraHeaders?: Record<string, string | number | readonly string[]>,
+): Record<string, string | number | readonly string[]> {
+  const response: Record<string, string | number | readonly string[]> = { ':status': 200 };
+  if (protocol) response['sec-websocket-protocol'] = protocol;
+  if (extensions) response['sec-websocket-extensions'] = extensions;
+  for (const name of Object.keys(extraHeaders ?? {})) response[name.toLowerCase()] = extraHeaders![name]!;
+  return response;
 }
 
 export function isRejection(value: ValidRequest | HandshakeRejection): value is HandshakeRejection {

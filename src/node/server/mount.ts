@@ -8,7 +8,8 @@ import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
-import { addAttached } from './attached.js';
+import { addAttached, type HttpServer } from './attached.js';
+import { isHttp2Server, mountHttp2 } from './http2.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
 import { Server } from './server.js';
@@ -59,11 +60,16 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   );
 }
 
-/** Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes). */
-export function attach<T = unknown>(httpServer: http.Server | https.Server, options: ServerOptions<T>): Server<T> {
+/**
+ * Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes); on an
+ * HTTP/2 server (node:http2), extended CONNECT streams too (RFC 8441).
+ */
+export function attach<T = unknown>(httpServer: HttpServer, options: ServerOptions<T>): Server<T> {
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);
-  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
+  // node:http2's server with allowHTTP1 emits 'upgrade' for HTTP/1.1 clients too.
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => upgradeSafely(server, req, socket, head));
+  if (isHttp2Server(httpServer)) mountHttp2(httpServer, server);
   return server;
 }
 

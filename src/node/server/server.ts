@@ -4,7 +4,6 @@
  * mount.ts; how an upgrade request becomes a connection is in upgrade.ts, which this class hosts.
  */
 import type * as http from 'node:http';
-import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateDeflateOptions } from '../../extensions/permessage-deflate.js';
@@ -13,16 +12,21 @@ import { type ResolvedOptions, resolveOptions, type SendData } from '../connecti
 import { validateTransportChoice } from '../open-transport.js';
 import { TopicHub } from '../pubsub.js';
 import { Admission } from './admission.js';
-import { answersNotFoundAmongAttached } from './attached.js';
+import { answersNotFoundAmongAttached, type HttpServer } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import type { CloseOptions, RouteOptions, ServerOptions } from './options.js';
+import { HTTP2 } from './http2.js';
 import { type UpgradeHost, upgrade } from './upgrade.js';
+import type { RequestHead } from './upgrade-request.js';
+
+/** An HTTP/2 stream has no bytes read ahead of the handshake: its DATA frames arrive as the stream's own reads. */
+const NO_HEAD = Buffer.alloc(0);
 
 export class Server<T = unknown> implements UpgradeHost {
   /** Open connections. */
   readonly connections = new Set<WebSocket<any>>();
   /** The HTTP(S) server, when serve() created it or attach() was given it. */
-  readonly httpServer: http.Server | https.Server | null;
+  readonly httpServer: HttpServer | null;
   /** @internal */
   readonly hub = new TopicHub();
   private readonly owned: boolean;
@@ -42,7 +46,7 @@ export class Server<T = unknown> implements UpgradeHost {
 
   constructor(
     private readonly options: ServerOptions<T>,
-    httpServer: http.Server | https.Server | null = null,
+    httpServer: HttpServer | null = null,
     owned = false,
   ) {
     this.httpServer = httpServer;
@@ -117,6 +121,11 @@ export class Server<T = unknown> implements UpgradeHost {
     return upgrade<T>(this, req, socket, head);
   }
 
+  /** @internal Runs the opening handshake on an HTTP/2 extended CONNECT stream (RFC 8441); the stream is its socket. */
+  handleStream(req: RequestHead, stream: Duplex): Promise<WebSocket<T> | null> {
+    return upgrade<T>(this, req, stream, NO_HEAD, HTTP2);
+  }
+
   /**
    * @internal Shared by every connection of this server: a closure per connection would
    * keep the whole upgrade (request, headers) alive as long as the connection.
@@ -142,7 +151,7 @@ export class Server<T = unknown> implements UpgradeHost {
       this.owned && this.httpServer
         ? new Promise<void>((resolve) => {
             this.httpServer!.close(() => resolve());
-            this.httpServer!.closeIdleConnections?.();
+            (this.httpServer as Partial<http.Server>).closeIdleConnections?.();
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();

@@ -4,11 +4,10 @@
  * upgrade hook (with its time limit and the client's early data), the 101, and the connection. The server it runs
  * for is seen through UpgradeHost, so that this file holds the order of the steps and the server holds their state.
  */
-import type * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandlerError } from '../../core/errors.js';
-import { buildAcceptResponse, isRejection, validateRequest } from '../../core/handshake.js';
+import { buildAcceptResponse, type HandshakeRejection, isRejection, type ValidRequest, validateRequest } from '../../core/handshake.js';
 import { acceptOffer } from '../../extensions/negotiation.js';
 import { PerMessageDeflate } from '../../extensions/permessage-deflate.js';
 import { WebSocket } from '../connection.js';
@@ -16,15 +15,16 @@ import type { ResolvedOptions } from '../connection-options.js';
 import { reportHandlerError } from '../handler-errors.js';
 import type { TopicHub } from '../pubsub.js';
 import { openTransport } from '../open-transport.js';
+import type { Transport } from '../transport.js';
 import { trace, traceEnabled } from '../trace.js';
 import type { AcceptOptions, UpgradeResult } from '../types.js';
 import type { Admission } from './admission.js';
 import { EarlyData } from './early-data.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type RouteOptions } from './options.js';
-import { refuse } from './refuse.js';
+import { refuse as refuseHttp1 } from './refuse.js';
 import { TIMED_OUT, isRejectionResult, withTimeout } from './upgrade-hook.js';
-import { headerValue, selectProtocol, upgradeRequest } from './upgrade-request.js';
+import { headerValue, type RequestHead, selectProtocol, upgradeRequest } from './upgrade-request.js';
 
 /** What the pipeline needs of the server it runs for (the Server: these are its internals). */
 export interface UpgradeHost {
@@ -47,6 +47,34 @@ export interface UpgradeHost {
   optionsFor(route: RouteOptions<any>): ResolvedOptions;
 }
 
+/**
+ * What differs between an HTTP/1.1 upgrade and an HTTP/2 extended CONNECT (RFC 8441): how the request is checked,
+ * refused and accepted. Everything between (admission, route, origin, subprotocol, hook, deflate) is the same.
+ */
+export interface UpgradeDialect {
+  validate(req: RequestHead): ValidRequest | HandshakeRejection;
+  /** Answers with an error status and ends the exchange; always null. */
+  refuse(socket: Duplex, status: number, body: string | Buffer, headers?: Record<string, string | number | readonly string[]>): null;
+  /** Sends the acceptance, before any frame: through the transport (a 101) or as the stream's response headers (200). */
+  accept(
+    transport: Transport,
+    socket: Duplex,
+    valid: ValidRequest,
+    protocol: string | undefined,
+    extensions: string | undefined,
+    headers: AcceptOptions<unknown>['headers'],
+  ): void;
+}
+
+/** RFC 6455 over HTTP/1.1: GET with Upgrade, answered by 101 with Sec-WebSocket-Accept. */
+export const HTTP1: UpgradeDialect = {
+  validate: (req) => validateRequest(req.method, req.httpVersion, req.headers),
+  refuse: refuseHttp1,
+  // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
+  accept: (transport, _socket, valid, protocol, extensions, headers) =>
+    transport.write([Buffer.from(buildAcceptResponse(valid.key, protocol, extensions, headers))]),
+};
+
 /** Socket errors are ignored until the connection owns the socket: a refusal or a destroy follows anyway. */
 function ignore(): void {}
 
@@ -54,11 +82,18 @@ function ignore(): void {}
  * Runs the opening handshake on an upgrade request. Resolves with the open
  * connection, or null when it was refused (the HTTP answer already sent).
  */
-export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
+export async function upgrade<T>(
+  host: UpgradeHost,
+  req: RequestHead,
+  socket: Duplex,
+  head: Buffer,
+  dialect: UpgradeDialect = HTTP1,
+): Promise<WebSocket<T> | null> {
   socket.on('error', ignore); // until the connection owns the socket
   const spent = host.deadlines?.take(socket) ?? 0;
+  const refuse = dialect.refuse;
   if (host.closing) return refuse(socket, 503, 'the server is shutting down');
-  const valid = validateRequest(req.method, req.httpVersion, req.headers);
+  const valid = dialect.validate(req);
   if (isRejection(valid)) return refuse(socket, valid.status, valid.reason, valid.headers);
   const ip = host.admission.keyOf(socket);
   if (!host.admission.admit(ip)) {
@@ -66,7 +101,7 @@ export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, s
   }
   let ws: WebSocket<T> | null = null;
   try {
-    ws = await upgradeAdmitted<T>(host, req, socket, head, valid, ip, spent);
+    ws = await upgradeAdmitted<T>(host, req, socket, head, valid, ip, spent, dialect);
     return ws;
   } finally {
     // An open connection gives its place back when it finishes (onConnectionFinished).
@@ -76,14 +111,16 @@ export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, s
 
 async function upgradeAdmitted<T>(
   host: UpgradeHost,
-  req: http.IncomingMessage,
+  req: RequestHead,
   socket: Duplex,
   head: Buffer,
-  valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
+  valid: ValidRequest,
   ip: string,
   /** Ms since accept (serve()), taken from the hook's time. */
   spent: number,
+  dialect: UpgradeDialect,
 ): Promise<WebSocket<T> | null> {
+  const refuse = dialect.refuse;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -141,7 +178,6 @@ async function upgradeAdmitted<T>(
 
   const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
   const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
-  const response = Buffer.from(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
   // The peer's address is read from Node's socket, so before the native transport releases it.
   if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
   // Ours go first: the native transport releases Node's socket, which then emits 'close'.
@@ -164,8 +200,13 @@ async function upgradeAdmitted<T>(
   } else {
     opened = opening;
   }
-  // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
-  opened.transport.write([response]);
+  try {
+    dialect.accept(opened.transport, socket, valid, protocol || undefined, negotiated?.response, accepted.headers);
+  } catch (error) {
+    // Headers the hook returned that the response cannot carry (CR/LF; HTTP/1.1-only names over HTTP/2).
+    opened.transport.destroy();
+    throw error;
+  }
   const ws = new WebSocket<T>({
     io: opened.transport,
     role: 'server',
