@@ -218,6 +218,38 @@ export function validateResponse(headers: Headers, key: string, offeredProtocols
   if (!hasToken(header(headers, 'connection'), 'upgrade')) return 'the response lacks Connection: Upgrade';
   const acceptHeader = header(headers, 'sec-websocket-accept');
   if (acceptHeader === undefined || acceptHeader.trim() !== acceptKey(key)) return 'invalid Sec-WebSocket-Accept';
+  return acceptedChoices(headers, offeredProtocols, offeredExtensions);
+}
+
+/**
+ * The headers of a client's extended CONNECT (RFC 8441 §4, §5): the pseudo-headers of the target, version 13 and the
+ * offers, and no Sec-WebSocket-Key (HTTP/2 needs no proof that the server understood the request).
+ */
+export function extendedConnectHeaders(
+  target: { scheme: 'http' | 'https'; authority: string; path: string },
+  request: Omit<ClientRequestHeaders, 'key'>,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': target.scheme,
+    ':authority': target.authority,
+    ':path': target.path,
+    'sec-websocket-version': '13',
+  };
+  if (request.protocols.length > 0) headers['sec-websocket-protocol'] = request.protocols.join(', ');
+  if (request.origin !== undefined) headers.origin = request.origin;
+  if (request.extensions) headers['sec-websocket-extensions'] = request.extensions;
+  return headers;
+}
+
+/** Checks the server's 2xx to an extended CONNECT (RFC 8441 §5: the stream is then the WebSocket); the same choices as a 101. */
+export function validateExtendedConnectResponse(headers: Headers, offeredProtocols: string[], offeredExtensions: boolean): AcceptedResponse | string {
+  return acceptedChoices(headers, offeredProtocols, offeredExtensions);
+}
+
+/** The subprotocol and extensions a server chose, checked against what was offered (§4.1, items 5 and 6 of the client's duties). */
+function acceptedChoices(headers: Headers, offeredProtocols: string[], offeredExtensions: boolean): AcceptedResponse | string {
   const protocol = header(headers, 'sec-websocket-protocol');
   if (protocol !== undefined) {
     if (offeredProtocols.length === 0) return 'the server chose a subprotocol although none was offered';

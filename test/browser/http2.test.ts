@@ -93,7 +93,7 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', () => {
       30_000,
       'the exchanges in the page',
     );
-    const [plainClient, plainServer, deflateClient, deflateServer, refused] = results;
+    const [plainClient, plainServer, deflateClient, deflateServer, refused] = results as any[];
     for (const r of [plainClient, plainServer, deflateClient, deflateServer]) {
       expect(r).toMatchObject({ opened: true, text: 'héllo over h2', binary: [0, 1, 2, 255], big: true, fragmented: 'fragmented' });
     }
