@@ -65,6 +65,10 @@ function isExtendedConnect(headers: http2.IncomingHttpHeaders): boolean {
  */
 export function mountHttp2(httpServer: http2.Http2SecureServer | http2.Http2Server, server: Server<any>): void {
   httpServer.updateSettings({ enableConnectProtocol: true });
+  httpServer.on('session', (session: http2.ServerHttp2Session) => {
+    server.sessions.add(session);
+    session.once('close', () => server.sessions.delete(session));
+  });
   httpServer.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     if (!isExtendedConnect(headers)) return;
     const req = {

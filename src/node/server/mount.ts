@@ -4,6 +4,7 @@
  * (from any 'upgrade' listener) and createServer() (a server object to call handleUpgrade on).
  */
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -24,6 +25,7 @@ function upgradeSafely(server: Server<any>, req: http.IncomingMessage, socket: D
 
 /** A standalone server: listens, answers plain HTTP with 426 (or options.http), upgrades WebSocket requests. */
 export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>> {
+  if (options.http2) return serveHttp2(options);
   const onRequest: http.RequestListener =
     options.http ??
     ((_req, res) => {
@@ -48,6 +50,11 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
   httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
   httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
   // An adapter that can never work (redisAdapter() without ioredis) fails serve() before it listens.
+  return listen(server, httpServer, options);
+}
+
+/** Listens with httpServer once server's adapter has started (an adapter that can never work fails serve() first). */
+function listen<T>(server: Server<T>, httpServer: HttpServer, options: ServeOptions<T>): Promise<Server<T>> {
   return server.adapterStarted.then(
     () =>
       new Promise((resolve, fail) => {
@@ -58,6 +65,29 @@ export function serve<T = unknown>(options: ServeOptions<T>): Promise<Server<T>>
         });
       }),
   );
+}
+
+/**
+ * serve({ tls, http2: true }): node:http2's secure server, HTTP/1.1 allowed, WebSockets both ways (attach()). Node's
+ * HTTP/1.1 header deadline does not apply to HTTP/2 sessions, which stay open between streams: the handshake deadline
+ * here bounds the upgrade hook only, as with attach().
+ */
+function serveHttp2<T>(options: ServeOptions<T>): Promise<Server<T>> {
+  if (!options.tls) return Promise.reject(new TypeError('serve({ http2: true }) needs tls: browsers speak HTTP/2 over TLS only'));
+  const onRequest =
+    options.http ??
+    ((_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(426, { 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('426 Upgrade Required: this endpoint speaks WebSocket\n');
+    });
+  const httpServer = http2.createSecureServer(
+    { ...options.tls, allowHTTP1: true },
+    onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  const server = new Server<T>(options, httpServer, true);
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => upgradeSafely(server, req, socket, head));
+  mountHttp2(httpServer, server);
+  return listen(server, httpServer, options);
 }
 
 /**

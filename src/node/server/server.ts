@@ -4,6 +4,7 @@
  * mount.ts; how an upgrade request becomes a connection is in upgrade.ts, which this class hosts.
  */
 import type * as http from 'node:http';
+import type { Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateDeflateOptions } from '../../extensions/permessage-deflate.js';
@@ -43,6 +44,8 @@ export class Server<T = unknown> implements UpgradeHost {
   adapterStarted: Promise<void> = Promise.resolve();
   /** @internal serve() only: accept times of connections still without their request. */
   deadlines: HandshakeDeadlines | null = null;
+  /** @internal HTTP/2 sessions of the server (RFC 8441): close() ends them when it owns the server. */
+  readonly sessions = new Set<Http2Session>();
 
   constructor(
     private readonly options: ServerOptions<T>,
@@ -152,6 +155,8 @@ export class Server<T = unknown> implements UpgradeHost {
         ? new Promise<void>((resolve) => {
             this.httpServer!.close(() => resolve());
             (this.httpServer as Partial<http.Server>).closeIdleConnections?.();
+            // GOAWAY: no new streams; each session closes once its streams (WebSockets closing below) have.
+            for (const session of this.sessions) session.close();
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();
