@@ -98,6 +98,21 @@ describe('connect(url, { http2: true })', () => {
     expect((await messages.next()).data.toString()).toBe('over 1.1');
   });
 
+  it('handshakeTimeout and signal end a handshake the server never answers, and the server sees the stream reset', async () => {
+    const streamsClosed = new Queue<void>('server stream closed');
+    const { url, http2Server, server } = await h2Server(defer, { ...echo, upgrade: () => new Promise<true>(() => {}), maxConnections: 2 });
+    http2Server.on('stream', (stream) => stream.once('close', () => streamsClosed.push()));
+    const timedOut = await failure(() => connect(url, { ca: cert, http2: true, handshakeTimeout: 200 }));
+    expect(timedOut.code).toBe('ERR_HANDSHAKE_TIMEOUT');
+    const controller = new AbortController();
+    const aborted = failure(() => connect(url, { ca: cert, http2: true, signal: controller.signal }));
+    await streamsClosed.next(); // the first one, reset by the timeout
+    controller.abort();
+    expect((await aborted).code).toBe('ERR_ABORTED');
+    await streamsClosed.next();
+    expect(server.pendingSockets.size).toBe(2); // the hooks still run; their places come back when they settle
+  });
+
   it('the session ending closes its WebSockets with 1006', async () => {
     const rec = handlerRecorder();
     const { url, http2Server } = await h2Server(defer, rec.handler);

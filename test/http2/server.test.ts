@@ -244,6 +244,24 @@ describe('limits and RST_STREAM', () => {
     expect((await openStream(session)).status).toBe(200);
   });
 
+  it('maxConnectionsPerIp counts the streams of every session from one address together', async () => {
+    const { port } = await h2Server(defer, { ...echo, maxConnectionsPerIp: 1 });
+    const first = await h2Session(defer, port);
+    const second = await h2Session(defer, port);
+    expect((await openStream(first)).status).toBe(200);
+    expect((await openStream(first)).status).toBe(503);
+    expect((await openStream(second)).status).toBe(503);
+  });
+
+  it('the hook sees one raw Http2ServerRequest, however often it reads it', async () => {
+    const seen = deferred<UpgradeRequest>();
+    const { port } = await h2Server(defer, { ...echo, upgrade: (req) => void seen.resolve(req) });
+    await openStream(await h2Session(defer, port), '/raw?q=1');
+    const req = await withTimeout(seen.promise);
+    expect(req.raw).toBe(req.raw);
+    expect(req.raw.url).toBe('/raw?q=1');
+  });
+
   it('RST_STREAM while the upgrade hook runs: no connection opens and the place is given back', async () => {
     const started = deferred<void>();
     const release = deferred<void>();

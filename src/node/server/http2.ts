@@ -71,13 +71,15 @@ export function mountHttp2(httpServer: http2.Http2SecureServer | http2.Http2Serv
   });
   httpServer.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     if (!isExtendedConnect(headers)) return;
+    let raw: http2.Http2ServerRequest | undefined;
     const req = {
       method: 'CONNECT',
       url: headers[':path'],
       httpVersion: '2.0',
       headers: headers as http.IncomingHttpHeaders,
+      // Built once, when first read: it adds listeners to the stream, which most upgrades never need.
       get raw() {
-        return new http2.Http2ServerRequest(stream, headers, {}, []);
+        return (raw ??= new http2.Http2ServerRequest(stream, headers, {}, []));
       },
     };
     server.handleStream(req, stream).catch((error: unknown) => {
