@@ -85,6 +85,15 @@ describe('extended CONNECT accepted', () => {
     expect(await s.frames.next()).toMatchObject({ rsv1: false });
   });
 
+  it("the hook's extra headers reach the 200, without HTTP/1.1's connection headers, which HTTP/2 forbids", async () => {
+    const { port } = await h2Server(defer, { ...echo, upgrade: () => ({ headers: { 'X-Session': '7', Connection: 'keep-alive' } }) });
+    const s = await openStream(await h2Session(defer, port));
+    expect(s.status).toBe(200);
+    expect(s.headers['x-session']).toBe('7');
+    s.send(1, 'ok');
+    expect((await s.frames.next()).payload.toString()).toBe('ok');
+  });
+
   it('selects a subprotocol in the response headers', async () => {
     const { port } = await h2Server(defer, { ...echo, protocols: ['chat.v2'] });
     const session = await h2Session(defer, port);

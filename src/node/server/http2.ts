@@ -12,7 +12,7 @@ import { trace } from '../trace.js';
 import type { Server } from './server.js';
 import type { UpgradeDialect } from './upgrade.js';
 
-/** Headers of HTTP/1.1's connection management, which HTTP/2 forbids (RFC 9113 §8.2.2): a refusal drops them. */
+/** Headers of HTTP/1.1's connection management, which HTTP/2 forbids (RFC 9113 §8.2.2): dropped from a hook's headers. */
 const HTTP1_ONLY = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 function lowerCased(headers: Record<string, string | number | readonly string[]> | undefined): Record<string, string | number | readonly string[]> {
@@ -45,7 +45,7 @@ export const HTTP2: UpgradeDialect = {
   validate: (req) => validateExtendedConnect(req.headers),
   refuse: refuseStream,
   accept: (_transport, socket, _valid, protocol, extensions, headers) =>
-    (socket as http2.ServerHttp2Stream).respond(buildExtendedConnectResponse(protocol, extensions, headers) as http2.OutgoingHttpHeaders),
+    (socket as http2.ServerHttp2Stream).respond(buildExtendedConnectResponse(protocol, extensions, lowerCased(headers)) as http2.OutgoingHttpHeaders),
 };
 
 /** Whether an HTTP server is node:http2's (Http2Server or Http2SecureServer): only those have updateSettings(). */
