@@ -227,6 +227,17 @@ describe('refusals as HTTP/2 statuses', () => {
     expect((await openStream(session, '/ok', { origin: 'https://good.example' })).status).toBe(200);
   });
 
+  it('a plain CONNECT (no :protocol) is not ours: node:http2 answers it with 405 as without wsbolt', async () => {
+    const rec = handlerRecorder();
+    const { port } = await h2Server(defer, rec.handler);
+    const session = await h2Session(defer, port);
+    const tunnel = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+    tunnel.on('error', () => {});
+    const [headers] = await withTimeout(new Promise<[Record<string, unknown>]>((resolve) => tunnel.once('response', (h) => resolve([h]))));
+    expect(headers[':status']).toBe(405);
+    expect(rec.opens.items).toHaveLength(0);
+  });
+
   it('a session without the setting: the extended CONNECT is reset, and no WebSocket opens', async () => {
     const rec = handlerRecorder();
     const { port, http2Server } = await h2Server(defer, rec.handler);
