@@ -113,6 +113,26 @@ describe('connect(url, { http2: true })', () => {
     expect(server.pendingSockets.size).toBe(2); // the hooks still run; their places come back when they settle
   });
 
+  it('the shared session keeps the process alive only while a WebSocket uses it', async () => {
+    const { url } = await h2Server(defer, echo);
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TLSWrap' || r === 'TCPSocketWrap').length;
+    const a = await client(url);
+    const b = await client(url);
+    const inUse = sockets(); // the listener's, the server's end of the session, and the client's (ref'd)
+    a.ws.close(1000);
+    await a.closes.next();
+    expect(sockets()).toBe(inUse); // b still uses the session
+    b.ws.close(1000);
+    await b.closes.next();
+    const deadline = Date.now() + 5000;
+    while (sockets() !== inUse - 1 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    expect(sockets()).toBe(inUse - 1); // the client's end is unref'd, still open for the next connection
+    const c = await client(url);
+    expect(sockets()).toBe(inUse);
+    c.ws.send('reused');
+    expect((await c.messages.next()).data.toString()).toBe('reused');
+  });
+
   it('the session ending closes its WebSockets with 1006', async () => {
     const rec = handlerRecorder();
     const { url, http2Server } = await h2Server(defer, rec.handler);
