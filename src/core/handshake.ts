@@ -70,16 +70,26 @@ export function validateRequest(method: string | undefined, httpVersion: string,
   if (!header(headers, 'host')) return { status: 400, reason: 'missing Host header' };
   if (!hasToken(header(headers, 'upgrade'), 'websocket')) return { status: 400, reason: 'missing or invalid Upgrade: websocket header' };
   if (!hasToken(header(headers, 'connection'), 'upgrade')) return { status: 400, reason: 'missing or invalid Connection: Upgrade header' };
-  const version = header(headers, 'sec-websocket-version');
-  if (version?.trim() !== '13') {
-    return {
-      status: version === undefined ? 400 : 426,
-      reason: version === undefined ? 'missing Sec-WebSocket-Version header' : `unsupported Sec-WebSocket-Version ${version}`,
-      headers: { 'Sec-WebSocket-Version': '13' },
-    };
-  }
+  const version = checkVersion(headers);
+  if (version) return version;
   const key = headers['sec-websocket-key'];
   if (typeof key !== 'string' || !isValidKey(key.trim())) return { status: 400, reason: 'missing or invalid Sec-WebSocket-Key header' };
+  return withOffers(key.trim(), headers);
+}
+
+/** Sec-WebSocket-Version must be 13 (§4.2.1 item 6); a refusal names the version we speak (§4.4). */
+function checkVersion(headers: Headers): HandshakeRejection | null {
+  const version = header(headers, 'sec-websocket-version');
+  if (version?.trim() === '13') return null;
+  return {
+    status: version === undefined ? 400 : 426,
+    reason: version === undefined ? 'missing Sec-WebSocket-Version header' : `unsupported Sec-WebSocket-Version ${version}`,
+    headers: { 'Sec-WebSocket-Version': '13' },
+  };
+}
+
+/** The request's subprotocol and extension offers (§4.2.1 items 8, 9), the same over HTTP/1.1 and HTTP/2. */
+function withOffers(key: string, headers: Headers): ValidRequest | HandshakeRejection {
   let protocols: string[] = [];
   const offered = header(headers, 'sec-websocket-protocol');
   if (offered !== undefined) {
@@ -88,7 +98,33 @@ export function validateRequest(method: string | undefined, httpVersion: string,
     if (list === 'duplicate') return { status: 400, reason: 'duplicate subprotocol in Sec-WebSocket-Protocol' };
     protocols = list;
   }
-  return { key: key.trim(), protocols, extensions: header(headers, 'sec-websocket-extensions') };
+  return { key, protocols, extensions: header(headers, 'sec-websocket-extensions') };
+}
+
+/**
+ * Checks an HTTP/2 extended CONNECT (RFC 8441 §4, §5): method CONNECT, :protocol websocket, :scheme and :path present,
+ * Sec-WebSocket-Version 13. There is no Sec-WebSocket-Key (HTTP/2 itself proves the server understood the request),
+ * so the result's key is ''. Subprotocols and extensions are offered as over HTTP/1.1.
+ */
+export function validateExtendedConnect(headers: Headers): ValidRequest | HandshakeRejection {
+  if (headers[':method'] !== 'CONNECT') return { status: 405, reason: 'a WebSocket over HTTP/2 must use CONNECT', headers: { Allow: 'CONNECT' } };
+  const protocol = header(headers, ':protocol');
+  if (protocol !== 'websocket') return { status: 400, reason: protocol === undefined ? 'missing :protocol' : `unsupported :protocol ${protocol}` };
+  if (!header(headers, ':path') || !header(headers, ':scheme')) return { status: 400, reason: 'an extended CONNECT needs :scheme and :path' };
+  return checkVersion(headers) ?? withOffers('', headers);
+}
+
+/** The HTTP/2 response headers accepting an extended CONNECT (RFC 8441 §5): :status 200, the subprotocol, the extensions. */
+export function buildExtendedConnectResponse(
+  protocol: string | undefined,
+  extensions: string | undefined,
+  extraHeaders?: Record<string, string | number | readonly string[]>,
+): Record<string, string | number | readonly string[]> {
+  const response: Record<string, string | number | readonly string[]> = { ':status': 200 };
+  if (protocol) response['sec-websocket-protocol'] = protocol;
+  if (extensions) response['sec-websocket-extensions'] = extensions;
+  for (const name of Object.keys(extraHeaders ?? {})) response[name.toLowerCase()] = extraHeaders![name]!;
+  return response;
 }
 
 export type ProtocolListProblem = 'invalid' | 'duplicate';
@@ -229,6 +265,38 @@ export function validateResponse(headers: Headers, key: string, offeredProtocols
   if (!hasToken(header(headers, 'connection'), 'upgrade')) return 'the response lacks Connection: Upgrade';
   const acceptHeader = header(headers, 'sec-websocket-accept');
   if (acceptHeader === undefined || acceptHeader.trim() !== acceptKey(key)) return 'invalid Sec-WebSocket-Accept';
+  return acceptedChoices(headers, offeredProtocols, offeredExtensions);
+}
+
+/**
+ * The headers of a client's extended CONNECT (RFC 8441 §4, §5): the pseudo-headers of the target, version 13 and the
+ * offers, and no Sec-WebSocket-Key (HTTP/2 needs no proof that the server understood the request).
+ */
+export function extendedConnectHeaders(
+  target: { scheme: 'http' | 'https'; authority: string; path: string },
+  request: Omit<ClientRequestHeaders, 'key'>,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': target.scheme,
+    ':authority': target.authority,
+    ':path': target.path,
+    'sec-websocket-version': '13',
+  };
+  if (request.protocols.length > 0) headers['sec-websocket-protocol'] = request.protocols.join(', ');
+  if (request.origin !== undefined) headers.origin = request.origin;
+  if (request.extensions) headers['sec-websocket-extensions'] = request.extensions;
+  return headers;
+}
+
+/** Checks the server's 2xx to an extended CONNECT (RFC 8441 §5: the stream is then the WebSocket); the same choices as a 101. */
+export function validateExtendedConnectResponse(headers: Headers, offeredProtocols: string[], offeredExtensions: boolean): AcceptedResponse | string {
+  return acceptedChoices(headers, offeredProtocols, offeredExtensions);
+}
+
+/** The subprotocol and extensions a server chose, checked against what was offered (§4.1, items 5 and 6 of the client's duties). */
+function acceptedChoices(headers: Headers, offeredProtocols: string[], offeredExtensions: boolean): AcceptedResponse | string {
   const protocol = header(headers, 'sec-websocket-protocol');
   const protocolProblem = chosenProtocolProblem(protocol?.trim(), offeredProtocols);
   if (protocolProblem === 'none-offered') return 'the server chose a subprotocol although none was offered';

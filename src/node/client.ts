@@ -13,6 +13,7 @@ import { clientRequestHeaders, generateKey, validateResponse } from '../core/han
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { explainConnectError, UnexpectedResponseError } from './client-errors.js';
+import { connectHttp2 } from './client-http2.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
@@ -65,6 +66,13 @@ export interface ConnectOptions<T = unknown> extends ConnectionCallbacks<T>, Tls
    * reason) and the socket is let go. It has no effect once the connection is open (close it with ws.close()).
    */
   signal?: AbortSignal;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): true sends an extended CONNECT on an HTTP/2 session shared by the connections
+   * to this origin (with these TLS options), and fails with ERR_HTTP2_EXTENDED_CONNECT_UNSUPPORTED when the server
+   * does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL; 'prefer' falls back to HTTP/1.1 then. The connection runs on
+   * the stream transport. agent, createConnection, followRedirects and transport do not apply. Default false.
+   */
+  http2?: boolean | 'prefer';
 }
 
 interface Target {
@@ -109,7 +117,9 @@ export function openConnection<T>(url: string | URL, options: ConnectOptions<T>)
   }
   if (options.signal?.aborted) return Promise.reject(abortError(target.url, options.signal));
   const deadline = Date.now() + (options.handshakeTimeout ?? 10_000);
-  return attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
+  const overHttp1 = () => attempt(target, options, { ...(options.headers ?? {}) }, 0, deadline);
+  if (options.http2) return connectHttp2(target.url, target.secure, options, deadline, options.http2 === 'prefer' ? overHttp1 : null);
+  return overHttp1();
 }
 
 function attempt<T>(
@@ -266,13 +276,13 @@ function attempt<T>(
   });
 }
 
-function abortError(url: URL, signal: AbortSignal): WsboltError {
+export function abortError(url: URL, signal: AbortSignal): WsboltError {
   const error = new WsboltError('ERR_ABORTED', `the connection to ${url.href} was aborted`, undefined, { cause: signal.reason });
   error.name = 'AbortError'; // as fetch() and Node's own APIs name it
   return error;
 }
 
-function tlsOptions(options: TlsOptions, url: URL): TlsOptions {
+export function tlsOptions(options: TlsOptions, url: URL): TlsOptions {
   const out: Record<string, unknown> = {};
   for (const name of [
     'ca',

@@ -4,6 +4,7 @@
  * WebSocketBehavior.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { WsboltError } from '../core/errors.js';
 import type { WebSocket } from './connection.js';
 import type { RateLimit } from './rate-limit.js';
@@ -45,7 +46,10 @@ export interface CloseCause {
 }
 
 export interface UpgradeRequest {
+  /** 'GET' over HTTP/1.1; 'CONNECT' for a WebSocket over HTTP/2 (RFC 8441). */
   method: string;
+  /** '1.1', or '2.0' when the WebSocket arrived as an HTTP/2 extended CONNECT stream (RFC 8441). */
+  httpVersion: string;
   /** The request target as sent: path and query. */
   url: string;
   path: string;
@@ -62,8 +66,8 @@ export interface UpgradeRequest {
   secure: boolean;
   /** TLS details when secure. */
   tls?: { authorized: boolean; authorizationError?: string; servername?: string; alpnProtocol?: string | false; protocol?: string | null };
-  /** The request object itself, for anything not above. */
-  raw: IncomingMessage;
+  /** The request object itself, for anything not above: Node's IncomingMessage, or an Http2ServerRequest over HTTP/2. */
+  raw: IncomingMessage | Http2ServerRequest;
 }
 
 /** What an upgrade hook returns to accept a connection (see accept()). */

@@ -64,6 +64,7 @@ export const CONNECT_SCHEMA: Schema = {
   perMessageDeflate: deflateRule,
   transport: transportRule,
   signal: withMethods('an AbortSignal', 'addEventListener'),
+  http2: either(boolean, oneOf('prefer')),
 };
 
 export const RECONNECT_SCHEMA: Schema = {

@@ -3,9 +3,9 @@
  * (maxConnectionsPerIp). A connection is counted from the start of its handshake, so that slow handshakes cannot
  * crowd past the limit, until it finishes; over the limit the upgrade gets 503 with Retry-After.
  */
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerOptions } from './options.js';
+import { peerSocket } from './upgrade-request.js';
 
 export class Admission {
   private admitted = 0;
@@ -17,7 +17,8 @@ export class Admission {
   /** The key a connection is counted under: its IP address when a per-IP limit needs it, else ''. */
   keyOf(socket: Duplex): string {
     // The peer's address costs a getpeername() call: only asked for when a per-IP limit needs it.
-    return this.options.maxConnectionsPerIp !== undefined ? ((socket as Partial<Socket>).remoteAddress ?? '') : '';
+    // Every WebSocket stream of one HTTP/2 session counts under the session's address.
+    return this.options.maxConnectionsPerIp !== undefined ? (peerSocket(socket).remoteAddress ?? '') : '';
   }
 
   /** Counts a connection in, or returns false when a limit is reached. */

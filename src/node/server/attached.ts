@@ -7,27 +7,24 @@ import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import type * as https from 'node:https';
 
-/**
- * A server attach() can mount on: http, https, or an HTTP/2 server created with allowHTTP1 (WebSocket upgrades
- * arrive over its HTTP/1.1 connections; RFC 8441's WebSocket over HTTP/2 streams is not served).
- */
-export type AttachableServer = http.Server | https.Server | http2.Http2SecureServer;
+/** The servers wsbolt mounts on: node:http's, node:https's, and node:http2's (RFC 8441 streams beside HTTP/1.1 upgrades). */
+export type HttpServer = http.Server | https.Server | http2.Http2SecureServer | http2.Http2Server;
 
 /** What the 404 arbitration needs of a server: whether it serves a path. */
 interface Routing {
   route(path: string): unknown;
 }
 
-const attached = new WeakMap<AttachableServer, Routing[]>();
+const attached = new WeakMap<HttpServer, Routing[]>();
 
-export function addAttached(httpServer: AttachableServer, server: Routing): void {
+export function addAttached(httpServer: HttpServer, server: Routing): void {
   const list = attached.get(httpServer) ?? [];
   list.push(server);
   attached.set(httpServer, list);
 }
 
 /** Whether server, attached to httpServer, is the one to answer 404 for path (which it does not serve). */
-export function answersNotFoundAmongAttached(httpServer: AttachableServer, server: Routing, path: string): boolean {
+export function answersNotFoundAmongAttached(httpServer: HttpServer, server: Routing, path: string): boolean {
   const peers = attached.get(httpServer) ?? [server];
   if (httpServer.listenerCount('upgrade') > peers.length) return false; // a foreign listener may serve it
   if (peers.some((peer) => peer.route(path) !== null)) return false; // another wsbolt server serves it

@@ -4,12 +4,14 @@
  * (from any 'upgrade' listener) and createServer() (a server object to call handleUpgrade on).
  */
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
-import { checkOptions } from '../options/check.js';
-import { type AttachableServer, addAttached } from './attached.js';
+import { checkOptions, WsboltOptionError } from '../options/check.js';
+import { addAttached, type HttpServer } from './attached.js';
+import { isHttp2Server, mountHttp2 } from './http2.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
 import { SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
@@ -39,6 +41,7 @@ export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Serve
   } catch (error) {
     return Promise.reject(error);
   }
+  if (options.http2) return serveHttp2(options);
   const onRequest: http.RequestListener =
     options.http ??
     ((_req, res) => {
@@ -63,6 +66,11 @@ export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Serve
   httpServer.on('request', (req: http.IncomingMessage) => deadlines.take(req.socket));
   httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
   // An adapter that can never work (redisAdapter() without ioredis) fails serve() before it listens.
+  return listen(server, httpServer, options);
+}
+
+/** Listens with httpServer once server's adapter has started (an adapter that can never work fails serve() first). */
+function listen<T>(server: Server<T>, httpServer: HttpServer, options: ServeOptions<T>): Promise<Server<T>> {
   return server.adapterStarted.then(
     () =>
       new Promise((resolve, fail) => {
@@ -76,14 +84,42 @@ export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Serve
 }
 
 /**
- * Serves WebSocket upgrades on an existing server (and so on its port, beside its other routes): http, https, or
- * `http2.createSecureServer({ allowHTTP1: true })`, whose HTTP/1.1 connections carry the upgrades.
+ * serve({ tls, http2: true }): node:http2's secure server, HTTP/1.1 allowed, WebSockets both ways (attach()). Node's
+ * HTTP/1.1 header deadline does not apply to HTTP/2 sessions, which stay open between streams: the handshake deadline
+ * here bounds the upgrade hook only, as with attach().
  */
-export function attach<T = unknown>(httpServer: AttachableServer, options: ServerOptions<T> = {}): Server<T> {
+function serveHttp2<T>(options: ServeOptions<T>): Promise<Server<T>> {
+  if (!options.tls) {
+    const detail = { code: 'WSBOLT_INVALID_OPTION', option: 'tls', expected: 'key and cert (with http2: true)', received: 'undefined' } as const;
+    return Promise.reject(new WsboltOptionError("serve(): option 'tls' is required with http2: true — browsers speak HTTP/2 over TLS only", detail));
+  }
+  const onRequest =
+    options.http ??
+    ((_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(426, { 'Sec-WebSocket-Version': '13', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('426 Upgrade Required: this endpoint speaks WebSocket\n');
+    });
+  const httpServer = http2.createSecureServer(
+    { ...options.tls, allowHTTP1: true },
+    onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  const server = new Server<T>(options, httpServer, true);
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => upgradeSafely(server, req, socket, head));
+  mountHttp2(httpServer, server);
+  return listen(server, httpServer, options);
+}
+
+/**
+ * Serves WebSocket upgrades on an existing http/https server (and so on its port, beside its other routes); on an
+ * HTTP/2 server (node:http2), extended CONNECT streams too (RFC 8441), and HTTP/1.1 upgrades with allowHTTP1.
+ */
+export function attach<T = unknown>(httpServer: HttpServer, options: ServerOptions<T> = {}): Server<T> {
   checkOptions('attach()', options, SERVER_SCHEMA);
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);
-  httpServer.on('upgrade', (req, socket: Socket, head) => upgradeSafely(server, req, socket, head));
+  // node:http2's server with allowHTTP1 emits 'upgrade' for HTTP/1.1 clients too.
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => upgradeSafely(server, req, socket, head));
+  if (isHttp2Server(httpServer)) mountHttp2(httpServer, server);
   return server;
 }
 

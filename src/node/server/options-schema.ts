@@ -3,7 +3,21 @@
  * createServer) and serve()'s. Checked at the call, before anything listens.
  */
 import { CALLBACK_SCHEMA, CONNECTION_SCHEMA, deflateRule, transportRule } from '../options/connection.js';
-import { type Rule, type Schema, anything, arrayOf, either, func, milliseconds, number, object, recordOf, string, withMethods } from '../options/check.js';
+import {
+  type Rule,
+  type Schema,
+  anything,
+  arrayOf,
+  boolean,
+  either,
+  func,
+  milliseconds,
+  number,
+  object,
+  recordOf,
+  string,
+  withMethods,
+} from '../options/check.js';
 
 export const ROUTE_SCHEMA: Schema = {
   ...CONNECTION_SCHEMA,
@@ -49,4 +63,5 @@ export const SERVE_SCHEMA: Schema = {
   backlog: number({ min: 0 }),
   http: func,
   tls: tlsRule,
+  http2: boolean,
 };

@@ -62,6 +62,12 @@ export interface ServeOptions<T = unknown> extends ServerOptions<T> {
   http?: http.RequestListener;
   /** Serve wss:// with these TLS options (key, cert, ...). */
   tls?: https.ServerOptions;
+  /**
+   * Serve HTTP/2 too (needs tls): node:http2's secure server with HTTP/1.1 allowed, advertising
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL, so that browsers open WebSockets as extended CONNECT streams (RFC 8441) of the
+   * page's own HTTP/2 connection, while HTTP/1.1 clients upgrade as before. Default false.
+   */
+  http2?: boolean;
 }
 
 /** server.close()'s options. */

@@ -4,6 +4,7 @@
  * mount.ts; how an upgrade request becomes a connection is in upgrade.ts, which this class hosts.
  */
 import type * as http from 'node:http';
+import type { Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
@@ -11,10 +12,15 @@ import { type ResolvedOptions, resolveOptions, type SendData } from '../connecti
 import { TopicHub } from '../pubsub.js';
 import { ServerCounters, type ServerStats } from '../stats.js';
 import { Admission } from './admission.js';
-import { type AttachableServer, answersNotFoundAmongAttached } from './attached.js';
+import { answersNotFoundAmongAttached, type HttpServer } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import type { CloseOptions, RouteOptions, ServerOptions } from './options.js';
+import { HTTP2 } from './http2.js';
 import { upgrade } from './upgrade.js';
+import type { RequestHead } from './upgrade-request.js';
+
+/** An HTTP/2 stream has no bytes read ahead of the handshake: its DATA frames arrive as the stream's own reads. */
+const NO_HEAD = Buffer.alloc(0);
 
 // An UpgradeHost for upgrade() (checked where it is passed; no `implements` clause, which the published types would
 // keep while stripInternal drops the internal members it names).
@@ -22,7 +28,7 @@ export class Server<T = unknown> {
   /** Open connections. */
   readonly connections = new Set<WebSocket<any>>();
   /** The HTTP(S) server, when serve() created it or attach() was given it. */
-  readonly httpServer: AttachableServer | null;
+  readonly httpServer: HttpServer | null;
   /** @internal */
   readonly hub = new TopicHub();
   private readonly owned: boolean;
@@ -42,9 +48,12 @@ export class Server<T = unknown> {
   /** @internal What stats() reads: its connections add to them as they go. */
   readonly counters = new ServerCounters();
 
+  /** @internal HTTP/2 sessions of the server (RFC 8441): close() ends them when it owns the server. */
+  readonly sessions = new Set<Http2Session>();
+
   constructor(
     private readonly options: ServerOptions<T>,
-    httpServer: AttachableServer | null = null,
+    httpServer: HttpServer | null = null,
     owned = false,
   ) {
     this.httpServer = httpServer;
@@ -124,6 +133,11 @@ export class Server<T = unknown> {
     return upgrade<T>(this, req, socket, head);
   }
 
+  /** @internal Runs the opening handshake on an HTTP/2 extended CONNECT stream (RFC 8441); the stream is its socket. */
+  handleStream(req: RequestHead, stream: Duplex): Promise<WebSocket<T> | null> {
+    return upgrade<T>(this, req, stream, NO_HEAD, HTTP2);
+  }
+
   /**
    * @internal Shared by every connection of this server: a closure per connection would
    * keep the whole upgrade (request, headers) alive as long as the connection.
@@ -149,7 +163,9 @@ export class Server<T = unknown> {
       this.owned && this.httpServer
         ? new Promise<void>((resolve) => {
             this.httpServer!.close(() => resolve());
-            (this.httpServer as http.Server).closeIdleConnections?.(); // owned: serve() made an http or https server
+            (this.httpServer as Partial<http.Server>).closeIdleConnections?.(); // owned: serve() made an http, https or http2 server
+            // GOAWAY: no new streams; each session closes once its streams (WebSockets closing below) have.
+            for (const session of this.sessions) session.close();
           })
         : Promise.resolve();
     for (const socket of this.pendingSockets) socket.destroy();

@@ -4,11 +4,10 @@
  * upgrade hook (with its time limit and the client's early data), the 101, and the connection. The server it runs
  * for is seen through UpgradeHost, so that this file holds the order of the steps and the server holds their state.
  */
-import type * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandlerError } from '../../core/errors.js';
-import { buildAcceptResponse, isRejection, validateRequest } from '../../core/handshake.js';
+import { buildAcceptResponse, type HandshakeRejection, isRejection, type ValidRequest, validateRequest } from '../../core/handshake.js';
 import { acceptOffer } from '../../extensions/negotiation.js';
 import { PerMessageDeflate } from '../../extensions/permessage-deflate.js';
 import { WebSocket } from '../connection.js';
@@ -16,6 +15,7 @@ import type { ResolvedOptions } from '../connection-options.js';
 import { reportHandlerError } from '../handler-errors.js';
 import type { TopicHub } from '../pubsub.js';
 import { openTransport } from '../open-transport.js';
+import type { Transport } from '../transport.js';
 import { trace, traceEnabled } from '../trace.js';
 import type { ServerCounters } from '../stats.js';
 import type { AcceptOptions, UpgradeResult } from '../types.js';
@@ -23,9 +23,10 @@ import type { Admission } from './admission.js';
 import { EarlyData } from './early-data.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type RouteOptions } from './options.js';
-import { refuse } from './refuse.js';
+import { noteRefusal, refuse as refuseHttp1 } from './refuse.js';
+import type { RefusalReason } from '../stats.js';
 import { TIMED_OUT, isRejectionResult, withTimeout } from './upgrade-hook.js';
-import { headerValue, selectProtocol, upgradeRequest } from './upgrade-request.js';
+import { headerValue, type RequestHead, selectProtocol, upgradeRequest } from './upgrade-request.js';
 
 /** What the pipeline needs of the server it runs for (the Server: these are its internals). */
 export interface UpgradeHost {
@@ -50,6 +51,37 @@ export interface UpgradeHost {
   optionsFor(route: RouteOptions<any>): ResolvedOptions;
 }
 
+/**
+ * What differs between an HTTP/1.1 upgrade and an HTTP/2 extended CONNECT (RFC 8441): how the request is checked,
+ * refused and accepted. Everything between (admission, route, origin, subprotocol, hook, deflate) is the same.
+ */
+/** Extra headers of a refusal (Retry-After, Sec-WebSocket-Version, the hook's own). */
+type RefusalHeaders = Record<string, string | number | readonly string[]>;
+
+export interface UpgradeDialect {
+  validate(req: RequestHead): ValidRequest | HandshakeRejection;
+  /** Answers with an error status and ends the exchange; always null. */
+  refuse(socket: Duplex, status: number, body: string | Buffer, headers?: RefusalHeaders): null;
+  /** Sends the acceptance, before any frame: through the transport (a 101) or as the stream's response headers (200). */
+  accept(
+    transport: Transport,
+    socket: Duplex,
+    valid: ValidRequest,
+    protocol: string | undefined,
+    extensions: string | undefined,
+    headers: AcceptOptions<unknown>['headers'],
+  ): void;
+}
+
+/** RFC 6455 over HTTP/1.1: GET with Upgrade, answered by 101 with Sec-WebSocket-Accept. */
+export const HTTP1: UpgradeDialect = {
+  validate: (req) => validateRequest(req.method, req.httpVersion, req.headers),
+  refuse: refuseHttp1,
+  // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
+  accept: (transport, _socket, valid, protocol, extensions, headers) =>
+    transport.write([Buffer.from(buildAcceptResponse(valid.key, protocol, extensions, headers))]),
+};
+
 /** Socket errors are ignored until the connection owns the socket: a refusal or a destroy follows anyway. */
 function ignore(): void {}
 
@@ -57,19 +89,29 @@ function ignore(): void {}
  * Runs the opening handshake on an upgrade request. Resolves with the open
  * connection, or null when it was refused (the HTTP answer already sent).
  */
-export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
+export async function upgrade<T>(
+  host: UpgradeHost,
+  req: RequestHead,
+  socket: Duplex,
+  head: Buffer,
+  dialect: UpgradeDialect = HTTP1,
+): Promise<WebSocket<T> | null> {
   socket.on('error', ignore); // until the connection owns the socket
   const spent = host.deadlines?.take(socket) ?? 0;
-  if (host.closing) return refuse(host, req, socket, 'shutting_down', 503, 'the server is shutting down');
-  const valid = validateRequest(req.method, req.httpVersion, req.headers);
-  if (isRejection(valid)) return refuse(host, req, socket, 'invalid_request', valid.status, valid.reason, valid.headers);
+  const refuse = (reason: RefusalReason, status: number, body: string | Buffer, headers?: RefusalHeaders): null => {
+    noteRefusal(host, req, socket, reason, status, body);
+    return dialect.refuse(socket, status, body, headers);
+  };
+  if (host.closing) return refuse('shutting_down', 503, 'the server is shutting down');
+  const valid = dialect.validate(req);
+  if (isRejection(valid)) return refuse('invalid_request', valid.status, valid.reason, valid.headers);
   const ip = host.admission.keyOf(socket);
   if (!host.admission.admit(ip)) {
-    return refuse(host, req, socket, 'too_many_connections', 503, 'too many connections', { 'Retry-After': host.admission.retryAfter });
+    return refuse('too_many_connections', 503, 'too many connections', { 'Retry-After': host.admission.retryAfter });
   }
   let ws: WebSocket<T> | null = null;
   try {
-    ws = await upgradeAdmitted<T>(host, req, socket, head, valid, ip, spent);
+    ws = await upgradeAdmitted<T>(host, req, socket, head, valid, ip, spent, dialect);
     return ws;
   } finally {
     // An open connection gives its place back when it finishes (onConnectionFinished).
@@ -79,23 +121,28 @@ export async function upgrade<T>(host: UpgradeHost, req: http.IncomingMessage, s
 
 async function upgradeAdmitted<T>(
   host: UpgradeHost,
-  req: http.IncomingMessage,
+  req: RequestHead,
   socket: Duplex,
   head: Buffer,
-  valid: Exclude<ReturnType<typeof validateRequest>, { status: number }>,
+  valid: ValidRequest,
   ip: string,
   /** Ms since accept (serve()), taken from the hook's time. */
   spent: number,
+  dialect: UpgradeDialect,
 ): Promise<WebSocket<T> | null> {
+  const refuse = (reason: RefusalReason, status: number, body: string | Buffer, headers?: RefusalHeaders): null => {
+    noteRefusal(host, req, socket, reason, status, body);
+    return dialect.refuse(socket, status, body, headers);
+  };
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const route = host.route(path);
-  if (!route) return host.answersNotFound(path) ? refuse(host, req, socket, 'not_found', 404, `no WebSocket endpoint at ${path}`) : null;
+  if (!route) return host.answersNotFound(path) ? refuse('not_found', 404, `no WebSocket endpoint at ${path}`) : null;
 
   const origin = headerValue(req, 'origin');
   if (route.origins && origin !== undefined && !route.origins.some((o) => o.toLowerCase() === origin.toLowerCase())) {
-    return refuse(host, req, socket, 'origin', 403, 'origin not allowed');
+    return refuse('origin', 403, 'origin not allowed');
   }
 
   const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
@@ -104,7 +151,7 @@ async function upgradeAdmitted<T>(
     protocol = selectProtocol(route, valid.protocols, request);
   } catch (error) {
     reportHandlerError(route, null, new HandlerError('protocols', error));
-    return refuse(host, req, socket, 'hook_failed', 500, 'the upgrade failed');
+    return refuse('hook_failed', 500, 'the upgrade failed');
   }
 
   let result: UpgradeResult<unknown> = undefined;
@@ -117,9 +164,9 @@ async function upgradeAdmitted<T>(
       pending = false;
       result = await withTimeout(returned, Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
     } catch (error) {
-      if (error === TIMED_OUT) return refuse(host, req, socket, 'hook_timeout', 503, 'the upgrade took too long');
+      if (error === TIMED_OUT) return refuse('hook_timeout', 503, 'the upgrade took too long');
       reportHandlerError(route, null, new HandlerError('upgrade', error, !pending));
-      return refuse(host, req, socket, 'hook_failed', 500, 'the upgrade failed');
+      return refuse('hook_failed', 500, 'the upgrade failed');
     } finally {
       host.pendingSockets.delete(socket);
       early.stop();
@@ -131,21 +178,19 @@ async function upgradeAdmitted<T>(
     if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
   }
   if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
-  if (host.closing) return refuse(host, req, socket, 'shutting_down', 503, 'the server is shutting down');
+  if (host.closing) return refuse('shutting_down', 503, 'the server is shutting down');
   if (isRejectionResult(result)) {
     const { status, body, headers } = result.reject;
-    return refuse(host, req, socket, 'rejected', status, body ?? '', headers);
+    return refuse('rejected', status, body ?? '', headers);
   }
   const accepted: AcceptOptions<unknown> = result && result !== true ? result : {};
   if (accepted.protocol !== undefined) {
-    if (!valid.protocols.includes(accepted.protocol))
-      return refuse(host, req, socket, 'protocol', 500, 'the server chose a subprotocol the client did not offer');
+    if (!valid.protocols.includes(accepted.protocol)) return refuse('protocol', 500, 'the server chose a subprotocol the client did not offer');
     protocol = accepted.protocol;
   }
 
   const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
   const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
-  const response = Buffer.from(buildAcceptResponse(valid.key, protocol || undefined, negotiated?.response, accepted.headers));
   // The peer's address is read from Node's socket, so before the native transport releases it.
   if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
   // Ours go first: the native transport releases Node's socket, which then emits 'close'.
@@ -168,8 +213,13 @@ async function upgradeAdmitted<T>(
   } else {
     opened = opening;
   }
-  // Written through the transport, so that nothing of Node's is pending once the addon owns the socket.
-  opened.transport.write([response]);
+  try {
+    dialect.accept(opened.transport, socket, valid, protocol || undefined, negotiated?.response, accepted.headers);
+  } catch (error) {
+    // Headers the hook returned that the response cannot carry (CR/LF; HTTP/1.1-only names over HTTP/2).
+    opened.transport.destroy();
+    throw error;
+  }
   const ws = new WebSocket<T>({
     io: opened.transport,
     role: 'server',
