@@ -81,7 +81,15 @@ describe('diagnostics_channel', () => {
     expect(error).toBeInstanceOf(UnexpectedResponseError);
 
     const serverSide = await first(refusals, (m) => m.role === 'server');
-    expect(serverSide).toEqual({ role: 'server', status: 401, reason: 'rejected', message: 'who are you?', url: '/in?token=x', remoteAddress: '127.0.0.1' });
+    expect(serverSide).toEqual({
+      role: 'server',
+      status: 401,
+      reason: 'rejected',
+      message: 'who are you?',
+      url: '/in?token=x',
+      remoteAddress: '127.0.0.1',
+      httpVersion: '1.1',
+    });
     const clientSide = await first(refusals, (m) => m.role === 'client');
     expect(clientSide).toEqual({ role: 'client', status: 401, url, error });
 
