@@ -72,7 +72,8 @@ interface Target {
   secure: boolean;
 }
 
-function parseTarget(input: string | URL): Target {
+/** @internal The URL checks of connect(), also made by reconnecting() at the call (a bad URL would be retried for ever). */
+export function parseTarget(input: string | URL): Target {
   let url: URL;
   try {
     url = new URL(input);

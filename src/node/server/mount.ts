@@ -8,11 +8,11 @@ import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
-import { checkOptions } from '../options/check.js';
+import { checkArgument, checkOptions } from '../options/check.js';
 import { type AttachableServer, addAttached } from './attached.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
-import { SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
+import { HTTP_SERVER_RULE, SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
 import { Server } from './server.js';
 
 /**
@@ -80,6 +80,7 @@ export function serve<T = unknown>(options: ServeOptions<T> = {}): Promise<Serve
  * `http2.createSecureServer({ allowHTTP1: true })`, whose HTTP/1.1 connections carry the upgrades.
  */
 export function attach<T = unknown>(httpServer: AttachableServer, options: ServerOptions<T> = {}): Server<T> {
+  checkArgument('attach()', 'server', httpServer, HTTP_SERVER_RULE);
   checkOptions('attach()', options, SERVER_SCHEMA);
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);

@@ -3,7 +3,21 @@
  * createServer) and serve()'s. Checked at the call, before anything listens.
  */
 import { CALLBACK_SCHEMA, CONNECTION_SCHEMA, deflateRule, transportRule } from '../options/connection.js';
-import { type Rule, type Schema, anything, arrayOf, either, func, milliseconds, number, object, recordOf, string, withMethods } from '../options/check.js';
+import {
+  type Rule,
+  type Schema,
+  anything,
+  arrayOf,
+  checkArgument,
+  either,
+  func,
+  milliseconds,
+  number,
+  object,
+  recordOf,
+  string,
+  withMethods,
+} from '../options/check.js';
 
 export const ROUTE_SCHEMA: Schema = {
   ...CONNECTION_SCHEMA,
@@ -50,3 +64,12 @@ export const SERVE_SCHEMA: Schema = {
   http: func,
   tls: tlsRule,
 };
+
+/** attach()'s first argument: left out, it would fail inside as "Invalid value used as weak map key". */
+export const HTTP_SERVER_RULE: Rule = withMethods('an http.Server, https.Server or http2 server with allowHTTP1', 'on');
+
+/** handleUpgrade()'s request and socket, checked before the handshake reads them (a missing one named, not a TypeError). */
+export function checkUpgradeArguments(call: string, req: unknown, socket: unknown): void {
+  checkArgument(call, 'req', req, withMethods('the http.IncomingMessage of an upgrade request', 'on'));
+  checkArgument(call, 'socket', socket, withMethods("the upgrade request's socket (a stream.Duplex)", 'write', 'destroy'));
+}

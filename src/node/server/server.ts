@@ -14,6 +14,7 @@ import { Admission } from './admission.js';
 import { type AttachableServer, answersNotFoundAmongAttached } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import type { CloseOptions, RouteOptions, ServerOptions } from './options.js';
+import { checkUpgradeArguments } from './options-schema.js';
 import { upgrade } from './upgrade.js';
 
 // An UpgradeHost for upgrade() (checked where it is passed; no `implements` clause, which the published types would
@@ -121,6 +122,11 @@ export class Server<T = unknown> {
    * connection, or null when it was refused (the HTTP answer already sent).
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
+    try {
+      checkUpgradeArguments('handleUpgrade()', req, socket);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return upgrade<T>(this, req, socket, head);
   }
 
