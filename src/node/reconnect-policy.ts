@@ -15,6 +15,10 @@ export interface AttemptOverrides {
   headers?: Record<string, string>;
 }
 
+/**
+ * reconnecting()'s retry policy (its `reconnect` option): the backoff between attempts (delays in ms), when to give up,
+ * the queue kept while disconnected, and the hooks shouldRetry and beforeAttempt. Every field has a default.
+ */
 export interface ReconnectOptions {
   /** First delay in ms. Default 250. */
   initialDelay?: number;
