@@ -5,6 +5,8 @@
  */
 import { WsboltError } from '../core/errors.js';
 import { UnexpectedResponseError } from './client-errors.js';
+
+export { displayUrl } from './client-errors.js';
 import type { CloseCause } from './types.js';
 
 /** What beforeAttempt may change for one attempt. */
@@ -126,16 +128,4 @@ function describe(code: string, url: string, attempts: number, cause: CloseCause
   if (cause instanceof UnexpectedResponseError) return `gave up on ${url} after ${tries}: the server refused the handshake with ${cause.status}`;
   if (cause instanceof Error) return `gave up on ${url} after ${tries}: ${cause.message}`;
   return `gave up on ${url} after ${tries}: the connection ended (${cause?.kind ?? 'unknown'})`;
-}
-
-/** A URL for messages: credentials removed. */
-export function displayUrl(url: string | URL): string {
-  try {
-    const copy = new URL(url);
-    copy.username = '';
-    copy.password = '';
-    return copy.href;
-  } catch {
-    return String(url);
-  }
 }

@@ -97,7 +97,7 @@ describe('credentials in the URL stay out of errors (they end up in logs)', () =
     const unreachable = await failed(`ws://alice:s3cret@${HOST}:${port}/`);
     expect(unreachable.code).toBe('ECONNREFUSED');
 
-    const gaveUp = await reconnecting(`ws://alice:s3cret@${HOST}:${server.port}/`).catch((e: unknown) => e as Error);
+    const gaveUp = (await reconnecting(`ws://alice:s3cret@${HOST}:${server.port}/`).catch((e: unknown) => e)) as Error;
     expect(gaveUp).toMatchObject({ code: 'ERR_RECONNECT_GAVE_UP' });
 
     for (const error of [refused, unreachable, gaveUp]) {
