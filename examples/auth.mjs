@@ -16,9 +16,11 @@ function tokenOf(req) {
   return new URLSearchParams(req.query).get('token');
 }
 
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
 const server = await serve({
-  port: Number(process.env.PORT ?? 8080),
-  host: process.env.HOST ?? '127.0.0.1',
+  port,
+  host,
   async upgrade(req) {
     const token = tokenOf(req);
     const session = token ? TOKENS.get(token) : undefined;
@@ -31,9 +33,16 @@ const server = await serve({
   message(ws, data) {
     ws.send(`${ws.data.user} said: ${data}`);
   },
-});
-console.log(`auth server listening on ws://${process.env.HOST ?? '127.0.0.1'}:${server.port}`);
+}).catch(listenFailed);
+console.log(`auth server listening on ws://${host}:${server.port}`);
 
 const stop = () => server.close().then(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+
+// A taken port is the usual first-run mistake: say so in one line instead of a stack.
+function listenFailed(error) {
+  const taken = error.code === 'EADDRINUSE';
+  console.error(`auth: ${taken ? `${host}:${port} is already in use; choose another port: PORT=${port + 1} node examples/auth.mjs` : error.message}`);
+  process.exit(1);
+}

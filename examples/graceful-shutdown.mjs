@@ -2,9 +2,11 @@
 // closing handshakes (5 s at most), then exit. `PORT=8080 node examples/graceful-shutdown.mjs`
 import { serve } from 'wsbolt';
 
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
 const server = await serve({
-  port: Number(process.env.PORT ?? 8080),
-  host: process.env.HOST ?? '127.0.0.1',
+  port,
+  host,
   open() {
     console.log(`open: ${server.connections.size} connected`);
   },
@@ -14,8 +16,8 @@ const server = await serve({
   close(ws, code, reason, cause) {
     console.log(`closed: ${code} ${cause.kind}`);
   },
-});
-console.log(`graceful-shutdown server listening on ws://${process.env.HOST ?? '127.0.0.1'}:${server.port}`);
+}).catch(listenFailed);
+console.log(`graceful-shutdown server listening on ws://${host}:${server.port}`);
 
 async function shutdown(signal) {
   console.log(`${signal}: closing ${server.connections.size} connections with 1001`);
@@ -25,3 +27,12 @@ async function shutdown(signal) {
 }
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);
+
+// A taken port is the usual first-run mistake: say so in one line instead of a stack.
+function listenFailed(error) {
+  const taken = error.code === 'EADDRINUSE';
+  console.error(
+    `graceful-shutdown: ${taken ? `${host}:${port} is already in use; choose another port: PORT=${port + 1} node examples/graceful-shutdown.mjs` : error.message}`,
+  );
+  process.exit(1);
+}

@@ -22,9 +22,19 @@ const ws = createServer({
 });
 server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
-server.listen(Number(process.env.PORT ?? 8443), process.env.HOST ?? '127.0.0.1', () => {
-  console.log(`http2 + WebSocket on https://${process.env.HOST ?? '127.0.0.1'}:${server.address().port} (WebSocket: /ws)`);
+const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT ?? 8443);
+server.once('error', listenFailed);
+server.listen(port, host, () => {
+  console.log(`http2 + WebSocket on https://${host}:${server.address().port} (WebSocket: /ws)`);
 });
 const stop = () => ws.close().then(() => server.close(() => process.exit(0)));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+
+// A taken port is the usual first-run mistake: say so in one line instead of a stack.
+function listenFailed(error) {
+  const taken = error.code === 'EADDRINUSE';
+  console.error(`http2: ${taken ? `${host}:${port} is already in use; choose another port: PORT=${port + 1} node examples/http2.mjs` : error.message}`);
+  process.exit(1);
+}

@@ -1,6 +1,7 @@
 // A client that comes back after the server goes away: `URL=ws://127.0.0.1:8080/ node examples/reconnect-client.mjs`
 // Start it before the server, or restart the server while it runs: it retries with exponential backoff and jitter.
-// Every (re)connection sends a hello; Ctrl-C (or SIGTERM) closes it for good with 1000.
+// Every (re)connection sends a hello; Ctrl-C (or SIGTERM) closes it for good with 1000. A refusal not worth retrying
+// (401, 403, 404, ...) ends it: one line on stderr, exit code 1.
 import { reconnecting } from 'wsbolt';
 
 const url = process.env.URL ?? `ws://127.0.0.1:${process.env.PORT ?? 8080}/`;
@@ -24,7 +25,13 @@ const client = await reconnecting(url, {
   close(_ws, code, reason) {
     console.log(`disconnected: ${code}${reason ? ` ${reason}` : ''}`);
   },
-});
+  giveUp(_cause, error) {
+    // error.message names the URL, the attempts and the HTTP status: all a user needs, without the stack.
+    console.error(`reconnect-client: ${error.message}`);
+    process.exitCode = 1;
+  },
+}).catch(() => null); // giving up before the first connection also rejects this promise; giveUp has said why
+if (!client) process.exit(1);
 
 const stop = () => {
   client.close(1000, 'bye');

@@ -26,7 +26,9 @@ const websockets = attach(app, {
 });
 
 const host = process.env.HOST ?? '127.0.0.1';
-app.listen(Number(process.env.PORT ?? 8080), host, () => {
+const port = Number(process.env.PORT ?? 8080);
+app.once('error', listenFailed);
+app.listen(port, host, () => {
   console.log(`http and WebSocket listening on http://${host}:${app.address().port}/ (WebSocket: ws://${host}:${app.address().port}/ws)`);
 });
 
@@ -37,3 +39,12 @@ const stop = async () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+
+// A taken port is the usual first-run mistake: say so in one line instead of a stack.
+function listenFailed(error) {
+  const taken = error.code === 'EADDRINUSE';
+  console.error(
+    `shared-port: ${taken ? `${host}:${port} is already in use; choose another port: PORT=${port + 1} node examples/shared-port.mjs` : error.message}`,
+  );
+  process.exit(1);
+}

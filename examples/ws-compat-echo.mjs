@@ -3,7 +3,9 @@
 import { WebSocketServer } from 'wsbolt/ws';
 
 const host = process.env.HOST ?? '127.0.0.1';
-const wss = new WebSocketServer({ port: Number(process.env.PORT ?? 8080), host, perMessageDeflate: true });
+const port = Number(process.env.PORT ?? 8080);
+const wss = new WebSocketServer({ port, host, perMessageDeflate: true });
+wss.once('error', listenFailed);
 
 wss.on('connection', (ws, req) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -17,3 +19,12 @@ const stop = () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+
+// A taken port is the usual first-run mistake: say so in one line instead of a stack.
+function listenFailed(error) {
+  const taken = error.code === 'EADDRINUSE';
+  console.error(
+    `ws-compat-echo: ${taken ? `${host}:${port} is already in use; choose another port: PORT=${port + 1} node examples/ws-compat-echo.mjs` : error.message}`,
+  );
+  process.exit(1);
+}

@@ -16,7 +16,7 @@ export class UnexpectedResponseError extends WsboltError {
     readonly status: number,
     readonly headers: IncomingHttpHeaders,
     readonly body: Buffer,
-    /** The URL whose server answered (after redirects, the last one). */
+    /** The URL whose server answered (after redirects, the last one), without user and password. */
     readonly url: string = '',
   ) {
     super(
@@ -30,6 +30,7 @@ export class UnexpectedResponseError extends WsboltError {
 /** The connection or its TLS handshake failed before any HTTP answer: `code` and `cause` are Node's error's. */
 export class ConnectError extends WsboltError {
   constructor(
+    /** The URL that could not be reached, without user and password. */
     readonly url: string,
     message: string,
     code: string,
@@ -52,6 +53,18 @@ function bodyExcerpt(headers: IncomingHttpHeaders, body: Buffer): string {
   return text ? `: ${text}${body.length > BODY_IN_MESSAGE ? '…' : ''}` : '';
 }
 
+/** A URL as errors and trace lines show it: user and password removed, since messages end up in logs. */
+export function displayUrl(url: string | URL): string {
+  try {
+    const copy = new URL(url);
+    copy.username = '';
+    copy.password = '';
+    return copy.href;
+  } catch {
+    return String(url);
+  }
+}
+
 /** The OpenSSL reasons a TLS client gets from a peer that answered in plain text. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i;
 
@@ -72,7 +85,8 @@ export function explainConnectError(error: Error, url: URL, secure: boolean): Er
   else if (secure && /certificate|CERT/.test(`${code} ${error.message}`))
     hint = ' — the server’s certificate is not trusted: pass its CA as `ca`, or fix the certificate';
   const what = code === 'ECONNREFUSED' ? `connection refused (${code})` : `${reasonOf(error)} (${code})`;
-  return new ConnectError(url.href, `${url.href}: ${what}${hint}`, code, error);
+  const shown = displayUrl(url);
+  return new ConnectError(shown, `${shown}: ${what}${hint}`, code, error);
 }
 
 /** An OpenSSL error's reason ('wrong version number') rather than its whole dump; another error's first line. */

@@ -10,7 +10,7 @@ import { extendedConnectHeaders, validateExtendedConnectResponse } from '../core
 import { acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { abortError, type ConnectOptions, tlsOptions } from './client.js';
-import { UnexpectedResponseError } from './client-errors.js';
+import { displayUrl, UnexpectedResponseError } from './client-errors.js';
 import { refusedChannel } from './diagnostics.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
@@ -34,7 +34,7 @@ export function connectHttp2<T>(
   const offer = deflateOptions ? buildOffer(deflateOptions) : undefined;
   const scheme = secure ? 'https' : 'http';
   const lease = leaseSession(`${scheme}://${url.host}`, secure ? { ...tlsOptions(options, url) } : {});
-  trace('client connecting over HTTP/2 to %s', url.href);
+  trace('client connecting over HTTP/2 to %s', displayUrl(url));
 
   return new Promise<WebSocket<T>>((resolve, fail) => {
     let settled = false;
@@ -113,8 +113,8 @@ export function connectHttp2<T>(
           size += chunk.length;
         });
         const done = () => {
-          const error = new UnexpectedResponseError(status, response, Buffer.concat(parts), url.href);
-          if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: url.href, error });
+          const error = new UnexpectedResponseError(status, response, Buffer.concat(parts), displayUrl(url));
+          if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: displayUrl(url), error });
           settle(error);
         };
         opened.once('end', done);
@@ -135,7 +135,7 @@ export function connectHttp2<T>(
       // The connection owns the stream from here (its errors end the WebSocket); lease.release stays for the stream's 'close'.
       opened.removeListener('error', onStreamError);
       opened.removeListener('close', onStreamClose);
-      trace('client connected over HTTP/2 to %s protocol=%s', url.href, checked.protocol || '-');
+      trace('client connected over HTTP/2 to %s protocol=%s', displayUrl(url), checked.protocol || '-');
       const ws = new WebSocket<T>({
         io: new StreamTransport(opened),
         role: 'client',

@@ -12,7 +12,7 @@ import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { explainConnectError, UnexpectedResponseError } from './client-errors.js';
+import { displayUrl, explainConnectError, UnexpectedResponseError } from './client-errors.js';
 import { connectHttp2 } from './client-http2.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
@@ -80,7 +80,8 @@ interface Target {
   secure: boolean;
 }
 
-function parseTarget(input: string | URL): Target {
+/** @internal The URL checks of connect(), also made by reconnecting() at the call (a bad URL would be retried for ever). */
+export function parseTarget(input: string | URL): Target {
   let url: URL;
   try {
     url = new URL(input);
@@ -146,7 +147,7 @@ function attempt<T>(
     ...(options.createConnection ? { createConnection: options.createConnection } : {}),
     ...(secure ? tlsOptions(options, url) : {}),
   };
-  trace('client connecting to %s', url.href);
+  trace('client connecting to %s', displayUrl(url));
 
   return new Promise<WebSocket<T>>((resolve, fail) => {
     let settled = false;
@@ -162,7 +163,7 @@ function attempt<T>(
     const timer = setTimeout(
       () => {
         request.destroy();
-        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `${url.href}: the opening handshake timed out`));
+        settle(new WsboltError('ERR_HANDSHAKE_TIMEOUT', `${displayUrl(url)}: the opening handshake timed out`));
       },
       Math.max(0, deadline - Date.now()),
     );
@@ -198,7 +199,7 @@ function attempt<T>(
             if (lower === 'authorization' || lower === 'cookie') delete carried[name];
           }
         }
-        trace('client redirected %d to %s', status, next.url.href);
+        trace('client redirected %d to %s', status, displayUrl(next.url));
         attempt(next, options, carried, redirects + 1, deadline).then(
           (ws) => settle(null, ws),
           (error) => settle(error),
@@ -222,8 +223,8 @@ function attempt<T>(
         size += chunk.length;
       });
       const done = () => {
-        const error = new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), url.href);
-        if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: url.href, error });
+        const error = new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), displayUrl(url));
+        if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: error.url, error });
         settle(error);
       };
       response.on('end', done);
@@ -245,7 +246,7 @@ function attempt<T>(
         socket.destroy(); // timed out meanwhile
         return;
       }
-      trace('client connected to %s protocol=%s', url.href, checked.protocol || '-');
+      trace('client connected to %s protocol=%s', displayUrl(url), checked.protocol || '-');
       const open = (opened: OpenedTransport) => {
         if (settled) {
           opened.transport.destroy(); // timed out meanwhile
@@ -277,7 +278,7 @@ function attempt<T>(
 }
 
 export function abortError(url: URL, signal: AbortSignal): WsboltError {
-  const error = new WsboltError('ERR_ABORTED', `the connection to ${url.href} was aborted`, undefined, { cause: signal.reason });
+  const error = new WsboltError('ERR_ABORTED', `the connection to ${displayUrl(url)} was aborted`, undefined, { cause: signal.reason });
   error.name = 'AbortError'; // as fetch() and Node's own APIs name it
   return error;
 }

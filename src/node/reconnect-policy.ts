@@ -5,6 +5,8 @@
  */
 import { WsboltError } from '../core/errors.js';
 import { UnexpectedResponseError } from './client-errors.js';
+
+export { displayUrl } from './client-errors.js';
 import type { CloseCause } from './types.js';
 
 /** What beforeAttempt may change for one attempt. */
@@ -15,7 +17,10 @@ export interface AttemptOverrides {
   headers?: Record<string, string>;
 }
 
-/** How a reconnecting client retries: the backoff (every duration in ms), when to stop, and the queue kept while disconnected. */
+/**
+ * reconnecting()'s retry policy (its `reconnect` option): the backoff between attempts (delays in ms), when to give up,
+ * the queue kept while disconnected, and the hooks shouldRetry and beforeAttempt. Every field has a default.
+ */
 export interface ReconnectOptions {
   /** First delay in ms. Default 250. */
   initialDelay?: number;
@@ -123,16 +128,4 @@ function describe(code: string, url: string, attempts: number, cause: CloseCause
   if (cause instanceof UnexpectedResponseError) return `gave up on ${url} after ${tries}: the server refused the handshake with ${cause.status}`;
   if (cause instanceof Error) return `gave up on ${url} after ${tries}: ${cause.message}`;
   return `gave up on ${url} after ${tries}: the connection ended (${cause?.kind ?? 'unknown'})`;
-}
-
-/** A URL for messages: credentials removed. */
-export function displayUrl(url: string | URL): string {
-  try {
-    const copy = new URL(url);
-    copy.username = '';
-    copy.password = '';
-    return copy.href;
-  } catch {
-    return String(url);
-  }
 }

@@ -9,7 +9,7 @@
  * a refusal not worth retrying (shouldRetry) ends it for good.
  */
 import { WsboltError } from '../core/errors.js';
-import { type ConnectOptions, openConnection } from './client.js';
+import { type ConnectOptions, openConnection, parseTarget } from './client.js';
 import { callGuarded } from './handler-errors.js';
 import type { WebSocket } from './connection.js';
 import type { SendData, SendOptions } from './connection-options.js';
@@ -77,6 +77,7 @@ export class ReconnectingClient<T = unknown> {
     readonly url: string | URL,
     private readonly options: ReconnectingOptions<T> = {},
   ) {
+    parseTarget(url);
     checkOptions('reconnecting()', options, RECONNECTING_SCHEMA);
     this.policy = resolvePolicy(options.reconnect);
     this.lastUrl = url;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectError, connect, reject, UnexpectedResponseError, WsboltError } from '../../src/index.js';
+import { ConnectError, connect, reconnecting, reject, UnexpectedResponseError, WsboltError } from '../../src/index.js';
 import { cleanup, defer, freePort, HOST } from '../kit/index.js';
 import { startOurs } from './util.js';
 
@@ -83,5 +83,26 @@ describe('a connection that cannot be made', () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect(error.message.startsWith(`${url}: `)).toBe(true);
     expect(error.code).toBe((error.cause as NodeJS.ErrnoException).code);
+  });
+});
+
+describe('credentials in the URL stay out of errors (they end up in logs)', () => {
+  it('a refused handshake, a connection that cannot be made and a reconnecting client that gives up name the URL without user:password', async () => {
+    const server = await startOurs({ upgrade: () => reject(401, 'who are you') });
+    const refused = (await connect(`ws://alice:s3cret@${HOST}:${server.port}/room`).catch((e: unknown) => e)) as UnexpectedResponseError;
+    expect(refused).toBeInstanceOf(UnexpectedResponseError);
+    expect(refused.url).toBe(`ws://${HOST}:${server.port}/room`);
+
+    const port = await freePort();
+    const unreachable = await failed(`ws://alice:s3cret@${HOST}:${port}/`);
+    expect(unreachable.code).toBe('ECONNREFUSED');
+
+    const gaveUp = (await reconnecting(`ws://alice:s3cret@${HOST}:${server.port}/`).catch((e: unknown) => e)) as Error;
+    expect(gaveUp).toMatchObject({ code: 'ERR_RECONNECT_GAVE_UP' });
+
+    for (const error of [refused, unreachable, gaveUp]) {
+      expect(error.message).toContain(`${HOST}:`);
+      expect(`${error.message} ${(error as { url?: string }).url}`).not.toContain('s3cret');
+    }
   });
 });

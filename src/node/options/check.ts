@@ -235,7 +235,16 @@ export function checkOptions(call: string, options: unknown, schema: Schema): vo
   if (problem) throw toError(call, problem);
 }
 
-function toError(call: string, problem: Problem): WsboltOptionError | WsboltOptionRangeError {
+/**
+ * Checks a positional argument (attach()'s server, handleUpgrade()'s req) with the same rules and error classes as
+ * an option, so that a call with it left out says which argument instead of failing inside with a TypeError.
+ */
+export function checkArgument(call: string, name: string, value: unknown, rule: Rule): void {
+  const problem = rule(value, name);
+  if (problem) throw toError(call, problem, 'argument');
+}
+
+function toError(call: string, problem: Problem, kind: 'option' | 'argument' = 'option'): WsboltOptionError | WsboltOptionRangeError {
   const received = problem.receivedText ?? describe(problem.received);
   const hint = problem.hint ? ` — ${problem.hint}` : '';
   if (problem.kind === 'unknown') {
@@ -246,7 +255,7 @@ function toError(call: string, problem: Problem): WsboltOptionError | WsboltOpti
       received,
     });
   }
-  const message = `${call}: option '${problem.path}' must be ${problem.expected}, received ${received}${hint}`;
+  const message = `${call}: ${kind} '${problem.path}' must be ${problem.expected}, received ${received}${hint}`;
   const detail = { option: problem.path, expected: problem.expected, received };
   return problem.kind === 'range'
     ? new WsboltOptionRangeError(message, { code: 'WSBOLT_OPTION_OUT_OF_RANGE', ...detail })

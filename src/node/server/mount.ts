@@ -9,12 +9,12 @@ import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from '../connection.js';
-import { checkOptions, WsboltOptionError } from '../options/check.js';
+import { checkArgument, checkOptions, WsboltOptionError } from '../options/check.js';
 import { addAttached, type HttpServer } from './attached.js';
 import { isHttp2Server, mountHttp2 } from './http2.js';
 import { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServeOptions, type ServerOptions } from './options.js';
-import { SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
+import { HTTP_SERVER_RULE, SERVE_SCHEMA, SERVER_SCHEMA } from './options-schema.js';
 import { Server } from './server.js';
 
 /**
@@ -114,6 +114,7 @@ function serveHttp2<T>(options: ServeOptions<T>): Promise<Server<T>> {
  * HTTP/2 server (node:http2), extended CONNECT streams too (RFC 8441), and HTTP/1.1 upgrades with allowHTTP1.
  */
 export function attach<T = unknown>(httpServer: HttpServer, options: ServerOptions<T> = {}): Server<T> {
+  checkArgument('attach()', 'server', httpServer, HTTP_SERVER_RULE);
   checkOptions('attach()', options, SERVER_SCHEMA);
   const server = new Server<T>(options, httpServer, false);
   addAttached(httpServer, server);

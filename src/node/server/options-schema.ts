@@ -9,6 +9,7 @@ import {
   anything,
   arrayOf,
   boolean,
+  checkArgument,
   either,
   func,
   milliseconds,
@@ -65,3 +66,12 @@ export const SERVE_SCHEMA: Schema = {
   tls: tlsRule,
   http2: boolean,
 };
+
+/** attach()'s first argument: left out, it would fail inside as "Invalid value used as weak map key". */
+export const HTTP_SERVER_RULE: Rule = withMethods('an http.Server, https.Server or http2 server with allowHTTP1', 'on');
+
+/** handleUpgrade()'s request and socket, checked before the handshake reads them (a missing one named, not a TypeError). */
+export function checkUpgradeArguments(call: string, req: unknown, socket: unknown): void {
+  checkArgument(call, 'req', req, withMethods('the http.IncomingMessage of an upgrade request', 'on'));
+  checkArgument(call, 'socket', socket, withMethods("the upgrade request's socket (a stream.Duplex)", 'write', 'destroy'));
+}

@@ -16,6 +16,7 @@ import { answersNotFoundAmongAttached, type HttpServer } from './attached.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
 import type { CloseOptions, RouteOptions, ServerOptions } from './options.js';
 import { HTTP2 } from './http2.js';
+import { checkUpgradeArguments } from './options-schema.js';
 import { upgrade } from './upgrade.js';
 import type { RequestHead } from './upgrade-request.js';
 
@@ -130,6 +131,11 @@ export class Server<T = unknown> {
    * connection, or null when it was refused (the HTTP answer already sent).
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket<T> | null> {
+    try {
+      checkUpgradeArguments('handleUpgrade()', req, socket);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return upgrade<T>(this, req, socket, head);
   }
 
