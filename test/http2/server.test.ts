@@ -3,9 +3,10 @@
  * (node:http2's client with hand-written extended CONNECT requests and frames from the kit). On every project the
  * stream carries the connection through StreamTransport.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { UpgradeRequest, WebSocket } from '../../src/index.js';
+import { DIAGNOSTICS_CHANNELS, type UpgradeRequest, type WebSocket } from '../../src/index.js';
 import { closePayload, deferred, handlerRecorder, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 import { cert, h2Server, h2Session, openStream } from './util.js';
 
@@ -225,6 +226,24 @@ describe('refusals as HTTP/2 statuses', () => {
     expect(hooked.headers['www-authenticate']).toBe('Bearer');
     expect(await hooked.body).toBe('who are you\n');
     expect((await openStream(session, '/ok', { origin: 'https://good.example' })).status).toBe(200);
+  });
+
+  it('refusals over HTTP/2 are counted by reason in server.stats() and published with httpVersion 2.0', async () => {
+    const { port, server } = await h2Server(defer, { routes: { '/ok': echo }, origins: ['https://good.example'] });
+    const published: { status: number; reason: string; httpVersion: string }[] = [];
+    const onRefused = (message: unknown) => published.push(message as { status: number; reason: string; httpVersion: string });
+    subscribe(DIAGNOSTICS_CHANNELS.refused, onRefused);
+    defer(() => unsubscribe(DIAGNOSTICS_CHANNELS.refused, onRefused));
+    const session = await h2Session(defer, port);
+    expect((await openStream(session, '/nowhere')).status).toBe(404);
+    expect((await openStream(session, '/ok', { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await openStream(session, '/ok', { ':protocol': 'webtransport' })).status).toBe(400);
+    expect(server.stats().refusals).toEqual({ not_found: 1, origin: 1, invalid_request: 1 });
+    expect(published.map(({ status, reason, httpVersion }) => ({ status, reason, httpVersion }))).toEqual([
+      { status: 404, reason: 'not_found', httpVersion: '2.0' },
+      { status: 403, reason: 'origin', httpVersion: '2.0' },
+      { status: 400, reason: 'invalid_request', httpVersion: '2.0' },
+    ]);
   });
 
   it('a plain CONNECT (no :protocol) is not ours: node:http2 answers it with 405 as without wsbolt', async () => {
