@@ -48,19 +48,18 @@ await new Promise((resolve, reject) => {
   server.once('exit', () => reject(new Error(`server exited: ${out}`)));
 });
 
-if (process.env.PROFILE_DEBUG) console.error('server ready');
 const dir = mkdtempSync(join(tmpdir(), 'wsbolt-profile-'));
 const data = join(dir, 'perf.data');
 const loadgen = spawn('taskset', ['-c', '1', LOADGEN, ...loadgenArgs(scenario.load, port, { duration: duration + 1, warmup })], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
+const loadgenExited = new Promise((resolve) => loadgen.once('exit', resolve));
 let report = '';
 loadgen.stdout.on('data', (d) => (report += d));
 await new Promise((resolve) => loadgen.stderr.on('data', (d) => String(d).includes('measuring') && resolve()));
-if (process.env.PROFILE_DEBUG) console.error('measuring');
 const perf = spawn('perf', ['record', '-F', '1999', '-g', '-p', String(server.pid), '-o', data, '--', 'sleep', String(duration)], { stdio: 'ignore' });
 await new Promise((resolve) => perf.once('exit', resolve));
-await new Promise((resolve) => loadgen.once('exit', resolve));
+await loadgenExited;
 server.kill('SIGTERM');
 
 const result = (() => {

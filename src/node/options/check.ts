@@ -181,6 +181,15 @@ export function either(...rules: Rule[]): Rule {
 }
 
 /** An object with these methods (an adapter, an agent): its prototype counts, its other members are its own. */
+/** An object whose `field` is an object (e.g. a request-like value with its headers; duck-typed, as ws accepts). */
+export function withObjectField(what: string, field: string): Rule {
+  const expected = `${what} (an object with ${field})`;
+  return (v, path) => {
+    const value = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[field] : undefined;
+    return typeof value === 'object' && value !== null ? null : typeProblem(path, expected, v);
+  };
+}
+
 export function withMethods(what: string, ...methods: string[]): Rule {
   const expected = `${what} (an object with ${methods.map((m) => `${m}()`).join(', ')})`;
   return (v, path) => {

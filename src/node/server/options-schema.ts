@@ -18,6 +18,7 @@ import {
   recordOf,
   string,
   withMethods,
+  withObjectField,
 } from '../options/check.js';
 
 export const ROUTE_SCHEMA: Schema = {
@@ -72,6 +73,6 @@ export const HTTP_SERVER_RULE: Rule = withMethods('an http.Server, https.Server 
 
 /** handleUpgrade()'s request and socket, checked before the handshake reads them (a missing one named, not a TypeError). */
 export function checkUpgradeArguments(call: string, req: unknown, socket: unknown): void {
-  checkArgument(call, 'req', req, withMethods('the http.IncomingMessage of an upgrade request', 'on'));
+  checkArgument(call, 'req', req, withObjectField('the upgrade request: an http.IncomingMessage, or any object with method, url and headers', 'headers'));
   checkArgument(call, 'socket', socket, withMethods("the upgrade request's socket (a stream.Duplex)", 'write', 'destroy'));
 }
