@@ -30,6 +30,7 @@ import { WsboltError, protocolError } from './errors.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { type ControlFrameSink, type DirectTarget, type FrameObserver, FrameReader } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
+import { AfterFragments } from './after-fragments.js';
 import { HeldSends, type HeldSendOutput } from './held-sends.js';
 import { headerError } from './header-errors.js';
 import { DEFER, compressesInline, inflateInline } from './inline-budget.js';
@@ -205,6 +206,8 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private inflating: { isBinary: boolean; wire: number } | null = null;
   /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
   private held: HeldSends | null = null;
+  /** Whole messages from outside our own stream waiting for our fragmented message to end (§5.4); made when the first one waits. */
+  private afterFragments: AfterFragments | null = null;
 
   constructor(
     options: ProtocolOptions,
@@ -318,6 +321,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.inflating = null;
     this.pendingCompressed = null;
     this.held?.drop();
+    this.afterFragments?.drop();
     if (!this.closeReceived && this.failure === null) {
       this.closeCode = CloseCode.ABNORMAL;
       this.closeReason = '';
@@ -375,7 +379,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
   get pendingOutputBytes(): number {
-    return this.output.pendingBytes + (this.held?.bytes ?? 0);
+    return this.output.pendingBytes + (this.held?.bytes ?? 0) + (this.afterFragments?.bytes ?? 0);
+  }
+
+  /** Of pendingOutputBytes, the whole messages waiting for our fragmented message's final fragment. */
+  get bytesAfterFragments(): number {
+    return this.afterFragments?.bytes ?? 0;
   }
 
   /** True when a close frame was sent and the peer's is awaited: arm the close timer. */
@@ -394,10 +403,24 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return this.state === State.CLOSED && this.role === 'server';
   }
 
+  /**
+   * Sends the next part of our own stream: a whole message, or with `fin: false` the first frame of a fragmented one.
+   * While a fragmented message is open every send continues it (a continuation frame, whatever isBinary says; the
+   * one with fin ends it), as ws's Sender does; whole messages from elsewhere wait meanwhile (sendWholeMessage).
+   */
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions): number {
     this.assertCanSend();
-    const opcode = this.sendingFragmented ? OPCODE_CONTINUATION : isBinary ? OPCODE_BINARY : OPCODE_TEXT;
     const fin = options?.fin !== false;
+    if (fin && this.sendingFragmented) {
+      const queued = this.sendOwn(data, isBinary, options, true);
+      this.sendWhatWaitedForTheFinalFragment();
+      return queued;
+    }
+    return this.sendOwn(data, isBinary, options, fin);
+  }
+
+  private sendOwn(data: Buffer | string, isBinary: boolean, options: SendOptions | undefined, fin: boolean): number {
+    const opcode = this.sendingFragmented ? OPCODE_CONTINUATION : isBinary ? OPCODE_BINARY : OPCODE_TEXT;
     this.bits = fin ? this.bits & ~BIT_SENDING_FRAGMENTED : this.bits | BIT_SENDING_FRAGMENTED;
     const deflate = this.deflate;
     const waiting = this.waitingForDeflate;
@@ -413,13 +436,49 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return this.push(opcode, data, fin, false);
   }
 
-  /** Queues already-framed bytes (for example one frame shared by every subscriber of a topic). */
+  /**
+   * Queues a whole message already framed (for example one frame shared by every subscriber of a topic). It is not
+   * part of our own stream: while our fragmented message is open it waits for the final fragment (§5.4).
+   */
   sendRaw(frames: readonly Buffer[]): void {
     this.assertCanSend();
+    if (this.sendingFragmented) return (this.afterFragments ??= new AfterFragments()).holdFrames(frames, byteSize(frames));
+    this.queueRaw(frames);
+  }
+
+  /**
+   * Sends a whole message that is not part of our own stream (a publish for a compressor of its own): never a
+   * fragment of the message we may have open; it waits for that message's final fragment (§5.4).
+   */
+  sendWholeMessage(data: Buffer | string, isBinary: boolean, compress?: boolean): void {
+    this.assertCanSend();
+    if (this.sendingFragmented) {
+      const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      return (this.afterFragments ??= new AfterFragments()).holdMessage(data, isBinary, compress, size);
+    }
+    this.sendOwn(data, isBinary, compress === undefined ? undefined : { compress }, true);
+  }
+
+  /**
+   * True while a whole message queued now could not go straight after what is already queued: a compression runs
+   * off the main thread (sends wait behind it), or our fragmented message is open (whole messages wait for its end).
+   */
+  get wholeMessagesWait(): boolean {
+    return this.sendingFragmented || this.waitingForDeflate;
+  }
+
+  private queueRaw(frames: readonly Buffer[]): void {
     if (!this.waitingForDeflate) return this.output.raw(frames);
-    let size = 0;
-    for (const f of frames) size += f.length;
-    this.held!.holdRaw(frames, size);
+    this.held!.holdRaw(frames, byteSize(frames));
+  }
+
+  private sendWhatWaitedForTheFinalFragment(): void {
+    const waiting = this.afterFragments;
+    if (waiting === null || !waiting.any) return;
+    for (const message of waiting.take()) {
+      if (message.frames !== null) this.queueRaw(message.frames);
+      else this.sendOwn(message.data, message.isBinary, message.compress === undefined ? undefined : { compress: message.compress }, true);
+    }
   }
 
   /** True while sends wait behind a compression off the main thread. */
@@ -474,6 +533,8 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Queues our close frame; the state moves on from OPEN or CLOSE_RECEIVED (fail() sets FAILED itself). */
   private sendClose(payload: Buffer): void {
+    // No data frame may follow our close frame (§5.5.1): whatever waited for a final fragment will never be sent.
+    this.afterFragments?.drop();
     if (this.waitingForDeflate) this.held!.hold(OPCODE_CLOSE, payload, true, false, payload.length);
     else this.push(OPCODE_CLOSE, payload, true, false);
     this.state = this.state === State.CLOSE_RECEIVED ? State.CLOSED : State.CLOSE_SENT;
@@ -670,4 +731,10 @@ function observer(trace: FrameTrace | undefined, onFrameIn: (() => void) | undef
     if (trace) trace('in', bits, length);
     if (onFrameIn) onFrameIn();
   };
+}
+
+function byteSize(frames: readonly Buffer[]): number {
+  let size = 0;
+  for (const f of frames) size += f.length;
+  return size;
 }

@@ -14,7 +14,12 @@ export interface SendOptions {
   binary?: boolean;
   /** Compress this message (when permessage-deflate was negotiated). */
   compress?: boolean;
-  /** false: more fragments of this message follow (send them with the same type). */
+  /**
+   * false: more fragments of this message follow. Until a send with fin (the default) ends it, every send() continues
+   * this message as a continuation frame, whatever its type (as ws does); pings and pongs may go between the
+   * fragments, and publishes to this connection wait and arrive right after the final one (RFC 6455 §5.4), counted
+   * in bufferedAmount meanwhile. A close before the final fragment drops those waiting publishes.
+   */
   fin?: boolean;
 }
 

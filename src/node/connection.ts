@@ -259,6 +259,19 @@ export class WebSocket<T = unknown> {
     return this.core.pendingOutputBytes + this.io.pendingBytes;
   }
 
+  /**
+   * bufferedAmount less the publishes waiting for the final fragment of our own fragmented send. Those can only
+   * leave after it, so they must not refuse or stall the sends that would let them go (our fragments), nor hold back
+   * 'drain' or reading; they still count against maxBackpressure when publishes are admitted.
+   */
+  private get sendableAmount(): number {
+    return this.bufferedAmount - this.core.bytesAfterFragments;
+  }
+
+  /**
+   * Queues a message (or, with `fin: false`, the first fragment of one: see SendOptions.fin). Publishes never land
+   * between the fragments of a message this connection has open; they follow its final fragment.
+   */
   send(data: SendData, options?: SendOptions): SendStatus {
     const payload = toPayload(data);
     const binary = options?.binary ?? typeof payload !== 'string';
@@ -266,6 +279,18 @@ export class WebSocket<T = unknown> {
     this.core.send(payload, binary, options);
     if (options?.fin !== false) this.counters.messagesOut++;
     if (messageSentChannel.hasSubscribers) messageSentChannel.publish({ ws: this, id: this.id, data, isBinary: binary });
+    return this.queuedStatus();
+  }
+
+  /**
+   * @internal A published message for a compressor of its own (context takeover): compressed in line with this
+   * connection's sends, but never a fragment of its own fragmented send under way (it follows the final fragment).
+   */
+  sendPublished(payload: Buffer | string, binary: boolean): SendStatus {
+    if (!this.admit(false, this.bufferedAmount)) return SendStatus.DROPPED;
+    this.core.sendWholeMessage(payload, binary, true);
+    this.counters.messagesOut++;
+    if (messageSentChannel.hasSubscribers) messageSentChannel.publish({ ws: this, id: this.id, data: payload, isBinary: binary });
     return this.queuedStatus();
   }
 
@@ -286,9 +311,9 @@ export class WebSocket<T = unknown> {
     return this.core.deflate;
   }
 
-  /** @internal Writes frames encoded once for many connections (publish). */
+  /** @internal Writes frames encoded once for many connections (publish); after the final fragment of a fragmented send under way. */
   sendFrames(frames: readonly Buffer[]): SendStatus {
-    if (!this.admit()) return SendStatus.DROPPED;
+    if (!this.admit(false, this.bufferedAmount)) return SendStatus.DROPPED;
     this.core.sendRaw(frames);
     this.counters.messagesOut++;
     return this.queuedStatus();
@@ -297,14 +322,15 @@ export class WebSocket<T = unknown> {
   /**
    * @internal May publish hand this connection a frame of `size` bytes past sendFrames (native-fanout.ts)? Only
    * where sendFrames would queue it and report SENT with nothing else to do: open, within maxBackpressure (else
-   * sendFrames applies the policy), nothing of its own queued in the core (the frame must follow it), reading not
+   * sendFrames applies the policy), nothing of its own queued in the core and no reason there for a whole message to
+   * wait (a compression under way, or its own fragmented message open: §5.4), reading not
    * paused for backpressure and no drain owed (this tick's flush resolves those), still within the high-water mark
    * after it (no BACKPRESSURE).
    */
   acceptsDirectFrame(size: number): boolean {
     if (this.readyState !== ReadyState.OPEN || this.pausedBy !== 0 || this.drainOwed) return false;
     const core = this.core;
-    if (core.closeSent || core.pendingOutputBytes !== 0 || core.waitingForDeflate) return false;
+    if (core.closeSent || core.pendingOutputBytes !== 0 || core.wholeMessagesWait) return false;
     const buffered = this.io.pendingBytes;
     return buffered + size <= this.io.highWaterMark && (this.options.queueOverBackpressure || buffered <= this.options.maxBackpressure);
   }
@@ -555,7 +581,7 @@ export class WebSocket<T = unknown> {
   private afterInput(): void {
     if (this.options.messageTimeout > 0) this.stampUnfinishedInput();
     if (this.core.pendingOutputBytes > 0) this.scheduleFlush();
-    if ((this.pausedBy & PAUSED_FOR_BACKPRESSURE) === 0 && this.bufferedAmount > this.options.maxBackpressure && this.readyState !== ReadyState.CLOSED) {
+    if ((this.pausedBy & PAUSED_FOR_BACKPRESSURE) === 0 && this.sendableAmount > this.options.maxBackpressure && this.readyState !== ReadyState.CLOSED) {
       // We produce output faster than the peer reads it: stop reading until it catches up.
       this.pauseFor(PAUSED_FOR_BACKPRESSURE);
     }
@@ -589,7 +615,7 @@ export class WebSocket<T = unknown> {
 
   /** @internal */
   onDrain(): void {
-    if (this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
+    if (this.sendableAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
     if (this.readyState === ReadyState.OPEN) this.drained();
   }
@@ -599,10 +625,10 @@ export class WebSocket<T = unknown> {
     this.invoke('drain');
   }
 
-  /** May this send go ahead? Refuses when not open or over maxBackpressure. */
-  private admit(control = false): boolean {
+  /** May this send go ahead? Refuses when not open or over maxBackpressure (buffered: what it is weighed against). */
+  private admit(control = false, buffered = this.sendableAmount): boolean {
     if (this.readyState !== ReadyState.OPEN || this.core.closeSent) return this.dropped();
-    if (!control && !this.options.queueOverBackpressure && this.bufferedAmount > this.options.maxBackpressure) {
+    if (!control && !this.options.queueOverBackpressure && buffered > this.options.maxBackpressure) {
       if (this.options.closeOnBackpressureLimit) this.close(CloseCode.POLICY_VIOLATION, 'backpressure limit');
       return this.dropped();
     }
@@ -616,7 +642,7 @@ export class WebSocket<T = unknown> {
 
   private queuedStatus(): SendStatus {
     this.scheduleFlush();
-    if (this.bufferedAmount > this.io.highWaterMark) {
+    if (this.sendableAmount > this.io.highWaterMark) {
       if (!this.drainOwed) this.backpressureBegan();
       this.drainOwed = true; // drain() is owed once the buffer falls back
       return SendStatus.BACKPRESSURE;
@@ -656,8 +682,8 @@ export class WebSocket<T = unknown> {
         for (const callback of waiting) callback(error);
       });
     }
-    if (this.pausedBy !== 0 && this.bufferedAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
-    if (this.drainOwed && !io.needsDrain && this.bufferedAmount <= io.highWaterMark) {
+    if (this.pausedBy !== 0 && this.sendableAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
+    if (this.drainOwed && !io.needsDrain && this.sendableAmount <= io.highWaterMark) {
       // The kernel took everything at once, so the socket will not emit 'drain': emit it ourselves.
       this.drainOwed = false;
       if (this.readyState === ReadyState.OPEN) this.drained();

@@ -117,7 +117,7 @@ export class TopicHub {
         let frames: Buffer[];
         if (deflate && compress !== false && (compress === true || size >= deflate.threshold)) {
           if (deflate.sendContext) {
-            if (ws.send(payload, { binary: isBinary, compress: true }) !== SendStatus.DROPPED) reached++;
+            if (ws.sendPublished(payload, isBinary) !== SendStatus.DROPPED) reached++;
             continue;
           }
           compressed ??= new Map();
