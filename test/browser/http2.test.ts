@@ -106,6 +106,10 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', () => {
 
     // The server-side evidence: every WebSocket arrived as an extended CONNECT stream of the page's one HTTP/2 session.
     expect(requests).toHaveLength(4);
+    console.log(
+      `Chromium ${version}, server side: ${sessions} HTTP/2 session(s), ${http1Upgrades} HTTP/1.1 upgrade(s); ` +
+        requests.map((r) => `${r.method} ${r.path} HTTP/${r.httpVersion} :protocol=${r.headers[':protocol']} alpn=${r.tls?.alpnProtocol}`).join('; '),
+    );
     for (const req of requests) {
       expect(req.httpVersion).toBe('2.0');
       expect(req.method).toBe('CONNECT');
