@@ -22,6 +22,7 @@ import {
   openChannel,
   protocolErrorChannel,
 } from './diagnostics.js';
+import { detachFromLargeRead } from './retention.js';
 import { Counters } from './stats.js';
 import { traceClose, traceCompressed, traceEnabled, traceFrame, traceOpen, traceProtocolError } from './trace.js';
 import type { Transport } from './transport.js';
@@ -457,9 +458,10 @@ export class WebSocket<T = unknown> {
   // ---- ProtocolHandler (called by the core during receive) --------------------
 
   /** @internal */
-  onMessage(data: Buffer, isBinary: boolean): void {
+  onMessage(received: Buffer, isBinary: boolean): void {
     if (this.buckets && !this.rateLimited && !this.buckets.takeMessage()) this.rateLimitExceeded();
     if (this.rateLimited) return;
+    const data = detachFromLargeRead(received);
     this.counters.messagesIn++;
     if (messageReceivedChannel.hasSubscribers) messageReceivedChannel.publish({ ws: this, id: this.id, data, isBinary });
     this.invoke('message', data, isBinary);
