@@ -46,6 +46,11 @@ enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, 
 constexpr size_t kSlabSize = 512 * 1024;
 // A slab with less room than this is delivered before the next read, so reads stay large.
 constexpr size_t kMinRead = 8 * 1024;
+// One read takes at most this much, however much room the slab has: the engine
+// applies backpressure between reads (a connection it pauses leaves its later
+// reads of the turn unparsed), so this bounds what one read can add past
+// maxBackpressure (the pongs of 64 KiB of pings), as with Node's 64 KiB reads.
+constexpr size_t kMaxRead = 64 * 1024;
 // A turn that read at least this much hands JS the slab itself (a fresh one
 // takes its place) instead of a copy: the copy of a large read costs about a
 // byte per instruction, an allocation does not grow with the size.
@@ -440,7 +445,8 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(kSlabSize - m->used));
+  const size_t room = kSlabSize - m->used;
+  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(room < kMaxRead ? room : kMaxRead));
 }
 
 // A read into c's frame buffer: unmasked where it landed, reported like a slab read (offset kDirectOffset).
