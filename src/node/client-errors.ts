@@ -5,7 +5,9 @@
  * error as `cause` and its `code`, so that code checking `error.code === 'ECONNREFUSED'` keeps working.
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { WsboltError } from '../core/errors.js';
+import { refusedChannel } from './diagnostics.js';
 
 /** How much of a refusal's body the message shows (the whole body is in `body`). */
 const BODY_IN_MESSAGE = 200;
@@ -94,4 +96,32 @@ function reasonOf(error: Error): string {
   const ssl = /routines:[^:]*:([^:]+):/.exec(error.message);
   if (ssl) return `TLS handshake failed: ${ssl[1]}`;
   return error.message.split('\n')[0].replace(/ \(?[A-Z_]+\)?$/, '');
+}
+
+/**
+ * A refusal's body, read from the response (HTTP/1.1) or the stream (HTTP/2) until one of `ends`, keeping at most
+ * `limit` bytes; then the UnexpectedResponseError, published on diagnostics_channel unless the handshake already
+ * ended otherwise (a timeout, an abort), and handed to settle.
+ */
+export function collectRefusal(
+  body: Readable,
+  ends: readonly string[],
+  limit: number,
+  refusal: { status: number; headers: IncomingHttpHeaders; url: URL },
+  settle: (error: Error) => void,
+  settled: () => boolean,
+): void {
+  const parts: Buffer[] = [];
+  let size = 0;
+  body.on('data', (chunk: Buffer) => {
+    if (size < limit) parts.push(chunk.subarray(0, limit - size));
+    size += chunk.length;
+  });
+  const done = () => {
+    const { status, headers, url } = refusal;
+    const error = new UnexpectedResponseError(status, headers, Buffer.concat(parts), displayUrl(url));
+    if (refusedChannel.hasSubscribers && !settled()) refusedChannel.publish({ role: 'client', status, url: error.url, error });
+    settle(error);
+  };
+  for (const event of ends) body.once(event, done);
 }

@@ -10,8 +10,7 @@ import { extendedConnectHeaders, validateExtendedConnectResponse } from '../core
 import { acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { abortError, type ConnectOptions, tlsOptions } from './client.js';
-import { displayUrl, UnexpectedResponseError } from './client-errors.js';
-import { refusedChannel } from './diagnostics.js';
+import { collectRefusal, displayUrl } from './client-errors.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { leaseSession } from './http2-sessions.js';
@@ -106,19 +105,7 @@ export function connectHttp2<T>(
       const status = Number(response[':status']);
       if (status < 200 || status > 299) {
         const limit = options.maxResponseBody ?? 64 * 1024;
-        const parts: Buffer[] = [];
-        let size = 0;
-        opened.on('data', (chunk: Buffer) => {
-          if (size < limit) parts.push(chunk.subarray(0, limit - size));
-          size += chunk.length;
-        });
-        const done = () => {
-          const error = new UnexpectedResponseError(status, response, Buffer.concat(parts), displayUrl(url));
-          if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: displayUrl(url), error });
-          settle(error);
-        };
-        opened.once('end', done);
-        opened.once('close', done);
+        collectRefusal(opened, ['end', 'close'], limit, { status, headers: response, url }, settle, () => settled);
         return;
       }
       const checked = validateExtendedConnectResponse(response, protocols, offer !== undefined);

@@ -12,14 +12,13 @@ import { WsboltError } from '../core/errors.js';
 import { clientRequestHeaders, generateKey, validateResponse } from '../core/handshake.js';
 import { type DeflateOptions, acceptResponse, buildOffer } from '../extensions/negotiation.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { displayUrl, explainConnectError, UnexpectedResponseError } from './client-errors.js';
+import { collectRefusal, displayUrl, explainConnectError } from './client-errors.js';
 import { connectHttp2 } from './client-http2.js';
 import { WebSocket } from './connection.js';
 import { resolveOptions } from './connection-options.js';
 import { type OpenedTransport, type TransportChoice, openTransport } from './open-transport.js';
 import { checkOptions } from './options/check.js';
 import { CONNECT_SCHEMA } from './options/client.js';
-import { refusedChannel } from './diagnostics.js';
 import { clientCounters } from './stats.js';
 import { trace } from './trace.js';
 import type { ConnectionCallbacks } from './types.js';
@@ -216,20 +215,7 @@ function attempt<T>(
       }
       // Any other answer is a refusal: report it with its status, headers and (bounded) body.
       const limit = options.maxResponseBody ?? 64 * 1024;
-      const parts: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (size < limit) parts.push(chunk.subarray(0, limit - size));
-        size += chunk.length;
-      });
-      const done = () => {
-        const error = new UnexpectedResponseError(status, response.headers, Buffer.concat(parts), displayUrl(url));
-        if (refusedChannel.hasSubscribers && !settled) refusedChannel.publish({ role: 'client', status, url: error.url, error });
-        settle(error);
-      };
-      response.on('end', done);
-      response.on('error', done);
-      response.on('aborted', done);
+      collectRefusal(response, ['end', 'error', 'aborted'], limit, { status, headers: response.headers, url }, settle, () => settled);
     });
 
     request.on('upgrade', (response, socket: Socket, head: Buffer) => {

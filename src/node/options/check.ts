@@ -26,10 +26,7 @@ export class WsboltOptionError extends TypeError {
   constructor(message: string, detail: OptionErrorDetail) {
     super(message);
     this.name = 'WsboltOptionError';
-    this.code = detail.code;
-    this.option = detail.option;
-    this.expected = detail.expected;
-    this.received = detail.received;
+    ({ code: this.code, option: this.option, expected: this.expected, received: this.received } = detail);
   }
 }
 
@@ -43,10 +40,7 @@ export class WsboltOptionRangeError extends RangeError {
   constructor(message: string, detail: OptionErrorDetail) {
     super(message);
     this.name = 'WsboltOptionRangeError';
-    this.code = detail.code;
-    this.option = detail.option;
-    this.expected = detail.expected;
-    this.received = detail.received;
+    ({ code: this.code, option: this.option, expected: this.expected, received: this.received } = detail);
   }
 }
 
