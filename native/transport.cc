@@ -46,10 +46,10 @@ enum Event : int32_t { kData = 1, kEnd = 2, kError = 3, kClose = 4, kDrain = 5, 
 constexpr size_t kSlabSize = 512 * 1024;
 // A slab with less room than this is delivered before the next read, so reads stay large.
 constexpr size_t kMinRead = 8 * 1024;
-// One read takes at most this much, however much room the slab has: the engine
-// applies backpressure between reads (a connection it pauses leaves its later
-// reads of the turn unparsed), so this bounds what one read can add past
-// maxBackpressure (the pongs of 64 KiB of pings), as with Node's 64 KiB reads.
+// One connection reads at most this much per loop turn, however much room the
+// slab has: the engine applies backpressure once per delivery, so this bounds
+// what a paused connection can add past maxBackpressure (the pongs of 64 KiB of
+// pings), as with Node's 64 KiB reads.
 constexpr size_t kMaxRead = 64 * 1024;
 // A turn that read at least this much hands JS the slab itself (a fresh one
 // takes its place) instead of a copy: the copy of a large read costs about a
@@ -445,8 +445,18 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
+  // libuv reads a socket again while each read fills its buffer, so without this one
+  // connection could take the whole slab in one turn, and a listener that pauses
+  // it (backpressure) would only stop it after 512 KiB. The rest waits in the kernel.
+  size_t taken = 0;
+  if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset != kDirectOffset) taken = m->batch[m->count - 1].length;
+  if (taken >= kMaxRead) {
+    *buf = uv_buf_init(nullptr, 0);  // on_read already started the check handle for this turn
+    return;
+  }
   const size_t room = kSlabSize - m->used;
-  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(room < kMaxRead ? room : kMaxRead));
+  const size_t allowed = kMaxRead - taken;
+  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(room < allowed ? room : allowed));
 }
 
 // A read into c's frame buffer: unmasked where it landed, reported like a slab read (offset kDirectOffset).
@@ -478,7 +488,7 @@ void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     else if (m->check == nullptr) deliver_batch(m);
     return;
   }
-  if (n == UV_ENOBUFS) return;  // on_alloc declined during a delivery; libuv reads again next turn
+  if (n == UV_ENOBUFS) return;  // on_alloc declined (a delivery, a full slab, this turn's share taken); libuv reads again next turn
   if (n == 0) return;  // EAGAIN
   if (n == UV_EOF) {
     uv_read_stop(s);
