@@ -16,6 +16,14 @@ import { HOST, once, useCleanup, withTimeout } from '../kit/index.js';
 const defer = useCleanup();
 const binding = transportBinding!;
 
+/** A Float64Array whose memory was transferred away (length 0). */
+function detachedFloats(): Float64Array {
+  const gone = new ArrayBuffer(16);
+  const view = new Float64Array(gone);
+  structuredClone(gone, { transfer: [gone] });
+  return view;
+}
+
 /** A Uint8Array whose memory was transferred away (length 0). */
 function detachedView(): Uint8Array {
   const memory = new ArrayBuffer(8);
@@ -314,6 +322,64 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(peers.map((p) => p.text)).toEqual(texts);
     await once(pairs[2]!.client, 'end');
     expect(flushed.pendingBytes + written.pendingBytes).toBe(0);
+  });
+
+  it('fanout(): one call appends the frame to each ready, writable connection within the limit; every other one but `except` comes back by index', async () => {
+    const server = await listen();
+    const pairs: Awaited<ReturnType<typeof tcpPair>>[] = [];
+    const transports: NativeTransport[] = [];
+    for (let i = 0; i < 6; i++) {
+      pairs.push(await tcpPair(server));
+      transports.push(await adopt(pairs[i]!.socket));
+    }
+    for (const t of transports) t.start(new Recorder());
+    const peers = pairs.map((p) => sink(p.client));
+    const [taker, notReady, excepted, full, destroyed, ended] = transports as [NativeTransport, NativeTransport, NativeTransport, NativeTransport, NativeTransport, NativeTransport];
+    const ready = new Uint8Array(2 ** 20);
+    for (const t of transports) ready[t.id % 2 ** 20] = t === notReady ? 0 : 1;
+    // 8 bytes already wait on `full`: with a limit of 10 a 3-byte frame no longer fits.
+    expect(binding.publish(new Float64Array([full.id]), new Float64Array(1), 1, Buffer.from('12345678'))).toBe(1);
+    destroyed.destroy();
+    ended.end();
+    const stale = taker.id + 2 ** 20;
+    const ids = new Float64Array([...transports.map((t) => t.id), stale]);
+    const deferredAt = new Float64Array(ids.length).fill(-7);
+    const count = binding.fanout(ids, ids.length, excepted.id, 10, ready, deferredAt, Buffer.from('ab'), Buffer.from('c'));
+    // Index order: notReady (1), full (3), destroyed (4), ended (5), the stale id (6); the rest of the array untouched.
+    expect([...deferredAt.subarray(0, count)]).toEqual([1, 3, 4, 5, 6]);
+    expect(deferredAt[count]).toBe(-7);
+    expect(taker.pendingBytes).toBe(3);
+    expect(binding.pending(full.id)).toBe(8);
+    // Corked like publish(): out with the tick's flush, after what came before, before what comes after.
+    flushPublished();
+    await untilBytes(pairs[0]!.client, peers[0]!, 3);
+    await untilBytes(pairs[3]!.client, peers[3]!, 8);
+    expect(peers.map((p) => p.text)).toEqual(['abc', '', '', '12345678', '', '']);
+    expect(taker.pendingBytes).toBe(0);
+  });
+
+  it('flushPublished(out): names each connection its published frames left with bytes the kernel did not take, and how many', async () => {
+    const server = await listen();
+    const { socket, client } = await tcpPair(server);
+    const stalled = await adopt(socket);
+    const other = await adopt((await tcpPair(server)).socket);
+    const recorder = new Recorder();
+    stalled.start(recorder);
+    other.start(new Recorder());
+    client.pause();
+    stalled.write([Buffer.alloc(16 * 1024 * 1024)]);
+    const before = binding.pending(stalled.id);
+    expect(before).toBeGreaterThan(0);
+    const ids = new Float64Array([stalled.id, other.id]);
+    expect(binding.publish(ids, new Float64Array(2), 2, Buffer.from('xyz'))).toBe(2);
+    const out = new Float64Array(4).fill(-7);
+    expect(binding.flushPublished(out)).toBe(1);
+    expect([...out]).toEqual([stalled.id, before + 3, -7, -7]);
+    // The engine's view follows: the stalled connection's bytes are counted, not taken for gone.
+    expect(binding.flushPublished(new Float64Array(0))).toBe(0);
+    expect(stalled.pendingBytes).toBe(before + 3);
+    client.resume();
+    await recorder.event('drain', 30_000);
   });
 
   it('end(): the peer sees end, can still send, and its end closes the transport once', async () => {
@@ -693,11 +759,60 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(b.publish!(one, one, 1, frameBytes)).toBe(1);
     expect(one[0]).toBe(3);
     expect(binding.pending(id)).toBe(3);
-    expect(b.flushPublished!(undefined, 'ignored')).toBeUndefined();
+    for (const bad of [undefined, null, 'x', [0, 0], new Uint8Array(8), new Int32Array(2)]) {
+      expect(() => b.flushPublished!(bad), `flushPublished(${String(bad)})`).toThrow(TypeError);
+    }
+    expect(binding.pending(id)).toBe(3);
+    expect(b.flushPublished!(detachedFloats())).toBe(0);
     expect(binding.pending(id)).toBe(0);
+    // fanout(ids, count, except, limit, ready, deferred, ...frame): every argument checked before any id is looked at.
+    const ready = new Uint8Array(2 ** 20);
+    ready[id % 2 ** 20] = 1;
+    const at = new Float64Array(1);
+    for (const bad of [
+      [],
+      [ids, 1, -1, 100, ready, at],
+      [[id], 1, -1, 100, ready, at, frameBytes],
+      [new Int32Array(1), 1, -1, 100, ready, at, frameBytes],
+      [ids, 2, -1, 100, ready, at, frameBytes],
+      [ids, -1, -1, 100, ready, at, frameBytes],
+      [ids, 0.5, -1, 100, ready, at, frameBytes],
+      [ids, '1', -1, 100, ready, at, frameBytes],
+      [ids, 1, '-1', 100, ready, at, frameBytes],
+      [ids, 1, -1, -1, ready, at, frameBytes],
+      [ids, 1, -1, NaN, ready, at, frameBytes],
+      [ids, 1, -1, '100', ready, at, frameBytes],
+      [ids, 1, -1, 100, new Uint8Array(2 ** 20 - 1), at, frameBytes],
+      [ids, 1, -1, 100, new Float64Array(2 ** 20), at, frameBytes],
+      [ids, 1, -1, 100, [1], at, frameBytes],
+      [ids, 1, -1, 100, detachedView(), at, frameBytes],
+      [ids, 1, -1, 100, ready, new Float64Array(0), frameBytes],
+      [ids, 1, -1, 100, ready, new Uint8Array(8), frameBytes],
+      [ids, 1, -1, 100, ready, detachedFloats(), frameBytes],
+      [ids, 1, -1, 100, ready, at, 'text'],
+      [ids, 1, -1, 100, ready, at, [frameBytes]],
+      [ids, 1, -1, 100, ready, at, frameBytes, null],
+      [ids, 1, -1, 100, ready, at, ...Array.from({ length: 9 }, () => frameBytes)],
+      [ids, 1, -1, 100, ready, at, Buffer.alloc(64 * 1024 + 1)],
+    ]) {
+      expect(
+        () => b.fanout!(...bad),
+        `fanout(${bad.map((a) => (a as { constructor?: { name: string } })?.constructor?.name ?? String(a)).join(', ')})`,
+      ).toThrow(TypeError);
+    }
+    // Ids that name no connection come back, as does a detached (empty) frame's every id; the live one takes the frame.
+    const strangerAt = new Float64Array(strangers.length);
+    expect(b.fanout!(strangers, strangers.length, -1, 100, ready, strangerAt, frameBytes)).toBe(strangers.length);
+    expect(b.fanout!(one.fill(id), 1, -1, 100, ready, at, goneView)).toBe(1);
+    expect(b.fanout!(one, 1, id, 100, ready, at, frameBytes)).toBe(0);
+    expect(binding.pending(id)).toBe(0);
+    expect(b.fanout!(one, 1, -1, 100, ready, at, frameBytes)).toBe(0);
+    expect(binding.pending(id)).toBe(3);
+    expect(b.flushPublished!(new Float64Array(2))).toBe(0);
     transport.destroy();
     expect(b.publish!(new Float64Array([id]), new Float64Array(1), 1, frameBytes)).toBe(0);
-    expect(() => b.flushPublished!()).not.toThrow();
+    expect(b.fanout!(new Float64Array([id]), 1, -1, 100, ready, at, frameBytes)).toBe(1);
+    expect(() => b.flushPublished!(new Float64Array(2))).not.toThrow();
     for (const name of ['readStart', 'readStop', 'pending', 'end', 'destroy', 'peer']) expect(() => b[name]!(handle)).not.toThrow();
     expect(b.readInto!(handle, Buffer.alloc(8), -1, 0)).toBe(false);
     expect(b.watchFlush!(handle, -1)).toBe(-1);

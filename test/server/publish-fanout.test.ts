@@ -276,7 +276,7 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
     const binding = transportBinding as unknown as Record<string, (...args: unknown[]) => unknown>;
     const calls: string[] = [];
     const originals = new Map<string, (...args: unknown[]) => unknown>();
-    for (const name of ['write', 'writev', 'pending', 'publish', 'flushPublished']) {
+    for (const name of ['write', 'writev', 'pending', 'publish', 'fanout', 'flushPublished']) {
       const original = binding[name];
       if (typeof original !== 'function') continue;
       originals.set(name, original);
@@ -292,7 +292,51 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
     process.nextTick(() => setImmediate(done.resolve));
     await done.promise;
     originals.forEach((fn, name) => (binding[name] = fn));
-    expect(calls).toEqual(['publish', 'publish', 'flushPublished']);
+    expect(calls).toEqual(['fanout', 'fanout', 'flushPublished']);
     for (const c of clients) expect((await c.messages.take(2)).map((r) => r.data.toString())).toEqual(['one', 'two']);
+  });
+
+  it('idle plain subscribers take a publish without a policy question each in JS; one with output of its own, paused or owing a drain is asked, and order and counts hold', async () => {
+    const opened = new Queue<WebSocket>('open');
+    const server = await startServer(defer, {
+      open: (ws) => {
+        ws.subscribe('t');
+        opened.push(ws);
+      },
+    });
+    const clients: OpenClient[] = [];
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 30; i++) {
+      clients.push(await wsConnect(defer, `ws://${HOST}:${server.port}/`));
+      sockets.push(await withTimeout(opened.next()));
+    }
+    await nextTurn();
+    const proto = Object.getPrototypeOf(sockets[0]!) as { acceptsDirectFrame: (size: number) => boolean };
+    const original = proto.acceptsDirectFrame;
+    const asked: WebSocket[] = [];
+    proto.acceptsDirectFrame = function (this: WebSocket, size: number) {
+      asked.push(this);
+      return original.call(this, size);
+    };
+    defer(() => (proto.acceptsDirectFrame = original));
+    expect(server.publish('t', 'one')).toBe(30);
+    expect(asked).toEqual([]);
+    // Counted as buffered from the publish on, by every subscriber, until it leaves.
+    expect(sockets.map((ws) => ws.bufferedAmount)).toEqual(sockets.map(() => 5));
+    // Its own send queued first: asked, and its send stays ahead of the publish.
+    sockets[1]!.send('own');
+    sockets[2]!.pause();
+    expect(server.publish('t', 'two')).toBe(30);
+    expect(asked).toEqual([sockets[1], sockets[2]]);
+    await nextTurn();
+    sockets[2]!.resume();
+    asked.length = 0;
+    expect(server.publish('t', 'three', undefined)).toBe(30);
+    expect(asked).toEqual([]);
+    for (const [i, c] of clients.entries()) {
+      const expected = i === 1 ? ['one', 'own', 'two', 'three'] : ['one', 'two', 'three'];
+      expect((await c.messages.take(expected.length)).map((r) => r.data.toString()), `subscriber ${i}`).toEqual(expected);
+    }
+    expect(sockets.map((ws) => ws.bufferedAmount)).toEqual(sockets.map(() => 0));
   });
 });
