@@ -1042,16 +1042,113 @@ napi_value Publish(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// flushPublished(): every connection's published frames of this tick leave, one vectored write each.
-napi_value FlushPublished(napi_env env, napi_callback_info) {
+// Reads a Uint8Array argument of at least `minimum` bytes; false for anything else (a detached one has none).
+bool get_flags(napi_env env, napi_value value, const uint8_t** data, size_t minimum) {
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* d = nullptr;
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, &length, &d, nullptr, nullptr) != napi_ok || type != napi_uint8_array || length < minimum ||
+      d == nullptr)
+    return false;
+  *data = static_cast<const uint8_t*>(d);
+  return true;
+}
+
+// A non-negative integer count no larger than `most`; false for anything else (no coercion).
+bool get_count(napi_env env, napi_value value, double most, double* count) {
+  napi_valuetype type = napi_undefined;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_double(env, value, count) == napi_ok &&
+         *count >= 0 && *count == std::trunc(*count) && *count <= most;
+}
+
+// fanout(ids, count, except, limit, ready, deferred, ...frame) -> how many were deferred.
+// publish() for a topic's subscribers as they are, with the engine's decision
+// mirrored per connection in `ready` (a Uint8Array of kMaxSlots flags by id
+// slot, written by JS: the policy stays there). For i < count, skipping
+// ids[i] == except: appends the frame (as publish()) to the connection ids[i]
+// names when it is open, writable, ready and holds at most limit bytes with
+// the frame; otherwise writes i to deferred[k++], for JS to decide (stale ids
+// included: JS still holds them). No JS runs here, so no pointer taken can go stale.
+napi_value Fanout(napi_env env, napi_callback_info info) {
+  size_t argc = 6 + kMaxArgBuffers;
+  napi_value argv[6 + kMaxArgBuffers];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const char* usage =
+      "transport.fanout(ids, count, except, limit, ready, deferred, ...frame): a Float64Array, a count within it and deferred, two numbers, "
+      "a Uint8Array(2^20), a Float64Array, 1 to 8 Uint8Arrays of 64 KiB in all";
+  double* ids = nullptr;
+  double* deferred = nullptr;
+  size_t ids_length = 0, deferred_length = 0;
+  const uint8_t* ready = nullptr;
+  double count = -1, except = 0, limit = -1;
+  napi_valuetype except_type = napi_undefined;
+  if (argc < 7 || argc > 6 + kMaxArgBuffers || !get_float64s(env, argv[0], &ids, &ids_length) ||
+      !get_float64s(env, argv[5], &deferred, &deferred_length) ||
+      !get_count(env, argv[1], static_cast<double>(std::min(ids_length, deferred_length)), &count) ||
+      napi_typeof(env, argv[2], &except_type) != napi_ok || except_type != napi_number || napi_get_value_double(env, argv[2], &except) != napi_ok ||
+      !get_count(env, argv[3], 9007199254740991.0, &limit) || !get_flags(env, argv[4], &ready, kMaxSlots))
+    return type_error(env, usage);
+  uv_buf_t bufs[kMaxArgBuffers];
+  size_t total = 0;
+  for (size_t i = 6; i < argc; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, usage);
+    bufs[i - 6] = uv_buf_init(data, static_cast<unsigned int>(length));
+    total += length;
+  }
+  if (total > kMaxPublishBytes) return type_error(env, usage);
+  const uint32_t frames = static_cast<uint32_t>(argc - 6);
+  const uint32_t n = static_cast<uint32_t>(count);
+  const double room = limit - static_cast<double>(total);
   Module* m = module_of(env);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const double id = ids[i];
+    if (id == except) continue;
+    Conn* c = conn_of_id(m, id);
+    if (c == nullptr || c->closing || c->shutting || !c->js_alive || ready[c->slot] == 0 || total == 0 || pending_of(c) > room ||
+        !cork(c, bufs, frames, total))
+      deferred[k++] = i;
+  }
+  napi_value result;
+  napi_create_uint32(env, k, &result);
+  return result;
+}
+
+// flushPublished(out) -> how many connections were left with bytes pending.
+// Every connection's published frames of this tick leave, one vectored write
+// each; for each connection whose write the kernel did not take whole,
+// (id, pending bytes) go to out while it has room, so JS can count them
+// (fanout() corks without JS noting each connection).
+napi_value FlushPublished(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double* out = nullptr;
+  size_t out_length = 0;
+  // A detached array has no room: the flush happens, nothing is reported.
+  if (argc < 1 || !get_float64s(env, argv[0], &out, &out_length))
+    return type_error(env, "transport.flushPublished(out): a Float64Array expected");
+  Module* m = module_of(env);
+  uint32_t left = 0;
   if (m != nullptr) {
     // Swapped out first: nothing below adds to it, but a later publish() starts a fresh list.
     std::vector<double> ids;
     ids.swap(m->corked_ids);
     for (double id : ids) {
       Conn* c = conn_of_id(m, id);
-      if (c != nullptr) send_bytes(c, nullptr, 0, 0);
+      // A connection is listed again once its corked bytes left meanwhile and it corked more: only the visit that writes counts.
+      if (c == nullptr || c->corked_length == 0) continue;
+      send_bytes(c, nullptr, 0, 0);
+      if (c->closing || c->pending == 0) continue;
+      if (2 * static_cast<size_t>(left) + 1 < out_length) {
+        out[2 * left] = id;
+        out[2 * left + 1] = pending_of(c);
+      }
+      left++;
     }
     // Kept for the next tick: the list's capacity is reused, not reallocated every time.
     if (m->corked_ids.empty()) {
@@ -1059,7 +1156,9 @@ napi_value FlushPublished(napi_env env, napi_callback_info) {
       ids.swap(m->corked_ids);
     }
   }
-  return undefined(env);
+  napi_value result;
+  napi_create_uint32(env, left, &result);
+  return result;
 }
 
 napi_value Pending(napi_env env, napi_callback_info info) {
@@ -1242,6 +1341,7 @@ void register_transport(napi_env env, napi_value exports) {
       {"writev", nullptr, Writev, nullptr, nullptr, nullptr, attrs, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, attrs, nullptr},
       {"publish", nullptr, Publish, nullptr, nullptr, nullptr, attrs, nullptr},
+      {"fanout", nullptr, Fanout, nullptr, nullptr, nullptr, attrs, nullptr},
       {"flushPublished", nullptr, FlushPublished, nullptr, nullptr, nullptr, attrs, nullptr},
       {"watchFlush", nullptr, WatchFlush, nullptr, nullptr, nullptr, attrs, nullptr},
       {"end", nullptr, End, nullptr, nullptr, nullptr, attrs, nullptr},

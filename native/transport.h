@@ -7,9 +7,10 @@
 
 namespace wsbolt {
 
-// Defines exports.transport: init, adopt, readStart, readStop, write, pending,
-// watchFlush, end, destroy, peer, liveCount. Every function validates its arguments and
-// throws a TypeError instead of touching memory it was not given.
+// Defines exports.transport: init, adopt, readStart, readStop, readInto, write, writev,
+// pending, publish, fanout, flushPublished, watchFlush, end, destroy, peer, id,
+// liveCount. Every function validates its arguments and throws a TypeError
+// instead of touching memory it was not given.
 void register_transport(napi_env env, napi_value exports);
 
 }  // namespace wsbolt

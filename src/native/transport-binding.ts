@@ -61,8 +61,18 @@ export interface TransportBinding {
    * connection's next write, end or destroy, whichever comes first. Returns how many connections took the frame.
    */
   publish(ids: Float64Array, out: Float64Array, count: number, ...frame: Uint8Array[]): number;
-  /** Every connection's published frames leave now, in one vectored write each. */
-  flushPublished(): void;
+  /**
+   * publish() for a topic's subscribers as they stand, the engine's decision mirrored in ready (one flag per id slot,
+   * ID_SLOTS of them, written by JS): for i < count, skipping ids[i] === except, appends the frame to the connection
+   * ids[i] names when it is open, writable, ready and holds at most `limit` bytes with it; otherwise writes i to
+   * deferred (in order) for the engine to decide. Returns how many it deferred (deferred.length >= count).
+   */
+  fanout(ids: Float64Array, count: number, except: number, limit: number, ready: Uint8Array, deferred: Float64Array, ...frame: Uint8Array[]): number;
+  /**
+   * Every connection's published frames leave now, in one vectored write each. Returns how many connections were
+   * left with bytes the kernel did not take, and writes (id, pending bytes) of each to out while it has room.
+   */
+  flushPublished(out: Float64Array): number;
   /**
    * -1 when the kernel has taken every byte written up to target (a running
    * total; -1 means all written so far), else the target, with one
@@ -101,6 +111,7 @@ function load(): TransportBinding | null {
       'writev',
       'pending',
       'publish',
+      'fanout',
       'flushPublished',
       'watchFlush',
       'end',

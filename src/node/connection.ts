@@ -329,11 +329,38 @@ export class WebSocket<T = unknown> {
    * after it (no BACKPRESSURE).
    */
   acceptsDirectFrame(size: number): boolean {
-    if (this.readyState !== ReadyState.OPEN || this.pausedBy !== 0 || this.drainOwed) return false;
-    const core = this.core;
-    if (core.closeSent || core.pendingOutputBytes !== 0 || core.wholeMessagesWait) return false;
+    if (!this.readyForDirectFrames) return false;
     const buffered = this.io.pendingBytes;
     return buffered + size <= this.io.highWaterMark && (this.options.queueOverBackpressure || buffered <= this.options.maxBackpressure);
+  }
+
+  /** acceptsDirectFrame but for the frame's size: what the transport mirrors for the addon's fan-out (setPublishReady). */
+  private get readyForDirectFrames(): boolean {
+    if (this.readyState !== ReadyState.OPEN || this.pausedBy !== 0 || this.drainOwed) return false;
+    const core = this.core;
+    return !core.closeSent && core.pendingOutputBytes === 0 && !core.wholeMessagesWait;
+  }
+
+  /**
+   * @internal May the addon's fan-out (native-fanout.ts fanOut) reach this connection by id, given the flag
+   * readyForDirectFrames and a bound of `limit` bytes held with the frame? Not with compression (the frame may
+   * differ per subscriber), nor where maxBackpressure is below that bound (the addon does not weigh it).
+   */
+  takesPlainPublishes(limit: number): boolean {
+    return this.core.deflate === null && (this.options.queueOverBackpressure || this.options.maxBackpressure >= limit);
+  }
+
+  /**
+   * @internal Tells the transport readyForDirectFrames anew. A subscribed connection calls it wherever the answer may
+   * have become yes (a flush, a drain, a resume, a subscribe) and says no (publishNotReady) wherever it may have become
+   * no, before any publish can ask: every queued output schedules a flush, every pause goes through pauseFor.
+   */
+  updatePublishReady(): void {
+    if (this.topics !== null) this.io.setPublishReady?.(this.readyForDirectFrames);
+  }
+
+  private publishNotReady(): void {
+    if (this.topics !== null) this.io.setPublishReady?.(false);
   }
 
   /** Runs fn; everything it sends leaves in one write. (Every tick is corked already; this is for clarity and ws/uWS parity.) */
@@ -393,6 +420,7 @@ export class WebSocket<T = unknown> {
     this.forcedEnd = 'terminate';
     this.endInput();
     this.readyState = ReadyState.CLOSING;
+    this.publishNotReady();
     this.io.destroy();
   }
 
@@ -408,6 +436,7 @@ export class WebSocket<T = unknown> {
   private pauseFor(reason: number): void {
     if (this.pausedBy === 0) this.io.pause();
     this.pausedBy |= reason;
+    this.publishNotReady();
   }
 
   /** Reads again unless another reason still wants reading paused. */
@@ -415,6 +444,7 @@ export class WebSocket<T = unknown> {
     if ((this.pausedBy & reason) === 0) return;
     this.pausedBy &= ~reason;
     if (this.pausedBy === 0 && this.readyState !== ReadyState.CLOSED) this.io.resume();
+    this.updatePublishReady();
   }
 
   get isPaused(): boolean {
@@ -619,6 +649,7 @@ export class WebSocket<T = unknown> {
   onDrain(): void {
     if (this.sendableAmount <= this.options.maxBackpressure) this.resumeFor(PAUSED_FOR_BACKPRESSURE);
     this.drainOwed = false;
+    this.updatePublishReady();
     if (this.readyState === ReadyState.OPEN) this.drained();
   }
 
@@ -659,6 +690,8 @@ export class WebSocket<T = unknown> {
   }
 
   private scheduleFlush(): void {
+    // Whatever was queued goes before a published frame: the addon's fan-out must ask first (see updatePublishReady).
+    this.publishNotReady();
     if (!this.queued) {
       this.queued = true;
       flushLater(this as WebSocket<unknown>);
@@ -692,6 +725,7 @@ export class WebSocket<T = unknown> {
     }
     // Server after the closing handshake, or either side after a failure: we drop TCP first (§7.1.1).
     if (this.core.shouldCloseTransport()) io.end();
+    this.updatePublishReady();
   }
 
   private armCloseTimer(): void {

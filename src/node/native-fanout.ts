@@ -1,15 +1,23 @@
 /**
- * publish's fast path on the native transport (issue 17). The subscribers
- * that may take a published frame without the engine's send path (see
- * WebSocket.acceptsDirectFrame) are gathered by id, and one call into the
- * addon appends the frame to the output of each of them; one more call, with
- * the tick's flush, writes every connection's published frames, one vectored
- * write each. A loop of sendFrames would cost one addon write per subscriber.
+ * publish's fast paths on the native transport (issue 17). A topic keeps its
+ * plain subscribers on the native transport as an array of ids
+ * (topic-members.ts), and fanOut() hands it to the addon in one call: the
+ * addon appends the frame to the output of each one the engine has marked
+ * ready (WebSocket.readyForDirectFrames, mirrored per connection by
+ * setPublishReady) and within the high-water mark, so the usual publish does
+ * no work per subscriber in JS; the others come back for the engine to
+ * decide. Other subscribers that may take the frame without the engine's
+ * send path (acceptsDirectFrame) are gathered by id (DirectFanout) for one
+ * more call per distinct frame. One more call, with the tick's flush, writes
+ * every connection's published frames, one vectored write each. A loop of
+ * sendFrames would cost one addon write per subscriber.
  */
 import { PUBLISH_MAX_BYTES, transportBinding } from '../native/transport-binding.js';
 import type { WebSocket } from './connection.js';
 import { flushLater } from './flush.js';
-import { NativeTransport, flushPublished, liveNativeTransports } from './native-transport.js';
+import { NATIVE_HIGH_WATER_MARK, NativeTransport, flushPublished, liveNativeTransports, notePublishedUnseen, publishReadyFlags } from './native-transport.js';
+import type { TopicMembers } from './topic-members.js';
+import { SendStatus } from './types.js';
 
 /**
  * Frames above this go the usual way: the addon copies a published frame
@@ -22,6 +30,8 @@ const MAX_FRAME_BUFFERS = 8;
 
 /** Connection ids in, pending bytes (or -1) out: shared, since no user code runs between filling and reading it. */
 let ids = new Float64Array(256);
+/** Indices fanout() left to the engine: shared, read before any user code can run. */
+let deferredAt = new Float64Array(256);
 
 /** Once per tick, with every connection's own flush (flush.ts). */
 const publishedFlush = {
@@ -130,4 +140,54 @@ function sendBatch({ frames, members, count: n }: Batch): number {
     flushLater(publishedFlush);
   }
   return took;
+}
+
+/** The transport id by which fanOut reaches ws, or -1 where publish must visit it (another transport, compression, a limit below the high-water mark). */
+export function fanoutIdOf(ws: WebSocket<unknown>): number {
+  const io = ws.io;
+  return transportBinding !== null && io instanceof NativeTransport && ws.takesPlainPublishes(NATIVE_HIGH_WATER_MARK) ? io.id : -1;
+}
+
+/**
+ * Delivers frames to members.byId (all of them but `except`): one addon call for those marked ready, the engine's
+ * send path (gathered into direct where it may) for the rest. Returns how many were reached.
+ */
+export function fanOut(members: TopicMembers, frames: readonly Buffer[], except: WebSocket<unknown> | undefined, direct: DirectFanout | null): number {
+  const n = members.byId.length;
+  let reached = 0;
+  let later: WebSocket<unknown>[];
+  const size = frameSize(frames);
+  if (size <= DIRECT_PUBLISH_MAX_BYTES && frames.length <= MAX_FRAME_BUFFERS) {
+    if (deferredAt.length < n) deferredAt = new Float64Array(Math.max(n, 2 * deferredAt.length));
+    const io = except?.io;
+    const exceptId = io instanceof NativeTransport ? io.id : -1;
+    const binding = transportBinding!;
+    const ready = publishReadyFlags();
+    const deferred =
+      frames.length === 1
+        ? binding.fanout(members.ids, n, exceptId, NATIVE_HIGH_WATER_MARK, ready, deferredAt, frames[0]!)
+        : frames.length === 2
+          ? binding.fanout(members.ids, n, exceptId, NATIVE_HIGH_WATER_MARK, ready, deferredAt, frames[0]!, frames[1]!)
+          : binding.fanout(members.ids, n, exceptId, NATIVE_HIGH_WATER_MARK, ready, deferredAt, ...frames);
+    reached = n - deferred - (except !== undefined && members.byIdHas(except) ? 1 : 0);
+    if (reached > 0) {
+      notePublishedUnseen();
+      if (!publishedFlush.scheduled) {
+        publishedFlush.scheduled = true;
+        flushLater(publishedFlush);
+      }
+    }
+    if (deferred === 0) return reached;
+    // Taken out before any of them is sent to: a send may change the topic (and the next publish reuses deferredAt).
+    later = new Array<WebSocket<unknown>>(deferred);
+    for (let i = 0; i < deferred; i++) later[i] = members.byId[deferredAt[i]!]!;
+  } else {
+    later = members.byId.filter((ws) => ws !== except);
+  }
+  for (let i = 0; i < later.length; i++) {
+    const ws = later[i]!;
+    if (direct !== null && direct.take(ws, frames)) continue;
+    if (ws.sendFrames(frames) !== SendStatus.DROPPED) reached++;
+  }
+  return reached;
 }

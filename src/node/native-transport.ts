@@ -38,6 +38,9 @@ const HIGH_WATER_MARK: number =
     ? (stream as unknown as { getDefaultHighWaterMark: (objectMode: boolean) => number }).getDefaultHighWaterMark(false)
     : 16 * 1024;
 
+/** Every native transport's high-water mark: fanout()'s bound on what a connection may hold with a published frame. */
+export const NATIVE_HIGH_WATER_MARK = HIGH_WATER_MARK;
+
 /** The parts of Node's internal TCP handle adoption needs (lib/net.js, src/stream_wrap.cc). */
 interface TcpHandle {
   fd?: number;
@@ -70,12 +73,19 @@ function dispatchBatch(slab: Buffer | undefined, count: number): void {
 if (transportBinding) transportBinding.init(dispatch, dispatchBatch, batchMeta);
 
 /**
- * Counts flushPublished() calls. Between a publish and the flush of its tick
+ * Counts flushPublished() and fanout() calls (a fanout() changes counts JS
+ * was not given). Between a publish and the flush of its tick
  * no libuv callback runs (the flush is a nextTick), so a count the addon
  * returned in that window is still exact: the publishes after the first of a
  * tick need no call into the addon to read it.
  */
 let publishEpoch = 1;
+
+/**
+ * The addon's fan-out corked frames since the last flushPublished() on connections it did not name to JS: until
+ * that flush, a pendingSeen of 0 proves nothing.
+ */
+let fannedOut = false;
 
 /** Transports started and not yet closed: where there are none, publish skips its native fast path altogether. */
 let liveTransports = 0;
@@ -85,10 +95,37 @@ export function liveNativeTransports(): number {
   return liveTransports;
 }
 
+/**
+ * One flag per id slot, read by the addon's fanout() (native-fanout.ts): 1 while the engine lets published frames
+ * join the connection's output unasked. Allocated on first use (1 MiB, touched only where connections are).
+ */
+let publishReady: Uint8Array | null = null;
+
+/** The flags fanout() reads. */
+export function publishReadyFlags(): Uint8Array {
+  return (publishReady ??= new Uint8Array(ID_SLOTS));
+}
+
+/** The addon corked frames on connections by id (fanout()): their pending counts are no longer known here. */
+export function notePublishedUnseen(): void {
+  publishEpoch++;
+  fannedOut = true;
+}
+
+/** (id, pending) of the connections a flush left with bytes: room for every live one, so none goes unreported. */
+let leftovers = new Float64Array(64);
+
 /** Every connection's published frames leave now (native-fanout.ts, once per tick). */
 export function flushPublished(): void {
   publishEpoch++;
-  transportBinding!.flushPublished();
+  fannedOut = false;
+  if (leftovers.length < 2 * liveTransports) leftovers = new Float64Array(4 * liveTransports);
+  const left = Math.min(transportBinding!.flushPublished(leftovers), leftovers.length >> 1);
+  for (let i = 0; i < left; i++) {
+    const id = leftovers[2 * i]!;
+    const transport = reading[id % ID_SLOTS];
+    if (transport !== undefined && transport.id === id) transport.tookPublished(leftovers[2 * i + 1]!);
+  }
 }
 
 /** Bits of NativeTransport.bits. */
@@ -206,12 +243,14 @@ export class NativeTransport implements Transport {
   /** Bytes the addon still reads into the buffer given by readInto() (0: reads go to the slab). */
   private directOwed = 0;
   /**
-   * The native pending count as last seen. It only grows inside write() and
-   * tookPublished(), so while it is 0 it is exact and pendingBytes needs no
-   * call into the addon.
+   * The native pending count as last seen. It only grows inside write(),
+   * tookPublished() and the addon's fanout(), which names no connection but
+   * sets fannedOut until the tick's flush (and that flush reports whom it left
+   * with bytes), so while it is 0 outside such a tick it is exact and
+   * pendingBytes needs no call into the addon.
    */
   private pendingSeen = 0;
-  /** pendingSeen came from publish() in this publishEpoch, so it is exact without asking the addon. */
+  /** pendingSeen came from publish() or a flush in this publishEpoch, so it is exact without asking the addon. */
   private seenInEpoch = 0;
   /** The handle's id: the hot calls pass it instead of the handle (checked in a few instructions, not two property lookups). */
   /** @internal */ readonly id: number;
@@ -333,7 +372,7 @@ export class NativeTransport implements Transport {
     if (pending > this.highWaterMark) this.drainOwed = true;
   }
 
-  /** @internal The addon appended a published frame (native-fanout.ts), which left `pending` bytes pending. */
+  /** @internal The addon appended a published frame (native-fanout.ts) or flushed published ones, which left `pending` bytes pending. */
   tookPublished(pending: number): void {
     this.pendingSeen = pending;
     this.seenInEpoch = publishEpoch;
@@ -357,8 +396,12 @@ export class NativeTransport implements Transport {
     else (this.flushWaiters ??= []).push({ mark, callback });
   }
 
+  setPublishReady(ready: boolean): void {
+    publishReadyFlags()[this.id % ID_SLOTS] = ready && !this.closed ? 1 : 0;
+  }
+
   get pendingBytes(): number {
-    if (this.closed || this.pendingSeen === 0) return 0;
+    if (this.closed || (this.pendingSeen === 0 && !fannedOut)) return 0;
     if (this.seenInEpoch === publishEpoch) return this.pendingSeen;
     return (this.pendingSeen = this.binding.pending(this.id));
   }
@@ -391,6 +434,8 @@ export class NativeTransport implements Transport {
     this.ending = true;
     this.seenInEpoch = 0;
     this.binding.end(this.handle);
+    // end() wrote what fanout() had corked, unseen here: what the kernel left of it is pending.
+    this.pendingSeen = this.binding.pending(this.id);
   }
 
   destroy(): void {
@@ -401,6 +446,7 @@ export class NativeTransport implements Transport {
     const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA && event !== EVENT_FILLED);
     this.backlog = kept !== undefined && kept.length > 0 ? kept : null;
     this.binding.destroy(this.handle);
+    this.pendingSeen = this.binding.pending(this.id);
   }
 
   /** @internal Called by the addon's dispatcher. */
@@ -451,7 +497,10 @@ export class NativeTransport implements Transport {
     if (event === EVENT_CLOSE) {
       this.closed = true;
       liveTransports--; // delivered once, and only after start() (events before it wait in the backlog)
-      if (reading[this.id % ID_SLOTS] === this) reading[this.id % ID_SLOTS] = undefined;
+      if (reading[this.id % ID_SLOTS] === this) {
+        reading[this.id % ID_SLOTS] = undefined;
+        if (publishReady !== null) publishReady[this.id % ID_SLOTS] = 0;
+      }
       this.drainOwed = false;
       const waiters = this.flushWaiters;
       this.flushWaiters = null;

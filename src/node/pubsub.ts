@@ -8,7 +8,8 @@ import { encodeFrame } from '../core/frame-writer.js';
 import { OPCODE_BINARY, OPCODE_TEXT } from '../core/constants.js';
 import { active } from '../native/index.js';
 import type { WebSocket } from './connection.js';
-import { DirectFanout } from './native-fanout.js';
+import { DirectFanout, fanOut, fanoutIdOf } from './native-fanout.js';
+import { TopicMembers } from './topic-members.js';
 import { type SendData, toPayload } from './connection-options.js';
 import { SendStatus } from './types.js';
 
@@ -40,19 +41,19 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
 }
 
 export class TopicHub {
-  private readonly topics = new Map<string, Set<WebSocket<unknown>>>();
+  private readonly topics = new Map<string, TopicMembers>();
   /** Told when a topic gains its first or loses its last local subscriber. */
   adapter: PubSubAdapter | null = null;
 
   subscribe(ws: WebSocket<unknown>, topic: string): boolean {
     let members = this.topics.get(topic);
     if (!members) {
-      this.topics.set(topic, (members = new Set()));
+      this.topics.set(topic, (members = new TopicMembers()));
       this.adapter?.subscribe?.(topic);
     }
-    if (members.has(ws)) return false;
-    members.add(ws);
+    if (!members.add(ws, fanoutIdOf(ws))) return false;
     (ws.topics ??= new Set()).add(topic);
+    ws.updatePublishReady();
     return true;
   }
 
@@ -107,11 +108,13 @@ export class TopicHub {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     let plain: Buffer[] | null = null;
     let compressed: Map<number, Buffer[]> | null = null;
-    // Subscribers on the native transport take the frame in one addon call, after the loop (native-fanout.ts).
+    // Subscribers on the native transport take the frame in one addon call: the plain ones by id now (fanOut), the
+    // others after the loop (DirectFanout; native-fanout.ts).
     const direct = DirectFanout.begin();
     let reached = 0;
     try {
-      for (const ws of members) {
+      if (members.byId.length > 0) reached += fanOut(members, (plain = frame(opcode, payload, false)), except, direct);
+      for (const ws of members.others) {
         if (ws === except) continue;
         const deflate = ws.deflate;
         let frames: Buffer[];

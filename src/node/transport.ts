@@ -56,6 +56,11 @@ export interface Transport {
    * and reports what it read there with onFilled. Optional: a stream cannot.
    */
   readInto?(source: DirectReadSource): void;
+  /**
+   * The engine's answer, kept current, to "may a published frame be appended to this connection's output without
+   * asking?" (WebSocket.readyForDirectFrames): the native transport mirrors it for the addon's fan-out. Optional.
+   */
+  setPublishReady?(ready: boolean): void;
   /** Stops reading from the peer (bytes pile up in the kernel, then the peer's sends block). */
   pause(): void;
   resume(): void;

@@ -348,14 +348,14 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     // Index order: notReady (1), full (3), destroyed (4), ended (5), the stale id (6); the rest of the array untouched.
     expect([...deferredAt.subarray(0, count)]).toEqual([1, 3, 4, 5, 6]);
     expect(deferredAt[count]).toBe(-7);
-    expect(taker.pendingBytes).toBe(3);
+    expect(binding.pending(taker.id)).toBe(3);
     expect(binding.pending(full.id)).toBe(8);
     // Corked like publish(): out with the tick's flush, after what came before, before what comes after.
     flushPublished();
     await untilBytes(pairs[0]!.client, peers[0]!, 3);
     await untilBytes(pairs[3]!.client, peers[3]!, 8);
     expect(peers.map((p) => p.text)).toEqual(['abc', '', '', '12345678', '', '']);
-    expect(taker.pendingBytes).toBe(0);
+    expect(binding.pending(taker.id)).toBe(0);
   });
 
   it('flushPublished(out): names each connection its published frames left with bytes the kernel did not take, and how many', async () => {
