@@ -72,10 +72,13 @@ constexpr size_t kMaxArgBuffers = 8;
 constexpr size_t kMaxPublishBytes = contract::PUBLISH_MAX_BYTES;
 // Published bytes one connection holds for the tick's flush at most; beyond it they are written at once (bounded memory).
 constexpr size_t kMaxCorked = 1024 * 1024;
-// A connection's first cork buffer of a tick has this size. Once its frames have left it goes to a
-// bounded pool, so a tick of publishes costs no malloc and free per connection.
+// A connection's first cork buffer of a tick has at least this size. Once its frames have left it goes to a
+// bounded pool, so a tick of publishes costs no malloc and free per connection, nor a realloc where a busy
+// tick made it grow (a buffer grown past kMaxSpareCork is freed instead).
 constexpr uint32_t kCorkBlock = 1024;
+constexpr uint32_t kMaxSpareCork = 16 * 1024;
 constexpr size_t kMaxSpareCorks = 512;
+constexpr size_t kMaxSpareCorkBytes = 1024 * 1024;
 
 // Marks handle objects made by adopt(), so an unrelated wrapped object is never taken for a Conn.
 constexpr napi_type_tag kConnTag = {0x7773626f6c742d74ULL, 0x72616e73706f7274ULL};
@@ -96,6 +99,12 @@ struct Entry {
   Conn* conn;
   uint32_t offset;
   uint32_t length;
+};
+
+// A cork buffer kept for the next connection that publishes (Module::spare_corks).
+struct SpareCork {
+  char* data;
+  uint32_t capacity;
 };
 
 // Per environment (main thread or worker): the dispatch functions and the read slab.
@@ -128,7 +137,8 @@ struct Module {
   // Ids of the connections publish() corked since the last flushPublished(): ids, not
   // pointers, so a connection freed meanwhile is simply not found.
   std::vector<double> corked_ids;
-  std::vector<char*> spare_corks;  // kCorkBlock bytes each
+  std::vector<SpareCork> spare_corks;
+  size_t spare_cork_bytes = 0;  // their capacities in all, at most kMaxSpareCorkBytes
 };
 
 constexpr int kSlotBits = 20;
@@ -283,9 +293,15 @@ void emit(Conn* c, Event event, int err = 0) {
 }
 
 void drop_corked(Conn* c) {
-  std::vector<char*>& spare = c->module->spare_corks;
-  if (c->corked_capacity == kCorkBlock && spare.size() < spare.capacity()) spare.push_back(c->corked);  // never reallocates
-  else free(c->corked);
+  Module* m = c->module;
+  std::vector<SpareCork>& spare = m->spare_corks;
+  if (c->corked != nullptr && c->corked_capacity <= kMaxSpareCork && spare.size() < spare.capacity() &&
+      m->spare_cork_bytes + c->corked_capacity <= kMaxSpareCorkBytes) {
+    spare.push_back(SpareCork{c->corked, c->corked_capacity});  // never reallocates
+    m->spare_cork_bytes += c->corked_capacity;
+  } else {
+    free(c->corked);
+  }
   c->corked = nullptr;
   c->corked_length = c->corked_capacity = 0;
 }
@@ -574,8 +590,11 @@ double id_of(const Conn* c) {
 
 // The Conn an id names, or null: not an id, or the connection was freed.
 Conn* conn_of_id(Module* m, double id) {
-  if (m == nullptr || !(id >= 0) || id > 9007199254740991.0 || id != std::trunc(id)) return nullptr;
-  const uint64_t bits = static_cast<uint64_t>(id);
+  // Within [0, 2^53) and whole: one conversion each way (fanout() asks this once per subscriber).
+  if (m == nullptr || !(id >= 0 && id < 9007199254740992.0)) return nullptr;
+  const int64_t whole = static_cast<int64_t>(id);
+  if (static_cast<double>(whole) != id) return nullptr;
+  const uint64_t bits = static_cast<uint64_t>(whole);
   const uint32_t slot = static_cast<uint32_t>(bits & (kMaxSlots - 1));
   const uint64_t generation = bits >> kSlotBits;
   if (slot >= m->slots.size() || m->generations[slot] != generation) return nullptr;
@@ -947,16 +966,37 @@ napi_value Writev(napi_env env, napi_callback_info info) {
   return write_bufs(env, c, bufs, static_cast<uint32_t>(argc - 1), total);
 }
 
+// Appends frame bytes to c->corked, which has room for them.
+inline void append_corked(Conn* c, const uv_buf_t* bufs, uint32_t count) {
+  for (uint32_t i = 0; i < count; i++) {
+    if (bufs[i].len == 0) continue;  // a detached view: no pointer to copy from
+    memcpy(c->corked + c->corked_length, bufs[i].base, bufs[i].len);
+    c->corked_length += static_cast<uint32_t>(bufs[i].len);
+  }
+}
+
+// cork() where c holds published bytes already and the frame fits after them: the usual case within a tick.
+bool cork_slow(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total);
+inline bool cork(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
+  const size_t needed = c->corked_length + total;
+  if (c->corked_length == 0 || needed > c->corked_capacity || needed > kMaxCorked) return cork_slow(c, bufs, count, total);
+  append_corked(c, bufs, count);
+  c->written += total;
+  return true;
+}
+
 // Appends a frame to what c holds for the tick's flush; false when memory ran out (the connection then closes).
-bool cork(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
+bool cork_slow(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   // Past the bound the held bytes leave now, ahead of this frame: order kept, memory bounded.
   if (c->corked_length + total > kMaxCorked) send_bytes(c, nullptr, 0, 0);
   if (c->closing) return false;
   const size_t needed = c->corked_length + total;
-  std::vector<char*>& spare = c->module->spare_corks;
-  if (c->corked == nullptr && needed <= kCorkBlock && !spare.empty()) {
-    c->corked = spare.back();
-    c->corked_capacity = kCorkBlock;
+  Module* m = c->module;
+  std::vector<SpareCork>& spare = m->spare_corks;
+  if (c->corked == nullptr && !spare.empty()) {
+    c->corked = spare.back().data;
+    c->corked_capacity = spare.back().capacity;
+    m->spare_cork_bytes -= c->corked_capacity;
     spare.pop_back();
   }
   if (needed > c->corked_capacity) {
@@ -971,12 +1011,8 @@ bool cork(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
     c->corked = grown;
     c->corked_capacity = static_cast<uint32_t>(capacity);
   }
-  if (c->corked_length == 0) c->module->corked_ids.push_back(id_of(c));
-  for (uint32_t i = 0; i < count; i++) {
-    if (bufs[i].len == 0) continue;  // a detached view: no pointer to copy from
-    memcpy(c->corked + c->corked_length, bufs[i].base, bufs[i].len);
-    c->corked_length += static_cast<uint32_t>(bufs[i].len);
-  }
+  if (c->corked_length == 0) m->corked_ids.push_back(id_of(c));
+  append_corked(c, bufs, count);
   c->written += total;
   return true;
 }
@@ -1102,14 +1138,16 @@ napi_value Fanout(napi_env env, napi_callback_info info) {
   if (total > kMaxPublishBytes) return type_error(env, usage);
   const uint32_t frames = static_cast<uint32_t>(argc - 6);
   const uint32_t n = static_cast<uint32_t>(count);
-  const double room = limit - static_cast<double>(total);
+  // What a connection may hold before the frame; none when the frame alone passes the limit (or is empty: detached).
+  const bool fits = total > 0 && static_cast<double>(total) <= limit;
+  const size_t room = fits ? static_cast<size_t>(limit) - total : 0;
   Module* m = module_of(env);
   uint32_t k = 0;
   for (uint32_t i = 0; i < n; i++) {
     const double id = ids[i];
     if (id == except) continue;
     Conn* c = conn_of_id(m, id);
-    if (c == nullptr || c->closing || c->shutting || !c->js_alive || ready[c->slot] == 0 || total == 0 || pending_of(c) > room ||
+    if (!fits || c == nullptr || c->closing || c->shutting || !c->js_alive || ready[c->slot] == 0 || c->pending + c->corked_length > room ||
         !cork(c, bufs, frames, total))
       deferred[k++] = i;
   }
@@ -1290,7 +1328,7 @@ void free_module(napi_env, void* data, void*) {
   // connections still closing stop reading before this buffer goes.
   Module* m = static_cast<Module*>(data);
   if (m->check != nullptr) m->check->data = nullptr;
-  for (char* spare : m->spare_corks) free(spare);
+  for (const SpareCork& spare : m->spare_corks) free(spare.data);
   delete m;
 }
 
