@@ -334,7 +334,14 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     }
     for (const t of transports) t.start(new Recorder());
     const peers = pairs.map((p) => sink(p.client));
-    const [taker, notReady, excepted, full, destroyed, ended] = transports as [NativeTransport, NativeTransport, NativeTransport, NativeTransport, NativeTransport, NativeTransport];
+    const [taker, notReady, excepted, full, destroyed, ended] = transports as [
+      NativeTransport,
+      NativeTransport,
+      NativeTransport,
+      NativeTransport,
+      NativeTransport,
+      NativeTransport,
+    ];
     const ready = new Uint8Array(2 ** 20);
     for (const t of transports) ready[t.id % 2 ** 20] = t === notReady ? 0 : 1;
     // 8 bytes already wait on `full`: with a limit of 10 a 3-byte frame no longer fits.

@@ -335,7 +335,10 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
     expect(asked).toEqual([]);
     for (const [i, c] of clients.entries()) {
       const expected = i === 1 ? ['one', 'own', 'two', 'three'] : ['one', 'two', 'three'];
-      expect((await c.messages.take(expected.length)).map((r) => r.data.toString()), `subscriber ${i}`).toEqual(expected);
+      expect(
+        (await c.messages.take(expected.length)).map((r) => r.data.toString()),
+        `subscriber ${i}`,
+      ).toEqual(expected);
     }
     expect(sockets.map((ws) => ws.bufferedAmount)).toEqual(sockets.map(() => 0));
   });
