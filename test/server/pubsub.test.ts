@@ -84,6 +84,21 @@ describe('publishing', () => {
     }
   });
 
+  it('after unsubscribes from the middle, the start and the end of a topic, publish reaches exactly those left, once each', async () => {
+    const p = await pubsubServer();
+    for (let i = 0; i < 8; i++) await p.add();
+    for (let i = 0; i < 8; i++) await p.ask(p.clients[i]!, 'sub:news');
+    for (const i of [3, 0, 7, 4]) expect((await p.ask(p.clients[i]!, 'unsub:news')).answer).toBe('unsub true');
+    await p.ask(p.clients[0]!, 'sub:news');
+    expect(p.server.subscribers('news')).toBe(5);
+    expect(p.server.publish('news', 'one')).toBe(5);
+    expect(p.server.publish('news', 'two')).toBe(5);
+    for (let i = 0; i < 8; i++) {
+      const { before } = await p.ask(p.clients[i]!, 'mark');
+      expect(before, `client ${i}`).toEqual([0, 1, 2, 5, 6].includes(i) ? ['one', 'two'] : []);
+    }
+  });
+
   it('published messages keep their type (text or binary)', async () => {
     const p = await pubsubServer();
     const c = await p.add();
