@@ -434,8 +434,8 @@ export class NativeTransport implements Transport {
     this.ending = true;
     this.seenInEpoch = 0;
     this.binding.end(this.handle);
-    // end() wrote what fanout() had corked, unseen here: what the kernel left of it is pending.
-    this.pendingSeen = this.binding.pending(this.id);
+    // end() wrote what fanout() had corked this tick, unseen here: what the kernel left of it is pending.
+    if (fannedOut) this.pendingSeen = this.binding.pending(this.id);
   }
 
   destroy(): void {
@@ -446,7 +446,7 @@ export class NativeTransport implements Transport {
     const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA && event !== EVENT_FILLED);
     this.backlog = kept !== undefined && kept.length > 0 ? kept : null;
     this.binding.destroy(this.handle);
-    this.pendingSeen = this.binding.pending(this.id);
+    if (fannedOut) this.pendingSeen = this.binding.pending(this.id);
   }
 
   /** @internal Called by the addon's dispatcher. */
