@@ -129,7 +129,9 @@ export interface SendOptions {
 }
 
 export class Protocol implements ControlFrameSink, MessageSink {
-  readonly role: Role;
+  get role(): Role {
+    return (this.bits & BIT_CLIENT) !== 0 ? 'client' : 'server';
+  }
   state: State = State.OPEN as State;
   /** The yes/no facts (BIT_* bits) in one number: a field each would cost every connection 8 bytes apiece. */
   private bits = 0;
@@ -171,7 +173,10 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return (this.bits & BIT_PEER_STARTED_CLOSING) !== 0;
   }
 
-  private readonly backend: Backend;
+  /** The kernels: the reader's (one field fewer on every connection). */
+  private get backend(): Backend {
+    return this.reader.backend;
+  }
   private readonly reader: FrameReader;
   /** Made at the first data frame (dataSink()): an idle connection does without. */
   private assembler: MessageAssembler | null = null;
@@ -181,9 +186,17 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get masking(): boolean {
     return this.role === 'client';
   }
-  private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
-  private readonly trace: FrameTrace | undefined;
-  private readonly onCompressed: CompressedTrace | undefined;
+  /** The optional hooks (maskKey, trace, onCompressed), or null when none was given: one field for the three. */
+  private readonly hooks: Hooks | null;
+  private get maskKey(): ((target: Uint8Array, offset: number) => void) | undefined {
+    return this.hooks?.maskKey;
+  }
+  private get trace(): FrameTrace | undefined {
+    return this.hooks?.trace;
+  }
+  private get onCompressed(): CompressedTrace | undefined {
+    return this.hooks?.onCompressed;
+  }
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   /** Largest message accepted, in bytes. */
@@ -193,7 +206,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get skipUtf8Validation(): boolean {
     return (this.bits & BIT_SKIP_UTF8) !== 0;
   }
-  private readonly output = new OutputQueue();
+  /** Frames queued for the driver; made at the first send (an idle server connection has sent nothing: its 101 went through the transport). */
+  private queue: OutputQueue | null = null;
+  private get output(): OutputQueue {
+    return (this.queue ??= new OutputQueue());
+  }
   /** A fragmented send is open: the next data frame is a continuation. */
   private get sendingFragmented(): boolean {
     return (this.bits & BIT_SENDING_FRAGMENTED) !== 0;
@@ -213,12 +230,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
     options: ProtocolOptions,
     private readonly handler: ProtocolHandler,
   ) {
-    this.role = options.role;
-    this.backend = options.backend ?? active;
+    if (options.role === 'client') this.bits |= BIT_CLIENT;
+    const backend = options.backend ?? active;
     if (options.autoPong !== false) this.bits |= BIT_AUTO_PONG;
-    this.maskKey = options.maskKey;
-    this.trace = options.trace;
-    this.onCompressed = options.onCompressed;
+    const { maskKey, trace, onCompressed } = options;
+    this.hooks = maskKey || trace || onCompressed ? { maskKey, trace, onCompressed } : null;
     this.deflate = options.deflate ?? null;
     if (typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function') this.bits |= BIT_OFFLOAD;
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -239,8 +255,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       this.deflate !== null,
     );
     // Data frames go straight to the assembler (once dataSink() made it), control frames to this.
-    this.reader = new FrameReader(this.backend, flags, maxPayload, null, this, observer(options.trace, options.onFrameIn));
-    this.reader.maxChunks = options.maxBufferedChunks ?? 0;
+    this.reader = new FrameReader(backend, flags, maxPayload, null, this, observer(options.trace, options.onFrameIn), options.maxBufferedChunks ?? 0);
   }
 
   // ---- input -------------------------------------------------------------
@@ -374,12 +389,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Bytes waiting to be written, in order; the caller writes them (ideally in one write). */
   dataToSend(): Buffer[] {
-    return this.output.take();
+    return this.queue === null ? [] : this.queue.take();
   }
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
   get pendingOutputBytes(): number {
-    return this.output.pendingBytes + (this.held?.bytes ?? 0) + (this.afterFragments?.bytes ?? 0);
+    return (this.queue?.pendingBytes ?? 0) + (this.held?.bytes ?? 0) + (this.afterFragments?.bytes ?? 0);
   }
 
   /** Of pendingOutputBytes, the whole messages waiting for our fragmented message's final fragment. */
@@ -713,6 +728,14 @@ const BIT_PEER_STARTED_CLOSING = 4;
 const BIT_SKIP_UTF8 = 8;
 const BIT_SENDING_FRAGMENTED = 16;
 const BIT_OFFLOAD = 32;
+const BIT_CLIENT = 64;
+
+/** Protocol's optional hooks, from ProtocolOptions. */
+interface Hooks {
+  maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
+  trace: FrameTrace | undefined;
+  onCompressed: CompressedTrace | undefined;
+}
 
 const EMPTY = Buffer.alloc(0);
 
