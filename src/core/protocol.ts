@@ -219,8 +219,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get offload(): boolean {
     return (this.bits & BIT_OFFLOAD) !== 0;
   }
-  /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
-  private inflating: { isBinary: boolean; wire: number } | null = null;
+  /**
+   * A received message waiting to be inflated off the main thread; input is paused meanwhile. compressed: its bytes,
+   * until they are handed to the driver once the reader has unwound (null from then on: the job is in flight).
+   */
+  private inflating: { isBinary: boolean; wire: number; compressed: Buffer | null } | null = null;
   /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
   private held: HeldSends | null = null;
   /** Whole messages from outside our own stream waiting for our fragmented message to end (§5.4); made when the first one waits. */
@@ -296,14 +299,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return this.inflating !== null;
   }
 
-  /** The compressed message the reader paused on, handed to the driver once the reader has unwound. */
-  private pendingCompressed: Buffer | null = null;
-
   private requestInflate(): void {
-    const data = this.pendingCompressed;
-    if (data === null || this.inflating === null) return;
-    this.pendingCompressed = null; // handed over: the driver's job is now in flight
-    this.handler.onInflateNeeded!(data, this.inflating.isBinary);
+    const pending = this.inflating;
+    if (pending === null || pending.compressed === null) return;
+    const data = pending.compressed;
+    pending.compressed = null; // handed over: the driver's job is now in flight
+    this.handler.onInflateNeeded!(data, pending.isBinary);
   }
 
   /**
@@ -314,7 +315,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   resumeInflated(result: InflateResult): void {
     const pending = this.inflating;
     // Only a job the driver was handed (its compressed bytes are no longer pending here).
-    if (pending === null || this.pendingCompressed !== null) return;
+    if (pending === null || pending.compressed !== null) return;
     this.inflating = null;
     if (this.reader.isStopped) return;
     const data = this.checkInflated(result, pending.isBinary);
@@ -334,7 +335,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
   receiveEof(): void {
     this.reader.stop();
     this.inflating = null;
-    this.pendingCompressed = null;
     this.held?.drop();
     this.afterFragments?.drop();
     if (!this.closeReceived && this.failure === null) {
@@ -370,7 +370,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.reader.stop();
     this.assembler?.reset();
     this.inflating = null;
-    this.pendingCompressed = null;
     if (!this.closeSent) {
       this.sendClose(buildClosePayload(code, reason));
       this.closeCode = code;
@@ -579,7 +578,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.reader.stop();
     this.assembler?.reset();
     this.inflating = null;
-    this.pendingCompressed = null;
     // Failing means closing now (§7.1.7): the close frame does not wait for messages still being compressed.
     this.held?.drop();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
@@ -600,8 +598,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
         : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
-        this.inflating = { isBinary, wire: data.length };
-        this.pendingCompressed = data;
+        this.inflating = { isBinary, wire: data.length, compressed: data };
         this.reader.pause();
         return false;
       }
