@@ -116,10 +116,14 @@ interface ReaderConfig {
   readonly observer: FrameObserver | null;
 }
 
-/** The previous reader's settings: readers made one after another for one server have the same, and share the object. */
+/**
+ * The previous reader's settings: readers made one after another for one server have the same, and share the object.
+ * Settings with an observer are not kept: it is a connection's own closure, which would outlive the connection here.
+ */
 let lastConfig: ReaderConfig | null = null;
 
 function sharedConfig(wanted: ReaderConfig): ReaderConfig {
+  if (wanted.observer !== null) return wanted;
   const last = lastConfig;
   if (
     last !== null &&

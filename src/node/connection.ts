@@ -877,11 +877,16 @@ interface SharedInit<T> {
   readonly counters: Counters;
 }
 
-/** The previous connection's SharedInit: connections arrive in runs on one route, and those share it (it is never written). */
+/**
+ * The previous server connection's SharedInit: connections arrive in runs on one route, and those share it (it is
+ * never written). A client's is its own: its handler may be the caller's per-connection object, which a shared one
+ * would keep after the connection.
+ */
 let lastShared: SharedInit<any> | null = null;
 
 function sharedInit<T>(init: ConnectionInit<T>): SharedInit<T> {
   const counters = init.counters ?? unreported;
+  if (init.role === 'client') return { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters };
   const last = lastShared as SharedInit<T> | null;
   if (
     last !== null &&
