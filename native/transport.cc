@@ -666,12 +666,18 @@ napi_value Init(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// adopt(fd) -> handle: a duplicate of fd, a connected TCP socket, opened on Node's loop.
+// adopt(fd[, owner]) -> handle: a duplicate of fd, a connected TCP socket, opened on Node's loop.
 // The caller keeps fd and must release it (destroy Node's socket) without shutting it down.
+// owner, when given, becomes the handle (the JS object that stands for the connection: no
+// second object per connection); it must be a plain object not wrapped yet.
 napi_value Adopt(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_valuetype owner_type = napi_undefined;
+  if (argc >= 2 && napi_typeof(env, argv[1], &owner_type) != napi_ok) return nullptr;
+  if (owner_type != napi_undefined && owner_type != napi_object)
+    return type_error(env, "transport.adopt(fd, owner): owner must be an object");
   double value = -1;
   if (argc < 1 || napi_get_value_double(env, argv[0], &value) != napi_ok || !(value >= 0) || value > 2147483647.0 ||
       value != std::trunc(value))
@@ -696,8 +702,11 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
     return type_error(env, "transport.adopt(fd): the socket is not connected");
 
   Module* m = module_of(env);
-  napi_value handle;
-  if (napi_create_object(env, &handle) != napi_ok) return nullptr;
+  napi_value handle = argv[1];
+  bool tagged = false;
+  if (owner_type == napi_object && (napi_check_object_type_tag(env, handle, &kConnTag, &tagged) != napi_ok || tagged))
+    return type_error(env, "transport.adopt(fd, owner): owner already stands for a connection");
+  if (owner_type == napi_undefined && napi_create_object(env, &handle) != napi_ok) return nullptr;
   const int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return throw_uv_error(env, uv_translate_sys_error(errno));
   uv_loop_t* loop = nullptr;

@@ -107,6 +107,37 @@ function takeRecords(): Float64Array {
   return (recordStack[scanDepth++] ??= new Float64Array(OUT_RECORDS + RECORD_SIZE * RECORDS_PER_SCAN));
 }
 
+/** A FrameReader's settings; never written once made (a change makes another). */
+interface ReaderConfig {
+  readonly backend: Backend;
+  readonly flags: number;
+  readonly maxPayload: number;
+  readonly maxChunks: number;
+  readonly observer: FrameObserver | null;
+}
+
+/**
+ * The previous reader's settings: readers made one after another for one server have the same, and share the object.
+ * Settings with an observer are not kept: it is a connection's own closure, which would outlive the connection here.
+ */
+let lastConfig: ReaderConfig | null = null;
+
+function sharedConfig(wanted: ReaderConfig): ReaderConfig {
+  if (wanted.observer !== null) return wanted;
+  const last = lastConfig;
+  if (
+    last !== null &&
+    last.backend === wanted.backend &&
+    last.flags === wanted.flags &&
+    last.maxPayload === wanted.maxPayload &&
+    last.maxChunks === wanted.maxChunks &&
+    last.observer === wanted.observer
+  ) {
+    return last;
+  }
+  return (lastConfig = wanted);
+}
+
 export class FrameReader {
   /** Bytes of a header that has not fully arrived. */
   private head: Buffer | null = null;
@@ -145,22 +176,46 @@ export class FrameReader {
    * no limit). The reader holds no chunks (a straddling frame is copied into
    * one buffer), so this only mirrors ws's maxBufferedChunks for wsbolt/ws.
    */
-  maxChunks = 0;
+  get maxChunks(): number {
+    return this.config.maxChunks;
+  }
+  set maxChunks(limit: number) {
+    if (limit !== this.config.maxChunks) this.config = sharedConfig({ ...this.config, maxChunks: limit });
+  }
+  /** What the reader is set to (kernels, scan flags, limits, observer): the same for every connection of a server, so one object they share. */
+  private config: ReaderConfig;
+  /** The kernels. */
+  get backend(): Backend {
+    return this.config.backend;
+  }
+  /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
+  get flags(): number {
+    return this.config.flags;
+  }
+  get maxPayload(): number {
+    return this.config.maxPayload;
+  }
+  private get observer(): FrameObserver | null {
+    return this.config.observer;
+  }
   /** Chunks that brought bytes of the unfinished header or payload so far. */
   private partChunks = 0;
   /** Counts unfinished headers and payloads begun, to tell a new one from the same one continued. */
   private partSeq = 0;
 
   constructor(
-    private readonly backend: Backend,
+    backend: Backend,
     /** scanFrames flags: the role's mask rule and the RSV bits extensions claimed. */
-    public flags: number,
-    public maxPayload: number,
+    flags: number,
+    maxPayload: number,
     /** null: asked of control.dataSink() at the first data frame (a connection that never gets one never makes it). */
     private data: DataFrameSink | null,
     private readonly control: ControlFrameSink,
-    private readonly observer: FrameObserver | null = null,
-  ) {}
+    observer: FrameObserver | null = null,
+    maxChunks = 0,
+  ) {
+    this.config = sharedConfig({ backend, flags, maxPayload, maxChunks, observer });
+  }
 
   /** Stops reading for good: later chunks are ignored. */
   stop(): void {

@@ -129,7 +129,9 @@ export interface SendOptions {
 }
 
 export class Protocol implements ControlFrameSink, MessageSink {
-  readonly role: Role;
+  get role(): Role {
+    return (this.bits & BIT_CLIENT) !== 0 ? 'client' : 'server';
+  }
   state: State = State.OPEN as State;
   /** The yes/no facts (BIT_* bits) in one number: a field each would cost every connection 8 bytes apiece. */
   private bits = 0;
@@ -171,7 +173,10 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return (this.bits & BIT_PEER_STARTED_CLOSING) !== 0;
   }
 
-  private readonly backend: Backend;
+  /** The kernels: the reader's (one field fewer on every connection). */
+  private get backend(): Backend {
+    return this.reader.backend;
+  }
   private readonly reader: FrameReader;
   /** Made at the first data frame (dataSink()): an idle connection does without. */
   private assembler: MessageAssembler | null = null;
@@ -181,9 +186,17 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get masking(): boolean {
     return this.role === 'client';
   }
-  private readonly maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
-  private readonly trace: FrameTrace | undefined;
-  private readonly onCompressed: CompressedTrace | undefined;
+  /** The optional hooks (maskKey, trace, onCompressed), or null when none was given: one field for the three. */
+  private readonly hooks: Hooks | null;
+  private get maskKey(): ((target: Uint8Array, offset: number) => void) | undefined {
+    return this.hooks?.maskKey;
+  }
+  private get trace(): FrameTrace | undefined {
+    return this.hooks?.trace;
+  }
+  private get onCompressed(): CompressedTrace | undefined {
+    return this.hooks?.onCompressed;
+  }
   /** permessage-deflate, when negotiated. */
   readonly deflate: PerMessageDeflate | null;
   /** Largest message accepted, in bytes. */
@@ -193,7 +206,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get skipUtf8Validation(): boolean {
     return (this.bits & BIT_SKIP_UTF8) !== 0;
   }
-  private readonly output = new OutputQueue();
+  /** Frames queued for the driver; made at the first send (an idle server connection has sent nothing: its 101 went through the transport). */
+  private queue: OutputQueue | null = null;
+  private get output(): OutputQueue {
+    return (this.queue ??= new OutputQueue());
+  }
   /** A fragmented send is open: the next data frame is a continuation. */
   private get sendingFragmented(): boolean {
     return (this.bits & BIT_SENDING_FRAGMENTED) !== 0;
@@ -202,8 +219,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
   private get offload(): boolean {
     return (this.bits & BIT_OFFLOAD) !== 0;
   }
-  /** A received message waiting to be inflated off the main thread; input is paused meanwhile. */
-  private inflating: { isBinary: boolean; wire: number } | null = null;
+  /**
+   * A received message waiting to be inflated off the main thread; input is paused meanwhile. compressed: its bytes,
+   * until they are handed to the driver once the reader has unwound (null from then on: the job is in flight).
+   */
+  private inflating: { isBinary: boolean; wire: number; compressed: Buffer | null } | null = null;
   /** Sends waiting behind a compression off the main thread; made when the first one has to wait. */
   private held: HeldSends | null = null;
   /** Whole messages from outside our own stream waiting for our fragmented message to end (§5.4); made when the first one waits. */
@@ -213,12 +233,11 @@ export class Protocol implements ControlFrameSink, MessageSink {
     options: ProtocolOptions,
     private readonly handler: ProtocolHandler,
   ) {
-    this.role = options.role;
-    this.backend = options.backend ?? active;
+    if (options.role === 'client') this.bits |= BIT_CLIENT;
+    const backend = options.backend ?? active;
     if (options.autoPong !== false) this.bits |= BIT_AUTO_PONG;
-    this.maskKey = options.maskKey;
-    this.trace = options.trace;
-    this.onCompressed = options.onCompressed;
+    const { maskKey, trace, onCompressed } = options;
+    this.hooks = maskKey || trace || onCompressed ? { maskKey, trace, onCompressed } : null;
     this.deflate = options.deflate ?? null;
     if (typeof handler.onInflateNeeded === 'function' && typeof handler.onDeflateNeeded === 'function') this.bits |= BIT_OFFLOAD;
     if (this.deflate && !this.offload && (this.deflate.sendContext || this.deflate.receiveContext)) {
@@ -239,8 +258,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       this.deflate !== null,
     );
     // Data frames go straight to the assembler (once dataSink() made it), control frames to this.
-    this.reader = new FrameReader(this.backend, flags, maxPayload, null, this, observer(options.trace, options.onFrameIn));
-    this.reader.maxChunks = options.maxBufferedChunks ?? 0;
+    this.reader = new FrameReader(backend, flags, maxPayload, null, this, observer(options.trace, options.onFrameIn), options.maxBufferedChunks ?? 0);
   }
 
   // ---- input -------------------------------------------------------------
@@ -281,14 +299,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
     return this.inflating !== null;
   }
 
-  /** The compressed message the reader paused on, handed to the driver once the reader has unwound. */
-  private pendingCompressed: Buffer | null = null;
-
   private requestInflate(): void {
-    const data = this.pendingCompressed;
-    if (data === null || this.inflating === null) return;
-    this.pendingCompressed = null; // handed over: the driver's job is now in flight
-    this.handler.onInflateNeeded!(data, this.inflating.isBinary);
+    const pending = this.inflating;
+    if (pending === null || pending.compressed === null) return;
+    const data = pending.compressed;
+    pending.compressed = null; // handed over: the driver's job is now in flight
+    this.handler.onInflateNeeded!(data, pending.isBinary);
   }
 
   /**
@@ -299,7 +315,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
   resumeInflated(result: InflateResult): void {
     const pending = this.inflating;
     // Only a job the driver was handed (its compressed bytes are no longer pending here).
-    if (pending === null || this.pendingCompressed !== null) return;
+    if (pending === null || pending.compressed !== null) return;
     this.inflating = null;
     if (this.reader.isStopped) return;
     const data = this.checkInflated(result, pending.isBinary);
@@ -319,7 +335,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
   receiveEof(): void {
     this.reader.stop();
     this.inflating = null;
-    this.pendingCompressed = null;
     this.held?.drop();
     this.afterFragments?.drop();
     if (!this.closeReceived && this.failure === null) {
@@ -355,7 +370,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.reader.stop();
     this.assembler?.reset();
     this.inflating = null;
-    this.pendingCompressed = null;
     if (!this.closeSent) {
       this.sendClose(buildClosePayload(code, reason));
       this.closeCode = code;
@@ -374,12 +388,12 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Bytes waiting to be written, in order; the caller writes them (ideally in one write). */
   dataToSend(): Buffer[] {
-    return this.output.take();
+    return this.queue === null ? [] : this.queue.take();
   }
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
   get pendingOutputBytes(): number {
-    return this.output.pendingBytes + (this.held?.bytes ?? 0) + (this.afterFragments?.bytes ?? 0);
+    return (this.queue?.pendingBytes ?? 0) + (this.held?.bytes ?? 0) + (this.afterFragments?.bytes ?? 0);
   }
 
   /** Of pendingOutputBytes, the whole messages waiting for our fragmented message's final fragment. */
@@ -564,7 +578,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
     this.reader.stop();
     this.assembler?.reset();
     this.inflating = null;
-    this.pendingCompressed = null;
     // Failing means closing now (§7.1.7): the close frame does not wait for messages still being compressed.
     this.held?.drop();
     this.closeCode = error.closeCode ?? CloseCode.PROTOCOL_ERROR;
@@ -585,8 +598,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
         : { zlibError: new Error('RSV1 without permessage-deflate') };
       if (result === DEFER) {
         // Nothing after this message is read until the driver hands back its inflated bytes.
-        this.inflating = { isBinary, wire: data.length };
-        this.pendingCompressed = data;
+        this.inflating = { isBinary, wire: data.length, compressed: data };
         this.reader.pause();
         return false;
       }
@@ -713,6 +725,14 @@ const BIT_PEER_STARTED_CLOSING = 4;
 const BIT_SKIP_UTF8 = 8;
 const BIT_SENDING_FRAGMENTED = 16;
 const BIT_OFFLOAD = 32;
+const BIT_CLIENT = 64;
+
+/** Protocol's optional hooks, from ProtocolOptions. */
+interface Hooks {
+  maskKey: ((target: Uint8Array, offset: number) => void) | undefined;
+  trace: FrameTrace | undefined;
+  onCompressed: CompressedTrace | undefined;
+}
 
 const EMPTY = Buffer.alloc(0);
 

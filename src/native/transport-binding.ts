@@ -36,8 +36,8 @@ export const ID_SLOTS = 2 ** 20;
 export interface TransportBinding {
   /** The functions every connection's events go to: reads to dispatchBatch, the rest to dispatch. */
   init(dispatch: Dispatch, dispatchBatch: DispatchBatch, meta: Float64Array): void;
-  /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. */
-  adopt(fd: number): NativeHandle;
+  /** Opens a duplicate of fd (a connected TCP socket) on Node's loop; not reading yet. owner (an object not adopted before) becomes the handle, else a new object does. */
+  adopt(fd: number, owner?: object): NativeHandle;
   readStart(handle: HandleOrId): void;
   readStop(handle: HandleOrId): void;
   /**

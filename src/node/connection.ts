@@ -70,8 +70,13 @@ const unreported = new Counters();
 export class WebSocket<T = unknown> {
   /** Per-connection user data, from the upgrade hook (or connect options). */
   data: T;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  /** The peer's address, as the transport took it at the start. */
+  get remoteAddress(): string {
+    return this.io.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.io.remotePort;
+  }
   /** The negotiated subprotocol ('' if none). */
   readonly protocol: string;
   /** The negotiated extensions header value ('' if none). */
@@ -85,9 +90,16 @@ export class WebSocket<T = unknown> {
   /** @internal */ readonly core: Protocol;
   /** @internal permessage-deflate work on the thread pool (with its context streams), when negotiated. */
   readonly deflateJobs: DeflateJobs | null;
-  /** @internal */ readonly options: ResolvedOptions;
+  /** What every connection of a route (or of a connect() call) has in common, in one object they share. */
+  private readonly shared: SharedInit<T>;
+  /** @internal */
+  get options(): ResolvedOptions {
+    return this.shared.options;
+  }
   /** @internal What stats() reports: plain numbers, shared with the other connections of the server (or clients of the process). */
-  readonly counters: Counters;
+  get counters(): Counters {
+    return this.shared.counters;
+  }
   /** The yes/no facts of the connection (FLAG_* bits), in one number: seven booleans would be seven fields on every connection. */
   private flags = 0;
   /** @internal flush scheduling: queued for this tick's write */
@@ -111,9 +123,15 @@ export class WebSocket<T = unknown> {
   /** core.messagesReceived when inputStartedAt was last looked at. */
   private messagesSeen = 0;
 
-  private readonly handler: Handler<T>;
-  private readonly hub: TopicHub | null;
-  private readonly onFinished: ((ws: WebSocket<T>) => void) | undefined;
+  private get handler(): Handler<T> {
+    return this.shared.handler;
+  }
+  private get hub(): TopicHub | null {
+    return this.shared.hub;
+  }
+  private get onFinished(): ((ws: WebSocket<T>) => void) | undefined {
+    return this.shared.onFinished;
+  }
   /** @internal */ topics: Set<string> | null = null;
   /** @internal The server's admission-control key (the peer's IP at upgrade). */
   admissionKey = '';
@@ -139,8 +157,13 @@ export class WebSocket<T = unknown> {
   set socketError(error: Error | undefined) {
     this.rareState().socketError = error;
   }
-  /** Why reading is paused (PAUSED_* bits); reading resumes when none is left. */
-  private pausedBy = 0;
+  /** Why reading is paused (PAUSED_* bits, kept in flags above its own bits); reading resumes when none is left. */
+  private get pausedBy(): number {
+    return this.flags >>> PAUSED_SHIFT;
+  }
+  private set pausedBy(reasons: number) {
+    this.flags = (this.flags & FLAG_BITS) | (reasons << PAUSED_SHIFT);
+  }
   /** A send reported BACKPRESSURE and drain() has not been called since. */
   private get drainOwed(): boolean {
     return (this.flags & FLAG_DRAIN_OWED) !== 0;
@@ -199,20 +222,14 @@ export class WebSocket<T = unknown> {
   constructor(init: ConnectionInit<T>) {
     const { io, options } = init;
     const id = (this.id = ++lastId);
-    const counters = (this.counters = init.counters ?? unreported);
-    counters.connectionsOpen++;
-    counters.connectionsTotal++;
+    const shared = (this.shared = sharedInit(init));
+    shared.counters.connectionsOpen++;
+    shared.counters.connectionsTotal++;
     this.io = io;
-    this.handler = init.handler;
-    this.options = options;
     this.data = init.data;
     this.protocol = init.protocol;
     this.extensions = init.extensions;
-    this.hub = init.hub;
-    this.onFinished = init.onFinished;
     if (init.rethrowHandlerErrors === true) this.flags = FLAG_RETHROW;
-    this.remoteAddress = io.remoteAddress;
-    this.remotePort = io.remotePort;
     this.buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
     this.deflateJobs = init.deflate ? new DeflateJobs(init.deflate) : null;
     this.core = new Protocol(
@@ -885,7 +902,40 @@ interface RareState {
 
 type AnyCallback = (...args: unknown[]) => unknown;
 
-/** Bits of flags. */
+/** What a connection keeps of its ConnectionInit that is the same for every connection of a route. */
+interface SharedInit<T> {
+  readonly handler: Handler<T>;
+  readonly options: ResolvedOptions;
+  readonly hub: TopicHub | null;
+  readonly onFinished: ((ws: WebSocket<T>) => void) | undefined;
+  readonly counters: Counters;
+}
+
+/**
+ * The previous server connection's SharedInit: connections arrive in runs on one route, and those share it (it is
+ * never written). A client's is its own: its handler may be the caller's per-connection object, which a shared one
+ * would keep after the connection.
+ */
+let lastShared: SharedInit<any> | null = null;
+
+function sharedInit<T>(init: ConnectionInit<T>): SharedInit<T> {
+  const counters = init.counters ?? unreported;
+  if (init.role === 'client') return { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters };
+  const last = lastShared as SharedInit<T> | null;
+  if (
+    last !== null &&
+    last.handler === init.handler &&
+    last.options === init.options &&
+    last.hub === init.hub &&
+    last.onFinished === init.onFinished &&
+    last.counters === counters
+  ) {
+    return last;
+  }
+  return (lastShared = { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters });
+}
+
+/** Bits of flags (the PAUSED_* reasons go above them, from PAUSED_SHIFT). */
 const FLAG_QUEUED = 1;
 const FLAG_PING_OUTSTANDING = 2;
 const FLAG_DRAIN_OWED = 4;
@@ -893,6 +943,8 @@ const FLAG_RETHROW = 8;
 const FLAG_CLOSED_FOR_HANDLER_FAILURE = 16;
 const FLAG_RATE_LIMITED = 32;
 const FLAG_DROPPED_COMPRESSION = 64;
+const FLAG_BITS = 0xff;
+const PAUSED_SHIFT = 8;
 
 /** Reasons to stop reading (bits of pausedBy). */
 const PAUSED_BY_USER = 1;

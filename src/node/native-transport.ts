@@ -22,7 +22,6 @@ import {
 } from '../native/transport-binding.js';
 import type { DirectReadSource, Transport, TransportListener } from './transport.js';
 
-const OWNER = Symbol('wsbolt.nativeTransport');
 /** Bytes read into a frame's buffer by readInto(); the dispatcher's own event number, not the addon's. */
 const EVENT_FILLED = -1;
 /**
@@ -48,10 +47,9 @@ interface TcpHandle {
   readStop?(): number;
 }
 
-type Owned = NativeHandle & { [OWNER]?: NativeTransport };
-
+/** A NativeTransport is its connection's handle (adopt's owner); a handle adopt() made itself has no one to tell. */
 function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
-  (handle as Owned)[OWNER]?.deliver(event, arg);
+  if (handle instanceof NativeTransport) handle.deliver(event, arg);
 }
 
 const batchMeta = new Float64Array(3 * MAX_BATCH);
@@ -293,14 +291,19 @@ export class NativeTransport implements Transport {
     this.bits = on ? this.bits | BIT_CLOSED : this.bits & ~BIT_CLOSED;
   }
 
-  private constructor(
-    private readonly handle: NativeHandle,
-    early: Buffer[],
-    readonly remoteAddress: string,
-    readonly remotePort: number,
-  ) {
-    (handle as Owned)[OWNER] = this;
-    this.id = this.binding.id(handle);
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  /** Adopts fd with this object as the connection's handle (no second object per connection); throws when the addon refuses it. */
+  private constructor(fd: number, socket: net.Socket, early: Buffer[]) {
+    const binding = this.binding;
+    binding.adopt(fd, this);
+    this.id = binding.id(this);
+    const [address, port] = binding.peer(this) ?? [socket.remoteAddress ?? '', socket.remotePort ?? 0];
+    // Connections arrive in runs from one address (a client, a proxy): they share one string instead of a copy each.
+    if (address !== lastPeerAddress) lastPeerAddress = address;
+    this.remoteAddress = lastPeerAddress;
+    this.remotePort = port;
     for (const chunk of early) if (chunk.length > 0) (this.backlog ??= []).push([EVENT_DATA, chunk]);
   }
 
@@ -326,26 +329,21 @@ export class NativeTransport implements Transport {
   }
 
   private static takeOver(socket: net.Socket, saved: NodeReading, head: Buffer | undefined): NativeTransport | null {
-    const binding = transportBinding!;
     const fd = handleOf(socket)?.fd;
     if (typeof fd !== 'number' || fd < 0 || socket.destroyed) return null;
     const taken: Buffer[] = [];
     for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null;) taken.push(chunk);
-    let handle: NativeHandle;
+    let transport: NativeTransport;
     try {
-      handle = binding.adopt(fd);
+      transport = new NativeTransport(fd, socket, head && head.length > 0 ? [head, ...taken] : taken);
     } catch {
       // e.g. EMFILE on the duplicate: the socket stays Node's, as if never touched (head stays the caller's)
       restoreNodeReading(socket, saved, taken);
       return null;
     }
-    const early = head && head.length > 0 ? [head, ...taken] : taken;
-    const [address, port] = binding.peer(handle) ?? [socket.remoteAddress ?? '', socket.remotePort ?? 0];
-    // Connections arrive in runs from one address (a client, a proxy): they share one string instead of a copy each.
-    if (address !== lastPeerAddress) lastPeerAddress = address;
     // Closes Node's descriptor only: destroy() never calls shutdown(), and the duplicate keeps the connection.
     socket.destroy();
-    return new NativeTransport(handle, early, lastPeerAddress, port);
+    return transport;
   }
 
   start(listener: TransportListener): void {
@@ -391,7 +389,7 @@ export class NativeTransport implements Transport {
       process.nextTick(callback, new Error('the connection closed before its writes were flushed'));
       return;
     }
-    const mark = this.binding.watchFlush(this.handle, -1);
+    const mark = this.binding.watchFlush(this.id, -1);
     if (mark < 0) process.nextTick(callback, null);
     else (this.flushWaiters ??= []).push({ mark, callback });
   }
@@ -420,7 +418,7 @@ export class NativeTransport implements Transport {
 
   pause(): void {
     this.paused = true;
-    if (!this.closed) this.binding.readStop(this.handle);
+    if (!this.closed) this.binding.readStop(this.id);
   }
 
   resume(): void {
@@ -433,7 +431,7 @@ export class NativeTransport implements Transport {
     if (this.ending || this.destroyCalled || this.closed) return;
     this.ending = true;
     this.seenInEpoch = 0;
-    this.binding.end(this.handle);
+    this.binding.end(this.id);
     // end() wrote what fanout() had corked this tick, unseen here: what the kernel left of it is pending.
     if (fannedOut) this.pendingSeen = this.binding.pending(this.id);
   }
@@ -445,7 +443,7 @@ export class NativeTransport implements Transport {
     // Unread input goes with the connection; what else is queued (end, close) still comes.
     const kept = this.backlog?.filter(([event]) => event !== EVENT_DATA && event !== EVENT_FILLED);
     this.backlog = kept !== undefined && kept.length > 0 ? kept : null;
-    this.binding.destroy(this.handle);
+    this.binding.destroy(this.id);
     if (fannedOut) this.pendingSeen = this.binding.pending(this.id);
   }
 
@@ -476,7 +474,7 @@ export class NativeTransport implements Transport {
         if (backlog.length === 0) this.backlog = null;
         this.call(event, arg);
       }
-      if (this.backlog === null && !this.paused && !this.closed) this.binding.readStart(this.handle);
+      if (this.backlog === null && !this.paused && !this.closed) this.binding.readStart(this.id);
     });
   }
 
@@ -485,7 +483,7 @@ export class NativeTransport implements Transport {
     if (waiters === null) return;
     while (waiters.length > 0 && waiters[0]!.mark <= total) settle(waiters.shift()!.callback, null);
     while (waiters.length > 0 && !this.closed) {
-      if (this.binding.watchFlush(this.handle, waiters[0]!.mark) >= 0) break;
+      if (this.binding.watchFlush(this.id, waiters[0]!.mark) >= 0) break;
       settle(waiters.shift()!.callback, null);
     }
     if (waiters.length === 0 && this.flushWaiters === waiters) this.flushWaiters = null;

@@ -641,7 +641,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     const server = await listen();
     const { socket } = await tcpPair(server);
     const transport = await adopt(socket);
-    const handle = (transport as unknown as { handle: object }).handle;
+    const handle: object = transport; // the transport is its connection's handle (adopt's owner)
     const file = fs.openSync(__filename, 'r');
     defer(() => fs.closeSync(file));
     const listeningFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
@@ -662,6 +662,10 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     for (const bad of [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 40, {}, file, listeningFd, 1_000_000]) {
       expect(() => b.adopt!(bad), `adopt(${String(bad)})`).toThrow(TypeError);
     }
+    // The owner that becomes the handle: an object, and not one that already stands for a connection.
+    const other = await tcpPair(server);
+    const otherFd = (other.socket as unknown as { _handle: { fd: number } })._handle.fd;
+    for (const bad of ['x', 1, true, () => {}, handle]) expect(() => b.adopt!(otherFd, bad), `adopt(fd, ${typeof bad})`).toThrow(TypeError);
     const notHandles = [undefined, null, 1, 'x', {}, [], Buffer.alloc(8), () => {}, Object.create(handle)];
     for (const name of ['readStart', 'readStop', 'write', 'writev', 'pending', 'watchFlush', 'end', 'destroy', 'peer']) {
       for (const bad of notHandles) expect(() => b[name]!(bad, []), `${name}(${String(bad)})`).toThrow(TypeError);

@@ -73,12 +73,12 @@ export function upgradeRequest(req: RequestHead, socket: Duplex, path: string, q
   };
 }
 
-/** The route's subprotocol for this request, or '' for none; a choice the client did not offer counts as none. */
-export function selectProtocol(route: RouteOptions<any>, offered: string[], request: UpgradeRequest): string {
+/** The route's subprotocol for this request, or '' for none; a choice the client did not offer counts as none. request is asked for only when a protocols function is called. */
+export function selectProtocol(route: RouteOptions<any>, offered: string[], request: () => UpgradeRequest): string {
   const { protocols } = route;
   if (!protocols || offered.length === 0) return '';
   if (typeof protocols === 'function') {
-    const chosen = protocols(offered, request);
+    const chosen = protocols(offered, request());
     return chosen && offered.includes(chosen) ? chosen : '';
   }
   return offered.find((p) => protocols.includes(p)) ?? '';

@@ -18,7 +18,7 @@ import { openTransport } from '../open-transport.js';
 import type { Transport } from '../transport.js';
 import { trace, traceEnabled } from '../trace.js';
 import type { ServerCounters } from '../stats.js';
-import type { AcceptOptions, UpgradeResult } from '../types.js';
+import type { AcceptOptions, UpgradeRequest, UpgradeResult } from '../types.js';
 import type { Admission } from './admission.js';
 import { EarlyData } from './early-data.js';
 import type { HandshakeDeadlines } from './handshake-deadline.js';
@@ -145,7 +145,10 @@ async function upgradeAdmitted<T>(
     return refuse('origin', 403, 'origin not allowed');
   }
 
-  const request = upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols);
+  // Made only for what shows it to user code (the upgrade hook, a protocols function) or traces it: most connections
+  // never need it, and objects made per handshake are what a burst of handshakes grows the young generation with.
+  let made: UpgradeRequest | null = null;
+  const request = (): UpgradeRequest => (made ??= upgradeRequest(req, socket, path, q === -1 ? '' : url.slice(q + 1), origin, valid.protocols));
   let protocol: string;
   try {
     protocol = selectProtocol(route, valid.protocols, request);
@@ -160,7 +163,7 @@ async function upgradeAdmitted<T>(
     host.pendingSockets.add(socket);
     let pending = true; // the hook has not returned yet: a throw now is synchronous
     try {
-      const returned = route.upgrade(request);
+      const returned = route.upgrade(request());
       pending = false;
       result = await withTimeout(returned, Math.max(0, (route.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) - spent));
     } catch (error) {
@@ -192,7 +195,7 @@ async function upgradeAdmitted<T>(
   const deflateOptions = route.perMessageDeflate === true ? {} : route.perMessageDeflate || null;
   const negotiated = deflateOptions ? acceptOffer(valid.extensions, deflateOptions) : null;
   // The peer's address is read from Node's socket, so before the native transport releases it.
-  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request.remoteAddress, request.remotePort, protocol || '-');
+  if (traceEnabled) trace('server accepted %s from %s:%d protocol=%s', url, request().remoteAddress, request().remotePort, protocol || '-');
   // Ours go first: the native transport releases Node's socket, which then emits 'close'.
   socket.removeListener('error', ignore);
   // The request the hooks saw reads its address from the socket lazily; Node's socket keeps it once asked (_peername),
