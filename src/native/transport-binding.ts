@@ -22,12 +22,16 @@ export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
 /**
- * The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i];
- * an offset of -1 means the meta[3i + 2] bytes went into the buffer readInto() gave (slab is undefined when no read used it).
+ * The reads of one loop turn. Read i belongs to the connection with id meta[4i]: bytes [meta[4i + 2], meta[4i + 2] +
+ * meta[4i + 3]) of buffers[meta[4i + 1]], or, where meta[4i + 1] is -1, meta[4i + 3] bytes that went into the buffer
+ * readInto() gave. buffers[0] is the slab when a large read stayed in it (undefined otherwise); the others are pieces,
+ * the small reads copied side by side into at most 64 KiB each (native/transport.cc kPieceSize).
  */
-export type DispatchBatch = (slab: Buffer | undefined, count: number) => void;
-/** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
+export type DispatchBatch = (buffers: (Buffer | undefined)[], count: number) => void;
+/** Reads per batch at most (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
+/** Numbers meta holds for each read (native/transport.cc kMetaPerRead). */
+export const META_PER_READ = 4;
 /** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
 export { PUBLISH_MAX_BYTES } from './types.js';
 /** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */

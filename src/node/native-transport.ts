@@ -16,6 +16,7 @@ import {
   EVENT_FLUSHED,
   ID_SLOTS,
   MAX_BATCH,
+  META_PER_READ,
   transportBinding,
   type NativeHandle,
   type TransportBinding,
@@ -51,19 +52,23 @@ function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
   (handle as Owned)[OWNER]?.deliver(event, arg);
 }
 
-const batchMeta = new Float64Array(3 * MAX_BATCH);
+const batchMeta = new Float64Array(META_PER_READ * MAX_BATCH);
 /** Started, not yet closed transports by id slot: reads name their connection by id. */
 const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
-function dispatchBatch(slab: Buffer | undefined, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const id = batchMeta[3 * i]!;
+function dispatchBatch(buffers: (Buffer | undefined)[], count: number): void {
+  for (let i = 0, r = 0; i < count; i++, r += META_PER_READ) {
+    const id = batchMeta[r]!;
     const transport = reading[id % ID_SLOTS];
-    const offset = batchMeta[3 * i + 1]!;
     if (transport === undefined || transport.id !== id) continue;
-    if (offset < 0) transport.deliver(EVENT_FILLED, batchMeta[3 * i + 2]!);
-    else transport.deliver(EVENT_DATA, slab!.subarray(offset, offset + batchMeta[3 * i + 2]!));
+    const source = batchMeta[r + 1]!;
+    const length = batchMeta[r + 3]!;
+    if (source < 0) transport.deliver(EVENT_FILLED, length);
+    else {
+      const offset = batchMeta[r + 2]!;
+      transport.deliver(EVENT_DATA, buffers[source]!.subarray(offset, offset + length));
+    }
   }
 }
 

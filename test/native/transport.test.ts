@@ -580,9 +580,10 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
       [fn, fn],
       [fn, fn, []],
       [fn, fn, new Float64Array(2)],
-      [fn, fn, new Int32Array(3072)],
-      [fn, 1, new Float64Array(3072)],
-      [1, fn, new Float64Array(3072)],
+      [fn, fn, new Float64Array(3072)], // three numbers per read: too short for four
+      [fn, fn, new Int32Array(4096)],
+      [fn, 1, new Float64Array(4096)],
+      [1, fn, new Float64Array(4096)],
     ]) {
       expect(() => b.init!(...bad), `init(${bad.length} args)`).toThrow(TypeError);
     }
