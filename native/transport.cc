@@ -387,26 +387,41 @@ bool place_reads(Module* m, uint32_t* piece_size, uint32_t* pieces) {
   return slab_kept;
 }
 
-// buffers[0]: the slab when some read stays in it (handed over whole, or as a
-// copy without memory for a fresh one), else undefined; buffers[1 + i]: piece
-// i, the small reads copied in. false (an exception may be pending) without memory.
-bool make_buffers(Module* m, bool slab_kept, const uint32_t* piece_size, uint32_t pieces, napi_value* out) {
+// Puts buffer's memory (an ArrayBuffer: JS makes each read's view with
+// Buffer.from(memory, offset, length), cheaper than a Buffer's subarray(),
+// which looks up .buffer) at index of out; base: where buffer starts in it.
+bool set_memory(napi_env env, napi_value out, uint32_t index, napi_value buffer, size_t* base) {
+  napi_value memory = nullptr;
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, buffer, &kind, &length, &data, &memory, base) != napi_ok || memory == nullptr) return false;
+  return napi_set_element(env, out, index, memory) == napi_ok;
+}
+
+// out[0]: the slab's memory when some read stays in it (handed over whole, or
+// a copy without memory for a fresh one), else undefined; out[1 + i]: the
+// memory of piece i, the small reads copied in; base[source]: where the
+// buffer starts in its memory. false (an exception may be pending) without memory.
+bool make_buffers(Module* m, bool slab_kept, const uint32_t* piece_size, uint32_t pieces, napi_value* out, size_t* base) {
   napi_env env = m->env;
   // The filled slab: its Buffer stays alive in this handle scope even when a fresh one takes its place below.
   const char* filled = m->slab;
   napi_value slab = nullptr;
   if (napi_create_array_with_length(env, 1 + pieces, out) != napi_ok) return false;
+  base[0] = 0;
   if (!slab_kept) {
-    if (napi_get_undefined(env, &slab) != napi_ok) return false;
+    if (napi_get_undefined(env, &slab) != napi_ok || napi_set_element(env, *out, 0, slab) != napi_ok) return false;
   } else if (!hand_over_slab(m, &slab) && napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) != napi_ok) {
     return false;
+  } else if (!set_memory(env, *out, 0, slab, &base[0])) {
+    return false;
   }
-  if (napi_set_element(env, *out, 0, slab) != napi_ok) return false;
   char* piece_data[kMaxPieces];
   for (uint32_t p = 0; p < pieces; p++) {
     napi_value piece;
     void* data = nullptr;
-    if (napi_create_buffer(env, piece_size[p], &data, &piece) != napi_ok || napi_set_element(env, *out, 1 + p, piece) != napi_ok) return false;
+    if (napi_create_buffer(env, piece_size[p], &data, &piece) != napi_ok || !set_memory(env, *out, 1 + p, piece, &base[1 + p])) return false;
     piece_data[p] = static_cast<char*>(data);
   }
   for (uint32_t i = 0; i < m->count; i++) {
@@ -417,8 +432,8 @@ bool make_buffers(Module* m, bool slab_kept, const uint32_t* piece_size, uint32_
   return true;
 }
 
-// Hands the turn's reads to JS in one call: the slab and the pieces (see
-// kPieceSize), a view of one of them per read (made in JS), every
+// Hands the turn's reads to JS in one call: the memory of the slab and of the
+// pieces (see kPieceSize), a view of one of them per read (made in JS), every
 // connection's reads of the turn at once.
 void deliver_batch(Module* m) {
   if (m->delivering) return;
@@ -446,9 +461,10 @@ void deliver_batch(Module* m) {
   m->meta = static_cast<double*>(meta_data);
   uint32_t piece_size[kMaxPieces];
   uint32_t pieces = 0;
+  size_t base[1 + kMaxPieces];
   const bool slab_kept = ready && place_reads(m, piece_size, &pieces);
   // A turn with only direct reads copies nothing: the bytes are already where JS wants them.
-  const bool made = ready && make_buffers(m, slab_kept, piece_size, pieces, &buffers);
+  const bool made = ready && make_buffers(m, slab_kept, piece_size, pieces, &buffers, base);
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->count; i++) {
     const Entry& e = m->batch[i];
@@ -464,7 +480,7 @@ void deliver_batch(Module* m) {
     double* record = m->meta + kMetaPerRead * n;
     record[0] = id_of(c);
     record[1] = e.offset == kDirectOffset ? -1.0 : static_cast<double>(e.source);
-    record[2] = e.offset == kDirectOffset ? 0.0 : static_cast<double>(e.at);
+    record[2] = e.offset == kDirectOffset ? 0.0 : static_cast<double>(base[e.source] + e.at);
     record[3] = e.length;
     n++;
   }
@@ -692,9 +708,9 @@ bool assign_id(Module* m, Conn* c) {
 }
 
 // init(dispatch, dispatchBatch, meta): dispatch(handle, event, arg) gets
-// every event but data; dispatchBatch(buffers, count) gets the reads, with
+// every event but data; dispatchBatch(memory, count) gets the reads, with
 // meta[4i .. 4i + 3] = id, source, offset and length of read i: bytes
-// [offset, offset + length) of buffers[source], or, for source -1, length
+// [offset, offset + length) of the ArrayBuffer memory[source], or, for source -1, length
 // bytes read into the connection's frame buffer (readInto()).
 napi_value Init(napi_env env, napi_callback_info info) {
   size_t argc = 3;

@@ -23,11 +23,11 @@ export const EVENT_FLUSHED = 6;
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
 /**
  * The reads of one loop turn. Read i belongs to the connection with id meta[4i]: bytes [meta[4i + 2], meta[4i + 2] +
- * meta[4i + 3]) of buffers[meta[4i + 1]], or, where meta[4i + 1] is -1, meta[4i + 3] bytes that went into the buffer
- * readInto() gave. buffers[0] is the slab when a large read stayed in it (undefined otherwise); the others are pieces,
- * the small reads copied side by side into at most 64 KiB each (native/transport.cc kPieceSize).
+ * meta[4i + 3]) of memory[meta[4i + 1]], or, where meta[4i + 1] is -1, meta[4i + 3] bytes that went into the buffer
+ * readInto() gave. memory[0] is the slab's when a large read stayed in it (undefined otherwise); the others are
+ * pieces', the small reads copied side by side into at most 64 KiB each (native/transport.cc kPieceSize).
  */
-export type DispatchBatch = (buffers: (Buffer | undefined)[], count: number) => void;
+export type DispatchBatch = (memory: (ArrayBuffer | undefined)[], count: number) => void;
 /** Reads per batch at most (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
 /** Numbers meta holds for each read (native/transport.cc kMetaPerRead). */

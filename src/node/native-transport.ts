@@ -57,18 +57,15 @@ const batchMeta = new Float64Array(META_PER_READ * MAX_BATCH);
 const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
-function dispatchBatch(buffers: (Buffer | undefined)[], count: number): void {
+function dispatchBatch(memory: (ArrayBuffer | undefined)[], count: number): void {
   for (let i = 0, r = 0; i < count; i++, r += META_PER_READ) {
     const id = batchMeta[r]!;
     const transport = reading[id % ID_SLOTS];
     if (transport === undefined || transport.id !== id) continue;
     const source = batchMeta[r + 1]!;
-    const length = batchMeta[r + 3]!;
-    if (source < 0) transport.deliver(EVENT_FILLED, length);
-    else {
-      const offset = batchMeta[r + 2]!;
-      transport.deliver(EVENT_DATA, buffers[source]!.subarray(offset, offset + length));
-    }
+    if (source < 0) transport.deliver(EVENT_FILLED, batchMeta[r + 3]!);
+    // Buffer.from(arrayBuffer, offset, length): the view subarray() makes, without its lookup of .buffer.
+    else transport.deliver(EVENT_DATA, Buffer.from(memory[source]!, batchMeta[r + 2]!, batchMeta[r + 3]!));
   }
 }
 
