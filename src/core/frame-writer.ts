@@ -7,6 +7,7 @@
  * header (the driver writes both with one vectored write, no copy). A user's
  * buffer is never modified: masking always writes into our own memory.
  */
+import { Buffer } from 'node:buffer';
 import type { Backend } from '../native/types.js';
 import { COPY_PAYLOAD_BELOW, FIN } from './constants.js';
 import { writeMaskKey } from './mask-key.js';

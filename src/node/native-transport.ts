@@ -4,6 +4,7 @@
  * loop, Node's socket is released without closing the connection, and bytes
  * flow through native/transport.cc instead of net.Socket's streams.
  */
+import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
 import * as stream from 'node:stream';
 import * as tls from 'node:tls';

@@ -5,6 +5,7 @@
  * message kept by the application (a history, a cache) would then pin the slab: such a message is copied instead, so a
  * message retains at most max(64 KiB, 64 × its size).
  */
+import { Buffer } from 'node:buffer';
 const NODE_READ_BOUND = 64 * 1024;
 const MAX_AMPLIFICATION = 64;
 
