@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { PUBLISH_MAX_BYTES as CONTRACT_PUBLISH_MAX_BYTES } from './types.js';
 
 /** An adopted connection as the addon hands it out; opaque to JS. */
 export type NativeHandle = object & { readonly __nativeTransport?: never };
@@ -32,8 +33,12 @@ export type DispatchBatch = (memory: (ArrayBuffer | undefined)[], count: number)
 export const MAX_BATCH = 1024;
 /** Numbers meta holds for each read (native/transport.cc kMetaPerRead). */
 export const META_PER_READ = 4;
-/** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
-export { PUBLISH_MAX_BYTES } from './types.js';
+/**
+ * The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. A constant,
+ * not a re-export: TypeScript re-exports through a getter defined over the export's placeholder, which turns this
+ * module's exports object into a dictionary, and every load from it on the read path into a generic inline cache.
+ */
+export const PUBLISH_MAX_BYTES: number = CONTRACT_PUBLISH_MAX_BYTES;
 /** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
 export const ID_SLOTS = 2 ** 20;
 

@@ -422,6 +422,40 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(child.stdout.trim()).toBe(`ok ${4 * 1024 * 1024}`);
   });
 
+  it('the built modules every message passes through keep fast exports objects (a dictionary-mode one makes each load from it a generic inline cache)', async () => {
+    // tsc's CommonJS output, not the sources vitest transforms: a re-export is a getter defined over the export's placeholder.
+    const { spawnSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const dist = join(__dirname, '..', '..', 'dist');
+    const modules = [
+      'core/constants',
+      'core/errors',
+      'core/frame-reader',
+      'core/frame-writer',
+      'core/header-errors',
+      'core/mask-key',
+      'core/message',
+      'core/protocol',
+      'native/index',
+      'native/transport-binding',
+      'native/types',
+      'node/connection',
+      'node/connection-options',
+      'node/diagnostics',
+      'node/flush',
+      'node/idle',
+      'node/native-fanout',
+      'node/native-transport',
+      'node/pubsub',
+      'node/retention',
+      'node/stats',
+      'node/trace',
+    ];
+    const script = `for (const m of ${JSON.stringify(modules)}) if (!%HasFastProperties(require(${JSON.stringify(dist)} + '/' + m + '.js'))) console.log(m);`;
+    const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, stderr: child.stderr, slow: child.stdout.trim() }).toEqual({ status: 0, stderr: '', slow: '' });
+  });
+
   it('pause() before the first event holds even the bytes Node read before adoption until resume()', async () => {
     const server = await listen();
     const { socket, client } = await tcpPair(server);
