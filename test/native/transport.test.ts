@@ -740,7 +740,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(b.writev!(handle, Buffer.from('after'), Buffer.from(' close'))).toBe(0);
   });
 
-  it('large and small reads arrive intact, and a chunk kept retains at most one 512 KiB slab (large turns hand the slab over, small ones copy; messages are bounded by the engine, see message-retention.test.ts)', async () => {
+  it('large and small reads arrive intact, and a chunk kept retains at most one 512 KiB slab (large reads of one connection in a turn hand the slab over, small ones are copied into pieces of at most 64 KiB; messages are bounded by the engine, see message-retention.test.ts)', async () => {
     const server = await listen();
     const { socket, client } = await tcpPair(server);
     const transport = await adopt(socket);
@@ -754,7 +754,7 @@ describe.runIf(process.platform === 'linux' || process.platform === 'darwin')('n
     expect(Buffer.concat(recorder.chunks).equals(Buffer.concat([big, Buffer.from('tail')]))).toBe(true);
     for (const chunk of recorder.chunks) expect(chunk.buffer.byteLength).toBeLessThanOrEqual(512 * 1024);
     const last = recorder.chunks.at(-1)!;
-    expect(last.buffer.byteLength).toBeLessThan(16 * 1024); // a small turn is copied: it does not retain a whole slab
+    expect(last.buffer.byteLength).toBeLessThan(16 * 1024); // a small read is copied into a piece: it does not retain a whole slab
   });
 
   it('one connection gets at most 128 KiB per loop turn, so a listener that pauses stops it within 128 KiB', async () => {
