@@ -56,12 +56,23 @@ constexpr size_t kMaxRead = 64 * 1024;
 // reads, so that a 64 KiB message and its header arrive in one turn (at 64 KiB
 // the 64 KiB echo fell from 31k to 19k msgs/s).
 constexpr size_t kMaxTurnRead = 2 * kMaxRead;
-// A turn that read at least this much hands JS the slab itself (a fresh one
-// takes its place) instead of a copy: the copy of a large read costs about a
-// byte per instruction, an allocation does not grow with the size.
+// A connection's reads of a turn (one entry) of at least this much stay in the
+// slab, which is then handed to JS itself (a fresh one takes its place): the
+// copy of a large read costs about a byte per instruction, an allocation does
+// not grow with the size. Smaller entries are copied, packed into pieces.
 constexpr size_t kHandOver = 16 * 1024;
-// Reads per slab; the JS side's meta array holds three numbers for each.
+// A piece: the small entries of a turn copied side by side into one Buffer of
+// at most this much. A message in a piece retains at most 64 KiB, within the
+// engine's bound (src/node/retention.ts: max(64 KiB, 64 x its size)), so the
+// engine copies none of them; a busy turn of small messages (1 KiB echo, 100
+// connections) costs a memcpy per entry instead of a Buffer per message.
+constexpr size_t kPieceSize = 64 * 1024;
+// A piece is closed only when the next entry (< kHandOver) does not fit, so
+// every closed piece holds more than kPieceSize - kHandOver bytes of the slab.
+constexpr uint32_t kMaxPieces = kSlabSize / (kPieceSize - kHandOver) + 1;
+// Reads per slab; the JS side's meta array holds kMetaPerRead numbers for each.
 constexpr uint32_t kMaxBatch = 1024;
+constexpr uint32_t kMetaPerRead = 4;
 // More buffers than this in one write() call is a caller bug, not a workload.
 constexpr uint32_t kMaxWriteBuffers = 1 << 16;
 // writev(handle, ...buffers) -> pending bytes: write() for up to kMaxArgBuffers
@@ -99,6 +110,9 @@ struct Entry {
   Conn* conn;
   uint32_t offset;
   uint32_t length;
+  // Where deliver_batch() hands it over: buffers[source] at `at` (0: the slab, 1 + i: piece i).
+  uint32_t source;
+  uint32_t at;
 };
 
 // A cork buffer kept for the next connection that publishes (Module::spare_corks).
@@ -111,14 +125,14 @@ struct SpareCork {
 struct Module {
   napi_env env = nullptr;
   napi_ref dispatch = nullptr;
-  // dispatchBatch(slab, count): reads of this turn; meta holds (id, offset, length) of each.
+  // dispatchBatch(buffers, count): reads of this turn; meta holds (id, source, offset, length) of each.
   napi_ref dispatch_batch = nullptr;
-  napi_ref meta_ref = nullptr;  // a Float64Array of 3 * kMaxBatch numbers
+  napi_ref meta_ref = nullptr;  // a Float64Array of kMetaPerRead * kMaxBatch numbers
   double* meta = nullptr;       // meta_ref's data, looked up at each delivery
   napi_async_context async = nullptr;
   // Every connection reads into this one slab, so an idle connection owns no
-  // read memory. It is a JS Buffer (slab_ref holds it): a turn that read
-  // little is copied out of it, a turn that read much hands it over whole.
+  // read memory. It is a JS Buffer (slab_ref holds it): small entries are
+  // copied out of it, a turn with a large entry hands it over whole.
   char* slab = nullptr;
   napi_ref slab_ref = nullptr;
   size_t used = 0;
@@ -362,8 +376,81 @@ bool hand_over_slab(Module* m, napi_value* out) {
   return true;
 }
 
-// Hands the slab's reads to JS in one call: one Buffer for the slab, a view
-// of it per read (made in JS), every connection's reads of the turn at once.
+// A connection closed meanwhile (destroy() from an earlier entry's listener): its input goes with it.
+bool input_dropped(const Conn* c) { return c->closing || !c->js_alive || c->self == nullptr; }
+
+// Decides where each read of the batch is handed over (Entry::source, ::at):
+// small entries packed into pieces, whose sizes go to piece_size; true when
+// some large entry stays in the slab.
+bool place_reads(Module* m, uint32_t* piece_size, uint32_t* pieces) {
+  bool slab_kept = false;
+  *pieces = 0;
+  for (uint32_t i = 0; i < m->count; i++) {
+    Entry& e = m->batch[i];
+    if (e.offset == kDirectOffset || input_dropped(e.conn)) continue;
+    const bool fits = *pieces > 0 && piece_size[*pieces - 1] + e.length <= kPieceSize;
+    if (e.length >= kHandOver || (!fits && *pieces == kMaxPieces)) {
+      e.source = 0;
+      e.at = e.offset;
+      slab_kept = true;
+      continue;
+    }
+    if (!fits) piece_size[(*pieces)++] = 0;
+    e.source = *pieces;
+    e.at = piece_size[*pieces - 1];
+    piece_size[*pieces - 1] += e.length;
+  }
+  return slab_kept;
+}
+
+// Puts buffer's memory (an ArrayBuffer: JS makes each read's view with
+// Buffer.from(memory, offset, length), cheaper than a Buffer's subarray(),
+// which looks up .buffer) at index of out; base: where buffer starts in it.
+bool set_memory(napi_env env, napi_value out, uint32_t index, napi_value buffer, size_t* base) {
+  napi_value memory = nullptr;
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, buffer, &kind, &length, &data, &memory, base) != napi_ok || memory == nullptr) return false;
+  return napi_set_element(env, out, index, memory) == napi_ok;
+}
+
+// out[0]: the slab's memory when some read stays in it (handed over whole, or
+// a copy without memory for a fresh one), else undefined; out[1 + i]: the
+// memory of piece i, the small reads copied in; base[source]: where the
+// buffer starts in its memory. false (an exception may be pending) without memory.
+bool make_buffers(Module* m, bool slab_kept, const uint32_t* piece_size, uint32_t pieces, napi_value* out, size_t* base) {
+  napi_env env = m->env;
+  // The filled slab: its Buffer stays alive in this handle scope even when a fresh one takes its place below.
+  const char* filled = m->slab;
+  napi_value slab = nullptr;
+  if (napi_create_array_with_length(env, 1 + pieces, out) != napi_ok) return false;
+  base[0] = 0;
+  if (!slab_kept) {
+    if (napi_get_undefined(env, &slab) != napi_ok || napi_set_element(env, *out, 0, slab) != napi_ok) return false;
+  } else if (!hand_over_slab(m, &slab) && napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab) != napi_ok) {
+    return false;
+  } else if (!set_memory(env, *out, 0, slab, &base[0])) {
+    return false;
+  }
+  char* piece_data[kMaxPieces];
+  for (uint32_t p = 0; p < pieces; p++) {
+    napi_value piece;
+    void* data = nullptr;
+    if (napi_create_buffer(env, piece_size[p], &data, &piece) != napi_ok || !set_memory(env, *out, 1 + p, piece, &base[1 + p])) return false;
+    piece_data[p] = static_cast<char*>(data);
+  }
+  for (uint32_t i = 0; i < m->count; i++) {
+    const Entry& e = m->batch[i];
+    if (e.offset == kDirectOffset || input_dropped(e.conn) || e.source == 0) continue;
+    memcpy(piece_data[e.source - 1] + e.at, filled + e.offset, e.length);
+  }
+  return true;
+}
+
+// Hands the turn's reads to JS in one call: the memory of the slab and of the
+// pieces (see kPieceSize), a view of one of them per read (made in JS), every
+// connection's reads of the turn at once.
 void deliver_batch(Module* m) {
   if (m->delivering) return;
   if (m->count == 0) {
@@ -377,7 +464,7 @@ void deliver_batch(Module* m) {
     m->delivering = false;
     return;
   }
-  napi_value fn = nullptr, meta = nullptr, slab = nullptr;
+  napi_value fn = nullptr, meta = nullptr, buffers = nullptr;
   if (m->dispatch_batch != nullptr) napi_get_reference_value(env, m->dispatch_batch, &fn);
   if (m->meta_ref != nullptr) napi_get_reference_value(env, m->meta_ref, &meta);
   // Looked up again each time: a detached meta array must not be written through a stale pointer.
@@ -386,39 +473,42 @@ void deliver_batch(Module* m) {
   void* meta_data = nullptr;
   const bool ready = fn != nullptr && meta != nullptr &&
                      napi_get_typedarray_info(env, meta, &kind, &meta_length, &meta_data, nullptr, nullptr) == napi_ok &&
-                     kind == napi_float64_array && meta_length >= 3 * kMaxBatch && meta_data != nullptr;
+                     kind == napi_float64_array && meta_length >= kMetaPerRead * kMaxBatch && meta_data != nullptr;
   m->meta = static_cast<double*>(meta_data);
+  uint32_t piece_size[kMaxPieces];
+  uint32_t pieces = 0;
+  size_t base[1 + kMaxPieces];
+  const bool slab_kept = ready && place_reads(m, piece_size, &pieces);
   // A turn with only direct reads copies nothing: the bytes are already where JS wants them.
-  napi_status made = napi_generic_failure;
-  if (ready && m->used == 0) made = napi_get_undefined(env, &slab);
-  else if (ready && m->used >= kHandOver && hand_over_slab(m, &slab)) made = napi_ok;
-  else if (ready) made = napi_create_buffer_copy(env, m->used, m->slab, nullptr, &slab);
+  const bool made = ready && make_buffers(m, slab_kept, piece_size, pieces, &buffers, base);
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->count; i++) {
     const Entry& e = m->batch[i];
     Conn* c = e.conn;
-    // Closed meanwhile (destroy() from an earlier entry's listener): its input goes with it.
-    if (c->closing || !c->js_alive || c->self == nullptr) continue;
-    if (made != napi_ok) {
+    if (input_dropped(c)) continue;
+    if (!made) {
       // No memory for the bytes: losing them silently would corrupt the stream, so the connection goes.
       c->deferred_error = UV_ENOMEM;
       start_close(c);
       continue;
     }
-    // Ids, not handle objects: three numbers per read in shared memory, no call to set an array element.
-    m->meta[3 * n] = id_of(c);
-    m->meta[3 * n + 1] = e.offset == kDirectOffset ? -1.0 : static_cast<double>(e.offset);
-    m->meta[3 * n + 2] = e.length;
+    // Ids, not handle objects: four numbers per read in shared memory, no call to set an array element.
+    double* record = m->meta + kMetaPerRead * n;
+    record[0] = id_of(c);
+    record[1] = e.offset == kDirectOffset ? -1.0 : static_cast<double>(e.source);
+    record[2] = e.offset == kDirectOffset ? 0.0 : static_cast<double>(base[e.source] + e.at);
+    record[3] = e.length;
     n++;
   }
   m->count = 0;
   m->used = 0;
-  if (made != napi_ok) {
+  if (!made) {
     napi_value ignored;
-    napi_get_and_clear_last_exception(env, &ignored);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
   }
   if (n > 0) {
-    napi_value argv[2] = {slab, nullptr};
+    napi_value argv[2] = {buffers, nullptr};
     napi_create_uint32(env, n, &argv[1]);
     napi_value result;
     if (napi_make_callback(env, m->async, meta, fn, 2, argv, &result) == napi_pending_exception) {
@@ -484,7 +574,7 @@ void on_direct_read(Conn* c, size_t n) {
   if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset == kDirectOffset) {
     m->batch[m->count - 1].length += static_cast<uint32_t>(n);
   } else {
-    m->batch[m->count++] = Entry{c, kDirectOffset, static_cast<uint32_t>(n)};
+    m->batch[m->count++] = Entry{c, kDirectOffset, static_cast<uint32_t>(n), 0, 0};
   }
   g_direct_bytes += n;
   if (c->direct->landed(n)) release_direct(c);
@@ -500,7 +590,7 @@ void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset != kDirectOffset) {
       m->batch[m->count - 1].length += static_cast<uint32_t>(n);  // the same connection read again: one view
     } else {
-      m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n)};
+      m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n), 0, 0};
     }
     m->used += static_cast<size_t>(n);
     if (m->check != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(m->check))) uv_check_start(m->check, on_check);
@@ -637,13 +727,15 @@ bool assign_id(Module* m, Conn* c) {
 }
 
 // init(dispatch, dispatchBatch, meta): dispatch(handle, event, arg) gets
-// every event but data; dispatchBatch(slab, count) gets the reads, with
-// meta[3i], meta[3i + 1], meta[3i + 2] = id, offset and length in slab of read i.
+// every event but data; dispatchBatch(memory, count) gets the reads, with
+// meta[4i .. 4i + 3] = id, source, offset and length of read i: bytes
+// [offset, offset + length) of the ArrayBuffer memory[source], or, for source -1, length
+// bytes read into the connection's frame buffer (readInto()).
 napi_value Init(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  const char* usage = "transport.init(dispatch, dispatchBatch, meta): two functions and a Float64Array(3072) expected";
+  const char* usage = "transport.init(dispatch, dispatchBatch, meta): two functions and a Float64Array(4096) expected";
   napi_valuetype type0 = napi_undefined, type1 = napi_undefined;
   bool is_typedarray = false;
   if (argc < 3 || napi_typeof(env, argv[0], &type0) != napi_ok || type0 != napi_function ||
@@ -654,7 +746,7 @@ napi_value Init(napi_env env, napi_callback_info info) {
   size_t length = 0;
   void* data = nullptr;
   if (napi_get_typedarray_info(env, argv[2], &kind, &length, &data, nullptr, nullptr) != napi_ok || kind != napi_float64_array ||
-      length < 3 * kMaxBatch || data == nullptr)
+      length < kMetaPerRead * kMaxBatch || data == nullptr)
     return type_error(env, usage);
   Module* m = module_of(env);
   if (m->delivering) return type_error(env, "transport.init(): not from inside a delivery");

@@ -8,6 +8,7 @@
  * Data frames go straight to the message assembler and control frames to the
  * protocol, so that neither pays a pass-through call for the other's frames.
  */
+import { Buffer } from 'node:buffer';
 import {
   type Backend,
   OUT_BITS,

@@ -7,6 +7,7 @@
  * header (the driver writes both with one vectored write, no copy). A user's
  * buffer is never modified: masking always writes into our own memory.
  */
+import { Buffer } from 'node:buffer';
 import type { Backend } from '../native/types.js';
 import { COPY_PAYLOAD_BELOW, FIN } from './constants.js';
 import { writeMaskKey } from './mask-key.js';
@@ -75,6 +76,11 @@ const SLAB_FRAME_MAX = 16 * 1024;
 
 /** The slab small frames are carved from; segments handed out are never written again. */
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+/**
+ * The slab's memory (allocUnsafeSlow: its own, from offset 0), looked up once per slab: a segment is
+ * Buffer.from(memory, start, length), the view subarray() makes without its lookups of .buffer and .byteOffset.
+ */
+let slabMemory = slab.buffer;
 let slabUsed = 0;
 
 /** Frames waiting to be written for one connection, in order. */
@@ -82,8 +88,8 @@ export class OutputQueue {
   /** What take() hands out next; null (no array on every idle connection) until something is queued. */
   private chunks: Buffer[] | null = null;
   private bytes = 0;
-  /** The open segment of the slab this queue is extending. */
-  private segmentSlab: Buffer | null = null;
+  /** The memory of the slab whose open segment this queue is extending. */
+  private segmentSlab: ArrayBuffer | null = null;
   private segmentStart = 0;
   private segmentEnd = 0;
 
@@ -123,12 +129,13 @@ export class OutputQueue {
   private reserve(size: number): number {
     if (slabUsed + size > SLAB_SIZE) {
       slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      slabMemory = slab.buffer;
       slabUsed = 0;
     }
-    if (this.segmentSlab !== slab || this.segmentEnd !== slabUsed) {
+    if (this.segmentSlab !== slabMemory || this.segmentEnd !== slabUsed) {
       // Another queue wrote to the slab since (or a new slab began): start a new segment.
       this.seal();
-      this.segmentSlab = slab;
+      this.segmentSlab = slabMemory;
       this.segmentStart = this.segmentEnd = slabUsed;
     }
     const at = slabUsed;
@@ -160,7 +167,7 @@ export class OutputQueue {
 
   private seal(): void {
     if (this.segmentSlab !== null) {
-      if (this.segmentEnd > this.segmentStart) (this.chunks ??= []).push(this.segmentSlab.subarray(this.segmentStart, this.segmentEnd));
+      if (this.segmentEnd > this.segmentStart) (this.chunks ??= []).push(Buffer.from(this.segmentSlab, this.segmentStart, this.segmentEnd - this.segmentStart));
       this.segmentSlab = null;
     }
   }

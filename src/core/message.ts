@@ -5,6 +5,7 @@
  * sink: frames come straight from the reader, and whole messages (or the
  * rule they broke) go to the Protocol, which inflates and delivers them.
  */
+import { Buffer } from 'node:buffer';
 import { isValidUtf8 } from '../native/index.js';
 import { type Backend, UTF8_ACCEPT, UTF8_REJECT } from '../native/types.js';
 import { CloseCode, FIN, OPCODE_CONTINUATION, OPCODE_TEXT, RSV1 } from './constants.js';

@@ -10,6 +10,7 @@
  * to the driver, with later input paused here and later sends held in order by
  * held-sends.ts.
  */
+import { Buffer } from 'node:buffer';
 import { active, isValidUtf8 } from '../native/index.js';
 import { type Backend, SCAN_EXPECT_MASKED } from '../native/types.js';
 import { buildClosePayload, parseClosePayload } from './close.js';

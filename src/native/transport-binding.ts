@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { PUBLISH_MAX_BYTES as CONTRACT_PUBLISH_MAX_BYTES } from './types.js';
 
 /** An adopted connection as the addon hands it out; opaque to JS. */
 export type NativeHandle = object & { readonly __nativeTransport?: never };
@@ -22,14 +23,22 @@ export const EVENT_FLUSHED = 6;
 
 export type Dispatch = (handle: NativeHandle, event: number, arg: unknown) => void;
 /**
- * The reads of one loop turn: read i is slab[meta[3i + 1], meta[3i + 1] + meta[3i + 2]) for the connection with id meta[3i];
- * an offset of -1 means the meta[3i + 2] bytes went into the buffer readInto() gave (slab is undefined when no read used it).
+ * The reads of one loop turn. Read i belongs to the connection with id meta[4i]: bytes [meta[4i + 2], meta[4i + 2] +
+ * meta[4i + 3]) of memory[meta[4i + 1]], or, where meta[4i + 1] is -1, meta[4i + 3] bytes that went into the buffer
+ * readInto() gave. memory[0] is the slab's when a large read stayed in it (undefined otherwise); the others are
+ * pieces', the small reads copied side by side into at most 64 KiB each (native/transport.cc kPieceSize).
  */
-export type DispatchBatch = (slab: Buffer | undefined, count: number) => void;
-/** Reads per batch at most: meta holds three numbers for each (native/transport.cc kMaxBatch). */
+export type DispatchBatch = (memory: (ArrayBuffer | undefined)[], count: number) => void;
+/** Reads per batch at most (native/transport.cc kMaxBatch). */
 export const MAX_BATCH = 1024;
-/** The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. */
-export { PUBLISH_MAX_BYTES } from './types.js';
+/** Numbers meta holds for each read (native/transport.cc kMetaPerRead). */
+export const META_PER_READ = 4;
+/**
+ * The largest frame publish() takes (it is copied once per connection); native/contract.h has the same. A constant,
+ * not a re-export: TypeScript re-exports through a getter defined over the export's placeholder, which turns this
+ * module's exports object into a dictionary, and every load from it on the read path into a generic inline cache.
+ */
+export const PUBLISH_MAX_BYTES: number = CONTRACT_PUBLISH_MAX_BYTES;
 /** An id is slot + generation * ID_SLOTS (native/transport.cc kMaxSlots): no two live connections share a slot. */
 export const ID_SLOTS = 2 ** 20;
 

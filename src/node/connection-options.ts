@@ -3,6 +3,7 @@
  * option defaults, their resolution from layered options (server, route,
  * connection), and the data types send() takes.
  */
+import { Buffer } from 'node:buffer';
 import { CloseCode } from '../core/constants.js';
 import type { ConnectionOptions } from './types.js';
 

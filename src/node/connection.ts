@@ -4,6 +4,7 @@
  * writes made during a tick leave in one socket write at the end of it;
  * timers (close, idle) live here, never in the core.
  */
+import { Buffer } from 'node:buffer';
 import { CloseCode } from '../core/constants.js';
 import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
 import { Protocol, type Role } from '../core/protocol.js';

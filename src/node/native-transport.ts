@@ -4,6 +4,7 @@
  * loop, Node's socket is released without closing the connection, and bytes
  * flow through native/transport.cc instead of net.Socket's streams.
  */
+import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
 import * as stream from 'node:stream';
 import * as tls from 'node:tls';
@@ -16,6 +17,7 @@ import {
   EVENT_FLUSHED,
   ID_SLOTS,
   MAX_BATCH,
+  META_PER_READ,
   transportBinding,
   type NativeHandle,
   type TransportBinding,
@@ -52,19 +54,20 @@ function dispatch(handle: NativeHandle, event: number, arg: unknown): void {
   if (handle instanceof NativeTransport) handle.deliver(event, arg);
 }
 
-const batchMeta = new Float64Array(3 * MAX_BATCH);
+const batchMeta = new Float64Array(META_PER_READ * MAX_BATCH);
 /** Started, not yet closed transports by id slot: reads name their connection by id. */
 const reading: (NativeTransport | undefined)[] = [];
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
-function dispatchBatch(slab: Buffer | undefined, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const id = batchMeta[3 * i]!;
+function dispatchBatch(memory: (ArrayBuffer | undefined)[], count: number): void {
+  for (let i = 0, r = 0; i < count; i++, r += META_PER_READ) {
+    const id = batchMeta[r]!;
     const transport = reading[id % ID_SLOTS];
-    const offset = batchMeta[3 * i + 1]!;
     if (transport === undefined || transport.id !== id) continue;
-    if (offset < 0) transport.deliver(EVENT_FILLED, batchMeta[3 * i + 2]!);
-    else transport.deliver(EVENT_DATA, slab!.subarray(offset, offset + batchMeta[3 * i + 2]!));
+    const source = batchMeta[r + 1]!;
+    if (source < 0) transport.deliver(EVENT_FILLED, batchMeta[r + 3]!);
+    // Buffer.from(arrayBuffer, offset, length): the view subarray() makes, without its lookup of .buffer.
+    else transport.deliver(EVENT_DATA, Buffer.from(memory[source]!, batchMeta[r + 2]!, batchMeta[r + 3]!));
   }
 }
 
