@@ -1130,6 +1130,19 @@ bool get_float64s(napi_env env, napi_value value, double** data, size_t* length)
   return true;
 }
 
+// The frame's parts, argv[first..argc): byte buffers of at most kMaxPublishBytes together (bufs holds kMaxArgBuffers).
+bool get_frame_parts(napi_env env, napi_value* argv, size_t first, size_t argc, uv_buf_t* bufs, size_t* total) {
+  *total = 0;
+  for (size_t i = first; i < argc; i++) {
+    char* data = nullptr;
+    size_t length = 0;
+    if (!get_bytes(env, argv[i], &data, &length)) return false;
+    bufs[i - first] = uv_buf_init(data, static_cast<unsigned int>(length));
+    *total += length;
+  }
+  return *total <= kMaxPublishBytes;
+}
+
 // publish(ids, out, count, ...frame) -> how many connections took the frame.
 // For i < count, appends the frame (1 to 8 Uint8Arrays, at most kMaxPublishBytes
 // in all) to the output of the connection ids[i] names, after whatever it
@@ -1153,14 +1166,7 @@ napi_value Publish(napi_env env, napi_callback_info info) {
     return type_error(env, usage);
   uv_buf_t bufs[kMaxArgBuffers];
   size_t total = 0;
-  for (size_t i = 3; i < argc; i++) {
-    char* data = nullptr;
-    size_t length = 0;
-    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, usage);
-    bufs[i - 3] = uv_buf_init(data, static_cast<unsigned int>(length));
-    total += length;
-  }
-  if (total > kMaxPublishBytes) return type_error(env, usage);
+  if (!get_frame_parts(env, argv, 3, argc, bufs, &total)) return type_error(env, usage);
   const uint32_t frames = static_cast<uint32_t>(argc - 3);
   const uint32_t n = static_cast<uint32_t>(count);
   Module* m = module_of(env);
@@ -1229,14 +1235,7 @@ napi_value Fanout(napi_env env, napi_callback_info info) {
     return type_error(env, usage);
   uv_buf_t bufs[kMaxArgBuffers];
   size_t total = 0;
-  for (size_t i = 6; i < argc; i++) {
-    char* data = nullptr;
-    size_t length = 0;
-    if (!get_bytes(env, argv[i], &data, &length)) return type_error(env, usage);
-    bufs[i - 6] = uv_buf_init(data, static_cast<unsigned int>(length));
-    total += length;
-  }
-  if (total > kMaxPublishBytes) return type_error(env, usage);
+  if (!get_frame_parts(env, argv, 6, argc, bufs, &total)) return type_error(env, usage);
   const uint32_t frames = static_cast<uint32_t>(argc - 6);
   const uint32_t n = static_cast<uint32_t>(count);
   // What a connection may hold before the frame; none when the frame alone passes the limit (or is empty: detached).
