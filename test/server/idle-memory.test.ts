@@ -21,13 +21,14 @@ function heapAfterGc(): number {
 }
 
 /**
- * Bytes of JS heap per idle connection, at most: the native transport's engine objects (1,660 B before issue 17's
- * trimming, about 1,140 after its first pass, about 900 after the second, up to 960 seen with other test files running:
- * no output queue until the first send, the route's constants shared, the peer's address read from the transport, the
- * transport its own native handle); a net.Socket and the engine (a guard: about 2,300 B before, 2,050 after the first
- * pass, 1,860 after the second).
+ * Bytes of JS heap per idle connection, at most. The native transport's connection is the engine's objects alone:
+ * 1,660 B before issue 17's trimming, about 1,140 after its first pass, about 900 after the second (no output queue
+ * until the first send, the route's constants shared, the peer's address read from the transport, the transport its
+ * own native handle), up to 960 seen with other test files running. The budget leaves room above that and still fails
+ * on the first pass. The stream transport keeps a net.Socket besides (a guard: about 2,300 B before, 2,050 after the
+ * first pass, 1,860 after the second).
  */
-const BUDGET = expectedTransport === 'native' ? 1000 : 2600;
+const BUDGET = expectedTransport === 'native' ? 1050 : 2600;
 
 describe('idle connection memory', () => {
   it(`an idle ${expectedTransport}-transport connection holds at most ${BUDGET} B of JS heap`, async () => {
