@@ -527,6 +527,14 @@ void on_check(uv_check_t* check) {
   if (m != nullptr) deliver_batch(m);
 }
 
+// The batch's last entry when it is c's and of the same kind (into its frame
+// buffer, or into the slab): the read about to be made, or just made, continues it.
+Entry* continued_entry(Module* m, const Conn* c, bool direct) {
+  if (m->count == 0) return nullptr;
+  Entry& last = m->batch[m->count - 1];
+  return last.conn == c && (last.offset == kDirectOffset) == direct ? &last : nullptr;
+}
+
 // Never calls into JS: libuv reads on after alloc returns, and JS could have
 // stopped this very stream (uv_read_stop clears the callback libuv is about to
 // call). A slab without room, or one being delivered, declines the read
@@ -540,7 +548,7 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(h->data);
   Module* m = c->module;
   if (c->direct != nullptr) {
-    const bool continues = m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset == kDirectOffset;
+    const bool continues = continued_entry(m, c, true) != nullptr;
     if (!m->delivering && (m->count < kMaxBatch || continues)) {
       const size_t room = c->direct->room();
       *buf = uv_buf_init(reinterpret_cast<char*>(c->direct->next()), static_cast<unsigned int>(room < kMaxDirectRead ? room : kMaxDirectRead));
@@ -557,22 +565,21 @@ void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     return;
   }
   // This turn's share taken (kMaxTurnRead): the rest waits in the kernel for the next turn.
-  size_t taken = 0;
-  if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset != kDirectOffset) taken = m->batch[m->count - 1].length;
+  const Entry* turn = continued_entry(m, c, false);
+  const size_t taken = turn != nullptr ? turn->length : 0;
   if (taken >= kMaxTurnRead) {
     *buf = uv_buf_init(nullptr, 0);  // on_read already started the check handle for this turn
     return;
   }
   const size_t room = kSlabSize - m->used;
-  const size_t allowed = std::min(kMaxRead, kMaxTurnRead - taken);
-  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(room < allowed ? room : allowed));
+  *buf = uv_buf_init(m->slab + m->used, static_cast<unsigned int>(std::min({room, kMaxRead, kMaxTurnRead - taken})));
 }
 
 // A read into c's frame buffer: unmasked where it landed, reported like a slab read (offset kDirectOffset).
 void on_direct_read(Conn* c, size_t n) {
   Module* m = c->module;
-  if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset == kDirectOffset) {
-    m->batch[m->count - 1].length += static_cast<uint32_t>(n);
+  if (Entry* last = continued_entry(m, c, true)) {
+    last->length += static_cast<uint32_t>(n);
   } else {
     m->batch[m->count++] = Entry{c, kDirectOffset, static_cast<uint32_t>(n), 0, 0};
   }
@@ -587,8 +594,8 @@ void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   if (n > 0 && c->direct != nullptr && buf->base == reinterpret_cast<char*>(c->direct->next())) return on_direct_read(c, static_cast<size_t>(n));
   if (n > 0) {
     Module* m = c->module;
-    if (m->count > 0 && m->batch[m->count - 1].conn == c && m->batch[m->count - 1].offset != kDirectOffset) {
-      m->batch[m->count - 1].length += static_cast<uint32_t>(n);  // the same connection read again: one view
+    if (Entry* last = continued_entry(m, c, false)) {
+      last->length += static_cast<uint32_t>(n);  // the same connection read again: one view
     } else {
       m->batch[m->count++] = Entry{c, static_cast<uint32_t>(m->used), static_cast<uint32_t>(n), 0, 0};
     }
