@@ -1,27 +1,36 @@
-// A CPU profile of the wsbolt bench server under one scenario's load, taken
-// with perf (Debian: linux-perf): where the server's time goes, split by
-// where the code lives (kernel, Node/V8, the addon, JIT-compiled JS, libc)
-// and by symbol.
+// A CPU profile of a bench server under one scenario's load, taken with perf
+// (Debian: linux-perf): where the server's time goes, split by where the code
+// lives (kernel, Node/V8, the addon, JIT-compiled JS, libc) and by symbol,
+// each also as CPU time per message (or delivery), so two contestants'
+// profiles compare symbol by symbol.
 //
-//   node bench/profile.mjs a            (echo 32 B; also b, c, d, e)
-//   TRANSPORT=stream node bench/profile.mjs c
+//   node bench/profile.mjs a            (wsbolt, echo 32 B; also b, c, d, e)
+//   node bench/profile.mjs c uws        (any Node contestant of the suite: wsbolt-stream, ws, uws, ...)
+//   TRANSPORT=stream node bench/profile.mjs c   (= wsbolt-stream)
 //
 // The server runs on CPU 0 with --perf-basic-prof (so JIT frames have names),
 // the load generator on CPU 1, as in the suite; perf samples the server only,
-// after the warm-up, for DURATION seconds (default 5).
+// after the warm-up, for DURATION seconds (default 5), and the server's CPU
+// time over the same window (/proc) turns shares into microseconds.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { contestants } from './lib/contestants.mjs';
 import { buildLoadgen, loadgenArgs, LOADGEN } from './lib/loadgen.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 
-const bench = dirname(fileURLToPath(import.meta.url));
 const pick = process.argv[2] ?? 'a';
+const name = process.argv[3] ?? (process.env.TRANSPORT === 'stream' ? 'wsbolt-stream' : 'wsbolt');
 const scenario = SCENARIOS.find((s) => s.id === pick || s.name === pick);
-if (!scenario || !scenario.load || scenario.load.mode === 'idle') {
-  console.error(`usage: node bench/profile.mjs <a|b|c|d|e>`);
+if (!scenario || !scenario.load || scenario.load.mode === 'idle' || scenario.load.mode === 'storm') {
+  console.error('usage: node bench/profile.mjs <a|b|c|d|e> [contestant]');
+  process.exit(2);
+}
+const { list, skipped } = contestants([name]);
+const contestant = list[0];
+if (!contestant || contestant.runtime !== 'node') {
+  console.error(contestant ? `${name} does not run on Node: perf cannot name its frames here` : (skipped[0] ?? `no contestant named ${name}`));
   process.exit(2);
 }
 if (spawnSync('perf', ['--version']).status !== 0) {
@@ -33,12 +42,9 @@ const warmup = 1;
 const port = 20000 + Math.floor(Math.random() * 20000);
 buildLoadgen({ quiet: true });
 
-const env = { ...process.env, PORT: String(port), MODE: scenario.load.mode === 'broadcast' ? 'broadcast' : 'echo' };
-if (process.env.TRANSPORT === 'stream') env.WSBOLT_TRANSPORT = 'stream';
-const server = spawn('taskset', ['-c', '0', process.execPath, '--perf-basic-prof', join(bench, 'servers', 'wsbolt.mjs')], {
-  env,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const env = { ...contestant.env, PORT: String(port), MODE: scenario.load.mode === 'broadcast' ? 'broadcast' : 'echo' };
+const [node, ...args] = contestant.argv;
+const server = spawn('taskset', ['-c', '0', node, '--perf-basic-prof', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d) => {
@@ -47,6 +53,12 @@ await new Promise((resolve, reject) => {
   });
   server.once('exit', () => reject(new Error(`server exited: ${out}`)));
 });
+
+/** The server's user + system CPU time so far, in seconds (taskset execs the server: same pid). */
+const cpuSeconds = () => {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ is 100 on Linux)
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbolt-profile-'));
 const data = join(dir, 'perf.data');
@@ -57,8 +69,12 @@ const loadgenExited = new Promise((resolve) => loadgen.once('exit', resolve));
 let report = '';
 loadgen.stdout.on('data', (d) => (report += d));
 await new Promise((resolve) => loadgen.stderr.on('data', (d) => String(d).includes('measuring') && resolve()));
+const cpuBefore = cpuSeconds();
+const wallBefore = performance.now();
 const perf = spawn('perf', ['record', '-F', '1999', '-g', '-p', String(server.pid), '-o', data, '--', 'sleep', String(duration)], { stdio: 'ignore' });
 await new Promise((resolve) => perf.once('exit', resolve));
+const cpu = cpuSeconds() - cpuBefore;
+const wall = (performance.now() - wallBefore) / 1000;
 await loadgenExited;
 server.kill('SIGTERM');
 
@@ -75,12 +91,21 @@ const perfReport = (sort) =>
     maxBuffer: 64 << 20,
   }).stdout;
 const rows = (text) => text.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l));
+// CPU time per message: the server's CPU over the window divided by the messages of the same window.
+const rate = result.rate ?? 0;
+const perMessage = rate > 0 ? (cpu / wall / rate) * 1e6 : 0;
+const unit = scenario.unit === 'deliveries/s' ? 'delivery' : 'message';
+const withCost = (line) => {
+  const share = Number(/^\s+(\d+\.\d+)%/.exec(line)[1]);
+  return `${((perMessage * share) / 100).toFixed(2).padStart(7)} µs  ${line.replace(/perf-\d+\.map/, 'JIT (JS)')}`;
+};
 
 console.log(
-  `scenario ${scenario.id}) ${scenario.title}, transport ${env.WSBOLT_TRANSPORT ?? 'native'}: ${Math.round(result.rate ?? 0)} ${scenario.unit} under perf; load generator at ${result.cpu_pct ?? '?'} % of its core`,
+  `scenario ${scenario.id}) ${scenario.title}, ${contestant.label}: ${Math.round(rate)} ${scenario.unit} under perf; load generator at ${result.cpu_pct ?? '?'} % of its core`,
 );
-console.log('\nby where the code lives:');
-for (const l of rows(perfReport('dso')).slice(0, 12)) console.log(l.replace(/perf-\d+\.map/, 'JIT (JS)'));
-console.log('\nhottest symbols:');
-for (const l of rows(perfReport('dso,sym')).slice(0, 30)) console.log(l.replace(/perf-\d+\.map/, 'JIT'));
+console.log(`server CPU ${((cpu / wall) * 100).toFixed(0)} % of its core: ${perMessage.toFixed(2)} µs per ${unit}`);
+console.log(`\nby where the code lives (µs per ${unit}, share):`);
+for (const l of rows(perfReport('dso')).slice(0, 12)) console.log(withCost(l));
+console.log(`\nhottest symbols (µs per ${unit}, share):`);
+for (const l of rows(perfReport('dso,sym')).slice(0, 30)) console.log(withCost(l));
 console.log(`\nperf data: ${data} (perf report -i ${data})`);

@@ -2,7 +2,15 @@
 // scenario drives them all the same way: with MODE=idle, a line "gc" on stdin
 // runs a full garbage collection and answers "gc done" on stdout. Node needs
 // --expose-gc for globalThis.gc; Bun has Bun.gc(true) (synchronous, full).
-// Other modes leave stdin alone.
+// "heap" answers "heap <json>": V8's committed bytes per heap space (Node
+// only; bench/idle-memory.mjs splits RSS with them). Other modes leave stdin alone.
+import * as v8 from 'node:v8';
+
+function heapSpaces() {
+  if (globalThis.Bun || typeof v8.getHeapSpaceStatistics !== 'function') return {};
+  return Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));
+}
+
 export function control(mode) {
   if (mode !== 'idle') return;
   const fullGc = globalThis.Bun ? () => globalThis.Bun.gc(true) : globalThis.gc;
@@ -14,6 +22,10 @@ export function control(mode) {
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl).trim();
       pending = pending.slice(nl + 1);
+      if (line === 'heap') {
+        console.log(`heap ${JSON.stringify(heapSpaces())}`);
+        continue;
+      }
       if (line !== 'gc') continue;
       if (!fullGc) {
         console.log('gc unavailable');
