@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contestants } from './lib/contestants.mjs';
 import { buildLoadgen, loadgenArgs, LOADGEN } from './lib/loadgen.mjs';
+import { freePort } from './lib/proc.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 
 const pick = process.argv[2] ?? 'a';
@@ -39,7 +40,7 @@ if (spawnSync('perf', ['--version']).status !== 0) {
 }
 const duration = Number(process.env.DURATION ?? 5);
 const warmup = 1;
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = await freePort();
 buildLoadgen({ quiet: true });
 
 const env = { ...contestant.env, PORT: String(port), MODE: scenario.load.mode === 'broadcast' ? 'broadcast' : 'echo' };
