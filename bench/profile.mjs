@@ -24,8 +24,8 @@ import { SCENARIOS } from './lib/scenarios.mjs';
 const pick = process.argv[2] ?? 'a';
 const name = process.argv[3] ?? (process.env.TRANSPORT === 'stream' ? 'wsbolt-stream' : 'wsbolt');
 const scenario = SCENARIOS.find((s) => s.id === pick || s.name === pick);
-if (!scenario || !scenario.load || scenario.load.mode === 'idle' || scenario.load.mode === 'storm') {
-  console.error('usage: node bench/profile.mjs <a|b|c|d|e> [contestant]');
+if (!scenario || !scenario.load || scenario.load.mode === 'idle') {
+  console.error('usage: node bench/profile.mjs <a|b|c|d|e|f|h> [contestant]');
   process.exit(2);
 }
 const { list, skipped } = contestants([name]);
