@@ -379,6 +379,25 @@ describe('bench instrument', () => {
     }
   });
 
+  it('with MODE=idle a bench server answers "heap" with V8\'s committed bytes per space and "gc" after a full GC', async () => {
+    const { startServer, stopServer } = await load('proc.mjs');
+    const script = join(dir, 'control-server.mjs');
+    const control = pathToFileURL(join(__dirname, '../../bench/servers/control.mjs')).href;
+    writeFileSync(script, [`import { control } from ${JSON.stringify(control)};`, "control('idle');", "console.log('ready backend=fake');"].join('\n'));
+    const server = await startServer([process.execPath, '--expose-gc', script], process.env);
+    try {
+      expect(server.ready).toBe(true);
+      const answer: string = await server.command('heap', 10_000);
+      expect(answer).toMatch(/^heap \{/);
+      const spaces = JSON.parse(answer.slice('heap '.length));
+      expect(spaces.new_space).toBeGreaterThan(0);
+      expect(spaces.old_space).toBeGreaterThan(0);
+      expect(await server.command('gc', 10_000)).toBe('gc done');
+    } finally {
+      await stopServer(server);
+    }
+  });
+
   it('a bench server reports the transport of its first connection only when ws.transport is a name', async () => {
     // A fresh copy of the module per case: the "first connection" flag is per process.
     const control = (n: number): Promise<any> => import(`${pathToFileURL(join(__dirname, '../../bench/servers/control.mjs')).href}?case=${n}`);
