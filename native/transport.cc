@@ -1137,6 +1137,16 @@ bool get_float64s(napi_env env, napi_value value, double** data, size_t* length)
   return true;
 }
 
+// A non-negative integer count no larger than `most`; false for anything else (no coercion).
+bool get_count(napi_env env, napi_value value, double most, double* count) {
+  napi_valuetype type = napi_undefined;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_double(env, value, count) == napi_ok &&
+         *count >= 0 && *count == std::trunc(*count) && *count <= most;
+}
+
+// An open connection whose output may still take a published frame (not closing, not ended, still wanted by JS).
+bool takes_published(const Conn* c) { return c != nullptr && !c->closing && !c->shutting && c->js_alive; }
+
 // The frame's parts, argv[first..argc): byte buffers of at most kMaxPublishBytes together (bufs holds kMaxArgBuffers).
 bool get_frame_parts(napi_env env, napi_value* argv, size_t first, size_t argc, uv_buf_t* bufs, size_t* total) {
   *total = 0;
@@ -1165,11 +1175,9 @@ napi_value Publish(napi_env env, napi_callback_info info) {
   double* ids = nullptr;
   double* out = nullptr;
   size_t ids_length = 0, out_length = 0;
-  napi_valuetype count_type = napi_undefined;
   double count = -1;
   if (argc < 4 || argc > 3 + kMaxArgBuffers || !get_float64s(env, argv[0], &ids, &ids_length) || !get_float64s(env, argv[1], &out, &out_length) ||
-      napi_typeof(env, argv[2], &count_type) != napi_ok || count_type != napi_number || napi_get_value_double(env, argv[2], &count) != napi_ok ||
-      !(count >= 0) || count != std::trunc(count) || count > static_cast<double>(ids_length) || count > static_cast<double>(out_length))
+      !get_count(env, argv[2], static_cast<double>(std::min(ids_length, out_length)), &count))
     return type_error(env, usage);
   uv_buf_t bufs[kMaxArgBuffers];
   size_t total = 0;
@@ -1180,7 +1188,7 @@ napi_value Publish(napi_env env, napi_callback_info info) {
   uint32_t took = 0;
   for (uint32_t i = 0; i < n; i++) {
     Conn* c = conn_of_id(m, ids[i]);
-    if (c == nullptr || c->closing || c->shutting || !c->js_alive || total == 0 || !cork(c, bufs, frames, total)) {
+    if (!takes_published(c) || total == 0 || !cork(c, bufs, frames, total)) {
       out[i] = -1;
       continue;
     }
@@ -1204,13 +1212,6 @@ bool get_flags(napi_env env, napi_value value, const uint8_t** data, size_t mini
     return false;
   *data = static_cast<const uint8_t*>(d);
   return true;
-}
-
-// A non-negative integer count no larger than `most`; false for anything else (no coercion).
-bool get_count(napi_env env, napi_value value, double most, double* count) {
-  napi_valuetype type = napi_undefined;
-  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_double(env, value, count) == napi_ok &&
-         *count >= 0 && *count == std::trunc(*count) && *count <= most;
 }
 
 // fanout(ids, count, except, limit, ready, deferred, ...frame) -> how many were deferred.
@@ -1254,8 +1255,7 @@ napi_value Fanout(napi_env env, napi_callback_info info) {
     const double id = ids[i];
     if (id == except) continue;
     Conn* c = conn_of_id(m, id);
-    if (!fits || c == nullptr || c->closing || c->shutting || !c->js_alive || ready[c->slot] == 0 || c->pending + c->corked_length > room ||
-        !cork(c, bufs, frames, total))
+    if (!fits || !takes_published(c) || ready[c->slot] == 0 || c->pending + c->corked_length > room || !cork(c, bufs, frames, total))
       deferred[k++] = i;
   }
   napi_value result;

@@ -124,15 +124,14 @@ interface ReaderConfig {
 let lastConfig: ReaderConfig | null = null;
 
 function sharedConfig(wanted: ReaderConfig): ReaderConfig {
-  if (wanted.observer !== null) return wanted;
+  if (wanted.observer !== null) return wanted; // so lastConfig never has one either
   const last = lastConfig;
   if (
     last !== null &&
     last.backend === wanted.backend &&
     last.flags === wanted.flags &&
     last.maxPayload === wanted.maxPayload &&
-    last.maxChunks === wanted.maxChunks &&
-    last.observer === wanted.observer
+    last.maxChunks === wanted.maxChunks
   ) {
     return last;
   }

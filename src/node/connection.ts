@@ -921,9 +921,10 @@ let lastShared: SharedInit<any> | null = null;
 
 function sharedInit<T>(init: ConnectionInit<T>): SharedInit<T> {
   const counters = init.counters ?? unreported;
-  if (init.role === 'client') return { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters };
+  const server = init.role !== 'client';
   const last = lastShared as SharedInit<T> | null;
   if (
+    server &&
     last !== null &&
     last.handler === init.handler &&
     last.options === init.options &&
@@ -933,7 +934,9 @@ function sharedInit<T>(init: ConnectionInit<T>): SharedInit<T> {
   ) {
     return last;
   }
-  return (lastShared = { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters });
+  const made: SharedInit<T> = { handler: init.handler, options: init.options, hub: init.hub, onFinished: init.onFinished, counters };
+  if (server) lastShared = made;
+  return made;
 }
 
 /** Bits of flags (the PAUSED_* reasons go above them, from PAUSED_SHIFT). */

@@ -58,12 +58,17 @@ const batchMeta = new Float64Array(META_PER_READ * MAX_BATCH);
 /** Started, not yet closed transports by id slot: reads name their connection by id. */
 const reading: (NativeTransport | undefined)[] = [];
 
+/** The started, not yet closed transport an id names, or undefined (closed meanwhile, or its slot reused). */
+function readingTransport(id: number): NativeTransport | undefined {
+  const transport = reading[id % ID_SLOTS];
+  return transport !== undefined && transport.id === id ? transport : undefined;
+}
+
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
 function dispatchBatch(memory: (ArrayBuffer | undefined)[], count: number): void {
   for (let i = 0, r = 0; i < count; i++, r += META_PER_READ) {
-    const id = batchMeta[r]!;
-    const transport = reading[id % ID_SLOTS];
-    if (transport === undefined || transport.id !== id) continue;
+    const transport = readingTransport(batchMeta[r]!);
+    if (transport === undefined) continue;
     const source = batchMeta[r + 1]!;
     if (source < 0) transport.deliver(EVENT_FILLED, batchMeta[r + 3]!);
     // Buffer.from(arrayBuffer, offset, length): the view subarray() makes, without its lookup of .buffer.
@@ -123,9 +128,7 @@ export function flushPublished(): void {
   if (leftovers.length < 2 * liveTransports) leftovers = new Float64Array(4 * liveTransports);
   const left = Math.min(transportBinding!.flushPublished(leftovers), leftovers.length >> 1);
   for (let i = 0; i < left; i++) {
-    const id = leftovers[2 * i]!;
-    const transport = reading[id % ID_SLOTS];
-    if (transport !== undefined && transport.id === id) transport.tookPublished(leftovers[2 * i + 1]!);
+    readingTransport(leftovers[2 * i]!)?.tookPublished(leftovers[2 * i + 1]!);
   }
 }
 

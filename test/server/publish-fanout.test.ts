@@ -259,7 +259,8 @@ describe('backpressure on published messages', () => {
 });
 
 describe.runIf(expectedTransport === 'native')('on the native transport', () => {
-  it('a publish to many plain subscribers enters the addon once, and their frames leave in one more call per tick', async () => {
+  /** A server whose connections subscribe to 't' on open, and n clients of it, with the server's side of each. */
+  async function subscribed(n: number) {
     const opened = new Queue<WebSocket>('open');
     const server = await startServer(defer, {
       open: (ws) => {
@@ -268,11 +269,18 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
       },
     });
     const clients: OpenClient[] = [];
-    for (let i = 0; i < 40; i++) {
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < n; i++) {
       clients.push(await wsConnect(defer, `ws://${HOST}:${server.port}/`));
-      expect((await withTimeout(opened.next())).transport).toBe('native');
+      sockets.push(await withTimeout(opened.next()));
     }
     await nextTurn();
+    return { server, clients, sockets };
+  }
+
+  it('a publish to many plain subscribers enters the addon once, and their frames leave in one more call per tick', async () => {
+    const { server, clients, sockets } = await subscribed(40);
+    for (const ws of sockets) expect(ws.transport).toBe('native');
     const binding = transportBinding as unknown as Record<string, (...args: unknown[]) => unknown>;
     const calls: string[] = [];
     const originals = new Map<string, (...args: unknown[]) => unknown>();
@@ -297,20 +305,7 @@ describe.runIf(expectedTransport === 'native')('on the native transport', () => 
   });
 
   it('idle plain subscribers take a publish without a policy question each in JS; one with output of its own, paused or owing a drain is asked, and order and counts hold', async () => {
-    const opened = new Queue<WebSocket>('open');
-    const server = await startServer(defer, {
-      open: (ws) => {
-        ws.subscribe('t');
-        opened.push(ws);
-      },
-    });
-    const clients: OpenClient[] = [];
-    const sockets: WebSocket[] = [];
-    for (let i = 0; i < 30; i++) {
-      clients.push(await wsConnect(defer, `ws://${HOST}:${server.port}/`));
-      sockets.push(await withTimeout(opened.next()));
-    }
-    await nextTurn();
+    const { server, clients, sockets } = await subscribed(30);
     const proto = Object.getPrototypeOf(sockets[0]!) as { acceptsDirectFrame: (size: number) => boolean };
     const original = proto.acceptsDirectFrame;
     const asked: WebSocket[] = [];
