@@ -7,6 +7,7 @@
 //   node bench/profile.mjs a            (wsbolt, echo 32 B; also b, c, d, e)
 //   node bench/profile.mjs c uws        (any Node contestant of the suite: wsbolt-stream, ws, uws, ...)
 //   TRANSPORT=stream node bench/profile.mjs c   (= wsbolt-stream)
+//   SYSCALLS=1 node bench/profile.mjs e uws     (system calls and page faults per message instead of a profile)
 //
 // The server runs on CPU 0 with --perf-basic-prof (so JIT frames have names),
 // the load generator on CPU 1, as in the suite; perf samples the server only,
@@ -72,7 +73,29 @@ loadgen.stdout.on('data', (d) => (report += d));
 await new Promise((resolve) => loadgen.stderr.on('data', (d) => String(d).includes('measuring') && resolve()));
 const cpuBefore = cpuSeconds();
 const wallBefore = performance.now();
-const perf = spawn('perf', ['record', '-F', '1999', '-g', '-p', String(server.pid), '-o', data, '--', 'sleep', String(duration)], { stdio: 'ignore' });
+// SYSCALLS=1: counts instead of samples. The I/O and polling calls either kind of server makes, and the page faults
+// of its memory (fresh buffers), each to divide by the window's messages.
+const COUNTED = [
+  'read',
+  'readv',
+  'recvfrom',
+  'recvmsg',
+  'write',
+  'writev',
+  'sendto',
+  'sendmsg',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_ctl',
+  'mmap',
+  'munmap',
+  'madvise',
+];
+const counting = process.env.SYSCALLS === '1';
+const events = [...COUNTED.map((c) => `syscalls:sys_enter_${c}`), 'exceptions:page_fault_user'];
+const perf = counting
+  ? spawn('perf', ['stat', '-x', ',', '-o', data, '-e', events.join(','), '-p', String(server.pid), '--', 'sleep', String(duration)], { stdio: 'ignore' })
+  : spawn('perf', ['record', '-F', '1999', '-g', '-p', String(server.pid), '-o', data, '--', 'sleep', String(duration)], { stdio: 'ignore' });
 await new Promise((resolve) => perf.once('exit', resolve));
 const cpu = cpuSeconds() - cpuBefore;
 const wall = (performance.now() - wallBefore) / 1000;
@@ -105,6 +128,15 @@ console.log(
   `scenario ${scenario.id}) ${scenario.title}, ${contestant.label}: ${Math.round(rate)} ${scenario.unit} under perf; load generator at ${result.cpu_pct ?? '?'} % of its core`,
 );
 console.log(`server CPU ${((cpu / wall) * 100).toFixed(0)} % of its core: ${perMessage.toFixed(2)} µs per ${unit}`);
+if (counting) {
+  console.log(`\nper ${unit} (perf stat over the same window):`);
+  for (const line of readFileSync(data, 'utf8').split('\n')) {
+    const [count, , event] = line.split(',');
+    if (!event || !/^\d+$/.test(count) || Number(count) === 0) continue;
+    console.log(`${(Number(count) / (rate * wall)).toFixed(3).padStart(9)}  ${event.replace(/^syscalls:sys_enter_|^exceptions:/, '')}`);
+  }
+  process.exit(0);
+}
 console.log(`\nby where the code lives (µs per ${unit}, share):`);
 for (const l of rows(perfReport('dso')).slice(0, 12)) console.log(withCost(l));
 console.log(`\nhottest symbols (µs per ${unit}, share):`);

@@ -21,12 +21,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <new>
 #include <vector>
 
 #ifndef _WIN32
+#include <climits>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -929,15 +932,44 @@ bool get_bytes(napi_env env, napi_value value, char** data, size_t* length) {
   return true;
 }
 
+// One non-blocking vectored write on the connection's socket: bytes taken, or
+// 0 when the kernel takes none now or reports an error (the uv_write that
+// queues the rest reports it). Only while nothing is queued (c->pending == 0):
+// libuv's queue is empty then, so order holds.
+size_t try_send(Conn* c, const uv_buf_t* bufs, uint32_t count) {
+#if defined(_WIN32) || !defined(MSG_NOSIGNAL)
+  const int r = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), bufs, count);
+  return r > 0 ? static_cast<size_t>(r) : 0;
+#else
+  // send()/sendmsg() rather than libuv's write()/writev(): the socket calls
+  // skip the file layer (under broadcast the kernel's write path cost about
+  // 4 % of the server's CPU against 2.5 % for sendto). uv_buf_t is laid out
+  // as struct iovec on Unix (libuv documents it).
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&c->tcp), &fd) != 0) return 0;
+  ssize_t n;
+  do {
+    if (count == 1) {
+      n = send(fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL);
+    } else {
+      struct msghdr message;
+      memset(&message, 0, sizeof message);
+      message.msg_iov = reinterpret_cast<struct iovec*>(const_cast<uv_buf_t*>(bufs));
+      message.msg_iovlen = std::min<uint32_t>(count, IOV_MAX);
+      n = sendmsg(fd, &message, MSG_NOSIGNAL);
+    }
+  } while (n < 0 && errno == EINTR);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+#endif
+}
+
 // One vectored try now; the rest is copied into one queued uv_write, so
 // callers may reuse their buffers at once.
 void write_now_or_queue(Conn* c, const uv_buf_t* bufs, uint32_t count, size_t total) {
   uv_stream_t* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
   size_t done = 0;
   if (c->pending == 0) {
-    // uv_try_write answers UV_EAGAIN itself while libuv's queue is not empty, so order holds.
-    const int r = uv_try_write(stream, bufs, count);
-    if (r > 0) done = static_cast<size_t>(r);
+    done = try_send(c, bufs, count);
     c->flushed += done;
     // A hard error here is reported by the uv_write below, asynchronously.
   }
