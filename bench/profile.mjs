@@ -90,6 +90,14 @@ const COUNTED = [
   'mmap',
   'munmap',
   'madvise',
+  'accept4',
+  'close',
+  'dup',
+  'shutdown',
+  'getpeername',
+  'setsockopt',
+  'fcntl',
+  'ioctl',
 ];
 const counting = process.env.SYSCALLS === '1';
 const events = [...COUNTED.map((c) => `syscalls:sys_enter_${c}`), 'exceptions:page_fault_user'];
