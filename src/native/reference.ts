@@ -306,4 +306,9 @@ export function utf8Step(buffer: Uint8Array, state = 0): number {
   return state;
 }
 
-export const reference: Backend = Object.freeze({ name: 'js', mask, unmask, scanFrames, utf8Step });
+/** A large frame's buffer: the fallback has no memory of its own to reuse. */
+export function allocFrame(length: number): Buffer {
+  return Buffer.allocUnsafe(length);
+}
+
+export const reference: Backend = Object.freeze({ name: 'js', mask, unmask, scanFrames, utf8Step, allocFrame });
