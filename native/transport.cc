@@ -156,6 +156,13 @@ struct Module {
   std::vector<double> corked_ids;
   std::vector<SpareCork> spare_corks;
   size_t spare_cork_bytes = 0;  // their capacities in all, at most kMaxSpareCorkBytes
+  // Environment teardown (close_conns): every connection is closed without
+  // events, Node waits for the last close callback, and the module outlives
+  // the environment until then (free_module only marks env_gone).
+  bool torn_down = false;
+  bool env_gone = false;
+  uint32_t closes_awaited = 0;
+  napi_async_cleanup_hook_handle conns_hook = nullptr;
 };
 
 constexpr int kSlotBits = 20;
@@ -207,7 +214,7 @@ struct WriteReq {
 
 // Lets go of the frame buffer (full, or the connection closed): libuv reads into the slab again.
 void release_direct(Conn* c) {
-  if (c->direct_ref != nullptr) napi_delete_reference(c->module->env, c->direct_ref);
+  if (c->direct_ref != nullptr && !c->module->env_gone) napi_delete_reference(c->module->env, c->direct_ref);
   c->direct_ref = nullptr;
   delete c->direct;
   c->direct = nullptr;
@@ -263,13 +270,14 @@ void maybe_free(Conn* c) {
 
 void start_close(Conn* c);
 void deliver_batch(Module* m);
+void finish_teardown(Module* m);
 double id_of(const Conn* c);
 
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
 // context: process.nextTick callbacks and microtasks run when it returns,
 // exactly as after a net.Socket 'data' event (wsbolt flushes on nextTick).
 void emit(Conn* c, Event event, int err = 0) {
-  if (!c->js_alive || c->self == nullptr) return;
+  if (!c->js_alive || c->self == nullptr || c->module->torn_down) return;
   Module* m = c->module;
   // Reads waiting in the slab came first: they go before this event.
   if (m->count > 0) deliver_batch(m);
@@ -335,7 +343,7 @@ void on_close(uv_handle_t* h) {
   release_direct(c);  // libuv is done with the handle: nothing reads into the buffer any more
   if (c->deferred_error != 0) emit(c, kError, c->deferred_error);
   emit(c, kClose);
-  if (c->held && c->self != nullptr) {
+  if (c->held && c->self != nullptr && !m->env_gone) {
     c->held = false;
     uint32_t count;
     napi_reference_unref(c->module->env, c->self, &count);
@@ -343,6 +351,7 @@ void on_close(uv_handle_t* h) {
   // Set last: a finalizer that runs during the emits must not free c under us.
   c->closed = true;
   maybe_free(c);
+  if (m->torn_down && --m->closes_awaited == 0) finish_teardown(m);
 }
 
 void start_close(Conn* c) {
@@ -1462,19 +1471,62 @@ napi_value LiveCount(napi_env env, napi_callback_info) {
   return result;
 }
 
-void free_module(napi_env, void* data, void*) {
-  // The async context and the dispatch reference go with the environment;
-  // connections still closing stop reading before this buffer goes.
-  Module* m = static_cast<Module*>(data);
-  if (m->check != nullptr) m->check->data = nullptr;
+void delete_module(Module* m) {
   for (const SpareCork& spare : m->spare_corks) free(spare.data);
   delete m;
 }
 
-// At environment teardown the check handle leaves the loop (a worker's loop must close empty).
-void close_check(void* arg) {
-  uv_check_t* check = static_cast<uv_check_t*>(arg);
-  uv_close(reinterpret_cast<uv_handle_t*>(check), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+void free_module(napi_env, void* data, void*) {
+  // The async context and the references go with the environment. The check
+  // handle was closed by close_check, and every connection by close_conns:
+  // both run first (hooks added later). Connections still closing keep the
+  // module until their close callbacks have run (finish_teardown).
+  Module* m = static_cast<Module*>(data);
+  m->env_gone = true;
+  if (!m->torn_down || m->closes_awaited == 0) delete_module(m);
+}
+
+// The last connection closed at teardown: Node may go on (and a worker's
+// environment unload the addon), and the module goes if the environment has.
+void finish_teardown(Module* m) {
+  napi_remove_async_cleanup_hook(m->conns_hook);
+  m->conns_hook = nullptr;
+  if (m->env_gone) delete_module(m);
+}
+
+// At environment teardown every connection still open is closed, without
+// events (JS can no longer run), and Node waits for their close callbacks:
+// a worker's environment unloads the addon once its cleanup is over, and a
+// close callback still pending then would run in unmapped code.
+void close_conns(napi_async_cleanup_hook_handle, void* arg) {
+  Module* m = static_cast<Module*>(arg);
+  m->torn_down = true;
+  m->count = 0;  // reads not yet delivered go with their connections
+  for (Conn* c : m->slots) {
+    if (c == nullptr || c->closed) continue;
+    m->closes_awaited++;
+    start_close(c);  // a no-op for one already closing: its callback is awaited all the same
+  }
+  if (m->closes_awaited == 0) finish_teardown(m);
+}
+
+// The check handle and what lets Node wait for it to close.
+struct CheckHandle {
+  uv_check_t check;  // first: libuv hands back &check
+  napi_async_cleanup_hook_handle hook = nullptr;
+};
+
+// At environment teardown the check handle leaves the loop (a worker's loop
+// must close empty), and Node waits for its close callback: a worker's
+// environment unloads the addon once its cleanup is over, so a callback still
+// pending then ran in unmapped code (a worker that loaded wsbolt crashed the
+// process as it exited).
+void close_check(napi_async_cleanup_hook_handle, void* arg) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&static_cast<CheckHandle*>(arg)->check), [](uv_handle_t* h) {
+    CheckHandle* holder = reinterpret_cast<CheckHandle*>(h);
+    napi_remove_async_cleanup_hook(holder->hook);
+    delete holder;
+  });
 }
 
 }  // namespace
@@ -1495,15 +1547,20 @@ void register_transport(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
   napi_set_instance_data(env, m, free_module, nullptr);
+  napi_add_async_cleanup_hook(env, close_conns, m, &m->conns_hook);
   uv_loop_t* loop = nullptr;
-  uv_check_t* check = new (std::nothrow) uv_check_t();
-  if (check != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, check) == 0) {
-    check->data = m;
-    uv_unref(reinterpret_cast<uv_handle_t*>(check));
-    m->check = check;
-    napi_add_env_cleanup_hook(env, close_check, check);
+  CheckHandle* holder = new (std::nothrow) CheckHandle();
+  if (holder != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, &holder->check) == 0) {
+    if (napi_add_async_cleanup_hook(env, close_check, holder, &holder->hook) == napi_ok) {
+      holder->check.data = m;
+      uv_unref(reinterpret_cast<uv_handle_t*>(&holder->check));
+      m->check = &holder->check;
+    } else {
+      // Without the hook it could not be closed in time: closed now, it is never used.
+      uv_close(reinterpret_cast<uv_handle_t*>(&holder->check), [](uv_handle_t* h) { delete reinterpret_cast<CheckHandle*>(h); });
+    }
   } else {
-    delete check;  // without it every read is delivered at once
+    delete holder;  // without it every read is delivered at once
   }
 
   const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
