@@ -13,6 +13,7 @@
 #include "frame-pool.h"
 
 #include "contract.h"
+#include "teardown.h"
 
 #include <uv.h>
 
@@ -36,11 +37,7 @@ constexpr uint64_t kTrimAfterMs = 5000;
 // Each block starts with its capacity; the Buffer's bytes follow, 16-byte aligned as malloc's.
 constexpr size_t kHeader = 16;
 
-// The trim timer and what lets Node wait for it to close (see close_pool).
-struct TimerHandle {
-  uv_timer_t timer;  // first: libuv hands back &timer
-  napi_async_cleanup_hook_handle hook = nullptr;
-};
+using TimerHandle = TeardownHandle<uv_timer_t>;
 
 struct Pool {
   std::vector<char*> idle;  // blocks waiting for reuse (their header included), oldest first
@@ -90,8 +87,7 @@ void release(napi_env, void* data, void* hint) {
     }
     pool->idle.push_back(block);  // reserved for kMaxIdleBlocks: never allocates
     pool->idle_bytes += capacity;
-    if (pool->timer != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(&pool->timer->timer)))
-      uv_timer_start(&pool->timer->timer, on_trim, kTrimAfterMs, kTrimAfterMs);
+    if (pool->timer != nullptr && !uv_is_active(pool->timer->as_handle())) uv_timer_start(&pool->timer->handle, on_trim, kTrimAfterMs, kTrimAfterMs);
   }
   unref(pool);
 }
@@ -185,8 +181,7 @@ napi_value FramePoolStats(napi_env env, napi_callback_info info) {
 
 // At environment teardown: the idle blocks go, Buffers collected later free
 // their own, and the timer leaves the loop (a worker's loop must close empty)
-// before Node goes on: a worker's environment unloads the addon once its
-// cleanup is over, and a close callback still pending would run in unmapped code.
+// before Node goes on (teardown.h).
 void close_pool(napi_async_cleanup_hook_handle, void* arg) {
   Pool* pool = static_cast<Pool*>(arg);
   pool->closed = true;
@@ -194,11 +189,7 @@ void close_pool(napi_async_cleanup_hook_handle, void* arg) {
   TimerHandle* timer = pool->timer;
   pool->timer = nullptr;
   unref(pool);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer->timer), [](uv_handle_t* h) {
-    TimerHandle* holder = reinterpret_cast<TimerHandle*>(h);
-    napi_remove_async_cleanup_hook(holder->hook);
-    delete holder;
-  });
+  timer->close();
 }
 
 }  // namespace
@@ -206,20 +197,19 @@ void close_pool(napi_async_cleanup_hook_handle, void* arg) {
 void register_frame_pool(napi_env env, napi_value exports) {
   Pool* pool = new (std::nothrow) Pool();
   TimerHandle* timer = new (std::nothrow) TimerHandle();
-  if (pool == nullptr || timer == nullptr || napi_get_uv_event_loop(env, &pool->loop) != napi_ok || uv_timer_init(pool->loop, &timer->timer) != 0) {
+  if (pool == nullptr || timer == nullptr || napi_get_uv_event_loop(env, &pool->loop) != napi_ok || uv_timer_init(pool->loop, &timer->handle) != 0) {
     delete timer;
     delete pool;
     return;  // no allocFrame: frames are allocated as usual
   }
   if (napi_add_async_cleanup_hook(env, close_pool, pool, &timer->hook) != napi_ok) {
-    // It could not be closed in time at teardown: closed now, and no pool.
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer->timer), [](uv_handle_t* h) { delete reinterpret_cast<TimerHandle*>(h); });
+    timer->close();  // it could not be closed in time at teardown: closed now, and no pool
     delete pool;
     return;
   }
   pool->idle.reserve(kMaxIdleBlocks);
-  timer->timer.data = pool;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&timer->timer));
+  timer->handle.data = pool;
+  uv_unref(timer->as_handle());
   pool->timer = timer;
   const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
   const napi_property_descriptor functions[] = {

@@ -12,6 +12,7 @@
 
 #include "contract.h"
 #include "direct-read.h"
+#include "teardown.h"
 
 #include <uv.h>
 
@@ -1510,24 +1511,12 @@ void close_conns(napi_async_cleanup_hook_handle, void* arg) {
   if (m->closes_awaited == 0) finish_teardown(m);
 }
 
-// The check handle and what lets Node wait for it to close.
-struct CheckHandle {
-  uv_check_t check;  // first: libuv hands back &check
-  napi_async_cleanup_hook_handle hook = nullptr;
-};
+using CheckHandle = TeardownHandle<uv_check_t>;
 
 // At environment teardown the check handle leaves the loop (a worker's loop
-// must close empty), and Node waits for its close callback: a worker's
-// environment unloads the addon once its cleanup is over, so a callback still
-// pending then ran in unmapped code (a worker that loaded wsbolt crashed the
-// process as it exited).
-void close_check(napi_async_cleanup_hook_handle, void* arg) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&static_cast<CheckHandle*>(arg)->check), [](uv_handle_t* h) {
-    CheckHandle* holder = reinterpret_cast<CheckHandle*>(h);
-    napi_remove_async_cleanup_hook(holder->hook);
-    delete holder;
-  });
-}
+// must close empty), and Node waits for its close callback (teardown.h; a
+// worker that loaded wsbolt used to crash the process as it exited).
+void close_check(napi_async_cleanup_hook_handle, void* arg) { static_cast<CheckHandle*>(arg)->close(); }
 
 }  // namespace
 
@@ -1550,14 +1539,13 @@ void register_transport(napi_env env, napi_value exports) {
   napi_add_async_cleanup_hook(env, close_conns, m, &m->conns_hook);
   uv_loop_t* loop = nullptr;
   CheckHandle* holder = new (std::nothrow) CheckHandle();
-  if (holder != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, &holder->check) == 0) {
+  if (holder != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, &holder->handle) == 0) {
     if (napi_add_async_cleanup_hook(env, close_check, holder, &holder->hook) == napi_ok) {
-      holder->check.data = m;
-      uv_unref(reinterpret_cast<uv_handle_t*>(&holder->check));
-      m->check = &holder->check;
+      holder->handle.data = m;
+      uv_unref(holder->as_handle());
+      m->check = &holder->handle;
     } else {
-      // Without the hook it could not be closed in time: closed now, it is never used.
-      uv_close(reinterpret_cast<uv_handle_t*>(&holder->check), [](uv_handle_t* h) { delete reinterpret_cast<CheckHandle*>(h); });
+      holder->close();  // it could not be closed in time at teardown: closed now, never used
     }
   } else {
     delete holder;  // without it every read is delivered at once
