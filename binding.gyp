@@ -2,7 +2,7 @@
   'targets': [
     {
       'target_name': 'wsbolt',
-      'sources': ['native/addon.cc', 'native/frame-pool.cc', 'native/transport.cc'],
+      'sources': ['native/addon.cc', 'native/transport.cc'],
       # node-addon-api headers; this target also defines NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS.
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       # N-API 8 is in every Node >= 12.22: one binary for all supported Nodes.

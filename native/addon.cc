@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "frame-pool.h"
 #include "mask.h"
 #include "scan.h"
 #include "transport.h"
@@ -168,7 +167,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
   register_transport(env, exports);
-  register_frame_pool(env, exports);
   return exports;
 }
 

@@ -55,9 +55,5 @@ constexpr uint32_t UTF8_STATES = 9;
 // transport.publish() (native/transport.cc) limits.
 constexpr size_t PUBLISH_MAX_BYTES = 65536;  // 64 KiB
 
-// allocFrame() (native/frame-pool.cc): the frame lengths it takes.
-constexpr size_t FRAME_POOL_MIN = 131072;  // 128 KiB
-constexpr size_t FRAME_POOL_MAX = 16777216;  // 16 MiB
-
 }  // namespace contract
 }  // namespace wsbolt

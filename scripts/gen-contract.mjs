@@ -30,7 +30,6 @@ const GROUPS = [
   { match: /^FAULT_/, type: 'double', title: 'Which header rule a rejected frame broke, written to out[OUT_FAULT].' },
   { match: /^UTF8_/, type: 'uint32_t', title: 'UTF-8 validator states.' },
   { match: /^PUBLISH_/, type: 'size_t', title: 'transport.publish() (native/transport.cc) limits.' },
-  { match: /^FRAME_POOL_/, type: 'size_t', title: 'allocFrame() (native/frame-pool.cc): the frame lengths it takes.' },
 ];
 
 function parse(text) {

@@ -550,7 +550,7 @@ export class FrameReader {
     const f = this.straddling!;
     const staged = f.staging;
     if (needed >= this.frameLength / (1 << COMMIT_SHIFT)) {
-      this.frame = this.backend.allocFrame(this.frameLength);
+      this.frame = Buffer.allocUnsafe(this.frameLength);
       if (staged !== null) this.frame.set(staged.subarray(0, f.filled), 0);
       f.staging = null;
       return this.frame;

@@ -60,7 +60,6 @@ export function withThresholds(native: Backend): Backend {
         : reference.scanFrames(chunk, offset, out, flags, maxPayload);
     },
     utf8Step: native.utf8Step,
-    allocFrame: native.allocFrame,
   };
   return Object.freeze(wrapped);
 }

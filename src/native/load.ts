@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { type Backend, FRAME_POOL_MAX, FRAME_POOL_MIN } from './types.js';
+import type { Backend } from './types.js';
 
 export interface LoadResult {
   binding: Backend | null;
@@ -28,15 +28,6 @@ interface NodeGypBuild {
   resolve(dir: string): string;
 }
 
-/**
- * allocFrame() over the addon's pool: lengths it takes go to it, and whatever it cannot give (no memory, a runtime
- * without external Buffers, an addon without the pool) is Buffer.allocUnsafe, as in the fallback.
- */
-function frameAllocator(raw: Record<string, unknown>): (length: number) => Buffer {
-  const pooled = typeof raw.allocFrame === 'function' ? (raw.allocFrame as (length: number) => Buffer | undefined) : null;
-  return (length) => (pooled !== null && length >= FRAME_POOL_MIN && length <= FRAME_POOL_MAX ? pooled(length) : undefined) ?? Buffer.allocUnsafe(length);
-}
-
 export function loadNative(): LoadResult {
   if (envFlag('WSBOLT_NO_NATIVE')) return { binding: null, reason: 'WSBOLT_NO_NATIVE is set', deliberate: true, file: null };
   try {
@@ -48,7 +39,7 @@ export function loadNative(): LoadResult {
     for (const fn of ['mask', 'unmask', 'scanFrames', 'utf8Step']) {
       if (typeof raw[fn] !== 'function') throw new Error(`the addon lacks ${fn}()`);
     }
-    const binding: Backend = Object.freeze({ ...(raw as unknown as Omit<Backend, 'name'>), name: 'native' as const, allocFrame: frameAllocator(raw) });
+    const binding: Backend = Object.freeze({ ...(raw as unknown as Omit<Backend, 'name'>), name: 'native' as const });
     return { binding, reason: null, deliberate: false, file };
   } catch (err) {
     return { binding: null, reason: (err as Error).message, deliberate: false, file: null };

@@ -306,9 +306,4 @@ export function utf8Step(buffer: Uint8Array, state = 0): number {
   return state;
 }
 
-/** A large frame's buffer: the fallback has no memory of its own to reuse. */
-export function allocFrame(length: number): Buffer {
-  return Buffer.allocUnsafe(length);
-}
-
-export const reference: Backend = Object.freeze({ name: 'js', mask, unmask, scanFrames, utf8Step, allocFrame });
+export const reference: Backend = Object.freeze({ name: 'js', mask, unmask, scanFrames, utf8Step });

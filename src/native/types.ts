@@ -63,13 +63,6 @@ export const UTF8_STATES = 9;
 export const PUBLISH_MAX_BYTES = 65536; // 64 KiB
 
 /**
- * allocFrame() reuses memory for frames of these lengths (native/frame-pool.cc): smaller blocks keep their pages in
- * malloc anyway, larger ones are too rare to keep.
- */
-export const FRAME_POOL_MIN = 131072; // 128 KiB
-export const FRAME_POOL_MAX = 16777216; // 16 MiB
-
-/**
  * Every function refuses, before touching any buffer, what is not a
  * Uint8Array (out: a Float64Array) or a number (phase and state may be left
  * out): a TypeError with code ERR_INVALID_ARG_TYPE. Nothing is coerced, so no
@@ -106,10 +99,4 @@ export interface Backend {
    * U+10FFFF included; REJECT is sticky), or a value > 1 inside a code point.
    */
   utf8Step(buffer: Uint8Array, state: number): number;
-  /**
-   * A Buffer of `length` bytes, contents unspecified, for a large frame's payload. The addon's reuses the memory of
-   * frame Buffers V8 has collected (from FRAME_POOL_MIN to FRAME_POOL_MAX bytes), so their pages need not be faulted
-   * in again; otherwise, and in the fallback, it is Buffer.allocUnsafe(length).
-   */
-  allocFrame(length: number): Buffer;
 }
