@@ -12,17 +12,16 @@
 
 #include "contract.h"
 #include "direct-read.h"
-#include "teardown.h"
 
 #include <uv.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -30,9 +29,9 @@
 #ifndef _WIN32
 #include <climits>
 #include <fcntl.h>
-#include <sys/uio.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -157,13 +156,14 @@ struct Module {
   std::vector<double> corked_ids;
   std::vector<SpareCork> spare_corks;
   size_t spare_cork_bytes = 0;  // their capacities in all, at most kMaxSpareCorkBytes
-  // Environment teardown (close_conns): every connection is closed without
-  // events, Node waits for the last close callback, and the module outlives
-  // the environment until then (free_module only marks env_gone).
+  // Environment teardown (close_at_teardown): the check handle and every
+  // connection are closed without events, Node waits for the last close
+  // callback, and the module outlives the environment until then (free_module
+  // only marks env_gone).
   bool torn_down = false;
   bool env_gone = false;
   uint32_t closes_awaited = 0;
-  napi_async_cleanup_hook_handle conns_hook = nullptr;
+  napi_async_cleanup_hook_handle teardown_hook = nullptr;
 };
 
 constexpr int kSlotBits = 20;
@@ -271,7 +271,7 @@ void maybe_free(Conn* c) {
 
 void start_close(Conn* c);
 void deliver_batch(Module* m);
-void finish_teardown(Module* m);
+void closed_at_teardown(Module* m);
 double id_of(const Conn* c);
 
 // Calls dispatch(handle, event, arg) as a top-level callback with an async
@@ -352,7 +352,7 @@ void on_close(uv_handle_t* h) {
   // Set last: a finalizer that runs during the emits must not free c under us.
   c->closed = true;
   maybe_free(c);
-  if (m->torn_down && --m->closes_awaited == 0) finish_teardown(m);
+  if (m->torn_down) closed_at_teardown(m);
 }
 
 void start_close(Conn* c) {
@@ -537,7 +537,7 @@ void deliver_batch(Module* m) {
 void on_check(uv_check_t* check) {
   Module* m = static_cast<Module*>(check->data);
   uv_check_stop(check);
-  if (m != nullptr) deliver_batch(m);
+  deliver_batch(m);
 }
 
 // The batch's last entry when it is c's and of the same kind (into its frame
@@ -1479,44 +1479,50 @@ void delete_module(Module* m) {
 
 void free_module(napi_env, void* data, void*) {
   // The async context and the references go with the environment. The check
-  // handle was closed by close_check, and every connection by close_conns:
-  // both run first (hooks added later). Connections still closing keep the
-  // module until their close callbacks have run (finish_teardown).
+  // handle and every connection were closed by close_at_teardown, which runs
+  // first (a hook added later); while close callbacks are still to come, the
+  // module stays for them (closed_at_teardown frees it after the last).
   Module* m = static_cast<Module*>(data);
   m->env_gone = true;
-  if (!m->torn_down || m->closes_awaited == 0) delete_module(m);
+  if (m->closes_awaited == 0) delete_module(m);
 }
 
-// The last connection closed at teardown: Node may go on (and a worker's
-// environment unload the addon), and the module goes if the environment has.
-void finish_teardown(Module* m) {
-  napi_remove_async_cleanup_hook(m->conns_hook);
-  m->conns_hook = nullptr;
+// One close callback awaited at teardown has run. After the last, Node may go
+// on (and a worker's environment unload the addon), and the module goes if
+// the environment has.
+void closed_at_teardown(Module* m) {
+  if (--m->closes_awaited > 0) return;
+  napi_remove_async_cleanup_hook(m->teardown_hook);
   if (m->env_gone) delete_module(m);
 }
 
-// At environment teardown every connection still open is closed, without
-// events (JS can no longer run), and Node waits for their close callbacks:
-// a worker's environment unloads the addon once its cleanup is over, and a
-// close callback still pending then would run in unmapped code.
-void close_conns(napi_async_cleanup_hook_handle, void* arg) {
+// At environment teardown the check handle and every connection still open
+// are closed, without events (JS can no longer run), and Node waits for their
+// close callbacks: a worker's environment unloads the addon once its cleanup
+// is over, so a close callback still pending then ran in unmapped code (a
+// worker that loaded wsbolt crashed the process as it ended), and a worker's
+// loop must close empty.
+void close_at_teardown(napi_async_cleanup_hook_handle, void* arg) {
   Module* m = static_cast<Module*>(arg);
   m->torn_down = true;
   m->count = 0;  // reads not yet delivered go with their connections
+  m->closes_awaited = 1;  // held until every close below has started
+  if (m->check != nullptr) {
+    m->closes_awaited++;
+    uv_close(reinterpret_cast<uv_handle_t*>(m->check), [](uv_handle_t* h) {
+      Module* owner = static_cast<Module*>(h->data);
+      delete reinterpret_cast<uv_check_t*>(h);
+      closed_at_teardown(owner);
+    });
+    m->check = nullptr;
+  }
   for (Conn* c : m->slots) {
     if (c == nullptr || c->closed) continue;
     m->closes_awaited++;
     start_close(c);  // a no-op for one already closing: its callback is awaited all the same
   }
-  if (m->closes_awaited == 0) finish_teardown(m);
+  closed_at_teardown(m);
 }
-
-using CheckHandle = TeardownHandle<uv_check_t>;
-
-// At environment teardown the check handle leaves the loop (a worker's loop
-// must close empty), and Node waits for its close callback (teardown.h; a
-// worker that loaded wsbolt used to crash the process as it exited).
-void close_check(napi_async_cleanup_hook_handle, void* arg) { static_cast<CheckHandle*>(arg)->close(); }
 
 }  // namespace
 
@@ -1536,19 +1542,17 @@ void register_transport(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "wsbolt:transport", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &m->async);
   napi_set_instance_data(env, m, free_module, nullptr);
-  napi_add_async_cleanup_hook(env, close_conns, m, &m->conns_hook);
+  // Without the hook nothing could close the check handle in time at teardown: then there is none, and every read
+  // is delivered at once.
   uv_loop_t* loop = nullptr;
-  CheckHandle* holder = new (std::nothrow) CheckHandle();
-  if (holder != nullptr && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, &holder->handle) == 0) {
-    if (napi_add_async_cleanup_hook(env, close_check, holder, &holder->hook) == napi_ok) {
-      holder->handle.data = m;
-      uv_unref(holder->as_handle());
-      m->check = &holder->handle;
-    } else {
-      holder->close();  // it could not be closed in time at teardown: closed now, never used
-    }
+  uv_check_t* check = new (std::nothrow) uv_check_t();
+  if (napi_add_async_cleanup_hook(env, close_at_teardown, m, &m->teardown_hook) == napi_ok && check != nullptr &&
+      napi_get_uv_event_loop(env, &loop) == napi_ok && uv_check_init(loop, check) == 0) {
+    check->data = m;
+    uv_unref(reinterpret_cast<uv_handle_t*>(check));
+    m->check = check;
   } else {
-    delete holder;  // without it every read is delivered at once
+    delete check;
   }
 
   const auto attrs = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
