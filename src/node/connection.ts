@@ -26,6 +26,7 @@ import {
 import { detachFromLargeRead } from './retention.js';
 import { Counters } from './stats.js';
 import { traceClose, traceCompressed, traceEnabled, traceFrame, traceOpen, traceProtocolError } from './trace.js';
+import { markSharedReadMemory } from './read-memory.js';
 import type { Transport } from './transport.js';
 import { DeflateJobs } from './zlib/jobs.js';
 import { type CloseCause, type Handler, ReadyState, SendStatus } from './types.js';
@@ -603,7 +604,10 @@ export class WebSocket<T = unknown> {
 
   /** @internal Bytes that arrived with the upgrade request. */
   receiveHead(head: Buffer): void {
-    if (head.length > 0) this.onData(Buffer.from(head));
+    if (head.length === 0) return;
+    const copy = Buffer.from(head);
+    markSharedReadMemory(copy.buffer);
+    this.onData(copy);
   }
 
   /** @internal */

@@ -22,6 +22,7 @@ import {
   type NativeHandle,
   type TransportBinding,
 } from '../native/transport-binding.js';
+import { markSharedReadMemory } from './read-memory.js';
 import type { DirectReadSource, Transport, TransportListener } from './transport.js';
 
 /** Bytes read into a frame's buffer by readInto(); the dispatcher's own event number, not the addon's. */
@@ -66,6 +67,7 @@ function readingTransport(id: number): NativeTransport | undefined {
 
 /** Every connection's reads of one loop turn, in one call: their writes leave together on the next tick. */
 function dispatchBatch(memory: (ArrayBuffer | undefined)[], count: number): void {
+  for (const buffer of memory) if (buffer !== undefined) markSharedReadMemory(buffer);
   for (let i = 0, r = 0; i < count; i++, r += META_PER_READ) {
     const transport = readingTransport(batchMeta[r]!);
     if (transport === undefined) continue;
@@ -310,7 +312,11 @@ export class NativeTransport implements Transport {
     if (address !== lastPeerAddress) lastPeerAddress = address;
     this.remoteAddress = lastPeerAddress;
     this.remotePort = port;
-    for (const chunk of early) if (chunk.length > 0) (this.backlog ??= []).push([EVENT_DATA, chunk]);
+    for (const chunk of early) {
+      if (chunk.length === 0) continue;
+      markSharedReadMemory(chunk.buffer);
+      (this.backlog ??= []).push([EVENT_DATA, chunk]);
+    }
   }
 
   /**

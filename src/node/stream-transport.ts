@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream';
+import { markSharedReadMemory } from './read-memory.js';
 import type { Transport, TransportListener } from './transport.js';
 
 /** Runs of frames below this size are copied into one buffer before writing; larger ones go out as they are (writev). */
@@ -136,6 +137,7 @@ export class StreamTransport implements Transport {
 const EMPTY = Buffer.alloc(0);
 
 function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  markSharedReadMemory(chunk.buffer);
   this[kTransport].events.onData(chunk);
 }
 function onStreamEnd(this: OwnedStream): void {

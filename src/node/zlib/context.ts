@@ -16,6 +16,7 @@
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { type InflateError, TAIL, inflateFailure } from '../../extensions/permessage-deflate.js';
+import { markSharedReadMemory } from '../read-memory.js';
 
 let openContexts = 0;
 
@@ -58,6 +59,9 @@ abstract class Context<S extends DeflateRaw | InflateRaw, R> {
   }
 
   protected flushed(): Buffer {
+    // One chunk is a view of zlib's output buffer, which zlib goes on filling with the next messages: moving it to
+    // another thread would make zlib's next write fail an assertion and abort the process.
+    if (this.chunks.length === 1) markSharedReadMemory(this.chunks[0]!.buffer);
     const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     this.chunks = [];
     return out;

@@ -1,0 +1,106 @@
+/**
+ * A message's Buffer is a view of the memory it was read into, which it may
+ * share with other messages (one read, a native read slab, a piece of small
+ * reads). An application may hand the memory to another thread with
+ * postMessage(data, [data.buffer]): that must not empty the other messages of
+ * the same read, delivered already or still to come. The shared memory is
+ * cloned instead of moved (Node's own Buffer pool is treated the same way).
+ */
+import { randomBytes } from 'node:crypto';
+import { MessageChannel } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { type WebSocket, connect } from '../../src/index.js';
+import { HOST, Queue, clientFrame, rawConnect, rawWebSocketServer, serverFrame, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
+
+const defer = useCleanup();
+
+/** A server that transfers the memory of the messages whose first byte is 1 (or '1') through a MessageChannel. */
+async function transferringServer(options: Record<string, unknown> = {}) {
+  const kept = new Queue<Buffer>('server message');
+  const moved = new Queue<Buffer>('transferred message');
+  const channel = new MessageChannel();
+  defer(() => channel.port1.close());
+  channel.port2.on('message', (data: Uint8Array) => moved.push(Buffer.from(data)));
+  const server = await startServer(defer, {
+    ...options,
+    message: (_ws: WebSocket, data: Buffer) => {
+      kept.push(data); // the view itself, as an application that keeps messages would
+      if (data[0] === 1 || data[0] === 0x31) channel.port1.postMessage(data, [data.buffer as ArrayBuffer]);
+    },
+  });
+  return { server, kept, moved };
+}
+
+/** A message whose first byte says whether the server transfers it. */
+function payload(size: number, transfer: boolean): Buffer {
+  const bytes = randomBytes(size);
+  bytes[0] = transfer ? 1 : 0;
+  return bytes;
+}
+
+describe('transferring a message to another thread', () => {
+  for (const size of [1024, 20 * 1024, 100 * 1024]) {
+    it(`leaves the other messages of the same read intact (${size} B messages)`, async () => {
+      const { server, kept, moved } = await transferringServer();
+      const raw = await rawConnect(defer, server.port);
+      const sent = [payload(size, false), payload(size, true), payload(size, false), payload(size, true), payload(size, false)];
+      // One write: the messages arrive in as few reads as the kernel makes.
+      raw.write(Buffer.concat(sent.map((bytes) => clientFrame(2, bytes))));
+      const received: Buffer[] = [];
+      for (let i = 0; i < sent.length; i++) received.push(await kept.next());
+      const transferred = [await moved.next(), await moved.next()];
+      expect(transferred[0]!.equals(sent[1]!)).toBe(true);
+      expect(transferred[1]!.equals(sent[3]!)).toBe(true);
+      // The messages not transferred still hold their bytes (a transferred one may have been moved, or cloned).
+      for (const i of [0, 2, 4]) expect(received[i]!.equals(sent[i]!), `message ${i}`).toBe(true);
+    });
+  }
+
+  it('leaves the bytes that came with the upgrade request intact', async () => {
+    const { server, kept, moved } = await transferringServer();
+    const sent = [payload(1024, true), payload(1024, false), payload(1024, true), payload(1024, false)];
+    await rawConnect(defer, server.port, { after: Buffer.concat(sent.map((bytes) => clientFrame(2, bytes))) });
+    const received: Buffer[] = [];
+    for (let i = 0; i < sent.length; i++) received.push(await kept.next());
+    expect((await moved.next()).equals(sent[0]!)).toBe(true);
+    expect((await moved.next()).equals(sent[2]!)).toBe(true);
+    for (const i of [1, 3]) expect(received[i]!.equals(sent[i]!), `message ${i}`).toBe(true);
+  });
+
+  it('leaves the next messages inflated with the same context intact', async () => {
+    const { server, kept, moved } = await transferringServer({ perMessageDeflate: { clientNoContextTakeover: false, threshold: 0 } });
+    const { client } = await wsConnect(defer, `ws://${HOST}:${server.port}/`, { perMessageDeflate: { threshold: 0 } });
+    const sent = Array.from({ length: 6 }, (_, i) => `${i % 2}${'compressible text '.repeat(20 + i)}`);
+    for (const text of sent) client.send(text);
+    const received: Buffer[] = [];
+    for (let i = 0; i < sent.length; i++) received.push(await kept.next());
+    for (const i of [1, 3, 5]) expect((await moved.next()).toString(), `transferred message ${i}`).toBe(sent[i]);
+    for (const i of [0, 2, 4]) expect(received[i]!.toString(), `message ${i}`).toBe(sent[i]);
+  });
+
+  it('on the client side too', async () => {
+    const raw = await rawWebSocketServer();
+    const kept = new Queue<Buffer>('client message');
+    const moved = new Queue<Buffer>('transferred message');
+    const channel = new MessageChannel();
+    defer(() => channel.port1.close());
+    channel.port2.on('message', (data: Uint8Array) => moved.push(Buffer.from(data)));
+    const ws = await withTimeout(
+      connect(raw.url, {
+        message: (_ws, data) => {
+          kept.push(data);
+          if (data[0] === 1) channel.port1.postMessage(data, [data.buffer as ArrayBuffer]);
+        },
+      }),
+    );
+    defer(() => ws.terminate());
+    const { socket } = await raw.connections.next();
+    const sent = [payload(1024, true), payload(1024, false), payload(20 * 1024, true), payload(20 * 1024, false), payload(1024, false)];
+    socket.write(Buffer.concat(sent.map((bytes) => serverFrame(2, bytes))));
+    const received: Buffer[] = [];
+    for (let i = 0; i < sent.length; i++) received.push(await kept.next());
+    expect((await moved.next()).equals(sent[0]!)).toBe(true);
+    expect((await moved.next()).equals(sent[2]!)).toBe(true);
+    for (const i of [1, 3, 4]) expect(received[i]!.equals(sent[i]!), `message ${i}`).toBe(true);
+  });
+});
