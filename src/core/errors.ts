@@ -27,7 +27,8 @@ export type UsageErrorCode =
   | 'ERR_NOT_OPEN'
   | 'ERR_CLOSED_WHILE_COMPRESSING'
   | 'ERR_DEFLATE_NEEDS_DRIVER'
-  | 'ERR_HANDLER_FAILED';
+  | 'ERR_HANDLER_FAILED'
+  | 'ERR_SEND_BUFFER_DETACHED';
 
 /** What a protocol error is about, for code that words it differently (wsbolt/ws words it as ws does). */
 export interface ProtocolErrorDetail {

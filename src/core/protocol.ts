@@ -389,7 +389,20 @@ export class Protocol implements ControlFrameSink, MessageSink {
 
   /** Bytes waiting to be written, in order; the caller writes them (ideally in one write). */
   dataToSend(): Buffer[] {
-    return this.queue === null ? [] : this.queue.take();
+    const queue = this.queue;
+    if (queue === null) return [];
+    const promised = queue.pendingBytes;
+    const out = queue.take();
+    let bytes = 0;
+    for (let i = 0; i < out.length; i++) bytes += out[i]!.length;
+    if (bytes === promised) return out;
+    // A payload queued by reference lost its bytes before it was written: the application moved its ArrayBuffer to
+    // another thread (postMessage's transfer list) or otherwise detached it. Its header already claims those bytes,
+    // so nothing of this batch may leave: the connection fails instead of corrupting the stream.
+    this.fail(
+      new WsboltError('ERR_SEND_BUFFER_DETACHED', 'a buffer passed to send() was detached (transferred) before it was written', CloseCode.INTERNAL_ERROR),
+    );
+    return queue.take();
   }
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */

@@ -290,7 +290,9 @@ export class WebSocket<T = unknown> {
 
   /**
    * Queues a message (or, with `fin: false`, the first fragment of one: see SendOptions.fin). Publishes never land
-   * between the fragments of a message this connection has open; they follow its final fragment.
+   * between the fragments of a message this connection has open; they follow its final fragment. A large binary
+   * payload is kept by reference until the sends of this tick are written: change or transfer its memory only after
+   * that. A payload whose memory was transferred meanwhile fails the connection (1011, ERR_SEND_BUFFER_DETACHED).
    */
   send(data: SendData, options?: SendOptions): SendStatus {
     const payload = toPayload(data);

@@ -104,3 +104,35 @@ describe('transferring a message to another thread', () => {
     for (const i of [1, 3, 4]) expect(received[i]!.equals(sent[i]!), `message ${i}`).toBe(true);
   });
 });
+
+describe('transferring a buffer passed to send() before it was written', () => {
+  for (const size of [20 * 1024, 100 * 1024]) {
+    it(`fails that connection with 1011 and a typed error, never corrupt frames or the process (${size} B)`, async () => {
+      const errors = new Queue<string>('server error');
+      const channel = new MessageChannel();
+      defer(() => channel.port1.close());
+      const server = await startServer(defer, {
+        message: (ws: WebSocket, data: Buffer) => {
+          if (data.toString() === 'first') {
+            ws.send(Buffer.alloc(size, 0x41));
+            return;
+          }
+          const moving = Buffer.alloc(size, 0x42);
+          ws.send(moving);
+          // Sends leave on the next tick: the memory goes first.
+          channel.port1.postMessage(moving, [moving.buffer as ArrayBuffer]);
+          ws.send('after');
+        },
+        error: (_ws: WebSocket | null, error: { code: string }) => errors.push(error.code),
+      });
+      const { client, messages, closed } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+      client.send('first');
+      const first = await messages.next();
+      expect(first.data.equals(Buffer.alloc(size, 0x41))).toBe(true);
+      client.send('second');
+      expect((await withTimeout(closed, 10_000, 'close')).code).toBe(1011);
+      expect(await errors.next()).toBe('ERR_SEND_BUFFER_DETACHED');
+      expect(messages.items).toHaveLength(1);
+    });
+  }
+});
