@@ -43,12 +43,17 @@ describe('idle connection memory', () => {
     // The first connections warm the code paths up (compiled code and feedback are not per connection).
     clients.proc.stdin!.write('open 200\n');
     await clients.waitFor(/^open 200$/, 30_000);
-    const before = heapAfterGc();
-    clients.proc.stdin!.write('open 1000\n');
-    await clients.waitFor(/^open 1200$/, 30_000);
-    // Each server side has opened (the 101 is written after the connection exists).
-    expect(opened).toBe(1200);
-    const perConnection = (heapAfterGc() - before) / 1000;
-    expect(perConnection).toBeLessThanOrEqual(BUDGET);
+    // Two windows of 1,000 connections; the smaller growth counts. Code compiled or feedback gathered in a window (a
+    // one-off cost: once, in one of them) adds to it, a cost per connection adds to both.
+    const perConnection: number[] = [];
+    for (const total of [1200, 2200]) {
+      const before = heapAfterGc();
+      clients.proc.stdin!.write('open 1000\n');
+      await clients.waitFor(new RegExp(`^open ${total}$`), 30_000);
+      // Each server side has opened (the 101 is written after the connection exists).
+      expect(opened).toBe(total);
+      perConnection.push((heapAfterGc() - before) / 1000);
+    }
+    expect(Math.min(...perConnection)).toBeLessThanOrEqual(BUDGET);
   });
 });
