@@ -5,6 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { CloseCode } from '../core/constants.js';
+import { argTypeError } from '../native/args.js';
 import type { ConnectionOptions } from './types.js';
 
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -71,5 +72,5 @@ export function toPayload(data: SendData): Buffer | string {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+  throw argTypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
 }

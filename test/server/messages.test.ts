@@ -99,6 +99,29 @@ describe('echo', () => {
     expect(c).toEqual({ data: Buffer.from('as binary'), isBinary: true });
     expect(d).toEqual({ data: Buffer.from('as text'), isBinary: false });
   });
+
+  it('send() of anything else throws a TypeError with code ERR_INVALID_ARG_TYPE, and the connection goes on', async () => {
+    const thrown: unknown[] = [];
+    const server = await startServer(defer, {
+      open: (ws) => {
+        for (const data of [123, null, undefined, { a: 1 }, [1, 2], Symbol('s')]) {
+          try {
+            ws.send(data as unknown as string);
+          } catch (error) {
+            thrown.push(error);
+          }
+        }
+        ws.send('still open');
+      },
+    });
+    const { messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    expect((await messages.next()).data.toString()).toBe('still open');
+    expect(thrown).toHaveLength(6);
+    for (const error of thrown) {
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
+    }
+  });
 });
 
 describe('fragmentation', () => {
