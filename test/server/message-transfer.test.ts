@@ -4,15 +4,26 @@
  * reads). An application may hand the memory to another thread with
  * postMessage(data, [data.buffer]): that must not empty the other messages of
  * the same read, delivered already or still to come. The shared memory is
- * cloned instead of moved (Node's own Buffer pool is treated the same way).
+ * untransferable, as Node's own Buffer pool is: Node 20 clones it instead,
+ * Node 21 and later throw a DataCloneError (the message is then cloned here).
  */
 import { randomBytes } from 'node:crypto';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { type WebSocket, connect } from '../../src/index.js';
 import { HOST, Queue, clientFrame, rawConnect, rawWebSocketServer, serverFrame, startServer, useCleanup, withTimeout, wsConnect } from '../kit/index.js';
 
 const defer = useCleanup();
+
+/** Moves data's memory to port, or clones data where its memory may not be moved (Node 21 and later throw DataCloneError). */
+function transfer(port: MessagePort, data: Uint8Array): void {
+  try {
+    port.postMessage(data, [data.buffer as ArrayBuffer]);
+  } catch (error) {
+    if ((error as Error).name !== 'DataCloneError') throw error;
+    port.postMessage(data);
+  }
+}
 
 /** A server that transfers the memory of the messages whose first byte is 1 (or '1') through a MessageChannel. */
 async function transferringServer(options: Record<string, unknown> = {}) {
@@ -25,7 +36,7 @@ async function transferringServer(options: Record<string, unknown> = {}) {
     ...options,
     message: (_ws: WebSocket, data: Buffer) => {
       kept.push(data); // the view itself, as an application that keeps messages would
-      if (data[0] === 1 || data[0] === 0x31) channel.port1.postMessage(data, [data.buffer as ArrayBuffer]);
+      if (data[0] === 1 || data[0] === 0x31) transfer(channel.port1, data);
     },
   });
   return { server, kept, moved };
@@ -89,7 +100,7 @@ describe('transferring a message to another thread', () => {
       connect(raw.url, {
         message: (_ws, data) => {
           kept.push(data);
-          if (data[0] === 1) channel.port1.postMessage(data, [data.buffer as ArrayBuffer]);
+          if (data[0] === 1) transfer(channel.port1, data);
         },
       }),
     );
