@@ -83,10 +83,20 @@ export class HandlerError extends WsboltError {
   }
 }
 
-function describeValue(value: unknown): string {
-  if (value instanceof Error) return value.message;
+/** What user code threw or rejected with, as an Error: itself when it is one, else one that describes it. Never throws. */
+export function asError(value: unknown): Error {
   try {
-    return String(value);
+    if (value instanceof Error) return value;
+  } catch {
+    // a revoked Proxy: described below
+  }
+  return new Error(describeValue(value));
+}
+
+/** Never throws: a thrown value may be a revoked Proxy (instanceof throws) or have hostile getters. */
+function describeValue(value: unknown): string {
+  try {
+    return value instanceof Error ? String(value.message) : String(value);
   } catch {
     return typeof value;
   }

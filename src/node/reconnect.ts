@@ -8,7 +8,7 @@
  * before them. An explicit close(), the signal, a close code marked final or
  * a refusal not worth retrying (shouldRetry) ends it for good.
  */
-import { WsboltError } from '../core/errors.js';
+import { WsboltError, asError } from '../core/errors.js';
 import { type ConnectOptions, openConnection, parseTarget } from './client.js';
 import { callGuarded } from './handler-errors.js';
 import type { WebSocket } from './connection.js';
@@ -138,7 +138,7 @@ export class ReconnectingClient<T = unknown> {
     try {
       overrides = await this.policy.beforeAttempt?.(this.attempts);
     } catch (error) {
-      return this.failed(error instanceof Error ? error : new Error(String(error)));
+      return this.failed(asError(error));
     }
     if (this.closed) return;
     const user = this.options;

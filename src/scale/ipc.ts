@@ -17,6 +17,7 @@
  * side decodes both.
  */
 import type { Worker } from 'node:cluster';
+import { asError } from '../core/errors.js';
 import type { PubSubAdapter } from '../node/pubsub.js';
 
 /** One entry of a batch on the channel. */
@@ -91,7 +92,7 @@ export function payloadBuffer(value: unknown): Buffer {
 export function reporter(prefix: string, onError: ((error: Error) => void) | undefined): (error: unknown) => void {
   const seen = new Set<string>();
   return (error: unknown) => {
-    const e = error instanceof Error ? error : new Error(String(error));
+    const e = asError(error);
     if (onError) {
       try {
         onError(e);

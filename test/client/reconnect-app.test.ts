@@ -297,4 +297,24 @@ describe('reconnecting(): beforeAttempt', () => {
     expect((attempts.items[0]!.cause as Error).message).toBe('token service down');
     expect(server.requests.items.length).toBe(1);
   });
+
+  it('a beforeAttempt that throws a value that cannot be looked at (a revoked Proxy) counts as a failed attempt too', async () => {
+    const server = await recordingServer();
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    let calls = 0;
+    const { client, attempts } = handle(server.url, {
+      reconnect: {
+        initialDelay: 5,
+        factor: 1,
+        jitter: 0,
+        beforeAttempt: () => {
+          if (++calls === 1) throw revoked.proxy;
+        },
+      },
+    });
+    await withTimeout(client.start(), 5000, 'start()');
+    expect(attempts.items[0]!.cause).toBeInstanceOf(Error);
+    expect(server.requests.items.length).toBe(1);
+  });
 });

@@ -279,3 +279,44 @@ describe('the error option', () => {
 function frameOf(text: string): Buffer {
   return encodeFrame({ opcode: 1, payload: text, mask: true });
 }
+
+describe('a callback that throws a value that cannot even be looked at', () => {
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const values: [string, unknown][] = [
+    ['a revoked Proxy (instanceof throws)', revoked.proxy],
+    [
+      'an Error whose message getter throws',
+      Object.defineProperty(new Error('x'), 'message', {
+        get: () => {
+          throw new Error('getter');
+        },
+      }),
+    ],
+    [
+      'an object whose toString throws',
+      {
+        toString: () => {
+          throw new Error('toString');
+        },
+      },
+    ],
+  ];
+  it.each(values)('%s: 1011 for its connection, error(ws, err) gets it as the cause, the server carries on', async (_what, value) => {
+    const reports = new Queue<WsboltError>('error callback');
+    const server = await startServer(defer, {
+      message(ws, data) {
+        if (data.toString() === 'fail') throw value;
+        ws.send(data);
+      },
+      error: (_ws: WebSocket | null, error: WsboltError) => reports.push(error),
+    });
+    const offender = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    offender.client.send('fail');
+    expect((await withTimeout(offender.closed, 5000, 'offender closed')).code).toBe(1011);
+    const error = await reports.next(3000);
+    expect(error.code).toBe('ERR_HANDLER_FAILED');
+    expect(error.cause).toBe(value);
+    await expectEchoes(await wsConnect(defer, `ws://${HOST}:${server.port}/`));
+  });
+});
