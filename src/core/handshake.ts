@@ -158,18 +158,29 @@ export function isRejection(value: ValidRequest | HandshakeRejection): value is 
 
 const hasLineBreak = (s: string) => s.includes('\r') || s.includes('\n');
 
-/** Header names and values must not carry CR or LF: they would split the response. */
-function safeHeaderLines(headers: Record<string, string | number | readonly string[]> | undefined): string {
-  let out = '';
+/** Response headers as checkedHeaders() gives them: each value as its lines' texts. */
+export type CheckedHeaders = Record<string, string[]>;
+
+/**
+ * Extra response headers read once into a plain object of strings, or a TypeError: names and values must not carry
+ * CR or LF (they would split the response). Whatever reading them throws (a getter, a revoked Proxy) is thrown.
+ */
+export function checkedHeaders(headers: Record<string, string | number | readonly string[]> | undefined): CheckedHeaders {
+  const out: CheckedHeaders = {};
   if (!headers) return out;
   for (const name of Object.keys(headers)) {
     const value = headers[name]!;
-    for (const v of Array.isArray(value) ? value : [value]) {
-      const s = String(v);
-      if (hasLineBreak(name) || hasLineBreak(s)) throw new TypeError(`invalid header ${JSON.stringify(name)}`);
-      out += `${name}: ${s}\r\n`;
-    }
+    const lines = (Array.isArray(value) ? value : [value]).map(String);
+    if (hasLineBreak(name) || lines.some(hasLineBreak)) throw new TypeError(`invalid header ${JSON.stringify(name)}`);
+    out[name] = lines;
   }
+  return out;
+}
+
+function safeHeaderLines(headers: Record<string, string | number | readonly string[]> | undefined): string {
+  let out = '';
+  const checked = checkedHeaders(headers);
+  for (const name of Object.keys(checked)) for (const line of checked[name]!) out += `${name}: ${line}\r\n`;
   return out;
 }
 

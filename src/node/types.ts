@@ -91,7 +91,10 @@ export function accept<T>(options: AcceptOptions<T> = {}): AcceptOptions<T> {
   return options;
 }
 
-/** Refuse the upgrade with an HTTP status (and optional body and headers). */
+/**
+ * Refuse the upgrade with an HTTP status from 300 to 599 (and optional body and headers). A status outside that
+ * range, or headers that cannot be sent (CR or LF), count as a failure of the hook: 500, reported to error().
+ */
 export function reject(status: number, body?: string | Buffer, headers?: Record<string, string | number | readonly string[]>): Rejection {
   return { reject: { status, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) } };
 }

@@ -227,6 +227,43 @@ describe('a failing upgrade hook', () => {
   });
 });
 
+describe('an upgrade hook whose result cannot be used', () => {
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const throwingHeaders = Object.defineProperty({}, 'x-token', {
+    enumerable: true,
+    get: () => {
+      throw new Error('header getter');
+    },
+  });
+  const results: [string, unknown][] = [
+    ['a revoked Proxy', revoked.proxy],
+    ['headers whose getter throws', { headers: throwingHeaders }],
+    ['headers that are a revoked Proxy', { headers: revoked.proxy }],
+    ['a header value with CR LF', { headers: { 'x-a': 'b\r\nSet-Cookie: stolen=1' } }],
+    ['a rejection that is a revoked Proxy', { reject: revoked.proxy }],
+    ['a rejection with a header value with CR LF', { reject: { status: 401, headers: { 'x-a': 'b\r\nx: y' } } }],
+    ['a rejection with status 101', { reject: { status: 101 } }],
+    ['a rejection with status "401"', { reject: { status: '401' } }],
+    ['a protocol that is not a string', { protocol: 42 }],
+  ];
+  it.each(results)('%s: 500 with nothing of it on the wire, error(null, err) gets it, the server carries on', async (_what, result) => {
+    const reports = new Queue<WsboltError>('error callback');
+    const server = await startServer(defer, {
+      upgrade: (req) => (req.path === '/offender' ? (result as never) : undefined),
+      message: (ws, data) => ws.send(data),
+      error: (_ws: WebSocket | null, error: WsboltError) => reports.push(error),
+    });
+    const answer = await rawHttp(server.port, handshakeRequest('/offender'));
+    expect(answer.status).toBe(500);
+    expect(answer.raw.toString('latin1')).not.toMatch(/stolen|\r\nx: y/);
+    const error = await reports.next(3000);
+    expect(error.code).toBe('ERR_HANDLER_FAILED');
+    expect((error as WsboltError & { callback: string }).callback).toBe('upgrade');
+    await expectEchoes(await wsConnect(defer, `ws://${HOST}:${server.port}/`));
+  });
+});
+
 describe('the error option', () => {
   it('a route error callback takes the route’s failures; the server-level one is not called', async () => {
     const thrown = new Error('boom in a route');

@@ -25,7 +25,7 @@ import type { HandshakeDeadlines } from './handshake-deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type RouteOptions } from './options.js';
 import { noteRefusal, refuse as refuseHttp1 } from './refuse.js';
 import type { RefusalReason } from '../stats.js';
-import { TIMED_OUT, isRejectionResult, withTimeout } from './upgrade-hook.js';
+import { type HookOutcome, TIMED_OUT, readHookResult, withTimeout } from './upgrade-hook.js';
 import { headerValue, type RequestHead, selectProtocol, upgradeRequest } from './upgrade-request.js';
 
 /** What the pipeline needs of the server it runs for (the Server: these are its internals). */
@@ -158,6 +158,8 @@ async function upgradeAdmitted<T>(
   }
 
   let result: UpgradeResult<unknown> = undefined;
+  /** What the client sent while the hook ran; it goes to the connection if the hook accepted. */
+  let sentMeanwhile: Buffer[] = [];
   if (route.upgrade) {
     const early = new EarlyData(socket);
     host.pendingSockets.add(socket);
@@ -178,15 +180,23 @@ async function upgradeAdmitted<T>(
       socket.destroy();
       return null;
     }
-    if (early.kept.length > 0 && !isRejectionResult(result)) head = Buffer.concat([head, ...early.kept]);
+    sentMeanwhile = early.kept;
   }
   if (socket.destroyed || !socket.writable) return null; // the client went away during the upgrade
   if (host.closing) return refuse('shutting_down', 503, 'the server is shutting down');
-  if (isRejectionResult(result)) {
-    const { status, body, headers } = result.reject;
-    return refuse('rejected', status, body ?? '', headers);
+  let outcome: HookOutcome;
+  try {
+    outcome = readHookResult(result);
+  } catch (error) {
+    reportHandlerError(route, null, new HandlerError('upgrade', error));
+    return refuse('hook_failed', 500, 'the upgrade failed');
   }
-  const accepted: AcceptOptions<unknown> = result && result !== true ? result : {};
+  if ('reject' in outcome) {
+    const { status, body, headers } = outcome.reject;
+    return refuse('rejected', status, body, headers);
+  }
+  const accepted = outcome.accept;
+  if (sentMeanwhile.length > 0) head = Buffer.concat([head, ...sentMeanwhile]);
   if (accepted.protocol !== undefined) {
     if (!valid.protocols.includes(accepted.protocol)) return refuse('protocol', 500, 'the server chose a subprotocol the client did not offer');
     protocol = accepted.protocol;
