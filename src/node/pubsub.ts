@@ -12,6 +12,7 @@ import { DirectFanout, fanOut, fanoutIdOf } from './native-fanout.js';
 import { TopicMembers } from './topic-members.js';
 import { type SendData, toPayload } from './connection-options.js';
 import { SendStatus } from './types.js';
+import { argTypeError } from '../native/args.js';
 
 /**
  * Fan-out beyond this process (other workers, other machines). The server
@@ -40,12 +41,18 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
   return frames;
 }
 
+/** Topics are strings: anything else would be a Map key no publish reaches, or reach a pub/sub adapter as garbage. */
+function checkTopic(topic: unknown): void {
+  if (typeof topic !== 'string') throw argTypeError(`a topic must be a string, received ${typeof topic}`);
+}
+
 export class TopicHub {
   private readonly topics = new Map<string, TopicMembers>();
   /** Told when a topic gains its first or loses its last local subscriber. */
   adapter: PubSubAdapter | null = null;
 
   subscribe(ws: WebSocket<unknown>, topic: string): boolean {
+    checkTopic(topic);
     let members = this.topics.get(topic);
     if (!members) {
       this.topics.set(topic, (members = new TopicMembers()));
@@ -58,6 +65,7 @@ export class TopicHub {
   }
 
   unsubscribe(ws: WebSocket<unknown>, topic: string): boolean {
+    checkTopic(topic);
     const members = this.topics.get(topic);
     if (!members?.delete(ws)) return false;
     if (members.size === 0) {
@@ -99,6 +107,7 @@ export class TopicHub {
    * Local publishes also go to the adapter; fromRemote ones came from it.
    */
   publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean, fromRemote = false): number {
+    checkTopic(topic);
     const payload = toPayload(data);
     const isBinary = binary ?? typeof payload !== 'string';
     if (this.adapter && !fromRemote) this.adapter.publish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);

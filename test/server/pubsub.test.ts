@@ -68,6 +68,24 @@ describe('subscriptions', () => {
     expect(p.server.subscribers('b')).toBe(1);
     expect(p.sockets[0]!.subscriptions).toEqual(['b']);
   });
+
+  it('a topic that is not a string throws a TypeError with code ERR_INVALID_ARG_TYPE, and nothing is subscribed', async () => {
+    const opened = deferred<WebSocket>();
+    const server = await startServer(defer, { open: (ws: WebSocket) => opened.resolve(ws) });
+    await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    const ws = await opened.promise;
+    for (const topic of [undefined, null, 42, Symbol('t'), { toString: () => 'a' }]) {
+      for (const call of [
+        () => ws.subscribe(topic as string),
+        () => ws.unsubscribe(topic as string),
+        () => ws.publish(topic as string, 'x'),
+        () => server.publish(topic as string, 'x'),
+      ]) {
+        expect(call).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+      }
+    }
+    expect(ws.subscriptions).toEqual([]);
+  });
 });
 
 describe('publishing', () => {
