@@ -256,7 +256,8 @@ describe('an upgrade hook whose result cannot be used', () => {
     });
     const answer = await rawHttp(server.port, handshakeRequest('/offender'));
     expect(answer.status).toBe(500);
-    expect(answer.raw.toString('latin1')).not.toMatch(/stolen|\r\nx: y/);
+    // The 500 carries none of the hook's headers, split or not.
+    for (const name of ['x-a', 'x-token', 'set-cookie', 'x']) expect(answer.headers[name]).toBeUndefined();
     const error = await reports.next(3000);
     expect(error.code).toBe('ERR_HANDLER_FAILED');
     expect((error as WsboltError & { callback: string }).callback).toBe('upgrade');

@@ -145,6 +145,16 @@ describe('rejecting', () => {
     expect(res.closed).toBe(true);
   });
 
+  it('a redirect (302) with a Uint8Array body and a header with several values', async () => {
+    const body = new TextEncoder().encode('see /login');
+    const server = await startServer(defer, { upgrade: () => reject(302, body as Buffer, { Location: '/login', 'X-Why': ['a', 'b'] }) });
+    const res = await rawHttp(server.port, handshakeRequest('/'));
+    expect(res.status).toBe(302);
+    expect(res.headers['location']).toBe('/login');
+    expect(res.headers['x-why']).toBe('a, b'); // two header lines, joined by the parser
+    expect(res.body.toString()).toBe('see /login');
+  });
+
   it('a hook that throws gets 500', async () => {
     const server = await startServer(defer, {
       upgrade: () => {

@@ -38,7 +38,7 @@ export function readHookResult(result: UpgradeResult<unknown>): HookOutcome {
     const { status, body, headers } = result.reject;
     if (!Number.isInteger(status) || status < 300 || status > 599)
       throw new TypeError(`reject(): the status must be an integer from 300 to 599, received ${String(status)}`);
-    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) throw new TypeError('reject(): the body must be a string or a Buffer');
+    if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) throw new TypeError('reject(): the body must be a string or a Buffer');
     return { reject: { status, body: body ?? '', headers: checkedHeaders(headers) } };
   }
   const accepted = result && result !== true ? result : {};
