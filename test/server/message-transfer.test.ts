@@ -146,4 +146,30 @@ describe('transferring a buffer passed to send() before it was written', () => {
       expect(messages.items).toHaveLength(1);
     });
   }
+
+  it('a published payload moved the same way fails each subscriber with 1011, and only this tick is lost', async () => {
+    const errors = new Queue<string>('server error');
+    const channel = new MessageChannel();
+    defer(() => channel.port1.close());
+    const server = await startServer(defer, {
+      open: (ws: WebSocket) => ws.subscribe('news'),
+      message: (_ws: WebSocket, data: Buffer) => {
+        if (data.toString() !== 'go') return;
+        const moving = Buffer.alloc(20 * 1024, 0x43);
+        server.publish('news', moving);
+        channel.port1.postMessage(moving, [moving.buffer as ArrayBuffer]);
+      },
+      error: (_ws: WebSocket | null, error: { code: string }) => errors.push(error.code),
+    });
+    const a = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    const b = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    server.publish('news', 'before');
+    expect((await a.messages.next()).data.toString()).toBe('before');
+    expect((await b.messages.next()).data.toString()).toBe('before');
+    a.client.send('go');
+    for (const client of [a, b]) expect((await withTimeout(client.closed, 10_000, 'close')).code).toBe(1011);
+    expect([await errors.next(), await errors.next()]).toEqual(['ERR_SEND_BUFFER_DETACHED', 'ERR_SEND_BUFFER_DETACHED']);
+    expect(a.messages.items).toHaveLength(1);
+    expect(b.messages.items).toHaveLength(1);
+  });
 });
