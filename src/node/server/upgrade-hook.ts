@@ -19,7 +19,7 @@ export async function withTimeout<R>(value: R | Promise<R>, ms: number): Promise
   }
 }
 
-export function isRejectionResult(result: UpgradeResult<unknown>): result is Rejection {
+function isRejectionResult(result: UpgradeResult<unknown>): result is Rejection {
   return typeof result === 'object' && result !== null && 'reject' in result;
 }
 
