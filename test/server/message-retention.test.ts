@@ -14,7 +14,7 @@ it('small messages from a burst do not retain a read buffer larger than max(64 K
   const kept = new Queue<Buffer>('server message');
   const server = await startServer(defer, { message: (_ws, data) => kept.push(data) });
   const raw = await rawConnect(defer, server.port);
-  // 400 × 1 KiB in one write: one connection reads 128 KiB in a turn, far more than the native transport copies out of its slab.
+  // 400 × 1 KiB in one write: one connection reads up to 256 KiB in a turn, far more than the native transport copies out of its slab.
   const payload = Buffer.alloc(1024, 7);
   raw.write(Buffer.concat(Array.from({ length: 400 }, () => clientFrame(2, payload))));
   const messages = await withTimeout(kept.take(400), 10_000, '400 messages');
