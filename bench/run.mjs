@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- <what>]`:
-//   (nothing)          the full suite: scenarios a–i, every contestant (bench/suite.mjs)
+//   (nothing)          the full suite: scenarios a–j, every contestant (bench/suite.mjs)
 //   a … i, or a name   one or more scenarios: echo-32 echo-1k echo-64k echo-1m broadcast storm idle deflate
 //                      idle-deflate
 //   echo [flags]       an ad-hoc echo/broadcast run (bench/echo.mjs: --conns --size --inflight ...)

@@ -1,9 +1,9 @@
-// The benchmark suite of issue 6: scenarios a–h (and i, of issue 7), every contestant, one run.
+// The benchmark suite of issue 6: scenarios a–h (and i, of issue 7; j, g read once the heap settled), every contestant, one run.
 //
 //   npm run bench                        every scenario
 //   npm run bench -- c                   one scenario (letter or name: echo-32, echo-1k,
 //   npm run bench -- echo-1k storm       echo-64k, echo-1m, broadcast, storm, idle, deflate,
-//                                        idle-deflate)
+//                                        idle-deflate, idle-settled)
 //   options: --only wsbolt,ws            some contestants (wsbolt wsbolt-stream wsbolt-js wsbolt-ws ws ws-js
 //                                        uws bun node-net; wsbolt-dc, only when named: wsbolt with a
 //                                        subscriber on every diagnostics_channel)

@@ -525,6 +525,17 @@ describe('bench instrument', () => {
     expect(find('a', 'wsbolt', 6)).toMatchObject({ achieved: 9, met: true, bound: null });
   });
 
+  it('j) is g) read again once the server has idled 10 s: the same load, described so, with no target of its own', async () => {
+    const { SCENARIOS, TARGETS, describeLoad } = await load('scenarios.mjs');
+    const g = SCENARIOS.find((s: any) => s.id === 'g');
+    const j = SCENARIOS.find((s: any) => s.id === 'j');
+    expect(j).toMatchObject({ name: 'idle-settled', unit: 'KB/conn', better: 'lower', load: { ...g.load, settle: 10 } });
+    expect(describeLoad(j.load)).toBe('10,000 idle connections, RSS after a full GC once the server has idled 10 s more');
+    expect(describeLoad(g.load)).toBe('10,000 idle connections, RSS after a full GC');
+    // Issue 17's targets are on g; the stored reference run has no j to hold the stream path to.
+    expect(TARGETS.filter((t: any) => t.scenario === 'j')).toEqual([]);
+  });
+
   it("prints issue 17's targets with floors and ceilings marked, and draws the ones this run can place", async () => {
     const { targetsTable, overviewTable, resultDocument } = await load('report.mjs');
     const { chartSvg } = await load('svg.mjs');
