@@ -69,8 +69,38 @@ export function resolveOptions(...layers: (ConnectionOptions | undefined)[]): Re
 }
 
 export function toPayload(data: SendData): Buffer | string {
-  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data === 'string') return data;
+  if (Buffer.isBuffer(data)) {
+    // A Buffer over transferred memory reads as empty: sent, it would be an empty message in place of the data.
+    if (data.length === 0 && isDetached(data.buffer)) throw detachedError();
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    if (isDetached(data)) throw detachedError();
+    return Buffer.from(data);
+  }
+  if (ArrayBuffer.isView(data)) {
+    if (isDetached(data.buffer)) throw detachedError(); // before byteLength, which a DataView over one throws on
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
   throw argTypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+}
+
+/**
+ * Whether memory was transferred away (postMessage's transfer list, structuredClone). Node 20 has no
+ * ArrayBuffer.prototype.detached; a detached buffer has length 0 and refuses any view. Only empty ones are tried.
+ */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The payload's memory was transferred before the call: the code the flush uses for a transfer after it. */
+function detachedError(): TypeError {
+  return Object.assign(new TypeError('data is a detached ArrayBuffer (its memory was transferred)'), { code: 'ERR_SEND_BUFFER_DETACHED' });
 }

@@ -122,6 +122,55 @@ describe('echo', () => {
       expect((error as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
     }
   });
+
+  it('send(), ping(), pong() and publish() of memory already transferred away throw ERR_SEND_BUFFER_DETACHED; empty payloads still go', async () => {
+    // Each made over 16 bytes that are then transferred: an ArrayBuffer, a Buffer and two views of it.
+    const transferred = <T>(make: (memory: ArrayBuffer) => T): T => {
+      const memory = new ArrayBuffer(16);
+      const made = make(memory);
+      structuredClone(memory, { transfer: [memory] });
+      return made;
+    };
+    const payloads = () => [
+      transferred((m) => m),
+      transferred((m) => Buffer.from(m)),
+      transferred((m) => new Uint16Array(m)),
+      transferred((m) => new DataView(m)),
+    ];
+    const thrown: unknown[] = [];
+    const attempt = (call: () => unknown) => {
+      try {
+        call();
+      } catch (error) {
+        thrown.push(error);
+      }
+    };
+    const server = await startServer(defer, {
+      open: (ws) => {
+        ws.subscribe('t');
+        for (const data of payloads()) {
+          attempt(() => ws.send(data));
+          attempt(() => ws.ping(data));
+          attempt(() => ws.pong(data));
+          attempt(() => server.publish('t', data));
+        }
+        // Empty but not transferred: sent as ever.
+        ws.send(Buffer.alloc(0));
+        ws.send(new ArrayBuffer(0));
+        ws.send(new Uint8Array(new ArrayBuffer(8), 8));
+        ws.send('still open');
+      },
+    });
+    const { messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    const received = await messages.take(4);
+    expect(received.map((m) => m.data.length)).toEqual([0, 0, 0, 10]);
+    expect(received[3]!.data.toString()).toBe('still open');
+    expect(thrown).toHaveLength(16);
+    for (const error of thrown) {
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as { code?: string }).code).toBe('ERR_SEND_BUFFER_DETACHED');
+    }
+  });
 });
 
 describe('fragmentation', () => {
