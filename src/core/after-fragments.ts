@@ -10,10 +10,13 @@
  * never wait here: they continue the open message (as in ws).
  */
 
-/** A whole message: frames already encoded, or a payload the Protocol frames (and may compress) when its turn comes. */
+/**
+ * A whole message: frames already encoded, or a payload the Protocol frames (and may compress) when its turn comes.
+ * size: its bytes when held, which the Protocol checks again before sending it (held-bytes.ts).
+ */
 export type WaitingMessage =
-  | { frames: readonly Buffer[]; data: null; isBinary: false; compress: undefined }
-  | { frames: null; data: Buffer | string; isBinary: boolean; compress: boolean | undefined };
+  | { frames: readonly Buffer[]; data: null; isBinary: false; compress: undefined; size: number }
+  | { frames: null; data: Buffer | string; isBinary: boolean; compress: boolean | undefined; size: number };
 
 export class AfterFragments {
   private queue: WaitingMessage[] = [];
@@ -25,12 +28,12 @@ export class AfterFragments {
   }
 
   holdFrames(frames: readonly Buffer[], size: number): void {
-    this.queue.push({ frames, data: null, isBinary: false, compress: undefined });
+    this.queue.push({ frames, data: null, isBinary: false, compress: undefined, size });
     this.bytes += size;
   }
 
   holdMessage(data: Buffer | string, isBinary: boolean, compress: boolean | undefined, size: number): void {
-    this.queue.push({ frames: null, data, isBinary, compress });
+    this.queue.push({ frames: null, data, isBinary, compress, size });
     this.bytes += size;
   }
 

@@ -9,6 +9,7 @@
  * one of these once it has held a send (only with an offloading driver).
  */
 import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { stillWhole } from './held-bytes.js';
 import { compressesInline } from './inline-budget.js';
 
 /** Where held sends go when their turn comes (the Protocol). */
@@ -21,6 +22,8 @@ export interface HeldSendOutput {
   raw(frames: readonly Buffer[]): void;
   /** Asks the driver to compress this payload off the main thread; resume() takes the result. */
   compressElsewhere(data: Buffer | string): void;
+  /** A held payload lost its bytes (its memory was transferred): the connection fails, and drop() follows. */
+  detached(): void;
 }
 
 interface HeldSend {
@@ -75,6 +78,8 @@ export class HeldSends {
     this.compressing = false;
     const next = this.queue.shift()!;
     this.bytes -= next.size;
+    // Moved while zlib read it: what zlib read is not known to be the message.
+    if (!stillWhole(next.payload, next.size)) return this.out.detached();
     this.out.compressed(next.opcode, compressed, next.size);
     this.release();
   }
@@ -91,6 +96,7 @@ export class HeldSends {
     const queue = this.queue;
     while (queue.length > 0) {
       const next = queue[0]!;
+      if (!stillWhole(next.frames ?? next.payload, next.size)) return this.out.detached();
       if (next.compress && !compressesInline(this.codec, next.size)) {
         this.compressing = true;
         this.out.compressElsewhere(next.payload);

@@ -29,6 +29,7 @@ import {
 } from './constants.js';
 import { WsboltError, protocolError } from './errors.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { byteSize, stillWhole } from './held-bytes.js';
 import { type ControlFrameSink, type DirectTarget, type FrameObserver, FrameReader } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
 import { AfterFragments } from './after-fragments.js';
@@ -399,10 +400,15 @@ export class Protocol implements ControlFrameSink, MessageSink {
     // A payload queued by reference lost its bytes before it was written: the application moved its ArrayBuffer to
     // another thread (postMessage's transfer list) or otherwise detached it. Its header already claims those bytes,
     // so nothing of this batch may leave: the connection fails instead of corrupting the stream.
+    this.failDetached();
+    return queue.take();
+  }
+
+  /** A payload held by reference lost its bytes before it was written (see dataToSend and held-bytes.ts). */
+  private failDetached(): void {
     this.fail(
       new WsboltError('ERR_SEND_BUFFER_DETACHED', 'a buffer passed to send() was detached (transferred) before it was written', CloseCode.INTERNAL_ERROR),
     );
-    return queue.take();
   }
 
   /** Bytes queued to be written, including sends waiting (uncompressed) behind a compression. */
@@ -504,6 +510,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     const waiting = this.afterFragments;
     if (waiting === null || !waiting.any) return;
     for (const message of waiting.take()) {
+      if (!stillWhole(message.frames ?? message.data, message.size)) return this.failDetached();
       if (message.frames !== null) this.queueRaw(message.frames);
       else this.sendOwn(message.data, message.isBinary, message.compress === undefined ? undefined : { compress: message.compress }, true);
     }
@@ -531,6 +538,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
       compressed: (opcode, payload, length) => this.pushCompressed(opcode, payload, length),
       raw: (frames) => this.output.raw(frames),
       compressElsewhere: (data) => this.handler.onDeflateNeeded!(data),
+      detached: () => this.failDetached(),
     };
     return (this.held = new HeldSends(this.deflate!, output));
   }
@@ -765,10 +773,4 @@ function observer(trace: FrameTrace | undefined, onFrameIn: (() => void) | undef
     if (trace) trace('in', bits, length);
     if (onFrameIn) onFrameIn();
   };
-}
-
-function byteSize(frames: readonly Buffer[]): number {
-  let size = 0;
-  for (const f of frames) size += f.length;
-  return size;
 }

@@ -29,6 +29,10 @@ function queue(asyncThreshold = 100) {
     },
     raw: (frames) => void out.push(['raw', Buffer.concat(frames).toString()]),
     compressElsewhere: (data) => void asked.push(data),
+    detached: () => {
+      out.push(['detached']);
+      held.drop(); // as the Protocol's failure does
+    },
   });
   return { held, out, asked, codec, lengths };
 }
@@ -36,7 +40,42 @@ function queue(asyncThreshold = 100) {
 const large = 'L'.repeat(500);
 const small = 's'.repeat(50);
 
+/** A Buffer over memory that is then moved away (postMessage's transfer list): it reads as empty. */
+function movedAway(bytes: string): Buffer {
+  const memory = new ArrayBuffer(bytes.length);
+  const view = Buffer.from(memory);
+  view.write(bytes);
+  structuredClone(memory, { transfer: [memory] });
+  return view;
+}
+
 describe('held sends', () => {
+  it('a held payload or frame whose memory was moved away is reported when its turn comes, and is never framed', () => {
+    for (const moved of ['payload', 'raw'] as const) {
+      const q = queue();
+      q.held.hold(OPCODE_BINARY, large, true, true, 500);
+      q.held.hold(OPCODE_TEXT, 'before', true, false, 6);
+      if (moved === 'payload') q.held.hold(OPCODE_BINARY, movedAway('moved'), true, false, 5);
+      else q.held.holdRaw([Buffer.from([0x82, 5]), movedAway('moved')], 7);
+      q.held.hold(OPCODE_TEXT, 'after', true, false, 5);
+      q.held.resume(Buffer.from('x'));
+      expect(q.out, moved).toEqual([[OPCODE_BINARY, 'compressed', 1], [OPCODE_TEXT, 'before', 1], ['detached']]);
+      expect(q.held.waiting).toBe(false);
+    }
+  });
+
+  it('a payload moved away while zlib compressed it: its compressed result is not framed', () => {
+    const q = queue();
+    const memory = new ArrayBuffer(500);
+    const payload = Buffer.from(memory).fill('L');
+    q.held.hold(OPCODE_BINARY, payload, true, true, 500);
+    expect(q.asked).toEqual([payload]);
+    q.held.hold(OPCODE_TEXT, 'after', true, false, 5);
+    structuredClone(memory, { transfer: [memory] });
+    q.held.resume(Buffer.from('x'));
+    expect(q.out).toEqual([['detached']]);
+  });
+
   it('keep call order behind the compression; what is inline-compressible is compressed when its turn comes', () => {
     const q = queue();
     expect(q.held.waiting).toBe(false);

@@ -172,4 +172,53 @@ describe('transferring a buffer passed to send() before it was written', () => {
     expect(a.messages.items).toHaveLength(1);
     expect(b.messages.items).toHaveLength(1);
   });
+  // Sends that wait (behind the subscriber's own fragmented message, or behind a compression on the thread pool) are
+  // framed when their turn comes: a payload moved meanwhile must fail the connection, not become a frame header
+  // without its payload (the peer then reads whatever follows as payload) or an empty message.
+  it("a publish waiting for the subscriber's fragmented message to end, moved meanwhile: 1011, never a header without its payload", async () => {
+    const errors = new Queue<string>('server error');
+    const channel = new MessageChannel();
+    defer(() => channel.port1.close());
+    const server = await startServer(defer, {
+      open: (ws: WebSocket) => ws.subscribe('news'),
+      message: (ws: WebSocket, data: Buffer) => {
+        if (data.toString() !== 'go') return;
+        ws.send('frag', { fin: false });
+        const moving = Buffer.alloc(20 * 1024, 0x44);
+        server.publish('news', moving); // waits for the final fragment (RFC 6455 §5.4)
+        channel.port1.postMessage(moving, [moving.buffer as ArrayBuffer]);
+        ws.send('ment');
+      },
+      error: (_ws: WebSocket | null, error: { code: string }) => errors.push(error.code),
+    });
+    const { client, messages, closed } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    client.send('go');
+    expect((await withTimeout(closed, 10_000, 'close')).code).toBe(1011);
+    expect(await errors.next()).toBe('ERR_SEND_BUFFER_DETACHED');
+    expect(messages.items.map((m) => m.data.toString())).toEqual(['fragment']);
+  });
+
+  it('a send waiting behind a compression on the thread pool, moved meanwhile: 1011, never an empty message', async () => {
+    const errors = new Queue<string>('server error');
+    const channel = new MessageChannel();
+    defer(() => channel.port1.close());
+    const large = Buffer.from('compressible '.repeat(8 * 1024)); // above asyncThreshold: compressed off the main thread
+    const server = await startServer(defer, {
+      perMessageDeflate: { asyncThreshold: 16 * 1024 },
+      message: (ws: WebSocket, data: Buffer) => {
+        if (data.toString() !== 'go') return;
+        ws.send(large);
+        const moving = Buffer.alloc(20 * 1024, 0x45);
+        ws.send(moving, { compress: false }); // waits for the compression ahead of it
+        channel.port1.postMessage(moving, [moving.buffer as ArrayBuffer]);
+      },
+      error: (_ws: WebSocket | null, error: { code: string }) => errors.push(error.code),
+    });
+    const { client, messages, closed } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
+    expect(client.extensions).toContain('permessage-deflate');
+    client.send('go');
+    expect((await withTimeout(closed, 10_000, 'close')).code).toBe(1011);
+    expect(await errors.next()).toBe('ERR_SEND_BUFFER_DETACHED');
+    expect(messages.items.map((m) => m.data.length)).toEqual([large.length]);
+  });
 });
