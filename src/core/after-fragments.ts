@@ -7,16 +7,14 @@
  * a fragmented send is open waits here, counted in the pending output so
  * that maxBackpressure weighs it as it weighs any send, and the Protocol
  * sends it, in order, right after the final fragment. The sender's own sends
- * never wait here: they continue the open message (as in ws).
+ * never wait here: they continue the open message (as in ws). What waits here is the engine's own memory:
+ * publish() copies the payload it is given (src/node/pubsub.ts), so nothing here loses its bytes meanwhile.
  */
 
-/**
- * A whole message: frames already encoded, or a payload the Protocol frames (and may compress) when its turn comes.
- * size: its bytes when held, which the Protocol checks again before sending it (held-bytes.ts).
- */
+/** A whole message: frames already encoded, or a payload the Protocol frames (and may compress) when its turn comes. */
 export type WaitingMessage =
-  | { frames: readonly Buffer[]; data: null; isBinary: false; compress: undefined; size: number }
-  | { frames: null; data: Buffer | string; isBinary: boolean; compress: boolean | undefined; size: number };
+  | { frames: readonly Buffer[]; data: null; isBinary: false; compress: undefined }
+  | { frames: null; data: Buffer | string; isBinary: boolean; compress: boolean | undefined };
 
 export class AfterFragments {
   private queue: WaitingMessage[] = [];
@@ -28,12 +26,12 @@ export class AfterFragments {
   }
 
   holdFrames(frames: readonly Buffer[], size: number): void {
-    this.queue.push({ frames, data: null, isBinary: false, compress: undefined, size });
+    this.queue.push({ frames, data: null, isBinary: false, compress: undefined });
     this.bytes += size;
   }
 
   holdMessage(data: Buffer | string, isBinary: boolean, compress: boolean | undefined, size: number): void {
-    this.queue.push({ frames: null, data, isBinary, compress, size });
+    this.queue.push({ frames: null, data, isBinary, compress });
     this.bytes += size;
   }
 

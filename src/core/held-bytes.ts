@@ -1,8 +1,8 @@
 /**
- * Payloads the engine holds by reference before it frames them: sends behind a compression on the thread pool,
- * messages behind our own fragmented message. Each is measured when held and again when its turn comes. A Buffer
- * whose memory the application moved to another thread meanwhile (postMessage's transfer list) reads as empty:
- * framed, it would be an empty message in place of the data, or a header claiming bytes that are no longer there.
+ * Sends held by reference behind a compression on the thread pool (held-sends.ts) are measured when held and again
+ * when their turn comes. A Buffer whose memory the application moved to another thread meanwhile (postMessage's
+ * transfer list) reads as empty: framed, it would be an empty message in place of the data, or a header claiming
+ * bytes that are no longer there.
  */
 
 /** Bytes of frames on the wire. */

@@ -29,7 +29,7 @@ import {
 } from './constants.js';
 import { WsboltError, protocolError } from './errors.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { byteSize, stillWhole } from './held-bytes.js';
+import { byteSize } from './held-bytes.js';
 import { type ControlFrameSink, type DirectTarget, type FrameObserver, FrameReader } from './frame-reader.js';
 import { OutputQueue } from './frame-writer.js';
 import { AfterFragments } from './after-fragments.js';
@@ -510,7 +510,6 @@ export class Protocol implements ControlFrameSink, MessageSink {
     const waiting = this.afterFragments;
     if (waiting === null || !waiting.any) return;
     for (const message of waiting.take()) {
-      if (!stillWhole(message.frames ?? message.data, message.size)) return this.failDetached();
       if (message.frames !== null) this.queueRaw(message.frames);
       else this.sendOwn(message.data, message.isBinary, message.compress === undefined ? undefined : { compress: message.compress }, true);
     }

@@ -41,6 +41,17 @@ function frame(opcode: number, payload: Buffer | string, rsv1: boolean): Buffer[
   return frames;
 }
 
+/**
+ * The published bytes, copied once. Subscribers on the native transport take a copy during publish(); the others
+ * would keep the caller's memory until their next write, or longer behind their own fragmented message or a
+ * compression. A change to it (or its transfer to another thread) in the same tick would then reach some subscribers
+ * and not others, and a transfer would fail them all. One copy per publish, not per subscriber; uWebSockets.js and
+ * Bun copy at publish too.
+ */
+function ownCopy(payload: Buffer | string): Buffer | string {
+  return typeof payload === 'string' ? payload : Buffer.from(payload);
+}
+
 /** Topics are strings: anything else would be a Map key no publish reaches, or reach a pub/sub adapter as garbage. */
 function checkTopic(topic: unknown): void {
   if (typeof topic !== 'string') throw argTypeError(`a topic must be a string, received ${typeof topic}`);
@@ -108,7 +119,7 @@ export class TopicHub {
    */
   publish(topic: string, data: SendData, binary?: boolean, except?: WebSocket<unknown>, compress?: boolean, fromRemote = false): number {
     checkTopic(topic);
-    const payload = toPayload(data);
+    const payload = ownCopy(toPayload(data));
     const isBinary = binary ?? typeof payload !== 'string';
     if (this.adapter && !fromRemote) this.adapter.publish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);
     const members = this.topics.get(topic);
