@@ -5,7 +5,7 @@
  * bytes that are no longer there.
  */
 
-/** Bytes of frames on the wire. */
+/** Bytes of frames on the wire (also what a flush counts and checks). */
 export function byteSize(frames: readonly Buffer[]): number {
   let size = 0;
   for (let i = 0; i < frames.length; i++) size += frames[i]!.length;

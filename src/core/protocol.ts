@@ -394,9 +394,7 @@ export class Protocol implements ControlFrameSink, MessageSink {
     if (queue === null) return [];
     const promised = queue.pendingBytes;
     const out = queue.take();
-    let bytes = 0;
-    for (let i = 0; i < out.length; i++) bytes += out[i]!.length;
-    if (bytes === promised) return out;
+    if (byteSize(out) === promised) return out;
     // A payload queued by reference lost its bytes before it was written: the application moved its ArrayBuffer to
     // another thread (postMessage's transfer list) or otherwise detached it. Its header already claims those bytes,
     // so nothing of this batch may leave: the connection fails instead of corrupting the stream.

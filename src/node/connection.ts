@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { CloseCode } from '../core/constants.js';
 import { type CallbackName, HandlerError, WsboltError } from '../core/errors.js';
+import { byteSize } from '../core/held-bytes.js';
 import { Protocol, type Role } from '../core/protocol.js';
 import type { InflateResult, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { flushLater } from './flush.js';
@@ -728,9 +729,7 @@ export class WebSocket<T = unknown> {
     const io = this.io;
     const frames = this.core.dataToSend();
     if (frames.length > 0) {
-      let bytes = 0;
-      for (let i = 0; i < frames.length; i++) bytes += frames[i]!.length;
-      this.counters.bytesOut += bytes;
+      this.counters.bytesOut += byteSize(frames);
       io.write(frames);
     }
     // Sends behind a compression on the thread pool have not left yet: their callbacks wait for it.

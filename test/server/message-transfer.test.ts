@@ -128,6 +128,18 @@ function mover() {
   };
 }
 
+/** A server whose connections subscribe to 'news'; a connection that sends 'go' runs onGo. Errors go to onError. */
+async function newsServer(onGo: (ws: WebSocket, publish: (data: Buffer) => void) => void, onError: (ws: WebSocket | null, error: { code: string }) => void) {
+  const server = await startServer(defer, {
+    open: (ws: WebSocket) => ws.subscribe('news'),
+    message: (ws: WebSocket, data: Buffer) => {
+      if (data.toString() === 'go') onGo(ws, (payload) => server.publish('news', payload));
+    },
+    error: onError,
+  });
+  return server;
+}
+
 describe('transferring a buffer passed to send() before it was written', () => {
   for (const size of [20 * 1024, 100 * 1024]) {
     it(`fails that connection with 1011 and a typed error, never corrupt frames or the process (${size} B)`, async () => {
@@ -159,19 +171,14 @@ describe('transferring a buffer passed to send() before it was written', () => {
 
   it('a published payload moved to another thread or changed in the same tick: every subscriber gets it as it was at publish()', async () => {
     const { errors, onError, move } = mover();
-    const server = await startServer(defer, {
-      open: (ws: WebSocket) => ws.subscribe('news'),
-      message: (_ws: WebSocket, data: Buffer) => {
-        if (data.toString() !== 'go') return;
-        const moving = Buffer.alloc(20 * 1024, 0x43);
-        server.publish('news', moving);
-        move(moving);
-        const changing = Buffer.alloc(20 * 1024, 0x46);
-        server.publish('news', changing);
-        changing.fill(0);
-      },
-      error: onError,
-    });
+    const server = await newsServer((_ws, publish) => {
+      const moving = Buffer.alloc(20 * 1024, 0x43);
+      publish(moving);
+      move(moving);
+      const changing = Buffer.alloc(20 * 1024, 0x46);
+      publish(changing);
+      changing.fill(0);
+    }, onError);
     const a = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     const b = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     a.client.send('go');
@@ -188,18 +195,13 @@ describe('transferring a buffer passed to send() before it was written', () => {
 
   it("a publish waiting for the subscriber's fragmented message to end, moved meanwhile: it follows the final fragment whole", async () => {
     const { errors, onError, move } = mover();
-    const server = await startServer(defer, {
-      open: (ws: WebSocket) => ws.subscribe('news'),
-      message: (ws: WebSocket, data: Buffer) => {
-        if (data.toString() !== 'go') return;
-        ws.send('frag', { fin: false });
-        const moving = Buffer.alloc(20 * 1024, 0x44);
-        server.publish('news', moving); // waits for the final fragment (RFC 6455 §5.4)
-        move(moving);
-        ws.send('ment');
-      },
-      error: onError,
-    });
+    const server = await newsServer((ws, publish) => {
+      ws.send('frag', { fin: false });
+      const moving = Buffer.alloc(20 * 1024, 0x44);
+      publish(moving); // waits for the final fragment (RFC 6455 §5.4)
+      move(moving);
+      ws.send('ment');
+    }, onError);
     const { client, messages } = await wsConnect(defer, `ws://${HOST}:${server.port}/`);
     client.send('go');
     const [fragmented, published] = await messages.take(2);
